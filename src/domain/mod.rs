@@ -1,0 +1,11 @@
+//! The pure core: model types, rollup math, cadence rules and parsers. No I/O, no async,
+//! no wall clock: the current time is always a parameter.
+
+pub mod cadence;
+pub mod model;
+pub mod org;
+pub mod parse;
+pub mod progress;
+
+pub use model::*;
+pub use org::*;

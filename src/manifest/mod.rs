@@ -1,0 +1,1 @@
+//! Organisation manifest (`org.yaml`): schema, validation with file/line errors.
