@@ -2,11 +2,21 @@
 //!
 //! Module map (three rings, see ARCHITECTURE.md):
 //! - [`domain`]: pure model, rollup math, cadence rules and parsers.
-//! - [`manifest`]: the `org.yaml` schema, validation and diff.
+//! - [`manifest`]: the `org.yaml` schema and validation.
 //! - [`app`]: use cases; the only place where domain meets storage.
 //! - [`bot`]: `Command` parsing, the neutral `Reply`, and its renderers.
-//! - [`chat`]: platform adapters (shell today).
+//! - [`chat`]: platform adapters (the shell today).
 //! - [`store`]: Postgres through sqlx.
+//! - [`clock`]: time as a parameter.
+//! - [`bench`]: the benchmark harness behind `baton bench`.
 
+pub mod app;
+pub mod bench;
+pub mod bot;
+pub mod chat;
+pub mod clock;
+pub mod config;
 pub mod domain;
+pub mod error;
 pub mod manifest;
+pub mod store;

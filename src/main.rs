@@ -1,1 +1,184 @@
-fn main(){}
+//! The `baton` binary: parses the command line and calls into the library.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use baton::app::{App, apply};
+use baton::clock::SystemClock;
+use baton::domain::Source;
+use baton::store::Store;
+
+#[derive(Parser)]
+#[command(
+    name = "baton",
+    version,
+    about = "Runs your Balanced Scorecard and OKR rhythm in chat"
+)]
+struct Cli {
+    /// Postgres URL (default: BATON_DATABASE_URL, DATABASE_URL, or postgres://postgres@127.0.0.1:5432/baton).
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Create the database if needed, load the example company with eight weeks of
+    /// history, and open the shell as a department head.
+    Demo {
+        /// Person to act as (default: the head of sales).
+        #[arg(long = "as")]
+        person: Option<String>,
+    },
+    /// Talk to baton in the terminal as a person of the organisation.
+    Shell {
+        #[arg(long = "as")]
+        person: String,
+        /// Organisation key (needed only when the database holds several).
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// Validate and apply an organisation manifest.
+    Apply {
+        file: PathBuf,
+        /// Print the changes without writing anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Apply database migrations.
+    Migrate,
+    /// Measure status latency, check-in ingestion and memory on a synthetic organisation.
+    Bench(baton::bench::BenchArgs),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BATON_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("baton: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn connect(url: &str, create: bool) -> anyhow::Result<Store> {
+    let store = Store::connect(url, create).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let url = cli.database_url.unwrap_or_else(baton::config::database_url);
+    match cli.command {
+        Cmd::Migrate => {
+            connect(&url, true).await?;
+            println!("Migrations applied to {}.", baton::store::redact_url(&url));
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Apply { file, dry_run } => {
+            // Validate everything before touching the database.
+            let spec = match baton::manifest::load_manifest(&file) {
+                Ok(s) => s,
+                Err(errors) => {
+                    eprintln!("{errors}");
+                    eprintln!("{} error(s); nothing was applied.", errors.0.len());
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            let app = App::new(connect(&url, true).await?, Arc::new(SystemClock));
+            let applied = apply::apply(&app, &spec, dry_run).await?;
+            for c in &applied.changes {
+                println!("{c}");
+            }
+            match (applied.changes.is_empty(), dry_run) {
+                (true, _) => println!("No changes: {} is up to date.", spec.org.key),
+                (false, true) => println!(
+                    "Dry run: {} change(s) planned, nothing written.",
+                    applied.changes.len()
+                ),
+                (false, false) => println!(
+                    "Applied {} change(s) to {}.",
+                    applied.changes.len(),
+                    spec.org.key
+                ),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Shell { person, org } => {
+            let app = App::new(connect(&url, false).await?, Arc::new(SystemClock));
+            shell(&app, org.as_deref(), &person).await
+        }
+        Cmd::Demo { person } => {
+            let app = App::new(connect(&url, true).await?, Arc::new(SystemClock));
+            let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("manifests/example-org.yaml");
+            let spec = baton::manifest::load_manifest(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let applied = apply::apply(&app, &spec, false).await?;
+            let org = app.org(Some(spec.org.key.as_str())).await?;
+            if applied.written {
+                eprintln!(
+                    "Applied the example organisation {} ({} changes).",
+                    spec.org.name,
+                    applied.changes.len()
+                );
+            }
+            if app.store.checkin_count(org.id).await? == 0 {
+                let rows = baton::app::seed::history(&spec, app.clock.now(), 8, 42);
+                let n = app.store.seed_checkins(org.id, &rows).await?;
+                eprintln!("Seeded {n} check-ins over eight weeks.");
+            }
+            let person = match person {
+                Some(p) => p,
+                None => spec
+                    .departments
+                    .iter()
+                    .find(|d| d.key.as_str() == "sales")
+                    .or_else(|| spec.departments.iter().find(|d| d.parent.is_some()))
+                    .and_then(|d| d.heads.first())
+                    .map(|k| k.to_string())
+                    .context("the example organisation has no department head")?,
+            };
+            shell(&app, Some(spec.org.key.as_str()), &person).await
+        }
+        Cmd::Bench(args) => {
+            baton::bench::run(&url, args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn shell(app: &App, org: Option<&str>, person: &str) -> anyhow::Result<ExitCode> {
+    let org = match app.org(org).await {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("baton: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let actor = match app.actor(org, person, Source::Shell).await {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("baton: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let interactive = std::io::stdin().is_terminal();
+    let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+    let mut stdout = std::io::stdout();
+    baton::chat::shell::run(app, &actor, stdin, &mut stdout, interactive).await?;
+    Ok(ExitCode::SUCCESS)
+}

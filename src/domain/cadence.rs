@@ -198,9 +198,17 @@ mod tests {
 
     #[test]
     fn bad_rules_say_why() {
-        assert!(parse_rule("weekly on funday").unwrap_err().contains("funday"));
+        assert!(
+            parse_rule("weekly on funday")
+                .unwrap_err()
+                .contains("funday")
+        );
         assert!(parse_rule("weekly at 25:00").unwrap_err().contains("25:00"));
-        assert!(parse_rule("sometimes").unwrap_err().contains("not a cadence"));
+        assert!(
+            parse_rule("sometimes")
+                .unwrap_err()
+                .contains("not a cadence")
+        );
         assert!(parse_rule("RRULE:INTERVAL=2").unwrap_err().contains("FREQ"));
         assert!(parse_rule("").is_err());
     }

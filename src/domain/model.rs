@@ -23,14 +23,20 @@ impl Code {
             return Err("a code cannot be empty".into());
         }
         if s.len() > Self::MAX_LEN {
-            return Err(format!("code `{s}` is longer than {} characters", Self::MAX_LEN));
+            return Err(format!(
+                "code `{s}` is longer than {} characters",
+                Self::MAX_LEN
+            ));
         }
         let mut chars = s.chars();
         let first = chars.next().unwrap_or(' ');
         if !first.is_ascii_alphabetic() {
             return Err(format!("code `{s}` must start with a letter"));
         }
-        if !s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')) {
+        if !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        {
             return Err(format!(
                 "code `{s}` may contain only letters, digits, `.`, `-` and `_`"
             ));
@@ -77,7 +83,10 @@ impl Key {
             return Err("a key cannot be empty".into());
         }
         if s.len() > Self::MAX_LEN {
-            return Err(format!("key `{s}` is longer than {} characters", Self::MAX_LEN));
+            return Err(format!(
+                "key `{s}` is longer than {} characters",
+                Self::MAX_LEN
+            ));
         }
         let lower = s.to_ascii_lowercase();
         if !lower
@@ -336,8 +345,14 @@ mod tests {
     #[test]
     fn enums_accept_aliases_and_name_the_choices() {
         assert_eq!(Confidence::parse("at risk").unwrap(), Confidence::AtRisk);
-        assert_eq!(Confidence::parse("Off-Track").unwrap(), Confidence::OffTrack);
-        assert_eq!(Perspective::parse("Internal process").unwrap(), Perspective::Internal);
+        assert_eq!(
+            Confidence::parse("Off-Track").unwrap(),
+            Confidence::OffTrack
+        );
+        assert_eq!(
+            Perspective::parse("Internal process").unwrap(),
+            Perspective::Internal
+        );
         let err = KrKind::parse("percentage").unwrap_err();
         assert!(err.contains("metric") && err.contains("milestone"), "{err}");
     }

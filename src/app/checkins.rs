@@ -1,0 +1,457 @@
+//! Recording check-ins: parse → permission check → store → rollup update, plus the
+//! interactive form that chat modals and the shell share.
+
+use crate::bot::reply::{Block, Field, FieldKind, Form};
+use crate::bot::{Align, Cell, Reply, Table};
+use crate::domain::parse::{CheckinLine, parse_value};
+use crate::domain::progress::{kr_progress, measure_attainment};
+use crate::domain::{Code, Confidence, KeyResultSpec, KrKind, Status};
+use crate::error::{AppError, Result};
+use crate::store::{NewCheckin, Recorded, Target};
+
+use super::{Actor, App};
+
+/// Checks that a figure is plausible for what it measures. A value far outside the range
+/// between start and target is almost always a typo (an extra zero, a percentage typed
+/// as a fraction), so it is refused with the range that would be accepted.
+pub fn check_plausible(kr: &KeyResultSpec, v: f64) -> Result<(), String> {
+    if kr.kind == KrKind::Milestone {
+        if v != 0.0 && v != 1.0 {
+            return Err(format!(
+                "`{}` is a milestone: answer `done` or `not done` (1 or 0), not {v}",
+                kr.code
+            ));
+        }
+        return Ok(());
+    }
+    let mut anchors: Vec<f64> = [kr.start, kr.target].into_iter().flatten().collect();
+    if let Some((lo, hi)) = kr.band {
+        anchors.extend([lo, hi]);
+    }
+    if anchors.is_empty() {
+        return Ok(());
+    }
+    let lo = anchors.iter().cloned().fold(f64::INFINITY, f64::min);
+    let hi = anchors.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let scale = (hi - lo).max(lo.abs().max(hi.abs()) * 0.1).max(1.0);
+    let (min, max) = (lo - 10.0 * scale, hi + 10.0 * scale);
+    if v < min || v > max {
+        return Err(format!(
+            "{v} is implausible for `{}` (from {} to {}); figures between {} and {} are accepted. Nothing was recorded.",
+            kr.code,
+            crate::bot::render::figure(kr.start.or(kr.band.map(|b| b.0)), &kr.unit),
+            crate::bot::render::figure(kr.target.or(kr.band.map(|b| b.1)), &kr.unit),
+            crate::bot::render::figure(Some(min), &kr.unit),
+            crate::bot::render::figure(Some(max), &kr.unit),
+        ));
+    }
+    Ok(())
+}
+
+fn no_such(actor: &Actor, code: &Code) -> AppError {
+    AppError::NotFound(format!(
+        "There is no key result or measure `{code}` in {}. `okrs me` lists yours.",
+        actor.org.name
+    ))
+}
+
+/// Records a one-line check-in (or a correction that supersedes the latest one).
+#[tracing::instrument(skip_all, fields(org = %actor.org.key, code = %line.code))]
+pub async fn record(
+    app: &App,
+    actor: &Actor,
+    line: &CheckinLine,
+    correct: bool,
+    delivery: &str,
+) -> Result<Reply> {
+    let target = app
+        .store
+        .checkin_target(
+            actor.org.id,
+            line.code.as_str(),
+            actor.person.id,
+            actor.key(),
+        )
+        .await?
+        .ok_or_else(|| no_such(actor, &line.code))?;
+    let (allowed, current, latest, unit, owner_desc) = match &target {
+        Target::KeyResult {
+            spec,
+            department,
+            current,
+            latest_checkin,
+            allowed,
+            ..
+        } => {
+            check_plausible(spec, line.value).map_err(AppError::Invalid)?;
+            let owner = match (&spec.owner, department) {
+                (Some(o), Some(d)) => format!("owned by {o} in {d}"),
+                (Some(o), None) => format!("owned by {o}"),
+                (None, Some(d)) => format!("owned by {d}"),
+                (None, None) => "unowned".into(),
+            };
+            (
+                *allowed,
+                *current,
+                *latest_checkin,
+                spec.unit.clone(),
+                owner,
+            )
+        }
+        Target::Measure {
+            spec,
+            current,
+            latest_checkin,
+            allowed,
+            ..
+        } => {
+            let owner = spec
+                .owner
+                .as_ref()
+                .map(|o| format!("measured by {o}"))
+                .unwrap_or_else(|| "with no owner".into());
+            (
+                *allowed,
+                *current,
+                *latest_checkin,
+                spec.unit.clone(),
+                owner,
+            )
+        }
+    };
+    if !allowed {
+        return Err(AppError::Forbidden(format!(
+            "`{}` is {owner_desc}; you can check in only on key results you own or your department owns. Nothing was recorded.",
+            line.code
+        )));
+    }
+    let supersedes = if correct {
+        Some(latest.ok_or_else(|| {
+            AppError::Invalid(format!(
+                "`{}` has no check-in to correct yet; record one with `{} <value>`.",
+                line.code, line.code
+            ))
+        })?)
+    } else {
+        None
+    };
+    let key = format!("{}:{delivery}", actor.source.as_str());
+    let recorded = app
+        .store
+        .record_checkin(
+            actor.org.id,
+            &target,
+            &NewCheckin {
+                person_id: actor.person.id,
+                value: line.value,
+                confidence: line.confidence,
+                note: line.note.as_deref(),
+                blockers: line.blockers.as_deref(),
+                source: actor.source,
+                idempotency_key: &key,
+                supersedes,
+                at: app.clock.now(),
+            },
+        )
+        .await?;
+    let id = match recorded {
+        Recorded::New(id) => id,
+        Recorded::Duplicate(id) => {
+            return Ok(Reply::new().text(format!(
+                "Already recorded as check-in #{id}; nothing new was stored."
+            )));
+        }
+    };
+    let progress = match &target {
+        Target::KeyResult { spec, .. } => kr_progress(spec, Some(line.value)),
+        Target::Measure { spec, .. } => measure_attainment(spec, Some(line.value)),
+    };
+    let fig = |v| crate::bot::render::figure(v, &unit);
+    let mut headline = format!(
+        "✔ {} {} = {}",
+        if correct { "Corrected" } else { "Recorded" },
+        line.code,
+        fig(Some(line.value))
+    );
+    if let Some(prev) = current {
+        headline.push_str(&format!(" (was {})", fig(Some(prev))));
+    }
+    if let Some(c) = line.confidence {
+        headline.push_str(&format!(" · {}", Status::from(c).label()));
+    }
+    let mut reply = Reply::new().text(headline).text(format!(
+        "Progress {}   · check-in #{id}{}",
+        crate::bot::render::progress_bar(progress),
+        supersedes
+            .map(|s| format!(", supersedes #{s}"))
+            .unwrap_or_default()
+    ));
+    if let Some(b) = &line.blockers {
+        reply = reply.note(format!("Blocker noted: {b}"));
+    }
+    Ok(reply)
+}
+
+/// Key results the person may check in on in the active cycle, in manifest order.
+fn candidates<'a>(spec: &'a crate::domain::OrgSpec, actor: &Actor) -> Vec<&'a KeyResultSpec> {
+    let mine: Vec<&str> = actor.departments().collect();
+    spec.key_results
+        .iter()
+        .filter(|k| {
+            k.owner.as_ref().is_some_and(|o| o.as_str() == actor.key())
+                || spec
+                    .objectives
+                    .iter()
+                    .find(|o| o.code == k.objective)
+                    .and_then(|o| crate::store::owning_department(spec, o))
+                    .is_some_and(|d| mine.contains(&d.as_str()))
+        })
+        .collect()
+}
+
+const CONFIDENCES: [&str; 3] = ["on track", "at risk", "off track"];
+
+/// The interactive check-in: with no code, a choice of the person's key results; with a
+/// code, the fields of one check-in, pre-filled with the current figure.
+pub async fn form(app: &App, actor: &Actor, code: Option<&Code>) -> Result<Reply> {
+    let spec = app.spec(actor.org.id).await?;
+    let now = app.clock.now();
+    let cycle = crate::domain::progress::active_cycle(&spec, now).map(|c| c.key.clone());
+    let mine: Vec<&KeyResultSpec> = candidates(&spec, actor)
+        .into_iter()
+        .filter(|k| {
+            let obj_cycle = spec
+                .objectives
+                .iter()
+                .find(|o| o.code == k.objective)
+                .map(|o| &o.cycle);
+            cycle.is_none() || obj_cycle == cycle.as_ref()
+        })
+        .collect();
+    let code = match code {
+        Some(c) => c.clone(),
+        None => match mine.as_slice() {
+            [] => {
+                return Err(AppError::NotFound(
+                    "You have no key results to check in on this cycle. `okrs` shows your departments' key results.".into(),
+                ));
+            }
+            [only] => only.code.clone(),
+            many => {
+                let state = app.store.load_state(actor.org.id).await?;
+                let mut t = Table::new(&[
+                    ("Code", Align::Left),
+                    ("Key result", Align::Left),
+                    ("Current", Align::Right),
+                    ("Target", Align::Right),
+                ]);
+                for k in many {
+                    let cur = state.key_results.get(&k.code).map(|c| c.value).or(k.start);
+                    t.row(vec![
+                        Cell::text(k.code.as_str()),
+                        Cell::text(&k.title),
+                        Cell::Figure {
+                            value: cur,
+                            unit: k.unit.clone(),
+                        },
+                        Cell::Figure {
+                            value: k.target,
+                            unit: k.unit.clone(),
+                        },
+                    ]);
+                }
+                let mut reply = Reply::new().heading("Your key results").table(t);
+                reply.push(Block::Form(Form {
+                    id: "checkin".into(),
+                    title: "Which key result?".into(),
+                    fields: vec![Field {
+                        name: "code".into(),
+                        label: "Key result code".into(),
+                        kind: FieldKind::Choice(many.iter().map(|k| k.code.to_string()).collect()),
+                        default: None,
+                        required: true,
+                    }],
+                }));
+                return Ok(reply);
+            }
+        },
+    };
+    let target = app
+        .store
+        .checkin_target(actor.org.id, code.as_str(), actor.person.id, actor.key())
+        .await?
+        .ok_or_else(|| no_such(actor, &code))?;
+    let (title, unit, current, allowed, is_milestone) = match &target {
+        Target::KeyResult {
+            spec,
+            current,
+            allowed,
+            ..
+        } => (
+            spec.title.clone(),
+            spec.unit.clone(),
+            current.or(spec.start),
+            *allowed,
+            spec.kind == KrKind::Milestone,
+        ),
+        Target::Measure {
+            spec,
+            current,
+            allowed,
+            ..
+        } => (
+            spec.title.clone(),
+            spec.unit.clone(),
+            current.or(spec.baseline),
+            *allowed,
+            false,
+        ),
+    };
+    if !allowed {
+        return Err(AppError::Forbidden(format!(
+            "You can check in only on key results you own or your department owns; `{code}` is not one of them."
+        )));
+    }
+    let value_field = if is_milestone {
+        Field {
+            name: "value".into(),
+            label: "Done?".into(),
+            kind: FieldKind::Choice(vec!["done".into(), "not done".into()]),
+            default: Some(
+                if current == Some(1.0) {
+                    "done"
+                } else {
+                    "not done"
+                }
+                .into(),
+            ),
+            required: true,
+        }
+    } else {
+        Field {
+            name: "value".into(),
+            label: format!(
+                "New value{}",
+                if unit.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({unit})")
+                }
+            ),
+            kind: FieldKind::Number,
+            default: current.map(|v| crate::bot::render::figure(Some(v), "").replace(',', "")),
+            required: true,
+        }
+    };
+    let mut reply = Reply::new();
+    reply.push(Block::Form(Form {
+        id: format!("checkin:{code}"),
+        title: format!("Check in on {code} — {title}"),
+        fields: vec![
+            value_field,
+            Field {
+                name: "confidence".into(),
+                label: "Confidence".into(),
+                kind: FieldKind::Choice(CONFIDENCES.iter().map(|s| s.to_string()).collect()),
+                default: None,
+                required: false,
+            },
+            Field {
+                name: "note".into(),
+                label: "Note".into(),
+                kind: FieldKind::Text,
+                default: None,
+                required: false,
+            },
+            Field {
+                name: "blockers".into(),
+                label: "Blockers".into(),
+                kind: FieldKind::Text,
+                default: None,
+                required: false,
+            },
+        ],
+    }));
+    Ok(reply)
+}
+
+/// Handles a submitted form.
+pub async fn submit(
+    app: &App,
+    actor: &Actor,
+    id: &str,
+    values: &[(String, String)],
+    delivery: &str,
+) -> Result<Reply> {
+    let get = |name: &str| {
+        values
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+    };
+    if id == "checkin" {
+        let code =
+            get("code").ok_or_else(|| AppError::Usage("Choose a key result code.".into()))?;
+        let code = Code::parse(code).map_err(|e| AppError::Usage(format!("code: {e}")))?;
+        return form(app, actor, Some(&code)).await;
+    }
+    let Some(code) = id.strip_prefix("checkin:") else {
+        return Err(AppError::Usage(format!("Unknown form `{id}`.")));
+    };
+    let code = Code::parse(code).map_err(|e| AppError::Usage(format!("code: {e}")))?;
+    let value =
+        get("value").ok_or_else(|| AppError::Usage("value: a value is required.".into()))?;
+    let value = parse_value(value).map_err(|e| AppError::Usage(format!("value: {e}")))?;
+    let confidence = get("confidence")
+        .map(Confidence::parse)
+        .transpose()
+        .map_err(|e| AppError::Usage(format!("confidence: {e}")))?;
+    let line = CheckinLine {
+        code,
+        value,
+        confidence,
+        note: get("note").map(str::to_string),
+        blockers: get("blockers").map(str::to_string),
+    };
+    record(app, actor, &line, false, delivery).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kr(kind: KrKind, start: Option<f64>, target: Option<f64>) -> KeyResultSpec {
+        KeyResultSpec {
+            code: Code::parse("S1").unwrap(),
+            objective: Code::parse("O1").unwrap(),
+            title: "t".into(),
+            kind,
+            unit: "%".into(),
+            start,
+            target,
+            band: None,
+            weight: 1.0,
+            owner: None,
+            due: None,
+            cadence: None,
+        }
+    }
+
+    #[test]
+    fn implausible_figures_are_refused() {
+        let k = kr(KrKind::Metric, Some(60.0), Some(85.0));
+        assert!(check_plausible(&k, 72.0).is_ok());
+        assert!(check_plausible(&k, 0.0).is_ok());
+        let err = check_plausible(&k, 7200.0).unwrap_err();
+        assert!(
+            err.contains("implausible") && err.contains("Nothing was recorded"),
+            "{err}"
+        );
+        let m = kr(KrKind::Milestone, None, None);
+        assert!(check_plausible(&m, 1.0).is_ok());
+        assert!(check_plausible(&m, 0.5).unwrap_err().contains("milestone"));
+        let b = kr(KrKind::Baseline, None, None);
+        assert!(check_plausible(&b, 123456.0).is_ok());
+    }
+}

@@ -1,0 +1,162 @@
+//! Use cases. Each takes the app context (store, clock) and returns a platform-neutral
+//! [`Reply`]. This is the only place where the domain meets storage.
+
+pub mod apply;
+pub mod checkins;
+pub mod seed;
+pub mod status;
+pub mod strategy;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::bot::{Command, Reply};
+use crate::clock::Clock;
+use crate::domain::{OrgSpec, Role, Source};
+use crate::error::{AppError, Result};
+use crate::store::{OrgRow, PersonRow, Store};
+
+/// The person a command runs as, resolved once per session or inbound event.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub org: OrgRow,
+    pub person: PersonRow,
+    pub source: Source,
+}
+
+impl Actor {
+    pub fn key(&self) -> &str {
+        self.person.spec.key.as_str()
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.person.spec.roles.contains(&Role::Admin)
+    }
+
+    pub fn departments(&self) -> impl Iterator<Item = &str> {
+        self.person.departments.iter().map(|(d, _)| d.as_str())
+    }
+}
+
+/// The application context shared by every adapter.
+pub struct App {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    /// Declared structure per organisation, reused while the organisation's revision
+    /// (bumped by every manifest apply) is unchanged.
+    specs: Mutex<HashMap<i64, (i64, Arc<OrgSpec>)>>,
+}
+
+impl App {
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> App {
+        App {
+            store,
+            clock,
+            specs: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The organisation to act in: the named one, or the only one there is.
+    pub async fn org(&self, key: Option<&str>) -> Result<OrgRow> {
+        match key {
+            Some(k) => self.store.org_by_key(k).await?.ok_or_else(|| {
+                AppError::NotFound(format!(
+                    "There is no organisation `{k}`. Apply a manifest first: `baton apply org.yaml`."
+                ))
+            }),
+            None => {
+                let mut orgs = self.store.orgs().await?;
+                match orgs.len() {
+                    0 => Err(AppError::NotFound(
+                        "No organisation yet. Apply a manifest first: `baton apply manifests/example-org.yaml`."
+                            .into(),
+                    )),
+                    1 => Ok(orgs.remove(0)),
+                    _ => Err(AppError::Usage(format!(
+                        "There are several organisations ({}); choose one with --org.",
+                        orgs.iter().map(|o| o.key.as_str()).collect::<Vec<_>>().join(", ")
+                    ))),
+                }
+            }
+        }
+    }
+
+    /// Resolves a person of an organisation by key.
+    pub async fn actor(&self, org: OrgRow, person_key: &str, source: Source) -> Result<Actor> {
+        let key = person_key.trim().to_ascii_lowercase();
+        match self.store.person_by_key(org.id, &key).await? {
+            Some(person) => Ok(Actor {
+                org,
+                person,
+                source,
+            }),
+            None => {
+                let spec = self.spec(org.id).await?;
+                let known: Vec<&str> = spec.people.iter().map(|p| p.key.as_str()).collect();
+                Err(AppError::NotFound(format!(
+                    "There is no person `{person_key}` in {}. People: {}.",
+                    org.name,
+                    known.join(", ")
+                )))
+            }
+        }
+    }
+
+    /// The organisation's declared structure, cached by revision.
+    pub async fn spec(&self, org_id: i64) -> Result<Arc<OrgSpec>> {
+        let revision = self.store.org_revision(org_id).await?;
+        if let Some((rev, spec)) = self.specs.lock().expect("spec cache").get(&org_id)
+            && *rev == revision
+        {
+            return Ok(spec.clone());
+        }
+        let spec = Arc::new(self.store.load_spec(org_id).await?);
+        self.specs
+            .lock()
+            .expect("spec cache")
+            .insert(org_id, (revision, spec.clone()));
+        Ok(spec)
+    }
+
+    /// Parses and runs one line of input. `delivery` identifies the inbound delivery for
+    /// de-duplication (a retried delivery stores nothing new).
+    pub async fn handle_line(&self, actor: &Actor, line: &str, delivery: &str) -> Reply {
+        match Command::parse(line) {
+            Ok(cmd) => self.handle(actor, cmd, delivery).await,
+            Err(msg) => Reply::error(msg),
+        }
+    }
+
+    /// Runs one command. Errors become an error reply; store failures are logged here,
+    /// once, with their cause.
+    #[tracing::instrument(skip_all, fields(org = %actor.org.key, person = %actor.key()))]
+    pub async fn handle(&self, actor: &Actor, cmd: Command, delivery: &str) -> Reply {
+        match self.run(actor, cmd, delivery).await {
+            Ok(r) => r,
+            Err(AppError::Store(e)) => {
+                tracing::error!(error = %e, "command failed in the store");
+                Reply::error(format!("{e}"))
+            }
+            Err(e) => Reply::error(e.to_string()),
+        }
+    }
+
+    async fn run(&self, actor: &Actor, cmd: Command, delivery: &str) -> Result<Reply> {
+        match cmd {
+            Command::Help(topic) => Ok(status::help(topic.as_deref())),
+            Command::Whoami => status::whoami(self, actor).await,
+            Command::Status(scope) => status::status(self, actor, scope.as_deref()).await,
+            Command::Okrs(scope) => status::okrs(self, actor, scope).await,
+            Command::Kr(code) => status::kr(self, actor, &code).await,
+            Command::Checkin(line) => checkins::record(self, actor, &line, false, delivery).await,
+            Command::Correct(line) => checkins::record(self, actor, &line, true, delivery).await,
+            Command::CheckinForm(code) => checkins::form(self, actor, code.as_ref()).await,
+            Command::SubmitForm { id, values } => {
+                checkins::submit(self, actor, &id, &values, delivery).await
+            }
+            Command::Gaps => strategy::gaps(self, actor).await,
+            Command::Map => strategy::map(self, actor).await,
+            Command::Deps(dept) => strategy::deps(self, actor, dept.as_deref()).await,
+        }
+    }
+}

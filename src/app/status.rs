@@ -1,0 +1,776 @@
+//! Read-only views: `help`, `whoami`, `status`, `okrs` and `kr`.
+
+use chrono::{DateTime, Utc};
+
+use crate::bot::command::COMMANDS;
+use crate::bot::{Align, Cell, OkrScope, Reply, Table};
+use crate::domain::progress::{Rollup, active_cycle, cycle_elapsed, rollup};
+use crate::domain::{Code, Key, KrKind, ObjectiveSpec, OrgSpec, OrgState, Perspective, Status};
+use crate::error::{AppError, Result};
+
+use super::{Actor, App};
+
+pub fn help(topic: Option<&str>) -> Reply {
+    if let Some(t) = topic {
+        return match COMMANDS.iter().find(|c| c.name.eq_ignore_ascii_case(t)) {
+            Some(c) => Reply::new().text(format!("{} — {}", c.usage, c.summary)),
+            None => Reply::error(format!("There is no command `{t}`. `help` lists them all.")),
+        };
+    }
+    let mut t = Table::new(&[("Command", Align::Left), ("What it does", Align::Left)]);
+    for c in COMMANDS {
+        t.row(vec![Cell::text(c.usage), Cell::text(c.summary)]);
+    }
+    Reply::new().heading("baton commands").table(t).note(
+        "A check-in is one line: `S1 42 at risk: churn spike in EMEA` (blockers after `blocker:`).",
+    )
+}
+
+pub async fn whoami(app: &App, actor: &Actor) -> Result<Reply> {
+    let spec = app.spec(actor.org.id).await?;
+    let p = &actor.person.spec;
+    let depts: Vec<String> = actor
+        .person
+        .departments
+        .iter()
+        .map(|(d, head)| {
+            if *head {
+                format!("{d} (head)")
+            } else {
+                d.clone()
+            }
+        })
+        .collect();
+    let tz = p.time_zone.unwrap_or(spec.org.time_zone);
+    Ok(Reply::new()
+        .text(format!(
+            "You are {} (`{}`) in {}.",
+            p.name, p.key, actor.org.name
+        ))
+        .text(format!(
+            "Departments: {}",
+            if depts.is_empty() {
+                "none".into()
+            } else {
+                depts.join(", ")
+            }
+        ))
+        .text(format!(
+            "Roles: {}",
+            if p.roles.is_empty() {
+                "member".into()
+            } else {
+                p.roles
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        ))
+        .text(format!("Time zone: {tz}")))
+}
+
+/// Everything a view needs: the structure, the rollup and the moment it was computed.
+pub struct View {
+    pub spec: std::sync::Arc<OrgSpec>,
+    pub state: OrgState,
+    pub rollup: Rollup,
+    pub now: DateTime<Utc>,
+}
+
+impl View {
+    pub async fn load(app: &App, actor: &Actor) -> Result<View> {
+        let spec = app.spec(actor.org.id).await?;
+        let state = app.store.load_state(actor.org.id).await?;
+        let now = app.clock.now();
+        let rollup = rollup(&spec, &state, now);
+        Ok(View {
+            spec,
+            state,
+            rollup,
+            now,
+        })
+    }
+
+    pub fn label(&self, p: Perspective) -> String {
+        self.spec
+            .perspectives
+            .iter()
+            .find(|x| x.perspective == p)
+            .map(|x| x.label.clone())
+            .unwrap_or_else(|| p.default_label().to_string())
+    }
+
+    pub fn status_cell(&self, code: &Code) -> Cell {
+        if let Some(k) = self.rollup.key_results.get(code) {
+            return Cell::Status {
+                status: k.status,
+                stale: k.stale,
+            };
+        }
+        let e = self
+            .rollup
+            .objectives
+            .get(code)
+            .or_else(|| self.rollup.scorecard.get(code))
+            .or_else(|| self.rollup.measures.get(code));
+        Cell::Status {
+            status: e.map(|e| e.status).unwrap_or(Status::NoData),
+            stale: false,
+        }
+    }
+
+    pub fn progress(&self, code: &Code) -> Option<f64> {
+        if let Some(k) = self.rollup.key_results.get(code) {
+            return k.progress;
+        }
+        self.rollup
+            .objectives
+            .get(code)
+            .or_else(|| self.rollup.scorecard.get(code))
+            .or_else(|| self.rollup.measures.get(code))
+            .and_then(|e| e.progress)
+    }
+
+    /// The cycle heading: `2026-Q4 (day 54 of 92)`.
+    pub fn cycle_line(&self) -> String {
+        match active_cycle(&self.spec, self.now) {
+            Some(c) => {
+                let total = (c.ends - c.starts).num_days() + 1;
+                let day = ((self.now.date_naive() - c.starts).num_days() + 1).clamp(0, total);
+                format!(
+                    "cycle {} (day {day} of {total}, {:.0}% elapsed)",
+                    c.key,
+                    cycle_elapsed(c, self.now) * 100.0
+                )
+            }
+            None => "no OKR cycle declared".into(),
+        }
+    }
+
+    pub fn in_active_cycle(&self, o: &ObjectiveSpec) -> bool {
+        self.rollup.cycle.as_ref().is_none_or(|c| *c == o.cycle)
+    }
+
+    /// Key-result rows for an objective, indented under it.
+    pub fn kr_rows(&self, t: &mut Table, objective: &Code) {
+        for k in self
+            .spec
+            .key_results
+            .iter()
+            .filter(|k| &k.objective == objective)
+        {
+            let ev = self.rollup.key_results.get(&k.code);
+            let target = match k.kind {
+                KrKind::Band => k
+                    .band
+                    .map(|(lo, hi)| {
+                        format!(
+                            "{}–{}",
+                            crate::bot::render::figure(Some(lo), ""),
+                            crate::bot::render::figure(Some(hi), &k.unit)
+                        )
+                    })
+                    .unwrap_or_default(),
+                KrKind::Milestone => "done".into(),
+                KrKind::AtLeast => format!("≥ {}", crate::bot::render::figure(k.target, &k.unit)),
+                KrKind::AtMost => format!("≤ {}", crate::bot::render::figure(k.target, &k.unit)),
+                _ => crate::bot::render::figure(k.target, &k.unit),
+            };
+            let value = ev.and_then(|e| e.value);
+            let value = if k.kind == KrKind::Milestone {
+                Cell::text(if value == Some(1.0) {
+                    "done"
+                } else {
+                    "not done"
+                })
+            } else {
+                Cell::Figure {
+                    value,
+                    unit: k.unit.clone(),
+                }
+            };
+            t.row(vec![
+                Cell::text(format!("  {}", k.code)),
+                Cell::text(format!("  {}", k.title)),
+                value,
+                Cell::text(target),
+                Cell::Progress(ev.and_then(|e| e.progress)),
+                self.status_cell(&k.code),
+                Cell::text(k.owner.as_ref().map(|o| o.as_str()).unwrap_or("—")),
+            ]);
+        }
+    }
+}
+
+fn okr_table() -> Table {
+    Table::new(&[
+        ("Code", Align::Left),
+        ("Objective / key result", Align::Left),
+        ("Value", Align::Right),
+        ("Target", Align::Right),
+        ("Progress", Align::Left),
+        ("Status", Align::Left),
+        ("Owner", Align::Left),
+    ])
+}
+
+fn objective_row(v: &View, t: &mut Table, o: &ObjectiveSpec) {
+    t.row(vec![
+        Cell::text(o.code.as_str()),
+        Cell::text(&o.title),
+        Cell::text(""),
+        Cell::text(""),
+        Cell::Progress(v.progress(&o.code)),
+        v.status_cell(&o.code),
+        Cell::text(o.owner.as_ref().map(|o| o.as_str()).unwrap_or("—")),
+    ]);
+    v.kr_rows(t, &o.code);
+}
+
+/// `status [dept|perspective|code]`.
+pub async fn status(app: &App, actor: &Actor, scope: Option<&str>) -> Result<Reply> {
+    let v = View::load(app, actor).await?;
+    let Some(scope) = scope else {
+        return Ok(company(&v));
+    };
+    let lower = scope.to_ascii_lowercase();
+    if let Some(d) = v.spec.departments.iter().find(|d| d.key.as_str() == lower) {
+        return Ok(department(&v, &d.key));
+    }
+    if let Ok(p) = Perspective::parse(scope) {
+        if v.spec.perspectives.iter().any(|x| x.perspective == p) {
+            return Ok(perspective(&v, p));
+        }
+        return Err(AppError::NotFound(format!(
+            "The {} perspective is not enabled in {}.",
+            p.default_label(),
+            actor.org.name
+        )));
+    }
+    if let Some(p) = v
+        .spec
+        .perspectives
+        .iter()
+        .find(|x| x.label.eq_ignore_ascii_case(scope))
+    {
+        return Ok(perspective(&v, p.perspective));
+    }
+    if let Ok(code) = Code::parse(scope) {
+        if v.spec.scorecard.iter().any(|s| s.code == code) {
+            return Ok(scorecard_objective(&v, &code));
+        }
+        if let Some(o) = v.spec.objectives.iter().find(|o| o.code == code) {
+            let mut t = okr_table();
+            objective_row(&v, &mut t, o);
+            let mut r = Reply::new()
+                .heading(format!("{} — {}", o.code, o.title))
+                .table(t);
+            if !o.aligns_to.is_empty() {
+                r = r.note(format!(
+                    "Serves {}",
+                    o.aligns_to
+                        .iter()
+                        .map(|c| c.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            return Ok(r);
+        }
+        if v.rollup.key_results.contains_key(&code)
+            || v.spec.measures.iter().any(|m| m.code == code)
+        {
+            return kr(app, actor, &code).await;
+        }
+    }
+    let depts: Vec<&str> = v.spec.departments.iter().map(|d| d.key.as_str()).collect();
+    Err(AppError::NotFound(format!(
+        "`{scope}` is not a department, perspective or code in {}. Departments: {}.\nUsage: status [dept|perspective|code]",
+        actor.org.name,
+        depts.join(", ")
+    )))
+}
+
+fn company(v: &View) -> Reply {
+    let mut r = Reply::new().heading(format!("{} — scorecard", v.spec.org.name));
+    r = r.text(format!(
+        "Company  {}  {} {}   · {}",
+        crate::bot::render::progress_bar(v.rollup.company.progress),
+        v.rollup.company.status.mark(),
+        v.rollup.company.status.label(),
+        v.cycle_line()
+    ));
+    let mut t = Table::new(&[
+        ("Perspective", Align::Left),
+        ("Progress", Align::Left),
+        ("Status", Align::Left),
+        ("Objectives", Align::Right),
+    ]);
+    let mut persp: Vec<_> = v.rollup.perspectives.clone();
+    persp.sort_by_key(|(p, _)| std::cmp::Reverse(*p));
+    for (p, e) in &persp {
+        let n = v
+            .spec
+            .scorecard
+            .iter()
+            .filter(|s| s.perspective == *p)
+            .count();
+        t.row(vec![
+            Cell::text(v.label(*p)),
+            Cell::Progress(e.progress),
+            Cell::Status {
+                status: e.status,
+                stale: false,
+            },
+            Cell::text(n.to_string()),
+        ]);
+    }
+    r = r.table(t);
+    for (p, _) in &persp {
+        let mut t = Table::new(&[
+            ("Code", Align::Left),
+            ("Objective", Align::Left),
+            ("Progress", Align::Left),
+            ("Status", Align::Left),
+        ]);
+        for s in v.spec.scorecard.iter().filter(|s| s.perspective == *p) {
+            t.row(vec![
+                Cell::text(s.code.as_str()),
+                Cell::text(&s.title),
+                Cell::Progress(v.progress(&s.code)),
+                v.status_cell(&s.code),
+            ]);
+        }
+        if !t.rows.is_empty() {
+            r = r.heading(v.label(*p)).table(t);
+        }
+    }
+    let mut behind = Table::new(&[
+        ("Department", Align::Left),
+        ("Progress", Align::Left),
+        ("Status", Align::Left),
+    ]);
+    for d in &v.spec.departments {
+        if let Some(e) = v.rollup.departments.get(&d.key)
+            && e.status.is_bad()
+        {
+            behind.row(vec![
+                Cell::text(&d.name),
+                Cell::Progress(e.progress),
+                Cell::Status {
+                    status: e.status,
+                    stale: false,
+                },
+            ]);
+        }
+    }
+    if behind.rows.is_empty() {
+        r = r
+            .heading("Departments behind")
+            .text("None: every department is on track.");
+    } else {
+        r = r.heading("Departments behind").table(behind);
+    }
+    r.note("`status <dept>` for one department · `map` for the strategy map · `gaps` for what is missing")
+}
+
+fn descendants(spec: &OrgSpec, root: &Key) -> Vec<Key> {
+    let mut out = vec![root.clone()];
+    let mut i = 0;
+    while i < out.len() {
+        let cur = out[i].clone();
+        for d in &spec.departments {
+            if d.parent.as_ref() == Some(&cur) && !out.contains(&d.key) {
+                out.push(d.key.clone());
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+fn department(v: &View, key: &Key) -> Reply {
+    let d = v
+        .spec
+        .departments
+        .iter()
+        .find(|d| &d.key == key)
+        .expect("checked by caller");
+    let e = v.rollup.departments.get(key).copied();
+    let mut r = Reply::new().heading(format!("{} — {}", d.name, v.cycle_line()));
+    r = r.text(format!(
+        "{}  {}  {} {}",
+        d.name,
+        crate::bot::render::progress_bar(e.and_then(|e| e.progress)),
+        e.map(|e| e.status).unwrap_or(Status::NoData).mark(),
+        e.map(|e| e.status).unwrap_or(Status::NoData).label()
+    ));
+    let scope = descendants(&v.spec, key);
+    let mut t = okr_table();
+    let mut serves: Vec<&Code> = Vec::new();
+    for o in v.spec.objectives.iter().filter(|o| v.in_active_cycle(o)) {
+        let owning = crate::store::owning_department(&v.spec, o);
+        if owning
+            .as_deref()
+            .is_some_and(|k| scope.iter().any(|s| s.as_str() == k))
+        {
+            objective_row(v, &mut t, o);
+            for a in &o.aligns_to {
+                if !serves.contains(&a) {
+                    serves.push(a);
+                }
+            }
+        }
+    }
+    if t.rows.is_empty() {
+        r = r.text("No objectives in this cycle.");
+    } else {
+        r = r.table(t);
+    }
+    if !serves.is_empty() {
+        let mut s = Table::new(&[
+            ("Serves", Align::Left),
+            ("Scorecard objective", Align::Left),
+            ("Progress", Align::Left),
+            ("Status", Align::Left),
+        ]);
+        for c in serves {
+            if let Some(so) = v.spec.scorecard.iter().find(|x| &x.code == c) {
+                s.row(vec![
+                    Cell::text(c.as_str()),
+                    Cell::text(&so.title),
+                    Cell::Progress(v.progress(c)),
+                    v.status_cell(c),
+                ]);
+            }
+        }
+        r = r.heading("Scorecard objectives served").table(s);
+    }
+    let deps = super::strategy::deps_table(v, Some(key));
+    if !deps.rows.is_empty() {
+        r = r.heading("Dependencies").table(deps);
+    }
+    r
+}
+
+fn perspective(v: &View, p: Perspective) -> Reply {
+    let e = v
+        .rollup
+        .perspectives
+        .iter()
+        .find(|(x, _)| *x == p)
+        .map(|(_, e)| *e);
+    let mut r = Reply::new().heading(format!("{} perspective", v.label(p)));
+    if let Some(e) = e {
+        r = r.text(format!(
+            "{}  {} {}",
+            crate::bot::render::progress_bar(e.progress),
+            e.status.mark(),
+            e.status.label()
+        ));
+    }
+    let mut t = Table::new(&[
+        ("Code", Align::Left),
+        ("Objective / measure", Align::Left),
+        ("Value", Align::Right),
+        ("Target", Align::Right),
+        ("Progress", Align::Left),
+        ("Status", Align::Left),
+    ]);
+    for s in v.spec.scorecard.iter().filter(|s| s.perspective == p) {
+        t.row(vec![
+            Cell::text(s.code.as_str()),
+            Cell::text(&s.title),
+            Cell::text(""),
+            Cell::text(""),
+            Cell::Progress(v.progress(&s.code)),
+            v.status_cell(&s.code),
+        ]);
+        measure_rows(v, &mut t, &s.code);
+    }
+    r.table(t)
+}
+
+fn measure_rows(v: &View, t: &mut Table, objective: &Code) {
+    for m in v.spec.measures.iter().filter(|m| &m.objective == objective) {
+        let current = v.rollup_measure_value(&m.code).or(m.baseline);
+        t.row(vec![
+            Cell::text(format!("  {}", m.code)),
+            Cell::text(format!("  {}", m.title)),
+            Cell::Figure {
+                value: current,
+                unit: m.unit.clone(),
+            },
+            Cell::Figure {
+                value: Some(m.target),
+                unit: m.unit.clone(),
+            },
+            Cell::Progress(v.progress(&m.code)),
+            v.status_cell(&m.code),
+        ]);
+    }
+}
+
+impl View {
+    fn rollup_measure_value(&self, code: &Code) -> Option<f64> {
+        self.state.measures.get(code).map(|c| c.value)
+    }
+}
+
+fn scorecard_objective(v: &View, code: &Code) -> Reply {
+    let s = v
+        .spec
+        .scorecard
+        .iter()
+        .find(|s| &s.code == code)
+        .expect("checked by caller");
+    let mut r = Reply::new().heading(format!(
+        "{} — {} ({})",
+        s.code,
+        s.title,
+        v.label(s.perspective)
+    ));
+    r = r.text(format!(
+        "{}  {}",
+        crate::bot::render::progress_bar(v.progress(code)),
+        match v.status_cell(code) {
+            Cell::Status { status, .. } => format!("{} {}", status.mark(), status.label()),
+            _ => String::new(),
+        }
+    ));
+    let mut t = Table::new(&[
+        ("Code", Align::Left),
+        ("Measure", Align::Left),
+        ("Value", Align::Right),
+        ("Target", Align::Right),
+        ("Progress", Align::Left),
+        ("Status", Align::Left),
+    ]);
+    measure_rows(v, &mut t, code);
+    if !t.rows.is_empty() {
+        r = r.heading("Measures").table(t);
+    }
+    let mut o = okr_table();
+    for obj in v
+        .spec
+        .objectives
+        .iter()
+        .filter(|x| x.aligns_to.contains(code) && v.in_active_cycle(x))
+    {
+        objective_row(v, &mut o, obj);
+    }
+    if !o.rows.is_empty() {
+        r = r.heading("Aligned OKRs").table(o);
+    }
+    for l in v
+        .spec
+        .links
+        .iter()
+        .filter(|l| &l.from == code || &l.to == code)
+    {
+        if &l.to == code {
+            r = r.note(format!("← driven by {}: {}", l.from, l.hypothesis));
+        } else {
+            r = r.note(format!("→ drives {}: {}", l.to, l.hypothesis));
+        }
+    }
+    r
+}
+
+/// `okrs [dept|me|all]`.
+pub async fn okrs(app: &App, actor: &Actor, scope: OkrScope) -> Result<Reply> {
+    let v = View::load(app, actor).await?;
+    type Keep = Box<dyn Fn(&ObjectiveSpec) -> bool>;
+    let (title, keep): (String, Keep) = match &scope {
+        OkrScope::All => ("All OKRs".into(), Box::new(|_| true)),
+        OkrScope::Me => {
+            let me = actor.key().to_string();
+            let spec = v.spec.clone();
+            (
+                format!("OKRs of {}", actor.person.spec.name),
+                Box::new(move |o: &ObjectiveSpec| {
+                    o.owner.as_ref().is_some_and(|x| x.as_str() == me)
+                        || spec.key_results.iter().any(|k| {
+                            k.objective == o.code
+                                && k.owner.as_ref().is_some_and(|x| x.as_str() == me)
+                        })
+                }),
+            )
+        }
+        OkrScope::Mine | OkrScope::Department(_) => {
+            let key = match &scope {
+                OkrScope::Department(d) => d.clone(),
+                _ => match actor.departments().next() {
+                    Some(d) => d.to_string(),
+                    None => {
+                        return Err(AppError::NotFound(
+                            "You belong to no department; try `okrs all` or `okrs me`.".into(),
+                        ));
+                    }
+                },
+            };
+            let Some(d) = v.spec.departments.iter().find(|d| d.key.as_str() == key) else {
+                let depts: Vec<&str> = v.spec.departments.iter().map(|d| d.key.as_str()).collect();
+                return Err(AppError::NotFound(format!(
+                    "There is no department `{key}`. Departments: {}.\nUsage: okrs [dept|me|all]",
+                    depts.join(", ")
+                )));
+            };
+            let scope_keys: Vec<String> = descendants(&v.spec, &d.key)
+                .iter()
+                .map(|k| k.as_str().to_string())
+                .collect();
+            let spec = v.spec.clone();
+            (
+                format!("OKRs of {}", d.name),
+                Box::new(move |o: &ObjectiveSpec| {
+                    crate::store::owning_department(&spec, o)
+                        .is_some_and(|k| scope_keys.contains(&k))
+                }),
+            )
+        }
+    };
+    let mut t = okr_table();
+    for o in v
+        .spec
+        .objectives
+        .iter()
+        .filter(|o| v.in_active_cycle(o) && keep(o))
+    {
+        objective_row(&v, &mut t, o);
+    }
+    let r = Reply::new().heading(format!("{title} — {}", v.cycle_line()));
+    if t.rows.is_empty() {
+        return Ok(r.text("No objectives in this cycle."));
+    }
+    Ok(r.table(t)
+        .note("Check in with `<code> <value> [on track|at risk|off track]: note`"))
+}
+
+/// `kr <code>`: one key result or measure with the check-ins that produced its figure.
+pub async fn kr(app: &App, actor: &Actor, code: &Code) -> Result<Reply> {
+    let v = View::load(app, actor).await?;
+    let mut r;
+    let unit;
+    if let Some(k) = v.spec.key_results.iter().find(|k| &k.code == code) {
+        let ev = v.rollup.key_results.get(code);
+        unit = k.unit.clone();
+        r = Reply::new().heading(format!("{} — {}", k.code, k.title));
+        let objective = v.spec.objectives.iter().find(|o| o.code == k.objective);
+        r = r.text(format!(
+            "Objective {} {} · kind {} · owner {} · weight {}",
+            k.objective,
+            objective.map(|o| o.title.as_str()).unwrap_or(""),
+            k.kind,
+            k.owner.as_ref().map(|o| o.as_str()).unwrap_or("—"),
+            k.weight
+        ));
+        let f = |x| crate::bot::render::figure(x, &k.unit);
+        let range = match k.kind {
+            KrKind::Band => k
+                .band
+                .map(|(a, b)| format!("stay within {}–{}", f(Some(a)), f(Some(b))))
+                .unwrap_or_default(),
+            KrKind::AtLeast => format!("hold at least {}", f(k.target)),
+            KrKind::AtMost => format!("hold at most {}", f(k.target)),
+            KrKind::Milestone => "milestone: done or not done".into(),
+            KrKind::Baseline => "establish a baseline".into(),
+            KrKind::Metric => format!("from {} to {}", f(k.start), f(k.target)),
+        };
+        r = r.text(format!("Current {} · {range}", f(ev.and_then(|e| e.value))));
+        if let Some(ev) = ev {
+            r = r.text(format!(
+                "Progress {}   expected by now {}   {} {}{}",
+                crate::bot::render::progress_bar(ev.progress),
+                ev.expected
+                    .map(|x| format!("{:.0}%", x * 100.0))
+                    .unwrap_or_else(|| "—".into()),
+                ev.status.mark(),
+                ev.status.label(),
+                if ev.stale {
+                    " · stale: no check-in for two periods"
+                } else {
+                    ""
+                }
+            ));
+        }
+    } else if let Some(m) = v.spec.measures.iter().find(|m| &m.code == code) {
+        unit = m.unit.clone();
+        r = Reply::new().heading(format!(
+            "{} — {} (measure of {})",
+            m.code, m.title, m.objective
+        ));
+        r = r.text(format!(
+            "Direction {} · target {} · red {} · {} indicator{}",
+            m.direction,
+            crate::bot::render::figure(Some(m.target), &m.unit),
+            crate::bot::render::figure(Some(m.red), &m.unit),
+            m.lead_lag,
+            m.source
+                .as_ref()
+                .map(|s| format!(" · source {s}"))
+                .unwrap_or_default()
+        ));
+        r = r.text(format!(
+            "Attainment {}",
+            crate::bot::render::progress_bar(v.progress(code))
+        ));
+    } else {
+        return Err(AppError::NotFound(format!(
+            "There is no key result or measure `{code}` in {}. `okrs all` lists them.",
+            actor.org.name
+        )));
+    }
+    let (rows, total) = app.store.history(actor.org.id, code.as_str(), 20).await?;
+    if rows.is_empty() {
+        return Ok(r.note("No check-ins yet: the figure shown is the starting point."));
+    }
+    let mut t = Table::new(&[
+        ("#", Align::Right),
+        ("When (UTC)", Align::Left),
+        ("Who", Align::Left),
+        ("Value", Align::Right),
+        ("Confidence", Align::Left),
+        ("Note", Align::Left),
+    ]);
+    for c in &rows {
+        let mut note = c.note.clone().unwrap_or_default();
+        if let Some(b) = &c.blockers {
+            note = format!(
+                "{note}{}blocker: {b}",
+                if note.is_empty() { "" } else { " · " }
+            );
+        }
+        if let Some(s) = c.superseded_by {
+            note = format!("(superseded by #{s}) {note}");
+        }
+        if let Some(s) = c.supersedes {
+            note = format!("(corrects #{s}) {note}");
+        }
+        t.row(vec![
+            Cell::text(c.id.to_string()),
+            Cell::text(c.recorded_at.format("%Y-%m-%d %H:%M").to_string()),
+            Cell::text(&c.person_name),
+            Cell::Figure {
+                value: Some(c.value),
+                unit: unit.clone(),
+            },
+            Cell::text(
+                c.confidence
+                    .as_deref()
+                    .map(|s| s.replace('_', " "))
+                    .unwrap_or_else(|| "—".into()),
+            ),
+            Cell::text(note),
+        ]);
+    }
+    r = r.heading("Check-ins (newest first)").table(t);
+    if total > rows.len() as i64 {
+        r = r.note(format!(
+            "… and {} earlier check-ins.",
+            total - rows.len() as i64
+        ));
+    }
+    Ok(r)
+}

@@ -1,0 +1,536 @@
+//! `baton bench`: seeds a synthetic organisation (by default 200 departments, 2,000
+//! objectives, 10,000 key results, 1,000,000 check-ins) in its own database and measures
+//! `status` latency, check-in ingestion against plain single-row INSERTs, and peak RSS.
+//!
+//! This is a benchmark, not a test: it prints figures and judges nothing.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration as StdDuration, Instant};
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use sqlx::AssertSqlSafe;
+
+use crate::app::{Actor, App};
+use crate::bot::Command;
+use crate::clock::FixedClock;
+use crate::domain::*;
+use crate::store::{SeedRow, Store};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    #[arg(long, default_value_t = 200)]
+    pub departments: usize,
+    #[arg(long, default_value_t = 2_000)]
+    pub objectives: usize,
+    #[arg(long, default_value_t = 10_000)]
+    pub key_results: usize,
+    #[arg(long, default_value_t = 1_000_000)]
+    pub checkins: usize,
+    /// Timed runs per status measurement.
+    #[arg(long, default_value_t = 200)]
+    pub runs: usize,
+    /// Check-ins ingested per ingestion measurement.
+    #[arg(long, default_value_t = 4_000)]
+    pub ingest: usize,
+    /// Database to use (dropped and recreated): defaults to `baton_bench` on the same server.
+    #[arg(long, default_value = "baton_bench")]
+    pub database: String,
+}
+
+fn peak_rss_kib() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    s.lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn reset_peak_rss() {
+    // Writing 5 to clear_refs resets VmHWM (Linux ≥ 4.0); harmless where unsupported.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn percentile(sorted: &[StdDuration], p: f64) -> StdDuration {
+    if sorted.is_empty() {
+        return StdDuration::ZERO;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+fn ms(d: StdDuration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Builds the synthetic organisation.
+pub fn synthetic_org(args: &BenchArgs, now: DateTime<Utc>) -> OrgSpec {
+    let k = |s: String| Key::parse(&s).expect("synthetic key");
+    let c = |s: String| Code::parse(&s).expect("synthetic code");
+    let today = now.date_naive();
+    let cycle = CycleSpec {
+        key: k("bench-cycle".into()),
+        starts: today - Duration::days(45),
+        ends: today + Duration::days(45),
+    };
+    let depts = args.departments.max(2);
+    let mut people = Vec::new();
+    let mut departments = Vec::new();
+    for d in 0..depts {
+        let members: Vec<Key> = (0..5).map(|i| k(format!("p{d}-{i}"))).collect();
+        for m in &members {
+            people.push(PersonSpec {
+                key: m.clone(),
+                name: format!("Person {m}"),
+                email: None,
+                time_zone: None,
+                roles: if d == 0 { vec![Role::Admin] } else { vec![] },
+                chat: vec![],
+                away: vec![],
+            });
+        }
+        departments.push(DepartmentSpec {
+            key: k(format!("d{d}")),
+            name: format!("Department {d}"),
+            parent: (d > 0).then(|| k(format!("d{}", (d - 1) / 10))),
+            heads: vec![members[0].clone()],
+            members,
+            time_zone: None,
+            channels: BTreeMap::new(),
+            prompts_in_channel: false,
+            cadences: vec![CadenceSpec {
+                purpose: "checkin".into(),
+                rule: [
+                    "weekly on mon at 09:00",
+                    "biweekly on mon at 09:00",
+                    "monthly on last fri at 15:00",
+                ][d % 3]
+                    .into(),
+                layer: Some("operational".into()),
+            }],
+        });
+    }
+    let perspectives: Vec<PerspectiveSpec> = [
+        Perspective::Learning,
+        Perspective::Internal,
+        Perspective::Customer,
+        Perspective::Financial,
+    ]
+    .iter()
+    .map(|p| PerspectiveSpec {
+        perspective: *p,
+        label: p.default_label().into(),
+    })
+    .collect();
+    let mut scorecard = Vec::new();
+    let mut measures = Vec::new();
+    for (pi, p) in perspectives.iter().enumerate() {
+        for j in 0..5 {
+            let code = c(format!("SC{pi}{j}"));
+            scorecard.push(ScorecardObjective {
+                code: code.clone(),
+                title: format!("Scorecard objective {pi}.{j}"),
+                perspective: p.perspective,
+                owner: Some(k("p0-0".into())),
+                horizon_years: 2,
+                weight: 1.0,
+            });
+            measures.push(MeasureSpec {
+                code: c(format!("M{pi}{j}")),
+                objective: code,
+                title: "Measure".into(),
+                unit: "%".into(),
+                direction: Direction::Up,
+                baseline: Some(10.0),
+                target: 90.0,
+                red: 20.0,
+                band: None,
+                lead_lag: LeadLag::Lag,
+                source: None,
+                cadence: None,
+                owner: Some(k("p0-0".into())),
+                weight: 1.0,
+            });
+        }
+    }
+    let links = (0..3)
+        .flat_map(|pi| (0..5).map(move |j| (pi, j)))
+        .map(|(pi, j)| LinkSpec {
+            from: c(format!("SC{pi}{j}")),
+            to: c(format!("SC{}{j}", pi + 1)),
+            hypothesis: "drives".into(),
+        })
+        .collect();
+    let per_dept = (args.objectives / depts).max(1);
+    let mut objectives = Vec::new();
+    for i in 0..args.objectives {
+        let d = (i / per_dept).min(depts - 1);
+        let first_of_dept = i % per_dept == 0;
+        objectives.push(ObjectiveSpec {
+            code: c(format!("O{i}")),
+            title: format!("Objective {i}"),
+            level: if d == 0 {
+                Level::Company
+            } else {
+                Level::Department
+            },
+            department: Some(k(format!("d{d}"))),
+            owner: Some(k(format!("p{d}-0"))),
+            cycle: cycle.key.clone(),
+            aligns_to: if first_of_dept {
+                vec![c(format!("SC{}{}", d % 4, d % 5))]
+            } else {
+                vec![]
+            },
+            parent: (!first_of_dept).then(|| c(format!("O{}", i - i % per_dept))),
+            weight: 1.0,
+        });
+    }
+    let mut key_results = Vec::new();
+    let kinds = [
+        KrKind::Metric,
+        KrKind::Metric,
+        KrKind::AtLeast,
+        KrKind::AtMost,
+        KrKind::Milestone,
+    ];
+    for i in 0..args.key_results {
+        let o = i % args.objectives.max(1);
+        let d = (o / per_dept).min(depts - 1);
+        let kind = kinds[i % kinds.len()];
+        key_results.push(KeyResultSpec {
+            code: c(format!("K{i}")),
+            objective: c(format!("O{o}")),
+            title: format!("Key result {i}"),
+            kind,
+            unit: "%".into(),
+            start: (kind != KrKind::Milestone).then_some(if kind == KrKind::AtMost {
+                40.0
+            } else {
+                10.0
+            }),
+            target: (kind != KrKind::Milestone).then_some(if kind == KrKind::AtMost {
+                20.0
+            } else {
+                90.0
+            }),
+            band: None,
+            weight: 1.0,
+            owner: Some(k(format!("p{d}-{}", 1 + i % 4))),
+            due: Some(cycle.ends),
+            cadence: None,
+        });
+    }
+    let dependencies = (1..depts.min(40))
+        .map(|d| DependencySpec {
+            key: k(format!("dep{d}")),
+            description: "needs".into(),
+            dependent_department: k(format!("d{d}")),
+            dependent_ref: None,
+            provider_department: k(format!("d{}", (d + 1) % depts)),
+            provider_ref: Some(c(format!("K{}", d * 7))),
+            importance: Importance::High,
+            needed_by: Some(cycle.ends),
+            cadence: None,
+        })
+        .collect();
+    OrgSpec {
+        org: OrgInfo {
+            key: k("bench".into()),
+            name: "Bench Corp".into(),
+            time_zone: chrono_tz::UTC,
+            fiscal_year_start: 1,
+        },
+        perspectives,
+        people,
+        departments,
+        scorecard,
+        measures,
+        links,
+        cycles: vec![cycle],
+        objectives,
+        key_results,
+        dependencies,
+        initiatives: vec![],
+        holidays: vec![Holiday {
+            date: NaiveDate::from_ymd_opt(2026, 12, 25).expect("date"),
+            name: "Christmas".into(),
+        }],
+    }
+}
+
+fn db_url(base: &str, db: &str) -> String {
+    match base.rsplit_once('/') {
+        Some((prefix, last))
+            if !last.contains('@')
+                && prefix.contains("://")
+                && prefix.len() > "postgres://".len() =>
+        {
+            let query = last
+                .split_once('?')
+                .map(|(_, q)| format!("?{q}"))
+                .unwrap_or_default();
+            format!("{prefix}/{db}{query}")
+        }
+        _ => format!("{}/{db}", base.trim_end_matches('/')),
+    }
+}
+
+pub async fn run(base_url: &str, args: BenchArgs) -> anyhow::Result<()> {
+    let url = db_url(base_url, &args.database);
+    println!("baton bench — database {}", crate::store::redact_url(&url));
+    // A fresh database each run, so figures are comparable.
+    {
+        let admin = Store::connect(&db_url(base_url, "postgres"), false).await?;
+        let quoted = format!("\"{}\"", args.database.replace('"', "\"\""));
+        sqlx::query(AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"
+        )))
+        .execute(admin.pool())
+        .await?;
+    }
+    let store = Store::connect_sized(&url, true, 8).await?;
+    store.migrate().await?;
+    let now = Utc
+        .with_ymd_and_hms(2026, 11, 16, 12, 0, 0)
+        .single()
+        .expect("fixed bench time");
+    let spec = synthetic_org(&args, now);
+    let t = Instant::now();
+    let org_id = store.apply_spec(&spec, "bench", now).await?;
+    println!(
+        "seeded structure: {} departments, {} people, {} objectives, {} key results in {:.1} s",
+        spec.departments.len(),
+        spec.people.len(),
+        spec.objectives.len(),
+        spec.key_results.len(),
+        t.elapsed().as_secs_f64()
+    );
+
+    // History, generated and inserted in chunks so the harness's own memory stays flat.
+    let t = Instant::now();
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut inserted = 0u64;
+    let chunk = 50_000;
+    let mut done = 0;
+    while done < args.checkins {
+        let n = chunk.min(args.checkins - done);
+        let rows: Vec<SeedRow> = (0..n)
+            .map(|j| {
+                let i = rng.random_range(0..spec.key_results.len());
+                let kr = &spec.key_results[i];
+                let at =
+                    now - Duration::minutes(((args.checkins - done - j) as i64) % (60 * 24 * 45));
+                (
+                    kr.code.to_string(),
+                    kr.owner.as_ref().map(|o| o.to_string()).unwrap_or_default(),
+                    rng.random_range(10.0..90.0),
+                    Some(Confidence::OnTrack),
+                    None,
+                    at,
+                )
+            })
+            .collect();
+        inserted += store.insert_seed_chunk(org_id, &rows).await?;
+        done += n;
+    }
+    store.refresh_current(org_id).await?;
+    sqlx::query("ANALYZE").execute(store.pool()).await?;
+    println!(
+        "seeded {inserted} check-ins in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let seed_peak = peak_rss_kib();
+    reset_peak_rss();
+
+    let clock = Arc::new(FixedClock::new(now));
+    let app = App::new(store.clone(), clock.clone());
+    let org = app.org(Some("bench")).await?;
+    let head = app.actor(org.clone(), "p0-0", Source::Api).await?;
+
+    // status: whole company and one department.
+    let mut report = Vec::new();
+    for (label, cmd) in [
+        ("status (company)", Command::Status(None)),
+        (
+            "status d17 (department)",
+            Command::Status(Some("d17".into())),
+        ),
+    ] {
+        for _ in 0..5 {
+            let r = app.handle(&head, cmd.clone(), "warmup").await;
+            anyhow::ensure!(!r.is_error(), "status failed: {r:?}");
+        }
+        let mut times = Vec::with_capacity(args.runs);
+        for _ in 0..args.runs {
+            let t = Instant::now();
+            let r = app.handle(&head, cmd.clone(), "bench").await;
+            times.push(t.elapsed());
+            std::hint::black_box(r);
+        }
+        times.sort();
+        let (p50, p99) = (percentile(&times, 0.5), percentile(&times, 0.99));
+        println!(
+            "{label:<26} runs {:>4}  p50 {:>7.2} ms  p99 {:>7.2} ms",
+            args.runs,
+            ms(p50),
+            ms(p99)
+        );
+        report.push((label, p50, p99));
+    }
+
+    // Ingestion through the app layer versus plain single-row INSERTs.
+    let mut owners: BTreeMap<String, Actor> = BTreeMap::new();
+    for kr in &spec.key_results {
+        let o = kr
+            .owner
+            .as_ref()
+            .expect("bench key results have owners")
+            .to_string();
+        if let std::collections::btree_map::Entry::Vacant(e) = owners.entry(o) {
+            let a = app.actor(org.clone(), e.key(), Source::Api).await?;
+            e.insert(a);
+        }
+    }
+    let owners = Arc::new(owners);
+    let krs: Arc<Vec<(String, String)>> = Arc::new(
+        spec.key_results
+            .iter()
+            .filter(|k| k.kind == KrKind::Metric)
+            .map(|k| {
+                (
+                    k.code.to_string(),
+                    k.owner.as_ref().expect("owner").to_string(),
+                )
+            })
+            .collect(),
+    );
+    let person_ids: Arc<Vec<i64>> = Arc::new(owners.values().map(|a| a.person.id).collect());
+    let kr_ids: Arc<Vec<i64>> = Arc::new(
+        sqlx::query_scalar("SELECT id FROM key_results WHERE org_id = $1 ORDER BY id LIMIT 1000")
+            .bind(org_id)
+            .fetch_all(store.pool())
+            .await?,
+    );
+    for conns in [1usize, 8] {
+        let pool_store = Store::connect_sized(&url, false, conns as u32).await?;
+        let app = Arc::new(App::new(pool_store.clone(), clock.clone()));
+        let per = args.ingest / conns;
+        // Warm the connections.
+        let _ = app.handle_line(&head, "status d1", "warm").await;
+        let t = Instant::now();
+        let mut tasks = Vec::new();
+        for w in 0..conns {
+            let (app, owners, krs) = (app.clone(), owners.clone(), krs.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut rng = ChaCha8Rng::seed_from_u64(100 + w as u64);
+                for i in 0..per {
+                    let (code, owner) = &krs[rng.random_range(0..krs.len())];
+                    let line =
+                        format!("{code} {:.1} on track: bench", rng.random_range(10.0..90.0));
+                    let r = app
+                        .handle_line(&owners[owner], &line, &format!("bench-{conns}-{w}-{i}"))
+                        .await;
+                    if r.is_error() {
+                        return Err(anyhow::anyhow!("ingest failed: {r:?}"));
+                    }
+                }
+                Ok(())
+            }));
+        }
+        for t in tasks {
+            t.await??;
+        }
+        let app_rate = (per * conns) as f64 / t.elapsed().as_secs_f64();
+
+        let t = Instant::now();
+        let mut tasks = Vec::new();
+        for w in 0..conns {
+            let (pool, person_ids, kr_ids) = (
+                pool_store.pool().clone(),
+                person_ids.clone(),
+                kr_ids.clone(),
+            );
+            tasks.push(tokio::spawn(async move {
+                let mut rng = ChaCha8Rng::seed_from_u64(200 + w as u64);
+                for i in 0..per {
+                    sqlx::query(
+                        "INSERT INTO checkins (org_id, key_result_id, person_id, value, confidence, note, source, idempotency_key, recorded_at)
+                         VALUES ($1, $2, $3, $4, 'on_track', 'bench', 'api', $5, $6)",
+                    )
+                    .bind(org_id)
+                    .bind(kr_ids[rng.random_range(0..kr_ids.len())])
+                    .bind(person_ids[rng.random_range(0..person_ids.len())])
+                    .bind(rng.random_range(10.0..90.0))
+                    .bind(format!("plain-{conns}-{w}-{i}"))
+                    .bind(now)
+                    .execute(&pool)
+                    .await?;
+                }
+                Ok::<_, sqlx::Error>(())
+            }));
+        }
+        for t in tasks {
+            t.await??;
+        }
+        let plain_rate = (per * conns) as f64 / t.elapsed().as_secs_f64();
+        println!(
+            "ingest, {conns} connection(s): app {:>8.0}/s  plain INSERT {:>8.0}/s  ratio {:.0}%",
+            app_rate,
+            plain_rate,
+            app_rate / plain_rate * 100.0
+        );
+    }
+    println!(
+        "peak RSS: {:.1} MiB while seeding, {:.1} MiB during the measurements",
+        seed_peak.unwrap_or(0) as f64 / 1024.0,
+        peak_rss_kib().unwrap_or(0) as f64 / 1024.0
+    );
+    let _ = report;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bench_urls_swap_the_database() {
+        assert_eq!(
+            db_url("postgres://postgres@127.0.0.1:5432/baton", "baton_bench"),
+            "postgres://postgres@127.0.0.1:5432/baton_bench"
+        );
+        assert_eq!(
+            db_url("postgres://u:p@h/db?sslmode=disable", "x"),
+            "postgres://u:p@h/x?sslmode=disable"
+        );
+        assert_eq!(
+            db_url("postgres://postgres@127.0.0.1:5432", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+    }
+
+    #[test]
+    fn synthetic_org_has_the_requested_size() {
+        let args = BenchArgs {
+            departments: 20,
+            objectives: 100,
+            key_results: 500,
+            checkins: 0,
+            runs: 1,
+            ingest: 1,
+            database: "x".into(),
+        };
+        let now = Utc.with_ymd_and_hms(2026, 11, 16, 12, 0, 0).unwrap();
+        let s = synthetic_org(&args, now);
+        assert_eq!(
+            (s.departments.len(), s.objectives.len(), s.key_results.len()),
+            (20, 100, 500)
+        );
+        assert!(s.key_results.iter().all(|k| k.owner.is_some()));
+    }
+}

@@ -1,0 +1,301 @@
+//! `enum Command` and its parser: the one vocabulary every adapter speaks. A Slack slash
+//! command, a Discord option set and a terminal line that mean the same thing become the
+//! same `Command`.
+
+use crate::domain::Code;
+use crate::domain::parse::{CHECKIN_SYNTAX, CheckinLine, MAX_LINE_BYTES, parse_checkin_line};
+
+/// Scope of `okrs`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OkrScope {
+    /// The asking person's own departments.
+    Mine,
+    /// Key results and objectives the asking person owns.
+    Me,
+    /// The whole company.
+    All,
+    /// A department key.
+    Department(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Help(Option<String>),
+    /// `status [dept|perspective|code]`.
+    Status(Option<String>),
+    Okrs(OkrScope),
+    Kr(Code),
+    /// A one-line check-in: `checkin S1 42 at risk: …` or just `S1 42 at risk: …`.
+    Checkin(CheckinLine),
+    /// A correction that supersedes the latest check-in on the key result.
+    Correct(CheckinLine),
+    /// The interactive form, optionally for one key result.
+    CheckinForm(Option<Code>),
+    Gaps,
+    Map,
+    Deps(Option<String>),
+    Whoami,
+    /// A filled-in form (modal submission, or the shell's prompts). Never typed.
+    SubmitForm {
+        id: String,
+        values: Vec<(String, String)>,
+    },
+}
+
+/// One entry of the command reference, shared by `help` and the platforms' registrations.
+pub struct CommandHelp {
+    pub name: &'static str,
+    pub usage: &'static str,
+    pub summary: &'static str,
+}
+
+pub const COMMANDS: &[CommandHelp] = &[
+    CommandHelp {
+        name: "help",
+        usage: "help [command]",
+        summary: "this list, or one command's usage",
+    },
+    CommandHelp {
+        name: "status",
+        usage: "status [dept|perspective|code]",
+        summary: "the scorecard: company, one department, one perspective or one objective",
+    },
+    CommandHelp {
+        name: "okrs",
+        usage: "okrs [dept|me|all]",
+        summary: "objectives and key results of your departments, a department, yours, or all",
+    },
+    CommandHelp {
+        name: "kr",
+        usage: "kr <code>",
+        summary: "one key result or measure with the check-ins that produced its figure",
+    },
+    CommandHelp {
+        name: "checkin",
+        usage: "checkin [<code> <value> [confidence][: note]]",
+        summary: "record a check-in; with no figure, an interactive form",
+    },
+    CommandHelp {
+        name: "correct",
+        usage: "correct <code> <value> [confidence][: note]",
+        summary: "correct the latest check-in (the old one stays in history, superseded)",
+    },
+    CommandHelp {
+        name: "deps",
+        usage: "deps [dept]",
+        summary: "cross-department dependencies and the health of what they rely on",
+    },
+    CommandHelp {
+        name: "map",
+        usage: "map",
+        summary: "the strategy map, perspective by perspective, with cause → effect links",
+    },
+    CommandHelp {
+        name: "gaps",
+        usage: "gaps",
+        summary: "orphan objectives, unmeasured strategy, unowned key results, breaks in the causal chain",
+    },
+    CommandHelp {
+        name: "whoami",
+        usage: "whoami",
+        summary: "who baton thinks you are, your departments and roles",
+    },
+];
+
+pub fn usage_of(name: &str) -> Option<&'static str> {
+    COMMANDS.iter().find(|c| c.name == name).map(|c| c.usage)
+}
+
+fn usage_err(name: &str, what: &str) -> String {
+    format!("{what}\nUsage: {}", usage_of(name).unwrap_or("help"))
+}
+
+impl Command {
+    /// Parses one line. Errors are complete sentences with the usage line.
+    pub fn parse(input: &str) -> Result<Command, String> {
+        if input.len() > MAX_LINE_BYTES {
+            return Err(format!(
+                "That line is {} bytes long; baton reads at most {MAX_LINE_BYTES}. Nothing was recorded.",
+                input.len()
+            ));
+        }
+        let line = input.trim();
+        let line = line.strip_prefix("/baton").map(str::trim).unwrap_or(line);
+        if line.is_empty() {
+            return Err("Type a command, or `help` for the list.".into());
+        }
+        if line.chars().any(|c| c.is_control() && c != '\t') {
+            return Err("That line contains control characters; nothing was recorded.".into());
+        }
+        let (word, rest) = match line.split_once(char::is_whitespace) {
+            Some((w, r)) => (w, r.trim()),
+            None => (line, ""),
+        };
+        let word_lc = word.to_ascii_lowercase();
+        let args: Vec<&str> = rest.split_whitespace().collect();
+        let one_arg = |name: &str| -> Result<Option<String>, String> {
+            match args.len() {
+                0 => Ok(None),
+                1 => Ok(Some(args[0].to_string())),
+                _ => Err(usage_err(
+                    name,
+                    &format!("`{name}` takes at most one argument."),
+                )),
+            }
+        };
+        match word_lc.as_str() {
+            "help" | "?" => Ok(Command::Help(one_arg("help")?)),
+            "status" => Ok(Command::Status(one_arg("status")?)),
+            "okrs" | "okr" => Ok(Command::Okrs(match one_arg("okrs")?.as_deref() {
+                None => OkrScope::Mine,
+                Some(a) if a.eq_ignore_ascii_case("me") => OkrScope::Me,
+                Some(a) if a.eq_ignore_ascii_case("all") || a.eq_ignore_ascii_case("company") => {
+                    OkrScope::All
+                }
+                Some(a) => OkrScope::Department(a.to_ascii_lowercase()),
+            })),
+            "kr" => match one_arg("kr")? {
+                None => Err(usage_err("kr", "`kr` needs a key-result code.")),
+                Some(c) => Ok(Command::Kr(
+                    Code::parse(&c).map_err(|e| usage_err("kr", &format!("{e}.")))?,
+                )),
+            },
+            "checkin" | "check-in" => match args.len() {
+                0 => Ok(Command::CheckinForm(None)),
+                1 => Ok(Command::CheckinForm(Some(
+                    Code::parse(args[0]).map_err(|e| usage_err("checkin", &format!("{e}.")))?,
+                ))),
+                _ => parse_checkin_line(rest)
+                    .map(Command::Checkin)
+                    .map_err(|e| format!("{e}\nNothing was recorded.")),
+            },
+            "correct" | "fix" => parse_checkin_line(rest)
+                .map(Command::Correct)
+                .map_err(|e| usage_err("correct", &format!("{e}\nNothing was recorded."))),
+            "gaps" => one_arg("gaps")?.map_or(Ok(Command::Gaps), |_| {
+                Err(usage_err("gaps", "`gaps` takes no argument."))
+            }),
+            "map" => one_arg("map")?.map_or(Ok(Command::Map), |_| {
+                Err(usage_err("map", "`map` takes no argument."))
+            }),
+            "deps" => Ok(Command::Deps(one_arg("deps")?)),
+            "whoami" => Ok(Command::Whoami),
+            _ => {
+                // A line that starts with a code (codes carry a digit) and more words is
+                // a check-in attempt: let the check-in parser explain what is wrong.
+                if Code::parse(word).is_ok()
+                    && word.chars().any(|c| c.is_ascii_digit())
+                    && !args.is_empty()
+                {
+                    return parse_checkin_line(line).map(Command::Checkin).map_err(|e| {
+                        format!("{e}\nSyntax: {CHECKIN_SYNTAX}\nNothing was recorded.")
+                    });
+                }
+                let known: Vec<&str> = COMMANDS.iter().map(|c| c.name).collect();
+                Err(format!(
+                    "I don't know the command `{word}`. Commands: {}. A check-in looks like `S1 42 on track: note`.",
+                    known.join(", ")
+                ))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Confidence;
+
+    #[test]
+    fn parses_every_command() {
+        assert_eq!(Command::parse("help").unwrap(), Command::Help(None));
+        assert_eq!(
+            Command::parse("/baton status sales").unwrap(),
+            Command::Status(Some("sales".into()))
+        );
+        assert_eq!(Command::parse("status").unwrap(), Command::Status(None));
+        assert_eq!(
+            Command::parse("okrs me").unwrap(),
+            Command::Okrs(OkrScope::Me)
+        );
+        assert_eq!(
+            Command::parse("okrs Sales").unwrap(),
+            Command::Okrs(OkrScope::Department("sales".into()))
+        );
+        assert_eq!(
+            Command::parse("okrs").unwrap(),
+            Command::Okrs(OkrScope::Mine)
+        );
+        assert_eq!(
+            Command::parse("kr s1").unwrap(),
+            Command::Kr(Code::parse("S1").unwrap())
+        );
+        assert_eq!(Command::parse("gaps").unwrap(), Command::Gaps);
+        assert_eq!(Command::parse("map").unwrap(), Command::Map);
+        assert_eq!(
+            Command::parse("deps sales").unwrap(),
+            Command::Deps(Some("sales".into()))
+        );
+        assert_eq!(
+            Command::parse("checkin").unwrap(),
+            Command::CheckinForm(None)
+        );
+        match Command::parse("checkin S1 42 at risk: churn").unwrap() {
+            Command::Checkin(c) => {
+                assert_eq!((c.value, c.confidence), (42.0, Some(Confidence::AtRisk)))
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        match Command::parse("S1 42 on track").unwrap() {
+            Command::Checkin(c) => assert_eq!(c.code.as_str(), "S1"),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(matches!(
+            Command::parse("correct S1 40").unwrap(),
+            Command::Correct(_)
+        ));
+    }
+
+    #[test]
+    fn bad_input_gets_precise_messages() {
+        assert!(Command::parse("").unwrap_err().contains("help"));
+        assert!(Command::parse("   ").unwrap_err().contains("help"));
+        assert!(
+            Command::parse("frobnicate")
+                .unwrap_err()
+                .contains("don't know the command `frobnicate`")
+        );
+        assert!(
+            Command::parse("kr")
+                .unwrap_err()
+                .contains("Usage: kr <code>")
+        );
+        assert!(
+            Command::parse("status a b")
+                .unwrap_err()
+                .contains("Usage: status")
+        );
+        assert!(
+            Command::parse("S1 NaN")
+                .unwrap_err()
+                .contains("not a number")
+        );
+        assert!(
+            Command::parse("S1 inf on track")
+                .unwrap_err()
+                .contains("not a number")
+        );
+        assert!(
+            Command::parse("S1 lots")
+                .unwrap_err()
+                .contains("`lots` is not a number")
+        );
+        assert!(
+            Command::parse("review start")
+                .unwrap_err()
+                .contains("don't know the command `review`")
+        );
+        let long = format!("S1 42: {}", "x".repeat(10 * 1024));
+        assert!(Command::parse(&long).unwrap_err().contains("at most"));
+    }
+}

@@ -1,0 +1,172 @@
+//! Plain-text rendering for the terminal: aligned columns, progress bars and status marks
+//! that read without colour.
+
+use crate::bot::reply::{Align, Block, Cell, Reply, Table};
+
+use super::{figure, progress_bar};
+
+fn cell_text(c: &Cell) -> String {
+    match c {
+        Cell::Text(s) => s.clone(),
+        Cell::Progress(p) => progress_bar(*p),
+        Cell::Status { status, stale } => {
+            if *stale {
+                format!("{} {} (stale)", status.mark(), status.label())
+            } else {
+                format!("{} {}", status.mark(), status.label())
+            }
+        }
+        Cell::Figure { value, unit } => figure(*value, unit),
+    }
+}
+
+fn width(s: &str) -> usize {
+    s.chars().count()
+}
+
+fn pad(s: &str, w: usize, align: Align) -> String {
+    let fill = w.saturating_sub(width(s));
+    match align {
+        Align::Left => format!("{s}{}", " ".repeat(fill)),
+        Align::Right => format!("{}{s}", " ".repeat(fill)),
+    }
+}
+
+/// Longest a text cell may be before it is cut with an ellipsis, so tables stay readable.
+const MAX_CELL: usize = 48;
+
+fn clip(s: String) -> String {
+    if width(&s) <= MAX_CELL {
+        s
+    } else {
+        let mut t: String = s.chars().take(MAX_CELL - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+pub fn render_table(t: &Table) -> String {
+    let cells: Vec<Vec<String>> = t
+        .rows
+        .iter()
+        .map(|r| r.iter().map(|c| clip(cell_text(c))).collect())
+        .collect();
+    let mut widths: Vec<usize> = t.columns.iter().map(|c| width(&c.title)).collect();
+    for row in &cells {
+        for (i, c) in row.iter().enumerate() {
+            if i < widths.len() {
+                widths[i] = widths[i].max(width(c));
+            }
+        }
+    }
+    let mut out = String::new();
+    let line = |vals: Vec<String>| -> String {
+        let s: Vec<String> = vals
+            .iter()
+            .enumerate()
+            .map(|(i, v)| pad(v, widths[i], t.columns[i].align))
+            .collect();
+        s.join("  ").trim_end().to_string()
+    };
+    out.push_str(&line(t.columns.iter().map(|c| c.title.clone()).collect()));
+    out.push('\n');
+    out.push_str(
+        &widths
+            .iter()
+            .map(|w| "─".repeat(*w))
+            .collect::<Vec<_>>()
+            .join("  "),
+    );
+    out.push('\n');
+    for row in cells {
+        let mut vals = row;
+        vals.resize(widths.len(), String::new());
+        out.push_str(&line(vals));
+        out.push('\n');
+    }
+    out
+}
+
+/// Renders a reply as terminal text. Forms are rendered as a title; the shell asks for
+/// their fields one by one.
+pub fn render(reply: &Reply) -> String {
+    let mut out = String::new();
+    for (i, b) in reply.blocks.iter().enumerate() {
+        if i > 0 && matches!(b, Block::Heading(_)) {
+            out.push('\n');
+        }
+        match b {
+            Block::Heading(h) => {
+                out.push_str(h);
+                out.push('\n');
+                out.push_str(&"═".repeat(width(h)));
+                out.push('\n');
+            }
+            Block::Text(t) => {
+                out.push_str(t);
+                out.push('\n');
+            }
+            Block::Note(t) => {
+                out.push_str("  ");
+                out.push_str(t);
+                out.push('\n');
+            }
+            Block::Table(t) => out.push_str(&render_table(t)),
+            Block::Error(e) => {
+                out.push_str("✖ ");
+                out.push_str(e);
+                out.push('\n');
+            }
+            Block::Form(f) => {
+                out.push_str(&format!("» {}\n", f.title));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Status;
+
+    #[test]
+    fn tables_align_columns() {
+        let mut t = Table::new(&[
+            ("Code", Align::Left),
+            ("Progress", Align::Left),
+            ("Value", Align::Right),
+        ]);
+        t.row(vec![
+            Cell::text("S1"),
+            Cell::Progress(Some(0.5)),
+            Cell::Figure {
+                value: Some(72.0),
+                unit: "%".into(),
+            },
+        ]);
+        t.row(vec![
+            Cell::text("ENG-10"),
+            Cell::Progress(None),
+            Cell::Figure {
+                value: Some(7.0),
+                unit: "days".into(),
+            },
+        ]);
+        let s = render_table(&t);
+        let lines: Vec<&str> = s.lines().collect();
+        assert_eq!(lines.len(), 4);
+        assert!(lines[2].starts_with("S1      █████░░░░░  50%"), "{s}");
+        assert!(lines[2].ends_with("    72%"), "{s}");
+        assert!(lines[3].ends_with("7 days"), "{s}");
+    }
+
+    #[test]
+    fn status_reads_without_colour() {
+        let c = Cell::Status {
+            status: Status::AtRisk,
+            stale: true,
+        };
+        assert_eq!(cell_text(&c), "▲ at risk (stale)");
+    }
+}
