@@ -63,6 +63,13 @@ async fn fill_form<R: AsyncBufRead + Unpin, W: Write>(
                 writeln!(out, "  {} is required (or type `cancel`).", f.label)?;
                 continue;
             }
+            if f.kind == FieldKind::Number
+                && !value.is_empty()
+                && let Err(e) = crate::domain::parse::parse_value(&value)
+            {
+                writeln!(out, "  {e}")?;
+                continue;
+            }
             if let FieldKind::Choice(c) = &f.kind
                 && !value.is_empty()
                 && !c.iter().any(|x| x.eq_ignore_ascii_case(&value))
@@ -127,6 +134,7 @@ pub async fn run<R: AsyncBufRead + Unpin, W: Write>(
                 .await;
             out.write_all(text::render(&reply).as_bytes())?;
         }
+        writeln!(out)?;
         out.flush()?;
     }
     Ok(count)

@@ -33,7 +33,7 @@ fn pad(s: &str, w: usize, align: Align) -> String {
 }
 
 /// Longest a text cell may be before it is cut with an ellipsis, so tables stay readable.
-const MAX_CELL: usize = 48;
+const MAX_CELL: usize = 72;
 
 fn clip(s: String) -> String {
     if width(&s) <= MAX_CELL {
@@ -49,7 +49,19 @@ pub fn render_table(t: &Table) -> String {
     let cells: Vec<Vec<String>> = t
         .rows
         .iter()
-        .map(|r| r.iter().map(|c| clip(cell_text(c))).collect())
+        .map(|r| {
+            r.iter()
+                .enumerate()
+                // The last column has nothing to its right to misalign: never clip it.
+                .map(|(i, c)| {
+                    if i + 1 == t.columns.len() {
+                        cell_text(c)
+                    } else {
+                        clip(cell_text(c))
+                    }
+                })
+                .collect()
+        })
         .collect();
     let mut widths: Vec<usize> = t.columns.iter().map(|c| width(&c.title)).collect();
     for row in &cells {
@@ -113,7 +125,7 @@ pub fn render(reply: &Reply) -> String {
             }
             Block::Table(t) => out.push_str(&render_table(t)),
             Block::Error(e) => {
-                out.push_str("✖ ");
+                out.push_str("Error: ");
                 out.push_str(e);
                 out.push('\n');
             }

@@ -1,0 +1,65 @@
+//! Shared fixtures: the example organisation, a fixed clock, and a scripted shell.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use baton::app::{Actor, App, apply};
+use baton::clock::FixedClock;
+use baton::domain::{OrgSpec, Source};
+use baton::store::Store;
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::PgPool;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn example_path() -> PathBuf {
+    root().join("manifests/example-org.yaml")
+}
+
+pub fn example_spec() -> OrgSpec {
+    baton::manifest::load_manifest(&example_path()).expect("the example manifest is valid")
+}
+
+/// Monday of week 7 of 2026-Q4.
+pub fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 16, 12, 0, 0).unwrap()
+}
+
+pub fn app(pool: PgPool) -> App {
+    App::new(Store::new(pool), Arc::new(FixedClock::new(now())))
+}
+
+pub async fn app_with(pool: PgPool, spec: &OrgSpec) -> App {
+    let app = app(pool);
+    let applied = apply::apply(&app, spec, false).await.expect("apply");
+    assert!(applied.written);
+    app
+}
+
+pub async fn actor(app: &App, org: &str, person: &str) -> Actor {
+    let org = app.org(Some(org)).await.expect("org");
+    app.actor(org, person, Source::Shell).await.expect("person")
+}
+
+/// Runs a script through the shell adapter and returns what it printed.
+pub async fn shell(app: &App, org: &str, person: &str, script: &str) -> String {
+    let actor = actor(app, org, person).await;
+    let mut out = Vec::new();
+    baton::chat::shell::run(app, &actor, script.as_bytes(), &mut out, false)
+        .await
+        .expect("shell io");
+    String::from_utf8(out).expect("utf-8 output")
+}
+
+pub async fn count(pool: &PgPool, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(pool)
+        .await
+        .expect("count")
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    root().join("tests/fixtures/manifests").join(name)
+}

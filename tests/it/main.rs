@@ -1,0 +1,9 @@
+//! Integration tests: one binary, modules by area. Storage tests run against the real
+//! PostgreSQL through `#[sqlx::test]` (a fresh database per test).
+
+mod apply;
+mod cli;
+mod common;
+mod isolation;
+mod shell;
+mod store;

@@ -1,0 +1,158 @@
+//! Store behaviour on the real PostgreSQL: round trips, append-only history, idempotency.
+
+use baton::domain::parse::parse_checkin_line;
+use baton::domain::{Confidence, Source};
+use baton::store::{NewCheckin, Recorded, Target};
+use sqlx::PgPool;
+
+use crate::common::*;
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn stored_spec_round_trips_to_the_manifest(pool: PgPool) {
+    let spec = example_spec();
+    let app = app_with(pool.clone(), &spec).await;
+    let org = app.org(Some("northwind")).await.unwrap();
+    let loaded = app.store.load_spec(org.id).await.unwrap();
+    assert_eq!(loaded, spec);
+    // Memberships were derived: kofi is in success and implementation, not head.
+    let kofi = app
+        .store
+        .person_by_key(org.id, "kofi")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut depts = kofi.departments.clone();
+    depts.sort();
+    assert_eq!(
+        depts,
+        vec![
+            ("implementation".to_string(), false),
+            ("success".to_string(), false)
+        ]
+    );
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn repeated_delivery_stores_nothing_new(pool: PgPool) {
+    let app = app_with(pool.clone(), &example_spec()).await;
+    let kofi = actor(&app, "northwind", "kofi").await;
+    let first = app
+        .handle_line(&kofi, "S1 70 on track: good week", "evt-1")
+        .await;
+    assert!(!first.is_error(), "{first:?}");
+    let again = app
+        .handle_line(&kofi, "S1 70 on track: good week", "evt-1")
+        .await;
+    let text = baton::bot::render::text::render(&again);
+    assert!(text.contains("Already recorded"), "{text}");
+    assert_eq!(count(&pool, "SELECT count(*) FROM checkins").await, 1);
+    // A different delivery is a new check-in.
+    app.handle_line(&kofi, "S1 71", "evt-2").await;
+    assert_eq!(count(&pool, "SELECT count(*) FROM checkins").await, 2);
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn corrections_supersede_and_never_overwrite(pool: PgPool) {
+    let app = app_with(pool.clone(), &example_spec()).await;
+    let kofi = actor(&app, "northwind", "kofi").await;
+    app.handle_line(&kofi, "S1 700 on track", "a").await; // implausible: refused
+    assert_eq!(count(&pool, "SELECT count(*) FROM checkins").await, 0);
+    app.handle_line(&kofi, "S1 77 on track", "b").await;
+    let r = app
+        .handle_line(&kofi, "correct S1 67 at risk: typo", "c")
+        .await;
+    let text = baton::bot::render::text::render(&r);
+    assert!(text.contains("Corrected S1 = 67% (was 77%)"), "{text}");
+    let rows: Vec<(i64, f64, Option<i64>)> =
+        sqlx::query_as("SELECT id, value, supersedes FROM checkins ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), 2, "the original is kept");
+    assert_eq!(rows[0].1, 77.0);
+    assert_eq!(rows[1].2, Some(rows[0].0));
+    let (value, conf): (f64, String) = sqlx::query_as(
+        "SELECT current_value, current_confidence FROM key_results WHERE code = 'S1'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((value, conf.as_str()), (67.0, "at_risk"));
+    let kr = baton::bot::render::text::render(&app.handle_line(&kofi, "kr S1", "d").await);
+    assert!(kr.contains("superseded by"), "{kr}");
+    assert!(kr.contains("corrects"), "{kr}");
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn check_in_and_rollup_move_together(pool: PgPool) {
+    let app = app_with(pool.clone(), &example_spec()).await;
+    let org = app.org(Some("northwind")).await.unwrap();
+    let kofi = app
+        .store
+        .person_by_key(org.id, "kofi")
+        .await
+        .unwrap()
+        .unwrap();
+    let target = app
+        .store
+        .checkin_target(org.id, "S1", kofi.id, "kofi")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(target, Target::KeyResult { allowed: true, .. }));
+    let line = parse_checkin_line("S1 80 on track").unwrap();
+    let c = NewCheckin {
+        person_id: kofi.id,
+        value: line.value,
+        confidence: Some(Confidence::OnTrack),
+        note: None,
+        blockers: Some("none"),
+        source: Source::Api,
+        idempotency_key: "k1",
+        supersedes: None,
+        at: now(),
+    };
+    let first = app.store.record_checkin(org.id, &target, &c).await.unwrap();
+    assert!(matches!(first, Recorded::New(_)));
+    let second = app.store.record_checkin(org.id, &target, &c).await.unwrap();
+    assert_eq!(
+        second,
+        Recorded::Duplicate(match first {
+            Recorded::New(id) => id,
+            _ => unreachable!(),
+        })
+    );
+    let state = app.store.load_state(org.id).await.unwrap();
+    let cur = &state.key_results[&baton::domain::Code::parse("S1").unwrap()];
+    assert_eq!(
+        (cur.value, cur.confidence),
+        (80.0, Some(Confidence::OnTrack))
+    );
+    // An older check-in arriving late does not move the current figure backwards.
+    let late = NewCheckin {
+        idempotency_key: "k0",
+        value: 61.0,
+        at: now() - chrono::Duration::days(3),
+        ..c
+    };
+    app.store
+        .record_checkin(org.id, &target, &late)
+        .await
+        .unwrap();
+    let state = app.store.load_state(org.id).await.unwrap();
+    assert_eq!(
+        state.key_results[&baton::domain::Code::parse("S1").unwrap()].value,
+        80.0
+    );
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn a_database_that_goes_away_gives_a_clear_error(pool: PgPool) {
+    let app = app_with(pool.clone(), &example_spec()).await;
+    let kofi = actor(&app, "northwind", "kofi").await;
+    pool.close().await;
+    let r = app.handle_line(&kofi, "S1 70 on track", "x").await;
+    let text = baton::bot::render::text::render(&r);
+    assert!(r.is_error(), "{text}");
+    assert!(text.contains("database"), "{text}");
+}
