@@ -250,7 +250,7 @@ pub fn deps_table(v: &View, dept: Option<&Key>) -> Table {
                         format!(
                             "{c} {}",
                             v.progress(c)
-                                .map(|p| format!("{:.0}%", p * 100.0))
+                                .map(crate::bot::render::percent)
                                 .unwrap_or_default()
                         )
                     })

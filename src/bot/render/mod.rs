@@ -36,6 +36,11 @@ pub fn figure(value: Option<f64>, unit: &str) -> String {
     }
 }
 
+/// A share as a whole percentage (`-0` never shows).
+pub fn percent(p: f64) -> String {
+    format!("{}%", (p.clamp(0.0, 1.0) * 100.0).round() as i64)
+}
+
 /// A ten-cell bar with a percentage, readable without colour.
 pub fn progress_bar(p: Option<f64>) -> String {
     match p {
@@ -72,5 +77,8 @@ mod tests {
         assert_eq!(progress_bar(Some(0.62)), "██████░░░░  62%");
         assert_eq!(progress_bar(Some(1.5)), "██████████ 100%");
         assert_eq!(progress_bar(None), "░░░░░░░░░░   n/a");
+        assert_eq!(progress_bar(Some(-0.0)), "░░░░░░░░░░   0%");
+        assert_eq!(percent(-0.0), "0%");
+        assert_eq!(percent(0.584), "58%");
     }
 }
