@@ -7,7 +7,7 @@ use crate::domain::parse::{CheckinLine, parse_value};
 use crate::domain::progress::{kr_progress, measure_attainment};
 use crate::domain::{Code, Confidence, KeyResultSpec, KrKind, Status};
 use crate::error::{AppError, Result};
-use crate::store::{NewCheckin, Recorded, Target};
+use crate::store::{NewCheckin, Recorded, Target, TargetKind};
 
 use super::{Actor, App};
 
@@ -55,16 +55,9 @@ fn no_such(actor: &Actor, code: &Code) -> AppError {
     ))
 }
 
-/// Records a one-line check-in (or a correction that supersedes the latest one).
-#[tracing::instrument(skip_all, fields(org = %actor.org.key, code = %line.code))]
-pub async fn record(
-    app: &App,
-    actor: &Actor,
-    line: &CheckinLine,
-    correct: bool,
-    delivery: &str,
-) -> Result<Reply> {
-    let target = app
+/// Explains why the store refused a check-in, from what the database says now.
+async fn explain_refusal(app: &App, actor: &Actor, line: &CheckinLine, correct: bool) -> AppError {
+    let target = match app
         .store
         .checkin_target(
             actor.org.id,
@@ -72,35 +65,30 @@ pub async fn record(
             actor.person.id,
             actor.key(),
         )
-        .await?
-        .ok_or_else(|| no_such(actor, &line.code))?;
-    let (allowed, current, latest, unit, owner_desc) = match &target {
+        .await
+    {
+        Ok(Some(t)) => t,
+        Ok(None) => return no_such(actor, &line.code),
+        Err(e) => return e.into(),
+    };
+    let (allowed, latest, owner_desc) = match &target {
         Target::KeyResult {
             spec,
             department,
-            current,
             latest_checkin,
             allowed,
             ..
         } => {
-            check_plausible(spec, line.value).map_err(AppError::Invalid)?;
             let owner = match (&spec.owner, department) {
                 (Some(o), Some(d)) => format!("owned by {o} in {d}"),
                 (Some(o), None) => format!("owned by {o}"),
                 (None, Some(d)) => format!("owned by {d}"),
                 (None, None) => "unowned".into(),
             };
-            (
-                *allowed,
-                *current,
-                *latest_checkin,
-                spec.unit.clone(),
-                owner,
-            )
+            (*allowed, *latest_checkin, owner)
         }
         Target::Measure {
             spec,
-            current,
             latest_checkin,
             allowed,
             ..
@@ -109,38 +97,59 @@ pub async fn record(
                 .owner
                 .as_ref()
                 .map(|o| format!("measured by {o}"))
-                .unwrap_or_else(|| "with no owner".into());
-            (
-                *allowed,
-                *current,
-                *latest_checkin,
-                spec.unit.clone(),
-                owner,
-            )
+                .unwrap_or_else(|| "a measure with no owner".into());
+            (*allowed, *latest_checkin, owner)
         }
     };
     if !allowed {
-        return Err(AppError::Forbidden(format!(
+        return AppError::Forbidden(format!(
             "`{}` is {owner_desc}; you can check in only on key results you own or your department owns. Nothing was recorded.",
             line.code
-        )));
+        ));
     }
-    let supersedes = if correct {
-        Some(latest.ok_or_else(|| {
-            AppError::Invalid(format!(
-                "`{}` has no check-in to correct yet; record one with `{} <value>`.",
-                line.code, line.code
-            ))
-        })?)
-    } else {
-        None
-    };
+    if correct && latest.is_none() {
+        return AppError::Invalid(format!(
+            "`{}` has no check-in to correct yet; record one with `{} <value>`.",
+            line.code, line.code
+        ));
+    }
+    AppError::Invalid(format!(
+        "`{}` changed while recording; nothing was recorded, please try again.",
+        line.code
+    ))
+}
+
+/// Records a one-line check-in (or a correction that supersedes the latest one).
+///
+/// The happy path is one database statement: the figure is checked against the declared
+/// key result (from the cached organisation), then stored with the permission rule enforced
+/// inside the same statement. Only a refusal costs a second look, to explain it.
+#[tracing::instrument(skip_all, fields(org = %actor.org.key, code = %line.code))]
+pub async fn record(
+    app: &App,
+    actor: &Actor,
+    line: &CheckinLine,
+    correct: bool,
+    delivery: &str,
+) -> Result<Reply> {
+    let spec = app.spec_recent(actor.org.id).await?;
+    let (kind, unit, kr, measure) =
+        if let Some(k) = spec.key_results.iter().find(|k| k.code == line.code) {
+            check_plausible(k, line.value).map_err(AppError::Invalid)?;
+            (TargetKind::KeyResult, k.unit.clone(), Some(k), None)
+        } else if let Some(m) = spec.measures.iter().find(|m| m.code == line.code) {
+            (TargetKind::Measure, m.unit.clone(), None, Some(m))
+        } else {
+            return Err(explain_refusal(app, actor, line, correct).await);
+        };
     let key = format!("{}:{delivery}", actor.source.as_str());
     let recorded = app
         .store
         .record_checkin(
             actor.org.id,
-            &target,
+            kind,
+            line.code.as_str(),
+            actor.key(),
             &NewCheckin {
                 person_id: actor.person.id,
                 value: line.value,
@@ -149,22 +158,28 @@ pub async fn record(
                 blockers: line.blockers.as_deref(),
                 source: actor.source,
                 idempotency_key: &key,
-                supersedes,
+                correct,
                 at: app.clock.now(),
             },
         )
         .await?;
-    let id = match recorded {
-        Recorded::New(id) => id,
+    let (id, previous, supersedes) = match recorded {
+        Recorded::New {
+            id,
+            previous,
+            supersedes,
+        } => (id, previous, supersedes),
         Recorded::Duplicate(id) => {
             return Ok(Reply::new().text(format!(
                 "Already recorded as check-in #{id}; nothing new was stored."
             )));
         }
+        Recorded::Refused => return Err(explain_refusal(app, actor, line, correct).await),
     };
-    let progress = match &target {
-        Target::KeyResult { spec, .. } => kr_progress(spec, Some(line.value)),
-        Target::Measure { spec, .. } => measure_attainment(spec, Some(line.value)),
+    let progress = match (kr, measure) {
+        (Some(k), _) => kr_progress(k, Some(line.value)),
+        (_, Some(m)) => measure_attainment(m, Some(line.value)),
+        _ => None,
     };
     let fig = |v| crate::bot::render::figure(v, &unit);
     let mut headline = format!(
@@ -173,7 +188,7 @@ pub async fn record(
         line.code,
         fig(Some(line.value))
     );
-    if let Some(prev) = current {
+    if let Some(prev) = previous {
         headline.push_str(&format!(" (was {})", fig(Some(prev))));
     }
     if let Some(c) = line.confidence {

@@ -44,8 +44,20 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// Declared structure per organisation, reused while the organisation's revision
     /// (bumped by every manifest apply) is unchanged.
-    specs: Mutex<HashMap<i64, (i64, Arc<OrgSpec>)>>,
+    specs: Mutex<HashMap<i64, CachedSpec>>,
 }
+
+struct CachedSpec {
+    revision: i64,
+    spec: Arc<OrgSpec>,
+    /// When the revision was last confirmed (a process-local monotonic instant, used
+    /// only to bound how stale the cache may be, never as domain time).
+    checked: std::time::Instant,
+}
+
+/// How long a confirmed spec is reused on hot paths (check-in ingestion) without asking the
+/// database for the revision again. An apply through this process invalidates at once.
+const SPEC_RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl App {
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> App {
@@ -102,20 +114,48 @@ impl App {
         }
     }
 
-    /// The organisation's declared structure, cached by revision.
+    /// The organisation's declared structure, cached by revision (one cheap query to
+    /// confirm the revision).
     pub async fn spec(&self, org_id: i64) -> Result<Arc<OrgSpec>> {
         let revision = self.store.org_revision(org_id).await?;
-        if let Some((rev, spec)) = self.specs.lock().expect("spec cache").get(&org_id)
-            && *rev == revision
+        if let Some(c) = self.specs.lock().expect("spec cache").get_mut(&org_id)
+            && c.revision == revision
         {
-            return Ok(spec.clone());
+            c.checked = std::time::Instant::now();
+            return Ok(c.spec.clone());
         }
         let spec = Arc::new(self.store.load_spec(org_id).await?);
-        self.specs
-            .lock()
-            .expect("spec cache")
-            .insert(org_id, (revision, spec.clone()));
+        self.specs.lock().expect("spec cache").insert(
+            org_id,
+            CachedSpec {
+                revision,
+                spec: spec.clone(),
+                checked: std::time::Instant::now(),
+            },
+        );
         Ok(spec)
+    }
+
+    /// As [`App::spec`], but reuses a spec confirmed less than a second ago without asking
+    /// the database. Only for paths whose writes the database guards again (check-ins).
+    pub async fn spec_recent(&self, org_id: i64) -> Result<Arc<OrgSpec>> {
+        if let Some(c) = self.specs.lock().expect("spec cache").get(&org_id)
+            && c.checked.elapsed() < SPEC_RECHECK
+        {
+            return Ok(c.spec.clone());
+        }
+        self.spec(org_id).await
+    }
+
+    /// Forgets cached structure (after this process applied a manifest).
+    pub fn invalidate(&self, org_id: Option<i64>) {
+        let mut cache = self.specs.lock().expect("spec cache");
+        match org_id {
+            Some(id) => {
+                cache.remove(&id);
+            }
+            None => cache.clear(),
+        }
     }
 
     /// Parses and runs one line of input. `delivery` identifies the inbound delivery for

@@ -1,10 +1,18 @@
-//! Cadence rules: friendly presets (`weekly on mon at 09:00`) and raw `RRULE:` strings.
+//! Cadence rules: friendly presets (`weekly on mon at 09:00`) and raw `RRULE:` strings,
+//! turned into an RFC 5545 recurrence that is expanded in **local wall-clock time**.
 //!
-//! This module checks a rule's syntax and derives its nominal period (used for staleness:
-//! a key result with no check-in for two periods is stale). Occurrence expansion across
-//! time zones lives with the scheduler.
+//! Why wall-clock: "09:00" for a check-in means 09:00 in each member's own time zone, so an
+//! occurrence is a local date-time (`2026-11-16T09:00`) first, and becomes an instant only
+//! when paired with a zone ([`to_instant`]). Daylight-saving gaps move the instant to the
+//! first valid minute after; repeated hours resolve to the earlier instant, so they fire
+//! once. Expansion uses the `rrule` crate over naive times (carried as UTC, which has no
+//! DST), so the recurrence itself never drifts across transitions.
 
-use chrono::Duration;
+use chrono::{
+    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone,
+    Timelike, Utc,
+};
+use chrono_tz::Tz;
 
 /// How often a cadence repeats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,12 +23,42 @@ pub enum Freq {
     Yearly,
 }
 
-/// A checked cadence rule, reduced to what the core needs today.
+impl Freq {
+    fn as_rrule(self) -> &'static str {
+        match self {
+            Freq::Daily => "DAILY",
+            Freq::Weekly => "WEEKLY",
+            Freq::Monthly => "MONTHLY",
+            Freq::Yearly => "YEARLY",
+        }
+    }
+}
+
+/// A checked cadence rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CadenceRule {
     pub freq: Freq,
     pub interval: u32,
+    /// The RRULE body (without the `RRULE:` prefix), always with BYHOUR/BYMINUTE.
+    pub rrule: String,
+    /// DTSTART in local wall-clock time: the anchor of intervals (`biweekly … from`).
+    pub anchor: NaiveDateTime,
 }
+
+/// Where intervals count from when a rule names no `from` date: a Monday, at 00:00.
+pub fn default_anchor_date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2024, 1, 1).expect("valid date")
+}
+
+const WEEKDAYS: [(&str, &str); 7] = [
+    ("mon", "MO"),
+    ("tue", "TU"),
+    ("wed", "WE"),
+    ("thu", "TH"),
+    ("fri", "FR"),
+    ("sat", "SA"),
+    ("sun", "SU"),
+];
 
 impl CadenceRule {
     /// The typical time between two occurrences.
@@ -33,67 +71,157 @@ impl CadenceRule {
         };
         Duration::days(days * i64::from(self.interval))
     }
+
+    /// Local wall-clock occurrences strictly after `after` and at or before `until`,
+    /// at most `limit` of them.
+    pub fn occurrences(
+        &self,
+        after: NaiveDateTime,
+        until: NaiveDateTime,
+        limit: u16,
+    ) -> Vec<NaiveDateTime> {
+        if until <= after {
+            return Vec::new();
+        }
+        let text = format!(
+            "DTSTART:{}Z\nRRULE:{}",
+            self.anchor.format("%Y%m%dT%H%M%S"),
+            self.rrule
+        );
+        let Ok(set) = text.parse::<rrule::RRuleSet>() else {
+            return Vec::new();
+        };
+        let utc = |t: NaiveDateTime| rrule::Tz::UTC.from_utc_datetime(&t);
+        set.after(utc(after + Duration::seconds(1)))
+            .before(utc(until))
+            .all(limit)
+            .dates
+            .into_iter()
+            .map(|d| d.naive_utc())
+            .filter(|d| *d > after && *d <= until)
+            .collect()
+    }
+
+    /// The first occurrence strictly after `after`, looking at most ~2 years ahead.
+    pub fn next_after(&self, after: NaiveDateTime) -> Option<NaiveDateTime> {
+        self.occurrences(after, after + Duration::days(800), 1)
+            .into_iter()
+            .next()
+    }
+
+    /// The latest occurrence at or before `at`, looking at most ~2 years back.
+    pub fn latest_at_or_before(&self, at: NaiveDateTime) -> Option<NaiveDateTime> {
+        let lookback = (self.nominal_period() * 3).max(Duration::days(3));
+        let mut found = self.occurrences(at - lookback, at, 1000);
+        if found.is_empty() {
+            found = self.occurrences(at - Duration::days(800), at, 1000);
+        }
+        found.pop()
+    }
 }
 
-const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+/// The instant a local wall-clock time names in `tz`: a time in a spring-forward gap moves
+/// to the first valid minute after it; a repeated (autumn) time takes the earlier instant.
+pub fn to_instant(local: NaiveDateTime, tz: Tz) -> DateTime<Utc> {
+    match tz.from_local_datetime(&local) {
+        LocalResult::Single(t) => t.with_timezone(&Utc),
+        LocalResult::Ambiguous(a, b) => a.min(b).with_timezone(&Utc),
+        LocalResult::None => {
+            let mut t = local;
+            for _ in 0..(24 * 60) {
+                t += Duration::minutes(1);
+                if let LocalResult::Single(x) | LocalResult::Ambiguous(x, _) =
+                    tz.from_local_datetime(&t)
+                {
+                    return x.with_timezone(&Utc);
+                }
+            }
+            // No zone has a day-long gap; fall back to reading the time as UTC.
+            Utc.from_utc_datetime(&local)
+        }
+    }
+}
 
-fn check_time(t: &str) -> Result<(), String> {
+fn parse_time(t: &str) -> Result<NaiveTime, String> {
     let (h, m) = t
         .split_once(':')
         .ok_or_else(|| format!("time `{t}` must be HH:MM"))?;
     let h: u32 = h.parse().map_err(|_| format!("time `{t}` must be HH:MM"))?;
     let m: u32 = m.parse().map_err(|_| format!("time `{t}` must be HH:MM"))?;
-    if h > 23 || m > 59 {
-        return Err(format!("time `{t}` is not a valid time of day"));
-    }
-    Ok(())
+    NaiveTime::from_hms_opt(h, m, 0).ok_or_else(|| format!("time `{t}` is not a valid time of day"))
 }
 
-fn check_days(days: &str) -> Result<(), String> {
-    for d in days.split([',', '+']) {
-        let d = d.trim();
-        let d = d
-            .strip_prefix("last ")
-            .or_else(|| d.strip_prefix("first "))
-            .unwrap_or(d);
-        let short: String = d.chars().take(3).collect();
-        if !WEEKDAYS.contains(&short.as_str()) && d != "weekday" && d != "weekdays" {
-            return Err(format!("`{d}` is not a day of the week"));
+fn weekday_code(d: &str) -> Option<&'static str> {
+    let short: String = d.chars().take(3).collect();
+    WEEKDAYS.iter().find(|(s, _)| *s == short).map(|(_, c)| *c)
+}
+
+/// `mon`, `mon,thu`, `weekdays`, `last fri`, `first tue`, `second thu` → BYDAY values.
+fn parse_days(words: &[&str]) -> Result<Vec<String>, String> {
+    let joined = words.join(" ");
+    let mut out = Vec::new();
+    for part in joined
+        .split([',', '+'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        let mut it = part.split_whitespace();
+        let first = it.next().unwrap_or_default();
+        let (ordinal, day) = match first {
+            "first" | "1st" => (Some(1), it.next()),
+            "second" | "2nd" => (Some(2), it.next()),
+            "third" | "3rd" => (Some(3), it.next()),
+            "fourth" | "4th" => (Some(4), it.next()),
+            "last" => (Some(-1), it.next()),
+            _ => (None, Some(first)),
+        };
+        let day = day.ok_or_else(|| format!("`{part}` needs a day of the week"))?;
+        if it.next().is_some() {
+            return Err(format!("`{part}` is not a day of the week"));
         }
+        if matches!(day, "weekday" | "weekdays") && ordinal.is_none() {
+            out.extend(["MO", "TU", "WE", "TH", "FR"].map(String::from));
+            continue;
+        }
+        let code = weekday_code(day).ok_or_else(|| format!("`{day}` is not a day of the week"))?;
+        out.push(match ordinal {
+            Some(n) => format!("{n}{code}"),
+            None => code.to_string(),
+        });
     }
-    Ok(())
+    if out.is_empty() {
+        return Err("`on` needs a day".into());
+    }
+    Ok(out)
 }
 
-/// Checks a preset or raw rule and returns its frequency and interval.
+/// Checks a preset or raw rule and returns it as an RRULE anchored in local time.
 pub fn parse_rule(rule: &str) -> Result<CadenceRule, String> {
     let trimmed = rule.trim();
     if trimmed.is_empty() {
         return Err("a cadence cannot be empty".into());
     }
-    if let Some(raw) = trimmed
-        .strip_prefix("RRULE:")
-        .or_else(|| trimmed.strip_prefix("rrule:"))
-    {
-        return parse_rrule(raw);
+    let upper = trimmed.to_ascii_uppercase();
+    if upper.starts_with("RRULE:") || upper.starts_with("DTSTART") {
+        return parse_raw(trimmed);
     }
     let lower = trimmed.to_ascii_lowercase();
-    let mut words = lower.split_whitespace().peekable();
-    let head = words.next().unwrap_or_default();
-    let (freq, interval) = match head {
-        "daily" => (Freq::Daily, 1),
-        "weekly" => (Freq::Weekly, 1),
-        "biweekly" | "fortnightly" => (Freq::Weekly, 2),
-        "monthly" => (Freq::Monthly, 1),
-        "quarterly" => (Freq::Monthly, 3),
-        "half-yearly" | "semiannually" | "half_yearly" => (Freq::Monthly, 6),
-        "yearly" | "annually" | "annual" => (Freq::Yearly, 1),
+    let words: Vec<&str> = lower.split_whitespace().collect();
+    let (freq, interval, mut i) = match words[0] {
+        "daily" => (Freq::Daily, 1, 1),
+        "weekly" => (Freq::Weekly, 1, 1),
+        "biweekly" | "fortnightly" => (Freq::Weekly, 2, 1),
+        "monthly" => (Freq::Monthly, 1, 1),
+        "quarterly" => (Freq::Monthly, 3, 1),
+        "half-yearly" | "semiannually" | "half_yearly" | "semi-annually" => (Freq::Monthly, 6, 1),
+        "yearly" | "annually" | "annual" => (Freq::Yearly, 1, 1),
         "every" => {
             let n: u32 = words
-                .next()
+                .get(1)
                 .and_then(|n| n.parse().ok())
-                .filter(|n| *n >= 1)
-                .ok_or_else(|| format!("`{trimmed}`: `every` needs a positive number"))?;
-            let unit = words.next().unwrap_or_default();
+                .filter(|n| *n >= 1 && *n <= 366)
+                .ok_or_else(|| format!("`{trimmed}`: `every` needs a number from 1 to 366"))?;
+            let unit = words.get(2).copied().unwrap_or_default();
             let freq = match unit.trim_end_matches('s') {
                 "day" => Freq::Daily,
                 "week" => Freq::Weekly,
@@ -101,7 +229,7 @@ pub fn parse_rule(rule: &str) -> Result<CadenceRule, String> {
                 "year" => Freq::Yearly,
                 _ => return Err(format!("`{trimmed}`: unknown unit `{unit}`")),
             };
-            (freq, n)
+            (freq, n, 3)
         }
         other => {
             return Err(format!(
@@ -110,59 +238,125 @@ pub fn parse_rule(rule: &str) -> Result<CadenceRule, String> {
             ));
         }
     };
-    // Optional clauses: `on <days>`, `at HH:MM`, `from YYYY-MM-DD`.
-    let rest: Vec<&str> = words.collect();
-    let mut i = 0;
-    while i < rest.len() {
-        match rest[i] {
+    let mut days: Option<Vec<String>> = None;
+    let mut time = NaiveTime::from_hms_opt(9, 0, 0).expect("09:00");
+    let mut from: Option<NaiveDate> = None;
+    while i < words.len() {
+        match words[i] {
             "on" => {
-                let mut days = Vec::new();
-                i += 1;
-                while i < rest.len() && !matches!(rest[i], "at" | "from") {
-                    days.push(rest[i]);
+                let start = i + 1;
+                i = start;
+                while i < words.len() && !matches!(words[i], "at" | "from") {
                     i += 1;
                 }
-                if days.is_empty() {
-                    return Err(format!("`{trimmed}`: `on` needs a day"));
-                }
-                check_days(&days.join(" "))?;
+                days = Some(parse_days(&words[start..i]).map_err(|e| format!("`{trimmed}`: {e}"))?);
             }
             "at" => {
-                let t = rest
+                let t = words
                     .get(i + 1)
                     .ok_or_else(|| format!("`{trimmed}`: `at` needs a time"))?;
-                check_time(t)?;
+                time = parse_time(t)?;
                 i += 2;
             }
             "from" => {
-                let d = rest
+                let d = words
                     .get(i + 1)
                     .ok_or_else(|| format!("`{trimmed}`: `from` needs a date"))?;
-                chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                    .map_err(|_| format!("`{d}` is not a date (YYYY-MM-DD)"))?;
+                from = Some(
+                    NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                        .map_err(|_| format!("`{d}` is not a date (YYYY-MM-DD)"))?,
+                );
                 i += 2;
             }
             w => return Err(format!("`{trimmed}`: unexpected `{w}`")),
         }
     }
-    Ok(CadenceRule { freq, interval })
+    let mut parts = vec![format!("FREQ={}", freq.as_rrule())];
+    if interval > 1 {
+        parts.push(format!("INTERVAL={interval}"));
+    }
+    match (&days, freq) {
+        (Some(d), Freq::Daily | Freq::Weekly) => {
+            if d.iter().any(|x| x.len() > 2) {
+                return Err(format!(
+                    "`{trimmed}`: `first`/`last` days need a monthly or yearly cadence"
+                ));
+            }
+            parts.push(format!("BYDAY={}", d.join(",")));
+        }
+        (Some(d), _) => parts.push(format!("BYDAY={}", d.join(","))),
+        (None, Freq::Weekly) => {
+            // Weekly with no day: the anchor's weekday (Monday unless `from` says otherwise).
+            let wd = from.unwrap_or_else(default_anchor_date).weekday();
+            parts.push(format!(
+                "BYDAY={}",
+                WEEKDAYS[wd.num_days_from_monday() as usize].1
+            ));
+        }
+        (None, Freq::Monthly) => {
+            parts.push(format!("BYMONTHDAY={}", from.map(|f| f.day()).unwrap_or(1)))
+        }
+        (None, Freq::Yearly) => {
+            let f = from.unwrap_or_else(default_anchor_date);
+            parts.push(format!("BYMONTH={};BYMONTHDAY={}", f.month(), f.day()));
+        }
+        (None, Freq::Daily) => {}
+    }
+    parts.push(format!(
+        "BYHOUR={};BYMINUTE={};BYSECOND=0",
+        time.format("%-H"),
+        time.format("%-M")
+    ));
+    let anchor_date = from.unwrap_or_else(default_anchor_date);
+    let rule = CadenceRule {
+        freq,
+        interval,
+        rrule: parts.join(";"),
+        anchor: anchor_date.and_time(NaiveTime::MIN),
+    };
+    validate_expands(rule, trimmed)
 }
 
-fn parse_rrule(raw: &str) -> Result<CadenceRule, String> {
+/// A raw rule: `RRULE:…`, optionally preceded by `DTSTART:YYYYMMDDTHHMMSS` (local time).
+fn parse_raw(text: &str) -> Result<CadenceRule, String> {
+    let mut anchor = default_anchor_date().and_time(NaiveTime::MIN);
+    let mut body = None;
+    for line in text
+        .split(['\n', ' '])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+    {
+        let upper = line.to_ascii_uppercase();
+        if let Some(d) = upper.strip_prefix("DTSTART:") {
+            let d = d.trim_end_matches('Z');
+            anchor = NaiveDateTime::parse_from_str(d, "%Y%m%dT%H%M%S")
+                .map_err(|_| format!("DTSTART `{d}` must be YYYYMMDDTHHMMSS"))?;
+        } else if let Some(r) = upper.strip_prefix("RRULE:") {
+            body = Some(r.to_string());
+        } else {
+            return Err(format!("`{line}` is neither DTSTART nor RRULE"));
+        }
+    }
+    let body = body.ok_or("a raw cadence needs an `RRULE:` line")?;
     let mut freq = None;
     let mut interval = 1;
-    for part in raw.split(';').filter(|p| !p.is_empty()) {
+    let (mut has_hour, mut has_minute) = (false, false);
+    for part in body.split(';').filter(|p| !p.is_empty()) {
         let (k, v) = part
             .split_once('=')
             .ok_or_else(|| format!("RRULE part `{part}` must be KEY=VALUE"))?;
-        match k.to_ascii_uppercase().as_str() {
+        match k {
             "FREQ" => {
-                freq = Some(match v.to_ascii_uppercase().as_str() {
+                freq = Some(match v {
                     "DAILY" => Freq::Daily,
                     "WEEKLY" => Freq::Weekly,
                     "MONTHLY" => Freq::Monthly,
                     "YEARLY" => Freq::Yearly,
-                    _ => return Err(format!("RRULE FREQ `{v}` is not supported")),
+                    _ => {
+                        return Err(format!(
+                            "RRULE FREQ `{v}` is not supported (use DAILY, WEEKLY, MONTHLY or YEARLY)"
+                        ));
+                    }
                 })
             }
             "INTERVAL" => {
@@ -172,18 +366,61 @@ fn parse_rrule(raw: &str) -> Result<CadenceRule, String> {
                     .filter(|n: &u32| *n >= 1)
                     .ok_or_else(|| format!("RRULE INTERVAL `{v}` must be a positive number"))?
             }
-            "BYDAY" | "BYHOUR" | "BYMINUTE" | "BYMONTHDAY" | "BYMONTH" | "BYSETPOS" | "COUNT"
-            | "UNTIL" | "WKST" | "BYSECOND" | "BYYEARDAY" | "BYWEEKNO" => {}
+            "BYHOUR" => has_hour = true,
+            "BYMINUTE" => has_minute = true,
+            "BYDAY" | "BYMONTHDAY" | "BYMONTH" | "BYSETPOS" | "COUNT" | "UNTIL" | "WKST"
+            | "BYSECOND" | "BYYEARDAY" | "BYWEEKNO" => {}
             other => return Err(format!("RRULE part `{other}` is not known")),
         }
     }
     let freq = freq.ok_or("RRULE needs FREQ")?;
-    Ok(CadenceRule { freq, interval })
+    let mut rrule = body.clone();
+    // Without an explicit time the anchor's time applies; make it explicit (09:00 default).
+    if !has_hour {
+        let h = if anchor.time() == NaiveTime::MIN {
+            9
+        } else {
+            anchor.hour()
+        };
+        rrule.push_str(&format!(";BYHOUR={h}"));
+    }
+    if !has_minute {
+        rrule.push_str(&format!(";BYMINUTE={}", anchor.minute()));
+    }
+    if !rrule.contains("BYSECOND") {
+        rrule.push_str(";BYSECOND=0");
+    }
+    validate_expands(
+        CadenceRule {
+            freq,
+            interval,
+            rrule,
+            anchor,
+        },
+        text,
+    )
+}
+
+/// A rule that the expander rejects, or that never fires, is refused up front.
+fn validate_expands(rule: CadenceRule, text: &str) -> Result<CadenceRule, String> {
+    let probe = format!(
+        "DTSTART:{}Z\nRRULE:{}",
+        rule.anchor.format("%Y%m%dT%H%M%S"),
+        rule.rrule
+    );
+    probe
+        .parse::<rrule::RRuleSet>()
+        .map_err(|e| format!("`{text}` is not a valid recurrence: {e}"))?;
+    Ok(rule)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn local(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M").unwrap()
+    }
 
     #[test]
     fn presets_and_rrules_have_periods() {
@@ -210,6 +447,104 @@ mod tests {
                 .contains("not a cadence")
         );
         assert!(parse_rule("RRULE:INTERVAL=2").unwrap_err().contains("FREQ"));
+        assert!(
+            parse_rule("weekly on last fri")
+                .unwrap_err()
+                .contains("monthly")
+        );
         assert!(parse_rule("").is_err());
+    }
+
+    #[test]
+    fn presets_expand_in_wall_clock_time() {
+        let r = parse_rule("weekly on mon at 09:00").unwrap();
+        let got = r.occurrences(local("2026-03-01T00:00"), local("2026-03-31T00:00"), 10);
+        assert_eq!(
+            got,
+            [
+                "2026-03-02T09:00",
+                "2026-03-09T09:00",
+                "2026-03-16T09:00",
+                "2026-03-23T09:00",
+                "2026-03-30T09:00"
+            ]
+            .map(local)
+        );
+        let r = parse_rule("biweekly on mon at 09:00 from 2026-01-05").unwrap();
+        let got = r.occurrences(local("2026-03-01T00:00"), local("2026-03-31T00:00"), 10);
+        assert_eq!(
+            got,
+            ["2026-03-02T09:00", "2026-03-16T09:00", "2026-03-30T09:00"].map(local)
+        );
+        let r = parse_rule("monthly on last fri at 15:00").unwrap();
+        let got = r.occurrences(local("2026-10-01T00:00"), local("2026-12-31T23:59"), 10);
+        assert_eq!(
+            got,
+            ["2026-10-30T15:00", "2026-11-27T15:00", "2026-12-25T15:00"].map(local)
+        );
+        let r = parse_rule("quarterly on first tue at 15:00").unwrap();
+        let got = r.occurrences(local("2026-01-01T00:00"), local("2026-12-31T00:00"), 10);
+        assert_eq!(
+            got,
+            [
+                "2026-01-06T15:00",
+                "2026-04-07T15:00",
+                "2026-07-07T15:00",
+                "2026-10-06T15:00"
+            ]
+            .map(local)
+        );
+        let r = parse_rule("daily on weekdays at 08:30").unwrap();
+        assert_eq!(
+            r.occurrences(local("2026-11-20T09:00"), local("2026-11-24T09:00"), 10),
+            ["2026-11-23T08:30", "2026-11-24T08:30"].map(local)
+        );
+        let r = parse_rule("RRULE:FREQ=YEARLY;BYMONTH=1;BYDAY=2TU;BYHOUR=15;BYMINUTE=0").unwrap();
+        assert_eq!(
+            r.next_after(local("2026-06-01T00:00")),
+            Some(local("2027-01-12T15:00"))
+        );
+        // Bounds: strictly after, at or before.
+        let r = parse_rule("weekly on mon at 09:00").unwrap();
+        assert_eq!(
+            r.occurrences(local("2026-03-02T09:00"), local("2026-03-09T09:00"), 10),
+            vec![local("2026-03-09T09:00")]
+        );
+        assert_eq!(
+            r.latest_at_or_before(local("2026-03-09T08:59")),
+            Some(local("2026-03-02T09:00"))
+        );
+    }
+
+    #[test]
+    fn daylight_saving_gaps_move_forward_and_repeats_fire_once() {
+        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        // Spring forward: 02:30 does not exist on 2026-03-29 in Berlin → 03:00 CEST.
+        let t = to_instant(local("2026-03-29T02:30"), berlin);
+        assert_eq!(t, Utc.with_ymd_and_hms(2026, 3, 29, 1, 0, 0).unwrap());
+        // Autumn back: 02:30 happens twice on 2026-10-25 → the first (CEST, 00:30 UTC).
+        let t = to_instant(local("2026-10-25T02:30"), berlin);
+        assert_eq!(t, Utc.with_ymd_and_hms(2026, 10, 25, 0, 30, 0).unwrap());
+        // 09:00 stays 09:00 local across the change: the UTC offset moves instead.
+        let ny: Tz = "America/New_York".parse().unwrap();
+        assert_eq!(
+            to_instant(local("2026-03-06T09:00"), ny),
+            Utc.with_ymd_and_hms(2026, 3, 6, 14, 0, 0).unwrap()
+        );
+        assert_eq!(
+            to_instant(local("2026-03-09T09:00"), ny),
+            Utc.with_ymd_and_hms(2026, 3, 9, 13, 0, 0).unwrap()
+        );
+        let syd: Tz = "Australia/Sydney".parse().unwrap();
+        // Sydney springs forward on 2026-10-04 at 02:00 → 03:00 AEDT.
+        assert_eq!(
+            to_instant(local("2026-10-04T02:15"), syd),
+            Utc.with_ymd_and_hms(2026, 10, 3, 16, 0, 0).unwrap()
+        );
+        // …and falls back on 2026-04-05 at 03:00 → 02:00; 02:30 repeats, the first is AEDT.
+        assert_eq!(
+            to_instant(local("2026-04-05T02:30"), syd),
+            Utc.with_ymd_and_hms(2026, 4, 4, 15, 30, 0).unwrap()
+        );
     }
 }

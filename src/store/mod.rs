@@ -116,15 +116,31 @@ pub struct NewCheckin<'a> {
     pub blockers: Option<&'a str>,
     pub source: Source,
     pub idempotency_key: &'a str,
-    pub supersedes: Option<i64>,
+    /// A correction: supersedes the target's latest check-in (refused if there is none).
+    pub correct: bool,
     pub at: DateTime<Utc>,
 }
 
-/// The outcome of storing a check-in: new, or a repeat of one already stored.
+/// What kind of thing a check-in targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetKind {
+    KeyResult,
+    Measure,
+}
+
+/// The outcome of storing a check-in: new, or a repeat of one already stored.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Recorded {
-    New(i64),
+    New {
+        id: i64,
+        /// The figure before this check-in.
+        previous: Option<f64>,
+        supersedes: Option<i64>,
+    },
+    /// The same delivery was stored before, as this check-in.
     Duplicate(i64),
+    /// Not stored: unknown or archived code, no permission, or nothing to correct.
+    Refused,
 }
 
 /// One row of a key result's history.
@@ -429,56 +445,73 @@ impl Store {
     }
 
     /// Stores one check-in and moves the target's current figure, in one statement: either
-    /// both happen or neither does. A repeated idempotency key stores nothing new.
-    #[tracing::instrument(skip_all, fields(org = org_id))]
+    /// both happen or neither does. The statement itself enforces the permission rule (the
+    /// owner, or a member of the department that owns the key result; a measure's owner),
+    /// so a check-in can never slip past it. A repeated idempotency key stores nothing new;
+    /// anything refused returns [`Recorded::Refused`] for the caller to explain.
+    #[tracing::instrument(skip_all, fields(org = org_id, code = code))]
     pub async fn record_checkin(
         &self,
         org_id: i64,
-        target: &Target,
+        kind: TargetKind,
+        code: &str,
+        person_key: &str,
         c: &NewCheckin<'_>,
     ) -> StoreResult<Recorded> {
-        let (sql, target_id) = match target {
-            Target::KeyResult { id, .. } => (
-                "WITH ins AS (
+        let sql = match kind {
+            TargetKind::KeyResult => {
+                "WITH k AS (
+                    SELECT t.id, t.current_value, t.current_checkin_id FROM key_results t
+                    WHERE t.org_id = $1 AND t.code = $2 AND t.archived_at IS NULL
+                      AND (t.owner_key = $12 OR EXISTS (
+                          SELECT 1 FROM memberships m JOIN departments d ON d.id = m.department_id
+                          WHERE m.org_id = $1 AND m.person_id = $3 AND d.key = t.department_key))
+                      AND (NOT $10 OR t.current_checkin_id IS NOT NULL)
+                 ), ins AS (
                     INSERT INTO checkins (org_id, key_result_id, person_id, value, confidence, note,
                         blockers, source, idempotency_key, supersedes, recorded_at)
-                    SELECT $1, k.id, $3, $4, $5, $6, $7, $8, $9, $10, $11
-                    FROM key_results k WHERE k.org_id = $1 AND k.id = $2
+                    SELECT $1, k.id, $3, $4, $5, $6, $7, $8, $9,
+                           CASE WHEN $10 THEN k.current_checkin_id END, $11
+                    FROM k
                     ON CONFLICT (org_id, idempotency_key) DO NOTHING
-                    RETURNING id, value, confidence, recorded_at
+                    RETURNING id, value, confidence, recorded_at, supersedes
                  ), upd AS (
-                    UPDATE key_results k SET current_value = ins.value,
+                    UPDATE key_results t SET current_value = ins.value,
                         current_confidence = ins.confidence, current_at = ins.recorded_at,
                         current_checkin_id = ins.id
-                    FROM ins
-                    WHERE k.org_id = $1 AND k.id = $2
-                      AND (k.current_at IS NULL OR k.current_at <= ins.recorded_at)
+                    FROM ins, k
+                    WHERE t.id = k.id
+                      AND (t.current_at IS NULL OR t.current_at <= ins.recorded_at)
                  )
-                 SELECT id FROM ins",
-                *id,
-            ),
-            Target::Measure { id, .. } => (
-                "WITH ins AS (
+                 SELECT ins.id, k.current_value, ins.supersedes FROM ins, k"
+            }
+            TargetKind::Measure => {
+                "WITH k AS (
+                    SELECT t.id, t.current_value, t.current_checkin_id FROM measures t
+                    WHERE t.org_id = $1 AND t.code = $2 AND t.archived_at IS NULL
+                      AND t.owner_key = $12 AND $3::bigint IS NOT NULL
+                      AND (NOT $10 OR t.current_checkin_id IS NOT NULL)
+                 ), ins AS (
                     INSERT INTO checkins (org_id, measure_id, person_id, value, confidence, note,
                         blockers, source, idempotency_key, supersedes, recorded_at)
-                    SELECT $1, m.id, $3, $4, $5, $6, $7, $8, $9, $10, $11
-                    FROM measures m WHERE m.org_id = $1 AND m.id = $2
+                    SELECT $1, k.id, $3, $4, $5, $6, $7, $8, $9,
+                           CASE WHEN $10 THEN k.current_checkin_id END, $11
+                    FROM k
                     ON CONFLICT (org_id, idempotency_key) DO NOTHING
-                    RETURNING id, value, recorded_at
+                    RETURNING id, value, recorded_at, supersedes
                  ), upd AS (
-                    UPDATE measures m SET current_value = ins.value,
+                    UPDATE measures t SET current_value = ins.value,
                         current_at = ins.recorded_at, current_checkin_id = ins.id
-                    FROM ins
-                    WHERE m.org_id = $1 AND m.id = $2
-                      AND (m.current_at IS NULL OR m.current_at <= ins.recorded_at)
+                    FROM ins, k
+                    WHERE t.id = k.id
+                      AND (t.current_at IS NULL OR t.current_at <= ins.recorded_at)
                  )
-                 SELECT id FROM ins",
-                *id,
-            ),
+                 SELECT ins.id, k.current_value, ins.supersedes FROM ins, k"
+            }
         };
-        let id: Option<i64> = sqlx::query_scalar(sql)
+        let row: Option<(i64, Option<f64>, Option<i64>)> = sqlx::query_as(sql)
             .bind(org_id)
-            .bind(target_id)
+            .bind(code)
             .bind(c.person_id)
             .bind(c.value)
             .bind(c.confidence.map(|x| x.as_str()))
@@ -486,12 +519,17 @@ impl Store {
             .bind(c.blockers)
             .bind(c.source.as_str())
             .bind(c.idempotency_key)
-            .bind(c.supersedes)
+            .bind(c.correct)
             .bind(c.at)
+            .bind(person_key)
             .fetch_optional(&self.pool)
             .await?;
-        if let Some(id) = id {
-            return Ok(Recorded::New(id));
+        if let Some((id, previous, supersedes)) = row {
+            return Ok(Recorded::New {
+                id,
+                previous,
+                supersedes,
+            });
         }
         let existing: Option<i64> = sqlx::query_scalar(
             "SELECT id FROM checkins WHERE org_id = $1 AND idempotency_key = $2",
@@ -500,9 +538,7 @@ impl Store {
         .bind(c.idempotency_key)
         .fetch_optional(&self.pool)
         .await?;
-        existing
-            .map(Recorded::Duplicate)
-            .ok_or_else(|| StoreError::Conflict("the key result was archived meanwhile".into()))
+        Ok(existing.map_or(Recorded::Refused, Recorded::Duplicate))
     }
 
     /// History of a key result or measure, newest first.

@@ -2,7 +2,7 @@
 
 use baton::domain::parse::parse_checkin_line;
 use baton::domain::{Confidence, Source};
-use baton::store::{NewCheckin, Recorded, Target};
+use baton::store::{NewCheckin, Recorded, Target, TargetKind};
 use sqlx::PgPool;
 
 use crate::common::*;
@@ -109,19 +109,29 @@ async fn check_in_and_rollup_move_together(pool: PgPool) {
         blockers: Some("none"),
         source: Source::Api,
         idempotency_key: "k1",
-        supersedes: None,
+        correct: false,
         at: now(),
     };
-    let first = app.store.record_checkin(org.id, &target, &c).await.unwrap();
-    assert!(matches!(first, Recorded::New(_)));
-    let second = app.store.record_checkin(org.id, &target, &c).await.unwrap();
-    assert_eq!(
-        second,
-        Recorded::Duplicate(match first {
-            Recorded::New(id) => id,
-            _ => unreachable!(),
-        })
-    );
+    let kr = TargetKind::KeyResult;
+    let first = app
+        .store
+        .record_checkin(org.id, kr, "S1", "kofi", &c)
+        .await
+        .unwrap();
+    let Recorded::New {
+        id,
+        previous: None,
+        supersedes: None,
+    } = first
+    else {
+        panic!("unexpected {first:?}");
+    };
+    let second = app
+        .store
+        .record_checkin(org.id, kr, "S1", "kofi", &c)
+        .await
+        .unwrap();
+    assert_eq!(second, Recorded::Duplicate(id));
     let state = app.store.load_state(org.id).await.unwrap();
     let cur = &state.key_results[&baton::domain::Code::parse("S1").unwrap()];
     assert_eq!(
@@ -136,7 +146,7 @@ async fn check_in_and_rollup_move_together(pool: PgPool) {
         ..c
     };
     app.store
-        .record_checkin(org.id, &target, &late)
+        .record_checkin(org.id, kr, "S1", "kofi", &late)
         .await
         .unwrap();
     let state = app.store.load_state(org.id).await.unwrap();
@@ -144,6 +154,68 @@ async fn check_in_and_rollup_move_together(pool: PgPool) {
         state.key_results[&baton::domain::Code::parse("S1").unwrap()].value,
         80.0
     );
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn the_store_itself_refuses_what_the_person_may_not_do(pool: PgPool) {
+    let app = app_with(pool.clone(), &example_spec()).await;
+    let org = app.org(Some("northwind")).await.unwrap();
+    let priya = app
+        .store
+        .person_by_key(org.id, "priya")
+        .await
+        .unwrap()
+        .unwrap();
+    let c = NewCheckin {
+        person_id: priya.id,
+        value: 70.0,
+        confidence: None,
+        note: None,
+        blockers: None,
+        source: Source::Api,
+        idempotency_key: "p1",
+        correct: false,
+        at: now(),
+    };
+    // S1 belongs to success; priya heads sales.
+    let r = app
+        .store
+        .record_checkin(org.id, TargetKind::KeyResult, "S1", "priya", &c)
+        .await
+        .unwrap();
+    assert_eq!(r, Recorded::Refused);
+    // A measure owned by someone else.
+    let r = app
+        .store
+        .record_checkin(org.id, TargetKind::Measure, "C1.M1", "priya", &c)
+        .await
+        .unwrap();
+    assert_eq!(r, Recorded::Refused);
+    // A correction with nothing to correct.
+    let fix = NewCheckin {
+        correct: true,
+        idempotency_key: "p2",
+        ..c
+    };
+    let r = app
+        .store
+        .record_checkin(org.id, TargetKind::KeyResult, "SA-K1", "priya", &fix)
+        .await
+        .unwrap();
+    assert_eq!(r, Recorded::Refused);
+    assert_eq!(count(&pool, "SELECT count(*) FROM checkins").await, 0);
+    // Her own key result works.
+    let ok = NewCheckin {
+        idempotency_key: "p3",
+        value: 1.0,
+        ..c
+    };
+    let r = app
+        .store
+        .record_checkin(org.id, TargetKind::KeyResult, "SA-K1", "priya", &ok)
+        .await
+        .unwrap();
+    assert!(matches!(r, Recorded::New { .. }));
 }
 
 #[sqlx::test(migrator = "baton::store::MIGRATOR")]
