@@ -19,4 +19,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod manifest;
+pub mod metrics;
+pub mod outbox;
+pub mod serve;
 pub mod store;

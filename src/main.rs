@@ -53,6 +53,24 @@ enum Cmd {
     },
     /// Apply database migrations.
     Migrate,
+    /// Run the service: scheduler ticker, outbox workers and the HTTP server.
+    Serve {
+        /// Configuration file (TOML); `BATON_*` environment variables override it.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Upcoming events of every cadence layer, or the ICS feed.
+    Calendar {
+        /// Print the RFC 5545 feed instead of a list.
+        #[arg(long)]
+        ics: bool,
+        /// Only this department's events.
+        #[arg(long)]
+        dept: Option<String>,
+        /// Organisation key (needed only when the database holds several).
+        #[arg(long)]
+        org: Option<String>,
+    },
     /// Measure status latency, check-in ingestion and memory on a synthetic organisation.
     Bench(baton::bench::BenchArgs),
 }
@@ -83,6 +101,7 @@ async fn connect(url: &str, create: bool) -> anyhow::Result<Store> {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let cli_url = cli.database_url.clone();
     let url = cli.database_url.unwrap_or_else(baton::config::database_url);
     match cli.command {
         Cmd::Migrate => {
@@ -153,6 +172,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .context("the example organisation has no department head")?,
             };
             shell(&app, Some(spec.org.key.as_str()), &person).await
+        }
+        Cmd::Serve { config } => {
+            baton::serve::run(config.as_deref(), cli_url).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Calendar { ics, dept, org } => {
+            let app = App::new(connect(&url, false).await?, Arc::new(SystemClock));
+            let org = app.org(org.as_deref()).await?;
+            if ics {
+                print!(
+                    "{}",
+                    baton::app::calendar::ics_feed(&app, org.id, dept.as_deref()).await?
+                );
+            } else {
+                let actor = app.system_actor(org).await?;
+                let reply = baton::app::calendar::calendar(&app, &actor, dept.as_deref()).await?;
+                print!("{}", baton::bot::render::text::render(&reply));
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Cmd::Bench(args) => {
             baton::bench::run(&url, args).await?;

@@ -2,7 +2,9 @@
 //! [`Reply`]. This is the only place where the domain meets storage.
 
 pub mod apply;
+pub mod calendar;
 pub mod checkins;
+pub mod schedule;
 pub mod seed;
 pub mod status;
 pub mod strategy;
@@ -114,6 +116,29 @@ impl App {
         }
     }
 
+    /// An actor for CLI views that act for no particular person (organisation time zone,
+    /// no departments). It cannot check in: no key result belongs to it.
+    pub async fn system_actor(&self, org: OrgRow) -> Result<Actor> {
+        let spec = self.spec(org.id).await?;
+        Ok(Actor {
+            person: PersonRow {
+                id: 0,
+                spec: crate::domain::PersonSpec {
+                    key: crate::domain::Key::parse("baton").expect("valid key"),
+                    name: format!("{} (baton)", spec.org.name),
+                    email: None,
+                    time_zone: Some(spec.org.time_zone),
+                    roles: vec![],
+                    chat: vec![],
+                    away: vec![],
+                },
+                departments: vec![],
+            },
+            org,
+            source: Source::Api,
+        })
+    }
+
     /// The organisation's declared structure, cached by revision (one cheap query to
     /// confirm the revision).
     pub async fn spec(&self, org_id: i64) -> Result<Arc<OrgSpec>> {
@@ -197,6 +222,11 @@ impl App {
             Command::Gaps => strategy::gaps(self, actor).await,
             Command::Map => strategy::map(self, actor).await,
             Command::Deps(dept) => strategy::deps(self, actor, dept.as_deref()).await,
+            Command::Calendar(dept) => calendar::calendar(self, actor, dept.as_deref()).await,
+            Command::Skip => schedule::skip(self, actor).await,
+            Command::Snooze(d) => schedule::snooze(self, actor, d).await,
+            Command::Away { from, to } => schedule::away(self, actor, &from, &to).await,
+            Command::NoChange => schedule::no_change(self, actor, delivery).await,
         }
     }
 }

@@ -35,6 +35,19 @@ pub enum Command {
     Map,
     Deps(Option<String>),
     Whoami,
+    /// `calendar [dept]`.
+    Calendar(Option<String>),
+    /// Skip the open check-in prompt.
+    Skip,
+    /// Ask again later.
+    Snooze(chrono::Duration),
+    /// `away <from> <to>`, dates as typed (resolved against the person's today).
+    Away {
+        from: String,
+        to: String,
+    },
+    /// Re-confirm the current figures of the open prompt's key results.
+    NoChange,
     /// A filled-in form (modal submission, or the shell's prompts). Never typed.
     SubmitForm {
         id: String,
@@ -180,6 +193,26 @@ impl Command {
             }),
             "deps" => Ok(Command::Deps(one_arg("deps")?)),
             "whoami" => Ok(Command::Whoami),
+            "calendar" => Ok(Command::Calendar(one_arg("calendar")?)),
+            "skip" => one_arg("skip")?.map_or(Ok(Command::Skip), |_| {
+                Err(usage_err("skip", "`skip` takes no argument."))
+            }),
+            "nochange" | "no-change" => Ok(Command::NoChange),
+            "snooze" => {
+                if rest.is_empty() {
+                    return Err(usage_err("snooze", "`snooze` needs a duration."));
+                }
+                crate::domain::parse::parse_duration(rest)
+                    .map(Command::Snooze)
+                    .map_err(|e| usage_err("snooze", &format!("{e}.")))
+            }
+            "away" => match args.as_slice() {
+                [from, to] => Ok(Command::Away {
+                    from: from.to_string(),
+                    to: to.to_string(),
+                }),
+                _ => Err(usage_err("away", "`away` needs two dates: from and to.")),
+            },
             _ => {
                 // A line that starts with a code (codes carry a digit) and more words is
                 // a check-in attempt: let the check-in parser explain what is wrong.

@@ -1,4 +1,61 @@
 //! Platform adapters. They only translate: text or events in, `Command` to the app,
-//! `Reply` rendered back out. The shell is the first; Slack and Discord follow.
+//! `Reply` rendered back out. Everything baton says on its own goes through the outbox
+//! and reaches a platform through [`ChatAdapter::send`].
 
+pub mod recording;
 pub mod shell;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::bot::Reply;
+
+/// Where a message goes, in baton's own terms, so it can be rebuilt from what is stored;
+/// each adapter maps it to its platform (DM channel, channel id, thread ts).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "to", rename_all = "snake_case")]
+pub enum Target {
+    /// A direct message to a person (by person key).
+    Person { person: String },
+    /// A department's channel.
+    Channel { department: String },
+    /// A thread in a department's channel, keyed by baton (e.g. `checkins:2026-11-16`).
+    Thread { department: String, thread: String },
+}
+
+/// One message leaving baton.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outbound {
+    pub org_id: i64,
+    pub kind: String,
+    pub idempotency_key: String,
+    pub reply: Reply,
+}
+
+/// Where a message landed (platform message id, when there is one).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Delivered {
+    pub message_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AdapterError {
+    /// The platform asked us to wait (HTTP 429 with `Retry-After`).
+    #[error("rate limited; retry after {retry_after:?}")]
+    RateLimited { retry_after: Duration },
+    /// Worth retrying: 5xx, network errors, timeouts.
+    #[error("transient failure: {0}")]
+    Transient(String),
+    /// Not worth retrying: unknown channel, bad request, no identity for the person.
+    #[error("permanent failure: {0}")]
+    Permanent(String),
+}
+
+#[async_trait]
+pub trait ChatAdapter: Send + Sync {
+    fn platform(&self) -> &'static str;
+    /// Delivers one message and says where it landed.
+    async fn send(&self, to: &Target, msg: &Outbound) -> Result<Delivered, AdapterError>;
+}

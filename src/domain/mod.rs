@@ -2,6 +2,7 @@
 //! no wall clock: the current time is always a parameter.
 
 pub mod cadence;
+pub mod calendar;
 pub mod model;
 pub mod org;
 pub mod parse;

@@ -263,3 +263,98 @@ mod tests {
         assert!(parse_checkin_line(&long).unwrap_err().contains("limit"));
     }
 }
+
+/// Parses a duration: `90m`, `2h`, `1d`, `1w`, `2 hours`, `3 days`, `1h30m`.
+pub fn parse_duration(s: &str) -> Result<chrono::Duration, String> {
+    let raw = s.trim();
+    let lower = raw.to_ascii_lowercase().replace(' ', "");
+    if lower.is_empty() {
+        return Err("a duration is needed, like 2h, 90m, 1d or 1w".into());
+    }
+    let mut total = chrono::Duration::zero();
+    let mut rest = lower.as_str();
+    while !rest.is_empty() {
+        let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+        if digits.is_empty() || digits.len() > 6 {
+            return Err(format!(
+                "`{raw}` is not a duration; write 2h, 90m, 1d or 1w"
+            ));
+        }
+        let n: i64 = digits
+            .parse()
+            .map_err(|_| format!("`{raw}` is not a duration"))?;
+        rest = &rest[digits.len()..];
+        let unit: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .collect();
+        rest = &rest[unit.len()..];
+        let d = match unit.as_str() {
+            "m" | "min" | "mins" | "minute" | "minutes" => chrono::Duration::minutes(n),
+            "h" | "hr" | "hrs" | "hour" | "hours" => chrono::Duration::hours(n),
+            "d" | "day" | "days" => chrono::Duration::days(n),
+            "w" | "wk" | "week" | "weeks" => chrono::Duration::weeks(n),
+            _ => {
+                return Err(format!(
+                    "`{raw}` is not a duration; write 2h, 90m, 1d or 1w"
+                ));
+            }
+        };
+        total += d;
+    }
+    if total <= chrono::Duration::zero() || total > chrono::Duration::days(366) {
+        return Err(format!(
+            "`{raw}` must be more than nothing and at most a year"
+        ));
+    }
+    Ok(total)
+}
+
+/// Parses a calendar date relative to `today`: `2026-12-05`, `today`, `tomorrow`.
+pub fn parse_date(s: &str, today: chrono::NaiveDate) -> Result<chrono::NaiveDate, String> {
+    let t = s.trim().to_ascii_lowercase();
+    match t.as_str() {
+        "today" => Ok(today),
+        "tomorrow" => Ok(today + chrono::Duration::days(1)),
+        _ => chrono::NaiveDate::parse_from_str(&t, "%Y-%m-%d").map_err(|_| {
+            format!(
+                "`{}` is not a date; write YYYY-MM-DD, today or tomorrow",
+                s.trim()
+            )
+        }),
+    }
+}
+
+#[cfg(test)]
+mod more_tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("2h").unwrap(), chrono::Duration::hours(2));
+        assert_eq!(
+            parse_duration("1h30m").unwrap(),
+            chrono::Duration::minutes(90)
+        );
+        assert_eq!(parse_duration("3 days").unwrap(), chrono::Duration::days(3));
+        assert_eq!(parse_duration("1w").unwrap(), chrono::Duration::weeks(1));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("0m").is_err());
+        assert!(parse_duration("400d").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn dates_parse() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        assert_eq!(
+            parse_date("tomorrow", today).unwrap(),
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()
+        );
+        assert_eq!(
+            parse_date("2026-12-05", today).unwrap(),
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 5).unwrap()
+        );
+        assert!(parse_date("next blursday", today).is_err());
+    }
+}

@@ -1,0 +1,61 @@
+//! A recording adapter: collects what would have been sent. It can be scripted to fail,
+//! to rate-limit, then to succeed, so tests can drive the outbox's retry paths. It is a
+//! test double, used by tests, the benchmark and the shell's simulation.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use super::{AdapterError, ChatAdapter, Delivered, Outbound, Target};
+
+#[derive(Default)]
+pub struct RecordingAdapter {
+    sent: Mutex<Vec<(Target, Outbound)>>,
+    script: Mutex<VecDeque<AdapterError>>,
+    attempts: Mutex<usize>,
+}
+
+impl RecordingAdapter {
+    pub fn new() -> RecordingAdapter {
+        RecordingAdapter::default()
+    }
+
+    /// The next sends fail with these errors, in order; after that sends succeed.
+    pub fn fail_with(&self, errors: impl IntoIterator<Item = AdapterError>) {
+        self.script.lock().expect("script").extend(errors);
+    }
+
+    pub fn sent(&self) -> Vec<(Target, Outbound)> {
+        self.sent.lock().expect("sent").clone()
+    }
+
+    /// Removes and returns what was sent so far.
+    pub fn take(&self) -> Vec<(Target, Outbound)> {
+        std::mem::take(&mut *self.sent.lock().expect("sent"))
+    }
+
+    /// Every call to `send`, successful or not.
+    pub fn attempts(&self) -> usize {
+        *self.attempts.lock().expect("attempts")
+    }
+}
+
+#[async_trait]
+impl ChatAdapter for RecordingAdapter {
+    fn platform(&self) -> &'static str {
+        "recording"
+    }
+
+    async fn send(&self, to: &Target, msg: &Outbound) -> Result<Delivered, AdapterError> {
+        *self.attempts.lock().expect("attempts") += 1;
+        if let Some(e) = self.script.lock().expect("script").pop_front() {
+            return Err(e);
+        }
+        let mut sent = self.sent.lock().expect("sent");
+        sent.push((to.clone(), msg.clone()));
+        Ok(Delivered {
+            message_id: Some(format!("rec-{}", sent.len())),
+        })
+    }
+}

@@ -1,0 +1,1 @@
+//! Calendar events, the ICS writer and rhythm suggestions (pure).

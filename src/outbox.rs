@@ -1,0 +1,299 @@
+//! The persisted outbox: everything baton says on its own is decided in a transaction that
+//! also writes the message here, and delivered later by workers.
+//!
+//! - Workers claim with `FOR UPDATE SKIP LOCKED` and a lease: a worker that dies between
+//!   claiming and sending loses nothing, because the lease runs out and another claims it.
+//! - Failures retry with exponential backoff; a `Retry-After` from the adapter is honoured
+//!   exactly; permanent failures are parked as `dead` with the reason.
+//! - Each message has a unique idempotency key, so deciding twice queues once.
+//! - All times come from the app's clock, so tests control them.
+
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, Row};
+
+use crate::app::App;
+use crate::bot::Reply;
+use crate::chat::{AdapterError, ChatAdapter, Outbound, Target};
+use crate::error::Result;
+use crate::metrics::Metrics;
+use crate::store::{Store, StoreResult};
+
+/// How long a claim is held before another worker may take the message over.
+pub const LEASE: Duration = Duration::seconds(60);
+/// Attempts before a message is parked as dead.
+pub const MAX_ATTEMPTS: i32 = 8;
+
+/// What to send. Prompts and reminders are rendered when sent, so they show the figures of
+/// that moment, and are dropped if the prompt was answered in the meantime.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Payload {
+    Reply { reply: Reply },
+    Prompt { prompt_id: i64 },
+    Reminder { prompt_id: i64 },
+}
+
+/// Queues a message in the caller's transaction. Returns false if the key was queued before.
+pub async fn enqueue(
+    conn: &mut PgConnection,
+    org_id: i64,
+    key: &str,
+    target: &Target,
+    payload: &Payload,
+    not_before: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let kind = match payload {
+        Payload::Reply { .. } => "reply",
+        Payload::Prompt { .. } => "prompt",
+        Payload::Reminder { .. } => "reminder",
+    };
+    let res = sqlx::query(
+        "INSERT INTO outbox (org_id, idempotency_key, kind, target, payload, not_before, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (idempotency_key) DO NOTHING",
+    )
+    .bind(org_id)
+    .bind(key)
+    .bind(kind)
+    .bind(sqlx::types::Json(target))
+    .bind(sqlx::types::Json(payload))
+    .bind(not_before)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// A message claimed by a worker.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: i64,
+    pub org_id: i64,
+    pub key: String,
+    pub kind: String,
+    pub target: Target,
+    pub payload: Payload,
+    pub attempts: i32,
+}
+
+/// Claims up to `limit` messages that are due (or whose previous claim expired).
+pub async fn claim(
+    store: &Store,
+    worker: &str,
+    limit: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<Claimed>> {
+    let rows = sqlx::query(
+        "UPDATE outbox o SET state = 'sending', claimed_by = $1, claimed_until = $2,
+                attempts = o.attempts + 1
+         FROM (SELECT id FROM outbox
+               WHERE (state = 'pending' AND not_before <= $3)
+                  OR (state = 'sending' AND claimed_until <= $3)
+               ORDER BY not_before, id
+               LIMIT $4
+               FOR UPDATE SKIP LOCKED) c
+         WHERE o.id = c.id
+         RETURNING o.id, o.org_id, o.idempotency_key, o.kind, o.target, o.payload, o.attempts",
+    )
+    .bind(worker)
+    .bind(now + LEASE)
+    .bind(now)
+    .bind(limit)
+    .fetch_all(store.pool())
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let target: sqlx::types::Json<Target> = r.try_get("target")?;
+        let payload: sqlx::types::Json<Payload> = r.try_get("payload")?;
+        out.push(Claimed {
+            id: r.try_get("id")?,
+            org_id: r.try_get("org_id")?,
+            key: r.try_get("idempotency_key")?,
+            kind: r.try_get("kind")?,
+            target: target.0,
+            payload: payload.0,
+            attempts: r.try_get("attempts")?,
+        });
+    }
+    out.sort_by_key(|c| c.id);
+    Ok(out)
+}
+
+/// Backoff after the n-th failed attempt: 2, 4, 8 … seconds, at most five minutes.
+pub fn backoff(attempts: i32) -> Duration {
+    let secs = 2i64.saturating_pow(attempts.clamp(1, 20) as u32).min(300);
+    Duration::seconds(secs)
+}
+
+async fn finish(
+    store: &Store,
+    c: &Claimed,
+    worker: &str,
+    state: &str,
+    not_before: Option<DateTime<Utc>>,
+    error: Option<&str>,
+    delivered: Option<serde_json::Value>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    // Only the current claimant may finish a message (a slow worker whose lease expired
+    // must not overwrite the new claimant's outcome).
+    sqlx::query(
+        "UPDATE outbox SET state = $3, not_before = COALESCE($4, not_before), last_error = $5,
+                delivered = COALESCE($6, delivered),
+                sent_at = CASE WHEN $3 = 'sent' THEN $7 ELSE sent_at END,
+                claimed_by = NULL, claimed_until = NULL
+         WHERE id = $1 AND claimed_by = $2 AND state = 'sending'",
+    )
+    .bind(c.id)
+    .bind(worker)
+    .bind(state)
+    .bind(not_before)
+    .bind(error)
+    .bind(delivered)
+    .bind(now)
+    .execute(store.pool())
+    .await?;
+    Ok(())
+}
+
+/// Claims and delivers one batch. Returns how many messages were handled.
+pub async fn deliver_batch(
+    app: &App,
+    adapter: &dyn ChatAdapter,
+    worker: &str,
+    limit: i64,
+    metrics: Option<&Metrics>,
+) -> Result<usize> {
+    let now = app.clock.now();
+    let claimed = claim(&app.store, worker, limit, now).await?;
+    let n = claimed.len();
+    for c in claimed {
+        let reply = match &c.payload {
+            Payload::Reply { reply } => Some(reply.clone()),
+            Payload::Prompt { prompt_id } => {
+                crate::app::schedule::render_prompt(app, c.org_id, *prompt_id, false).await?
+            }
+            Payload::Reminder { prompt_id } => {
+                crate::app::schedule::render_prompt(app, c.org_id, *prompt_id, true).await?
+            }
+        };
+        let Some(reply) = reply else {
+            // Answered, skipped or snoozed before delivery: nothing to say any more.
+            finish(&app.store, &c, worker, "dropped", None, None, None, now).await?;
+            continue;
+        };
+        let msg = Outbound {
+            org_id: c.org_id,
+            kind: c.kind.clone(),
+            idempotency_key: c.key.clone(),
+            reply,
+        };
+        let started = Instant::now();
+        let result = adapter.send(&c.target, &msg).await;
+        let now = app.clock.now();
+        match result {
+            Ok(d) => {
+                if let Some(m) = metrics {
+                    m.observe_send(started.elapsed().as_secs_f64());
+                    Metrics::add(&m.messages_sent, 1);
+                }
+                finish(
+                    &app.store,
+                    &c,
+                    worker,
+                    "sent",
+                    None,
+                    None,
+                    serde_json::to_value(d).ok(),
+                    now,
+                )
+                .await?;
+            }
+            Err(e) => {
+                if let Some(m) = metrics {
+                    Metrics::add(&m.send_failures, 1);
+                }
+                tracing::warn!(message = c.id, attempts = c.attempts, error = %e, "delivery failed");
+                match e {
+                    AdapterError::RateLimited { retry_after } => {
+                        let wait = Duration::from_std(retry_after).unwrap_or(Duration::seconds(1));
+                        finish(
+                            &app.store,
+                            &c,
+                            worker,
+                            "pending",
+                            Some(now + wait),
+                            Some(&e.to_string()),
+                            None,
+                            now,
+                        )
+                        .await?;
+                    }
+                    AdapterError::Transient(_) if c.attempts < MAX_ATTEMPTS => {
+                        finish(
+                            &app.store,
+                            &c,
+                            worker,
+                            "pending",
+                            Some(now + backoff(c.attempts)),
+                            Some(&e.to_string()),
+                            None,
+                            now,
+                        )
+                        .await?;
+                    }
+                    _ => {
+                        tracing::error!(message = c.id, error = %e, "message parked as dead");
+                        finish(
+                            &app.store,
+                            &c,
+                            worker,
+                            "dead",
+                            None,
+                            Some(&e.to_string()),
+                            None,
+                            now,
+                        )
+                        .await?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(n)
+}
+
+/// Messages waiting to be delivered.
+pub async fn depth(store: &Store) -> StoreResult<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE state IN ('pending', 'sending')")
+            .fetch_one(store.pool())
+            .await?,
+    )
+}
+
+/// The earliest moment a waiting message becomes due.
+pub async fn next_due(store: &Store) -> StoreResult<Option<DateTime<Utc>>> {
+    Ok(sqlx::query_scalar(
+        "SELECT min(CASE WHEN state = 'pending' THEN not_before ELSE claimed_until END)
+         FROM outbox WHERE state IN ('pending', 'sending')",
+    )
+    .fetch_one(store.pool())
+    .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_caps() {
+        assert_eq!(backoff(1), Duration::seconds(2));
+        assert_eq!(backoff(3), Duration::seconds(8));
+        assert_eq!(backoff(30), Duration::seconds(300));
+    }
+}
