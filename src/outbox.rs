@@ -129,14 +129,30 @@ pub fn backoff(attempts: i32) -> Duration {
     Duration::seconds(secs)
 }
 
+/// How a delivery attempt ended.
+struct Outcome<'a> {
+    state: &'a str,
+    not_before: Option<DateTime<Utc>>,
+    error: Option<String>,
+    delivered: Option<serde_json::Value>,
+}
+
+impl<'a> Outcome<'a> {
+    fn new(state: &'a str) -> Self {
+        Outcome {
+            state,
+            not_before: None,
+            error: None,
+            delivered: None,
+        }
+    }
+}
+
 async fn finish(
     store: &Store,
     c: &Claimed,
     worker: &str,
-    state: &str,
-    not_before: Option<DateTime<Utc>>,
-    error: Option<&str>,
-    delivered: Option<serde_json::Value>,
+    o: Outcome<'_>,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     // Only the current claimant may finish a message (a slow worker whose lease expired
@@ -150,10 +166,10 @@ async fn finish(
     )
     .bind(c.id)
     .bind(worker)
-    .bind(state)
-    .bind(not_before)
-    .bind(error)
-    .bind(delivered)
+    .bind(o.state)
+    .bind(o.not_before)
+    .bind(o.error)
+    .bind(o.delivered)
     .bind(now)
     .execute(store.pool())
     .await?;
@@ -183,7 +199,7 @@ pub async fn deliver_batch(
         };
         let Some(reply) = reply else {
             // Answered, skipped or snoozed before delivery: nothing to say any more.
-            finish(&app.store, &c, worker, "dropped", None, None, None, now).await?;
+            finish(&app.store, &c, worker, Outcome::new("dropped"), now).await?;
             continue;
         };
         let msg = Outbound {
