@@ -217,66 +217,40 @@ pub async fn deliver_batch(
                     m.observe_send(started.elapsed().as_secs_f64());
                     Metrics::add(&m.messages_sent, 1);
                 }
-                finish(
-                    &app.store,
-                    &c,
-                    worker,
-                    "sent",
-                    None,
-                    None,
-                    serde_json::to_value(d).ok(),
-                    now,
-                )
-                .await?;
+                let o = Outcome {
+                    delivered: serde_json::to_value(d).ok(),
+                    ..Outcome::new("sent")
+                };
+                finish(&app.store, &c, worker, o, now).await?;
             }
             Err(e) => {
                 if let Some(m) = metrics {
                     Metrics::add(&m.send_failures, 1);
                 }
                 tracing::warn!(message = c.id, attempts = c.attempts, error = %e, "delivery failed");
-                match e {
+                let o = match e {
                     AdapterError::RateLimited { retry_after } => {
                         let wait = Duration::from_std(retry_after).unwrap_or(Duration::seconds(1));
-                        finish(
-                            &app.store,
-                            &c,
-                            worker,
-                            "pending",
-                            Some(now + wait),
-                            Some(&e.to_string()),
-                            None,
-                            now,
-                        )
-                        .await?;
+                        Outcome {
+                            not_before: Some(now + wait),
+                            error: Some(e.to_string()),
+                            ..Outcome::new("pending")
+                        }
                     }
-                    AdapterError::Transient(_) if c.attempts < MAX_ATTEMPTS => {
-                        finish(
-                            &app.store,
-                            &c,
-                            worker,
-                            "pending",
-                            Some(now + backoff(c.attempts)),
-                            Some(&e.to_string()),
-                            None,
-                            now,
-                        )
-                        .await?;
-                    }
+                    AdapterError::Transient(_) if c.attempts < MAX_ATTEMPTS => Outcome {
+                        not_before: Some(now + backoff(c.attempts)),
+                        error: Some(e.to_string()),
+                        ..Outcome::new("pending")
+                    },
                     _ => {
                         tracing::error!(message = c.id, error = %e, "message parked as dead");
-                        finish(
-                            &app.store,
-                            &c,
-                            worker,
-                            "dead",
-                            None,
-                            Some(&e.to_string()),
-                            None,
-                            now,
-                        )
-                        .await?;
+                        Outcome {
+                            error: Some(e.to_string()),
+                            ..Outcome::new("dead")
+                        }
                     }
-                }
+                };
+                finish(&app.store, &c, worker, o, now).await?;
             }
         }
     }
