@@ -168,7 +168,11 @@ pub async fn record(
             id,
             previous,
             supersedes,
-        } => (id, previous, supersedes),
+            closed_prompts,
+        } => {
+            crate::metrics::Metrics::add(&app.metrics.prompts_answered, closed_prompts as u64);
+            (id, previous, supersedes)
+        }
         Recorded::Duplicate(id) => {
             return Ok(Reply::new().text(format!(
                 "Already recorded as check-in #{id}; nothing new was stored."

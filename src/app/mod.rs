@@ -44,6 +44,9 @@ impl Actor {
 pub struct App {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// Nudges (reminders) per person per week.
+    pub nudge_cap: i64,
     /// Declared structure per organisation, reused while the organisation's revision
     /// (bumped by every manifest apply) is unchanged.
     specs: Mutex<HashMap<i64, CachedSpec>>,
@@ -66,6 +69,8 @@ impl App {
         App {
             store,
             clock,
+            metrics: Arc::new(crate::metrics::Metrics::new()),
+            nudge_cap: 5,
             specs: Mutex::new(HashMap::new()),
         }
     }

@@ -548,3 +548,118 @@ mod tests {
         );
     }
 }
+
+/// A cadence as the scheduler keeps it: derived from the manifest, keyed stably.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredCadence {
+    /// `department:sales:checkin`, `measure:C1.M1`, `key_result:PR-K3`, `dependency:x`.
+    pub key: String,
+    /// `department`, `measure`, `key_result` or `dependency`.
+    pub scope: &'static str,
+    pub scope_key: String,
+    pub purpose: String,
+    pub layer: String,
+    pub rule: String,
+    /// The zone of digests and reviews (check-in prompts use each person's own zone).
+    pub time_zone: Tz,
+}
+
+/// The layer a cadence belongs to when the manifest does not say.
+pub fn default_layer(purpose: &str, is_root_department: bool) -> &'static str {
+    match purpose {
+        "review" if is_root_department => "strategic",
+        "planning" => "tactical",
+        "coordination" => "coordination",
+        _ => "operational",
+    }
+}
+
+/// The zone of a department: its own, else its nearest ancestor's, else the organisation's.
+pub fn department_zone(spec: &super::OrgSpec, key: &super::Key) -> Tz {
+    let mut cur = spec.departments.iter().find(|d| &d.key == key);
+    let mut hops = 0;
+    while let Some(d) = cur {
+        if let Some(tz) = d.time_zone {
+            return tz;
+        }
+        hops += 1;
+        if hops > spec.departments.len() {
+            break;
+        }
+        cur = d
+            .parent
+            .as_ref()
+            .and_then(|p| spec.departments.iter().find(|x| &x.key == p));
+    }
+    spec.org.time_zone
+}
+
+/// Every cadence the manifest declares, with defaults filled in.
+pub fn declared(spec: &super::OrgSpec) -> Vec<DeclaredCadence> {
+    let mut out = Vec::new();
+    for d in &spec.departments {
+        let tz = department_zone(spec, &d.key);
+        let mut seen: Vec<&str> = Vec::new();
+        for c in &d.cadences {
+            let n = seen.iter().filter(|p| **p == c.purpose).count();
+            seen.push(&c.purpose);
+            let key = if n == 0 {
+                format!("department:{}:{}", d.key, c.purpose)
+            } else {
+                format!("department:{}:{}:{}", d.key, c.purpose, n + 1)
+            };
+            out.push(DeclaredCadence {
+                key,
+                scope: "department",
+                scope_key: d.key.to_string(),
+                purpose: c.purpose.clone(),
+                layer: c
+                    .layer
+                    .clone()
+                    .unwrap_or_else(|| default_layer(&c.purpose, d.parent.is_none()).into()),
+                rule: c.rule.clone(),
+                time_zone: tz,
+            });
+        }
+    }
+    for m in &spec.measures {
+        if let Some(rule) = &m.cadence {
+            out.push(DeclaredCadence {
+                key: format!("measure:{}", m.code),
+                scope: "measure",
+                scope_key: m.code.to_string(),
+                purpose: "checkin".into(),
+                layer: "operational".into(),
+                rule: rule.clone(),
+                time_zone: spec.org.time_zone,
+            });
+        }
+    }
+    for k in &spec.key_results {
+        if let Some(rule) = &k.cadence {
+            out.push(DeclaredCadence {
+                key: format!("key_result:{}", k.code),
+                scope: "key_result",
+                scope_key: k.code.to_string(),
+                purpose: "checkin".into(),
+                layer: "operational".into(),
+                rule: rule.clone(),
+                time_zone: spec.org.time_zone,
+            });
+        }
+    }
+    for dep in &spec.dependencies {
+        if let Some(rule) = &dep.cadence {
+            out.push(DeclaredCadence {
+                key: format!("dependency:{}", dep.key),
+                scope: "dependency",
+                scope_key: dep.key.to_string(),
+                purpose: "coordination".into(),
+                layer: "coordination".into(),
+                rule: rule.clone(),
+                time_zone: department_zone(spec, &dep.provider_department),
+            });
+        }
+    }
+    out
+}

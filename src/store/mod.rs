@@ -18,6 +18,8 @@ use crate::domain::{
     PersonSpec, PerspectiveSpec, ScorecardObjective, Source,
 };
 
+pub mod schedule;
+
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +138,8 @@ pub enum Recorded {
         /// The figure before this check-in.
         previous: Option<f64>,
         supersedes: Option<i64>,
+        /// Check-in prompts this answer closed.
+        closed_prompts: i64,
     },
     /// The same delivery was stored before, as this check-in.
     Duplicate(i64),
@@ -482,8 +486,16 @@ impl Store {
                     FROM ins, k
                     WHERE t.id = k.id
                       AND (t.current_at IS NULL OR t.current_at <= ins.recorded_at)
+                 ), closed AS (
+                    UPDATE prompts p SET answered_at = $11,
+                        state = CASE WHEN p.window_ends_at <= $11 THEN 'late' ELSE 'answered' END
+                    FROM ins
+                    WHERE p.org_id = $1 AND p.person_id = $3 AND p.state IN ('sent', 'missed')
+                      AND $2 = ANY(p.codes) AND p.due_at <= $11
+                      AND p.window_ends_at > $11 - interval '14 days'
+                    RETURNING p.id
                  )
-                 SELECT ins.id, k.current_value, ins.supersedes FROM ins, k"
+                 SELECT ins.id, k.current_value, ins.supersedes, (SELECT count(*) FROM closed) FROM ins, k"
             }
             TargetKind::Measure => {
                 "WITH k AS (
@@ -505,11 +517,19 @@ impl Store {
                     FROM ins, k
                     WHERE t.id = k.id
                       AND (t.current_at IS NULL OR t.current_at <= ins.recorded_at)
+                 ), closed AS (
+                    UPDATE prompts p SET answered_at = $11,
+                        state = CASE WHEN p.window_ends_at <= $11 THEN 'late' ELSE 'answered' END
+                    FROM ins
+                    WHERE p.org_id = $1 AND p.person_id = $3 AND p.state IN ('sent', 'missed')
+                      AND $2 = ANY(p.codes) AND p.due_at <= $11
+                      AND p.window_ends_at > $11 - interval '14 days'
+                    RETURNING p.id
                  )
-                 SELECT ins.id, k.current_value, ins.supersedes FROM ins, k"
+                 SELECT ins.id, k.current_value, ins.supersedes, (SELECT count(*) FROM closed) FROM ins, k"
             }
         };
-        let row: Option<(i64, Option<f64>, Option<i64>)> = sqlx::query_as(sql)
+        let row: Option<(i64, Option<f64>, Option<i64>, i64)> = sqlx::query_as(sql)
             .bind(org_id)
             .bind(code)
             .bind(c.person_id)
@@ -524,11 +544,12 @@ impl Store {
             .bind(person_key)
             .fetch_optional(&self.pool)
             .await?;
-        if let Some((id, previous, supersedes)) = row {
+        if let Some((id, previous, supersedes, closed_prompts)) = row {
             return Ok(Recorded::New {
                 id,
                 previous,
                 supersedes,
+                closed_prompts,
             });
         }
         let existing: Option<i64> = sqlx::query_scalar(

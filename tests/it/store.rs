@@ -122,6 +122,7 @@ async fn check_in_and_rollup_move_together(pool: PgPool) {
         id,
         previous: None,
         supersedes: None,
+        closed_prompts: 0,
     } = first
     else {
         panic!("unexpected {first:?}");

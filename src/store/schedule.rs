@@ -1,0 +1,472 @@
+//! Storage for the cadence engine: cadences, prompts, digests, nudges and away periods.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use sqlx::{PgConnection, Row};
+
+use super::{Store, StoreResult};
+use crate::domain::cadence::DeclaredCadence;
+
+/// A cadence row claimed for processing.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CadenceRow {
+    pub id: i64,
+    pub key: String,
+    pub scope: String,
+    pub scope_key: String,
+    pub purpose: String,
+    pub layer: String,
+    pub rule: String,
+    pub time_zone: String,
+    pub checked_until: DateTime<Utc>,
+}
+
+/// A prompt to materialise.
+#[derive(Debug, Clone)]
+pub struct NewPrompt {
+    pub cadence_id: i64,
+    pub occurrence: NaiveDateTime,
+    pub person_id: i64,
+    pub codes: Vec<String>,
+    pub due_at: DateTime<Utc>,
+    pub window_ends_at: DateTime<Utc>,
+    pub remind_at: DateTime<Utc>,
+    pub state: &'static str,
+}
+
+/// An open prompt as commands see it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PromptRow {
+    pub id: i64,
+    pub cadence_id: i64,
+    pub occurrence: NaiveDateTime,
+    pub person_id: i64,
+    pub codes: Vec<String>,
+    pub due_at: DateTime<Utc>,
+    pub window_ends_at: DateTime<Utc>,
+    pub state: String,
+    pub snoozed_until: Option<DateTime<Utc>>,
+}
+
+/// Brings the cadence table in line with the manifest, in the apply transaction. New
+/// cadences start at `now` (no backfill); changed rules keep their watermark; removed ones
+/// are archived.
+pub async fn sync_cadences(
+    conn: &mut PgConnection,
+    org_id: i64,
+    declared: &[DeclaredCadence],
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let keys: Vec<&str> = declared.iter().map(|c| c.key.as_str()).collect();
+    let scopes: Vec<&str> = declared.iter().map(|c| c.scope).collect();
+    let scope_keys: Vec<&str> = declared.iter().map(|c| c.scope_key.as_str()).collect();
+    let purposes: Vec<&str> = declared.iter().map(|c| c.purpose.as_str()).collect();
+    let layers: Vec<&str> = declared.iter().map(|c| c.layer.as_str()).collect();
+    let rules: Vec<&str> = declared.iter().map(|c| c.rule.as_str()).collect();
+    let zones: Vec<&str> = declared.iter().map(|c| c.time_zone.name()).collect();
+    sqlx::query(
+        "INSERT INTO cadences (org_id, key, scope, scope_key, purpose, layer, rule, time_zone, checked_until)
+         SELECT $1, x.* , $9 FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+             AS x(key, scope, scope_key, purpose, layer, rule, tz)
+         ON CONFLICT (org_id, key) DO UPDATE SET scope = EXCLUDED.scope, scope_key = EXCLUDED.scope_key,
+             purpose = EXCLUDED.purpose, layer = EXCLUDED.layer, rule = EXCLUDED.rule,
+             time_zone = EXCLUDED.time_zone,
+             checked_until = CASE WHEN cadences.archived_at IS NULL THEN cadences.checked_until ELSE EXCLUDED.checked_until END,
+             archived_at = NULL",
+    )
+    .bind(org_id)
+    .bind(&keys)
+    .bind(&scopes)
+    .bind(&scope_keys)
+    .bind(&purposes)
+    .bind(&layers)
+    .bind(&rules)
+    .bind(&zones)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE cadences SET archived_at = $3
+         WHERE org_id = $1 AND archived_at IS NULL AND NOT (key = ANY($2))",
+    )
+    .bind(org_id)
+    .bind(&keys)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Claims the organisation's cadences that have work up to `now`; rows stay locked
+    /// until the transaction ends, so another replica skips them.
+    pub async fn claim_cadences(
+        conn: &mut PgConnection,
+        org_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<CadenceRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, key, scope, scope_key, purpose, layer, rule, time_zone, checked_until
+             FROM cadences WHERE org_id = $1 AND archived_at IS NULL AND checked_until < $2
+             ORDER BY id FOR UPDATE SKIP LOCKED",
+        )
+        .bind(org_id)
+        .bind(now)
+        .fetch_all(&mut *conn)
+        .await?)
+    }
+
+    pub async fn cadences(&self, org_id: i64) -> StoreResult<Vec<CadenceRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, key, scope, scope_key, purpose, layer, rule, time_zone, checked_until
+             FROM cadences WHERE org_id = $1 AND archived_at IS NULL ORDER BY id",
+        )
+        .bind(org_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn advance_watermarks(
+        conn: &mut PgConnection,
+        ids: &[i64],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE cadences SET checked_until = $2 WHERE id = ANY($1) AND checked_until < $2")
+            .bind(ids)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Inserts prompts, skipping any that exist; returns the new ones `(id, person_id, state)`.
+    pub async fn insert_prompts(
+        conn: &mut PgConnection,
+        org_id: i64,
+        prompts: &[NewPrompt],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<(i64, i64, String)>> {
+        if prompts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let cadence: Vec<i64> = prompts.iter().map(|p| p.cadence_id).collect();
+        let occ: Vec<NaiveDateTime> = prompts.iter().map(|p| p.occurrence).collect();
+        let person: Vec<i64> = prompts.iter().map(|p| p.person_id).collect();
+        // Postgres arrays must be rectangular: codes travel as one comma-joined string each.
+        let codes: Vec<String> = prompts.iter().map(|p| p.codes.join(",")).collect();
+        let due: Vec<DateTime<Utc>> = prompts.iter().map(|p| p.due_at).collect();
+        let ends: Vec<DateTime<Utc>> = prompts.iter().map(|p| p.window_ends_at).collect();
+        let remind: Vec<DateTime<Utc>> = prompts.iter().map(|p| p.remind_at).collect();
+        let state: Vec<&str> = prompts.iter().map(|p| p.state).collect();
+        let rows = sqlx::query(
+            "INSERT INTO prompts (org_id, cadence_id, occurrence, person_id, codes, due_at,
+                 window_ends_at, remind_at, state, created_at)
+             SELECT $1, x.c, x.o, x.p, string_to_array(x.codes, ','), x.d, x.e, x.r, x.s, $10
+             FROM UNNEST($2::bigint[], $3::timestamp[], $4::bigint[], $5::text[],
+                         $6::timestamptz[], $7::timestamptz[], $8::timestamptz[], $9::text[])
+                  AS x(c, o, p, codes, d, e, r, s)
+             ON CONFLICT (cadence_id, occurrence, person_id) DO NOTHING
+             RETURNING id, person_id, state",
+        )
+        .bind(org_id)
+        .bind(&cadence)
+        .bind(&occ)
+        .bind(&person)
+        .bind(&codes)
+        .bind(&due)
+        .bind(&ends)
+        .bind(&remind)
+        .bind(&state)
+        .bind(now)
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.into_iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("person_id")?, r.try_get("state")?)))
+            .collect()
+    }
+
+    /// Queues many outbox rows at once: `(key, target json, payload json)`.
+    pub async fn enqueue_many(
+        conn: &mut PgConnection,
+        org_id: i64,
+        kind: &str,
+        rows: &[(String, String, String)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let keys: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+        let targets: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+        let payloads: Vec<&str> = rows.iter().map(|r| r.2.as_str()).collect();
+        let res = sqlx::query(
+            "INSERT INTO outbox (org_id, idempotency_key, kind, target, payload, not_before, created_at)
+             SELECT $1, x.k, $2, x.t::jsonb, x.p::jsonb, $6, $6
+             FROM UNNEST($3::text[], $4::text[], $5::text[]) AS x(k, t, p)
+             ON CONFLICT (idempotency_key) DO NOTHING",
+        )
+        .bind(org_id)
+        .bind(kind)
+        .bind(&keys)
+        .bind(&targets)
+        .bind(&payloads)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        Ok(res.rows_affected())
+    }
+
+    /// Runtime away periods `(person_id, from, to)`.
+    pub async fn away_periods(&self, org_id: i64) -> StoreResult<Vec<(i64, NaiveDate, NaiveDate)>> {
+        Ok(sqlx::query_as(
+            "SELECT person_id, from_date, to_date FROM away_periods WHERE org_id = $1",
+        )
+        .bind(org_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Active people `(id, key)`.
+    pub async fn people_ids(&self, org_id: i64) -> StoreResult<Vec<(i64, String)>> {
+        Ok(sqlx::query_as("SELECT id, key FROM people WHERE org_id = $1 AND archived_at IS NULL")
+            .bind(org_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    pub async fn prompt(&self, org_id: i64, id: i64) -> StoreResult<Option<PromptRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, cadence_id, occurrence, person_id, codes, due_at, window_ends_at, state, snoozed_until
+             FROM prompts WHERE org_id = $1 AND id = $2",
+        )
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// The person's latest prompt still open at `now`.
+    pub async fn open_prompt(&self, org_id: i64, person_id: i64, now: DateTime<Utc>) -> StoreResult<Option<PromptRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, cadence_id, occurrence, person_id, codes, due_at, window_ends_at, state, snoozed_until
+             FROM prompts WHERE org_id = $1 AND person_id = $2 AND state = 'sent'
+               AND due_at <= $3 AND window_ends_at > $3
+             ORDER BY due_at DESC, id DESC LIMIT 1",
+        )
+        .bind(org_id)
+        .bind(person_id)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub async fn set_prompt_state(&self, org_id: i64, id: i64, state: &str) -> StoreResult<bool> {
+        let res = sqlx::query("UPDATE prompts SET state = $3 WHERE org_id = $1 AND id = $2 AND state = 'sent'")
+            .bind(org_id)
+            .bind(id)
+            .bind(state)
+            .execute(&self.pool)
+            .await?;
+        Ok(res.rows_affected() == 1)
+    }
+
+    pub async fn snooze_prompt(&self, org_id: i64, id: i64, until: DateTime<Utc>) -> StoreResult<bool> {
+        let res = sqlx::query(
+            "UPDATE prompts SET snoozed_until = $3 WHERE org_id = $1 AND id = $2 AND state = 'sent'",
+        )
+        .bind(org_id)
+        .bind(id)
+        .bind(until)
+        .execute(&self.pool)
+        .await?;
+        Ok(res.rows_affected() == 1)
+    }
+
+    /// Records an away period and closes the person's open prompts inside it.
+    pub async fn add_away(
+        &self,
+        org_id: i64,
+        person_id: i64,
+        from: NaiveDate,
+        to: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO away_periods (org_id, person_id, from_date, to_date, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(org_id)
+        .bind(person_id)
+        .bind(from)
+        .bind(to)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let res = sqlx::query(
+            "UPDATE prompts SET state = 'away' WHERE org_id = $1 AND person_id = $2 AND state = 'sent'
+               AND occurrence::date BETWEEN $3 AND $4",
+        )
+        .bind(org_id)
+        .bind(person_id)
+        .bind(from)
+        .bind(to)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(res.rows_affected())
+    }
+
+    /// Prompt states of one department's check-in cadence(s) with occurrences due in
+    /// `(from, to]`: `(person_key, person_name, state)`.
+    pub async fn prompt_states(
+        &self,
+        org_id: i64,
+        department: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<(String, String, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT pe.key, pe.name, p.state FROM prompts p
+             JOIN cadences c ON c.id = p.cadence_id
+             JOIN people pe ON pe.id = p.person_id
+             WHERE p.org_id = $1 AND c.scope = 'department' AND c.scope_key = $2
+               AND c.purpose = 'checkin' AND p.due_at > $3 AND p.due_at <= $4
+             ORDER BY pe.name",
+        )
+        .bind(org_id)
+        .bind(department)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Records a digest occurrence; false if it was recorded before.
+    pub async fn record_digest(
+        conn: &mut PgConnection,
+        org_id: i64,
+        cadence_id: i64,
+        occurrence: NaiveDateTime,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let res = sqlx::query(
+            "INSERT INTO digests (org_id, cadence_id, occurrence, posted_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(org_id)
+        .bind(cadence_id)
+        .bind(occurrence)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        Ok(res.rows_affected() == 1)
+    }
+
+    /// Prompts due a reminder, locked for this transaction: `(id, person_id, person_key)`.
+    pub async fn claim_reminders(
+        conn: &mut PgConnection,
+        org_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<(i64, i64, String, Option<String>)>> {
+        Ok(sqlx::query_as(
+            "SELECT p.id, p.person_id, pe.key, d.key FROM prompts p
+             JOIN people pe ON pe.id = p.person_id
+             JOIN cadences c ON c.id = p.cadence_id
+             LEFT JOIN departments d ON d.org_id = p.org_id AND c.scope = 'department' AND d.key = c.scope_key
+                  AND (d.spec->>'prompts_in_channel')::boolean
+             WHERE p.org_id = $1 AND p.state = 'sent' AND p.reminded_at IS NULL
+               AND p.remind_at <= $2 AND p.window_ends_at > $2
+             ORDER BY p.id FOR UPDATE OF p SKIP LOCKED",
+        )
+        .bind(org_id)
+        .bind(now)
+        .fetch_all(&mut *conn)
+        .await?)
+    }
+
+    /// Snoozed prompts whose time has come, locked: `(id, person_key, snoozed_until)`.
+    pub async fn claim_snoozed(
+        conn: &mut PgConnection,
+        org_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<(i64, String, DateTime<Utc>)>> {
+        Ok(sqlx::query_as(
+            "SELECT p.id, pe.key, p.snoozed_until FROM prompts p JOIN people pe ON pe.id = p.person_id
+             WHERE p.org_id = $1 AND p.state = 'sent' AND p.snoozed_until <= $2 AND p.window_ends_at > $2
+             ORDER BY p.id FOR UPDATE OF p SKIP LOCKED",
+        )
+        .bind(org_id)
+        .bind(now)
+        .fetch_all(&mut *conn)
+        .await?)
+    }
+
+    /// Nudges a person received in the week before `now`.
+    pub async fn nudges_this_week(conn: &mut PgConnection, org_id: i64, person_id: i64, now: DateTime<Utc>) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT count(*) FROM nudges WHERE org_id = $1 AND person_id = $2 AND at > $3 - interval '7 days' AND at <= $3",
+        )
+        .bind(org_id)
+        .bind(person_id)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?)
+    }
+
+    /// Closes prompts whose window ended unanswered; returns how many.
+    pub async fn expire_prompts(&self, org_id: i64, now: DateTime<Utc>) -> StoreResult<u64> {
+        let res = sqlx::query(
+            "UPDATE prompts SET state = 'missed' WHERE org_id = $1 AND state = 'sent' AND window_ends_at <= $2",
+        )
+        .bind(org_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(res.rows_affected())
+    }
+
+    /// The earliest pending prompt event after `now` (reminder, snooze or window end).
+    pub async fn next_prompt_event(&self, org_id: i64, now: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>> {
+        Ok(sqlx::query_scalar(
+            "SELECT min(t) FROM (
+                SELECT remind_at AS t FROM prompts WHERE org_id = $1 AND state = 'sent' AND reminded_at IS NULL AND remind_at > $2
+                UNION ALL SELECT snoozed_until FROM prompts WHERE org_id = $1 AND state = 'sent' AND snoozed_until > $2
+                UNION ALL SELECT window_ends_at FROM prompts WHERE org_id = $1 AND state = 'sent' AND window_ends_at > $2
+             ) x",
+        )
+        .bind(org_id)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// The latest figure of every key result and measure as of `at`.
+    pub async fn load_state_at(&self, org_id: i64, at: DateTime<Utc>) -> StoreResult<crate::domain::OrgState> {
+        let rows: Vec<(Option<String>, Option<String>, f64, Option<String>, DateTime<Utc>, i64)> = sqlx::query_as(
+            "SELECT DISTINCT ON (c.key_result_id, c.measure_id) k.code, m.code, c.value, c.confidence, c.recorded_at, c.id
+             FROM checkins c
+             LEFT JOIN key_results k ON k.id = c.key_result_id
+             LEFT JOIN measures m ON m.id = c.measure_id
+             WHERE c.org_id = $1 AND c.recorded_at <= $2
+             ORDER BY c.key_result_id, c.measure_id, c.recorded_at DESC, c.id DESC",
+        )
+        .bind(org_id)
+        .bind(at)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut state = crate::domain::OrgState::default();
+        for (kr, m, value, conf, at, id) in rows {
+            let current = crate::domain::Current {
+                value,
+                confidence: conf.and_then(|c| crate::domain::Confidence::parse(&c).ok()),
+                at,
+                checkin_id: id,
+            };
+            if let Some(code) = kr.and_then(|c| crate::domain::Code::parse(&c).ok()) {
+                state.key_results.insert(code, current);
+            } else if let Some(code) = m.and_then(|c| crate::domain::Code::parse(&c).ok()) {
+                state.measures.insert(code, current);
+            }
+        }
+        Ok(state)
+    }
+}
