@@ -1,13 +1,37 @@
 //! The cadence engine's use cases: materialise due prompts exactly once, remind, expire,
-//! post digests.
+//! post digests, and the person's side of the loop (`skip`, `snooze`, `away`, `nochange`).
+//!
+//! A tick works from watermarks: each cadence remembers the instant up to which its
+//! occurrences were materialised. Everything between the watermark and now is handled in
+//! one transaction that holds the cadence rows (`FOR UPDATE SKIP LOCKED`), and every prompt
+//! is keyed by (cadence, occurrence, person) with `ON CONFLICT DO NOTHING`, so two
+//! replicas, or a restart mid-tick, never prompt twice. After downtime, occurrences whose
+//! response window is still open are sent late; older ones are recorded as missed.
 
-use chrono::{DateTime, Utc};
+use std::collections::{BTreeSet, HashMap};
 
-use crate::bot::Reply;
-use crate::error::Result;
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::bot::reply::Block;
+use crate::bot::{Align, Cell, Reply, Table};
+use crate::chat::Target;
+use crate::domain::cadence::{CadenceRule, department_zone, parse_rule, to_instant};
+use crate::domain::parse::parse_date;
+use crate::domain::progress::{active_cycle, rollup};
+use crate::domain::{Key, KrKind, OrgSpec, PersonSpec, Status};
+use crate::error::{AppError, Result};
 use crate::metrics::Metrics;
+use crate::outbox::Payload;
+use crate::store::Store;
+use crate::store::schedule::{CadenceRow, NewPrompt};
 
-use super::App;
+use super::{Actor, App};
+
+/// How far back a tick looks for occurrences after downtime. Older ones are not recorded.
+const MAX_CATCH_UP: Duration = Duration::days(35);
+/// A digest more than this late is recorded but not posted (nobody wants last week's news).
+const DIGEST_STALE_AFTER: Duration = Duration::hours(12);
 
 /// What one tick did.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -21,10 +45,451 @@ pub struct TickReport {
     pub next_wake: Option<DateTime<Utc>>,
 }
 
-/// Processes everything due at or before the app clock's now.
+impl TickReport {
+    fn wake_at(&mut self, t: Option<DateTime<Utc>>) {
+        if let Some(t) = t {
+            self.next_wake = Some(self.next_wake.map_or(t, |w| w.min(t)));
+        }
+    }
+}
+
+/// A person's zone: their own, else their first department's, else the organisation's.
+pub fn person_zone(spec: &OrgSpec, p: &PersonSpec) -> Tz {
+    if let Some(tz) = p.time_zone {
+        return tz;
+    }
+    spec.departments
+        .iter()
+        .find(|d| d.heads.contains(&p.key) || d.members.contains(&p.key))
+        .map(|d| department_zone(spec, &d.key))
+        .unwrap_or(spec.org.time_zone)
+}
+
+/// Who a check-in cadence prompts, and about what: `(person key, codes)`.
+fn recipients(spec: &OrgSpec, c: &CadenceRow, now: DateTime<Utc>) -> Vec<(Key, Vec<String>)> {
+    let cycle = active_cycle(spec, now).map(|c| c.key.clone());
+    match c.scope.as_str() {
+        "department" => {
+            let Some(d) = spec
+                .departments
+                .iter()
+                .find(|d| d.key.as_str() == c.scope_key)
+            else {
+                return Vec::new();
+            };
+            let mut people: Vec<&Key> = d.heads.iter().collect();
+            people.extend(d.members.iter().filter(|m| !d.heads.contains(m)));
+            let objectives: Vec<&crate::domain::ObjectiveSpec> = spec
+                .objectives
+                .iter()
+                .filter(|o| cycle.as_ref().is_none_or(|cy| *cy == o.cycle))
+                .filter(|o| {
+                    crate::store::owning_department(spec, o).as_deref() == Some(d.key.as_str())
+                })
+                .collect();
+            people
+                .into_iter()
+                .filter_map(|p| {
+                    let codes: Vec<String> = spec
+                        .key_results
+                        .iter()
+                        .filter(|k| k.cadence.is_none() && k.owner.as_ref() == Some(p))
+                        .filter(|k| objectives.iter().any(|o| o.code == k.objective))
+                        .map(|k| k.code.to_string())
+                        .collect();
+                    (!codes.is_empty()).then(|| (p.clone(), codes))
+                })
+                .collect()
+        }
+        "measure" => spec
+            .measures
+            .iter()
+            .find(|m| m.code.as_str() == c.scope_key)
+            .and_then(|m| m.owner.clone().map(|o| (o, vec![m.code.to_string()])))
+            .into_iter()
+            .collect(),
+        "key_result" => spec
+            .key_results
+            .iter()
+            .find(|k| k.code.as_str() == c.scope_key)
+            .and_then(|k| k.owner.clone().map(|o| (o, vec![k.code.to_string()])))
+            .into_iter()
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn is_away(
+    p: &PersonSpec,
+    person_id: i64,
+    day: NaiveDate,
+    runtime: &[(i64, NaiveDate, NaiveDate)],
+) -> bool {
+    p.away.iter().any(|a| a.from <= day && day <= a.to)
+        || runtime
+            .iter()
+            .any(|(id, f, t)| *id == person_id && *f <= day && day <= *t)
+}
+
+/// Local occurrences worth looking at for a watermark `w` and `now`, whatever the zone.
+fn local_candidates(
+    rule: &CadenceRule,
+    w: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Vec<NaiveDateTime> {
+    let from = w.max(now - MAX_CATCH_UP);
+    // Zones span UTC−12…UTC+14: widen by a day on both sides, then filter per zone.
+    rule.occurrences(
+        (from - Duration::days(1)).naive_utc(),
+        (now + Duration::days(1)).naive_utc(),
+        2000,
+    )
+}
+
+/// Processes everything due at or before the app clock's now, for every organisation.
 pub async fn run_due(app: &App, metrics: Option<&Metrics>) -> Result<TickReport> {
-    let _ = (app, metrics);
-    Ok(TickReport::default())
+    let metrics = metrics.unwrap_or(&app.metrics);
+    let mut report = TickReport::default();
+    for org in app.store.orgs().await? {
+        run_org(app, org.id, &mut report).await?;
+    }
+    Metrics::add(&metrics.prompts_sent, report.prompts_sent);
+    Metrics::add(&metrics.prompts_missed, report.prompts_missed);
+    Metrics::add(&metrics.reminders_sent, report.reminders);
+    Metrics::add(&metrics.digests_posted, report.digests);
+    Ok(report)
+}
+
+#[tracing::instrument(skip_all, fields(org = org_id))]
+async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> {
+    let now = app.clock.now();
+    let spec = app.spec(org_id).await?;
+    let people: HashMap<String, i64> = app
+        .store
+        .people_ids(org_id)
+        .await?
+        .into_iter()
+        .map(|(id, k)| (k, id))
+        .collect();
+    let away = app.store.away_periods(org_id).await?;
+    let holidays: BTreeSet<NaiveDate> = spec.holidays.iter().map(|h| h.date).collect();
+
+    let mut tx = app
+        .store
+        .pool()
+        .begin()
+        .await
+        .map_err(crate::store::StoreError::from)?;
+    let cadences = Store::claim_cadences(&mut tx, org_id, now).await?;
+    let mut prompts: Vec<NewPrompt> = Vec::new();
+    let mut digests: Vec<(CadenceRow, NaiveDateTime, DateTime<Utc>)> = Vec::new();
+    for c in &cadences {
+        let Ok(rule) = parse_rule(&c.rule) else {
+            tracing::warn!(cadence = %c.key, "unparseable cadence rule; skipped");
+            continue;
+        };
+        let w = c.checked_until;
+        match c.purpose.as_str() {
+            "checkin" => {
+                for (person, codes) in recipients(&spec, c, now) {
+                    let (Some(p), Some(&pid)) = (
+                        spec.people.iter().find(|x| x.key == person),
+                        people.get(person.as_str()),
+                    ) else {
+                        continue;
+                    };
+                    let tz = person_zone(&spec, p);
+                    for local in local_candidates(&rule, w, now) {
+                        let due = to_instant(local, tz);
+                        if due <= w || due > now || due <= now - MAX_CATCH_UP {
+                            continue;
+                        }
+                        let window_ends = rule
+                            .next_after(local)
+                            .map(|n| to_instant(n, tz))
+                            .unwrap_or(due + rule.nominal_period());
+                        let remind_at = due + (window_ends - due) * 4 / 5;
+                        let state = if holidays.contains(&local.date()) {
+                            "skipped"
+                        } else if is_away(p, pid, local.date(), &away) {
+                            "away"
+                        } else if window_ends <= now {
+                            "missed"
+                        } else {
+                            "sent"
+                        };
+                        prompts.push(NewPrompt {
+                            cadence_id: c.id,
+                            occurrence: local,
+                            person_id: pid,
+                            codes: codes.clone(),
+                            due_at: due,
+                            window_ends_at: window_ends,
+                            remind_at,
+                            state,
+                        });
+                    }
+                }
+            }
+            "digest" | "planning" => {
+                let is_root = spec
+                    .departments
+                    .iter()
+                    .any(|d| d.key.as_str() == c.scope_key && d.parent.is_none());
+                // Planning is a company digest only at the tactical layer of the company.
+                if c.purpose == "planning" && !(is_root && c.layer == "tactical") {
+                    continue;
+                }
+                let tz: Tz = c.time_zone.parse().unwrap_or(spec.org.time_zone);
+                for local in local_candidates(&rule, w, now) {
+                    let due = to_instant(local, tz);
+                    if due > w && due <= now {
+                        digests.push((c.clone(), local, due));
+                    }
+                }
+            }
+            // Reviews and coordination meetings are run by later parts of baton.
+            _ => {}
+        }
+    }
+
+    // Prompts: one batched insert; the outbox rows for those actually sent in another.
+    let inserted = Store::insert_prompts(&mut tx, org_id, &prompts, now).await?;
+    let key_of: HashMap<i64, &str> = people.iter().map(|(k, id)| (*id, k.as_str())).collect();
+    let in_channel: HashMap<i64, String> = cadences
+        .iter()
+        .filter(|c| c.scope == "department")
+        .filter_map(|c| {
+            spec.departments
+                .iter()
+                .find(|d| d.key.as_str() == c.scope_key && d.prompts_in_channel)
+                .map(|d| (c.id, d.key.to_string()))
+        })
+        .collect();
+    let mut rows = Vec::new();
+    for (id, person_id, state, cadence_id) in &inserted {
+        match state.as_str() {
+            "sent" => {
+                let target = match in_channel.get(cadence_id) {
+                    Some(d) => Target::Channel {
+                        department: d.clone(),
+                    },
+                    None => Target::Person {
+                        person: key_of
+                            .get(person_id)
+                            .copied()
+                            .unwrap_or_default()
+                            .to_string(),
+                    },
+                };
+                rows.push((
+                    format!("prompt:{id}"),
+                    serde_json::to_string(&target).expect("target serialises"),
+                    serde_json::to_string(&Payload::Prompt { prompt_id: *id })
+                        .expect("payload serialises"),
+                ));
+                report.prompts_sent += 1;
+            }
+            "missed" => report.prompts_missed += 1,
+            _ => report.prompts_skipped += 1,
+        }
+    }
+    Store::enqueue_many(&mut tx, org_id, "prompt", &rows, now).await?;
+
+    // Digests: recorded once per occurrence; posted unless hopelessly late.
+    for (c, local, due) in &digests {
+        if !Store::record_digest(&mut tx, org_id, c.id, *local, now).await? {
+            continue;
+        }
+        if now - *due > DIGEST_STALE_AFTER {
+            continue;
+        }
+        let rule = parse_rule(&c.rule).expect("parsed above");
+        let since = rule
+            .latest_at_or_before(*local - Duration::seconds(1))
+            .map(|l| to_instant(l, c.time_zone.parse().unwrap_or(spec.org.time_zone)))
+            .unwrap_or(*due - rule.nominal_period());
+        let reply = digest(app, org_id, &spec, &c.scope_key, since, *due).await?;
+        let key = format!("digest:{}:{}", c.id, local.format("%Y%m%dT%H%M"));
+        crate::outbox::enqueue(
+            &mut tx,
+            org_id,
+            &key,
+            &Target::Channel {
+                department: c.scope_key.clone(),
+            },
+            &Payload::Reply { reply },
+            now,
+            now,
+        )
+        .await?;
+        report.digests += 1;
+    }
+    let ids: Vec<i64> = cadences.iter().map(|c| c.id).collect();
+    Store::advance_watermarks(&mut tx, &ids, now).await?;
+
+    // Reminders at ~80 % of the window, within the weekly nudge cap.
+    for (id, person_id, person_key, channel) in Store::claim_reminders(&mut tx, org_id, now).await?
+    {
+        let nudges = Store::nudges_this_week(&mut tx, org_id, person_id, now).await?;
+        sqlx::query("UPDATE prompts SET reminded_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(crate::store::StoreError::from)?;
+        if nudges >= app.nudge_cap {
+            tracing::info!(prompt = id, "reminder skipped: weekly nudge cap reached");
+            continue;
+        }
+        sqlx::query(
+            "INSERT INTO nudges (org_id, person_id, prompt_id, at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(org_id)
+        .bind(person_id)
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(crate::store::StoreError::from)?;
+        let target = match channel {
+            Some(d) => Target::Channel { department: d },
+            None => Target::Person { person: person_key },
+        };
+        crate::outbox::enqueue(
+            &mut tx,
+            org_id,
+            &format!("remind:{id}"),
+            &target,
+            &Payload::Reminder { prompt_id: id },
+            now,
+            now,
+        )
+        .await?;
+        report.reminders += 1;
+    }
+    // Snoozed prompts come back when asked.
+    for (id, person_key, until) in Store::claim_snoozed(&mut tx, org_id, now).await? {
+        sqlx::query("UPDATE prompts SET snoozed_until = NULL WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(crate::store::StoreError::from)?;
+        let key = format!("snooze:{id}:{}", until.timestamp());
+        crate::outbox::enqueue(
+            &mut tx,
+            org_id,
+            &key,
+            &Target::Person { person: person_key },
+            &Payload::Prompt { prompt_id: id },
+            now,
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await.map_err(crate::store::StoreError::from)?;
+
+    report.prompts_missed += app.store.expire_prompts(org_id, now).await?;
+
+    // When does this organisation next need a tick?
+    for c in app.store.cadences(org_id).await? {
+        if !matches!(c.purpose.as_str(), "checkin" | "digest" | "planning") {
+            continue;
+        }
+        let Ok(rule) = parse_rule(&c.rule) else {
+            continue;
+        };
+        let zones: Vec<Tz> = if c.purpose == "checkin" {
+            recipients(&spec, &c, now)
+                .iter()
+                .filter_map(|(k, _)| spec.people.iter().find(|p| &p.key == k))
+                .map(|p| person_zone(&spec, p))
+                .collect()
+        } else {
+            vec![c.time_zone.parse().unwrap_or(spec.org.time_zone)]
+        };
+        for local in rule.occurrences(
+            (now - Duration::days(1)).naive_utc(),
+            (now + Duration::days(400)).naive_utc(),
+            3,
+        ) {
+            for tz in &zones {
+                let t = to_instant(local, *tz);
+                if t > now {
+                    report.wake_at(Some(t));
+                }
+            }
+        }
+    }
+    report.wake_at(app.store.next_prompt_event(org_id, now).await?);
+    Ok(())
+}
+
+fn kr_table(
+    spec: &OrgSpec,
+    state: &crate::domain::OrgState,
+    codes: &[String],
+    now: DateTime<Utc>,
+) -> Table {
+    let r = rollup(spec, state, now);
+    let mut t = Table::new(&[
+        ("Code", Align::Left),
+        ("Key result", Align::Left),
+        ("Current", Align::Right),
+        ("Target", Align::Right),
+        ("Progress", Align::Left),
+        ("Last confidence", Align::Left),
+    ]);
+    for code in codes {
+        let Ok(c) = crate::domain::Code::parse(code) else {
+            continue;
+        };
+        if let Some(k) = spec.key_results.iter().find(|k| k.code == c) {
+            let ev = r.key_results.get(&c);
+            t.row(vec![
+                Cell::text(code),
+                Cell::text(&k.title),
+                if k.kind == KrKind::Milestone {
+                    Cell::text(if ev.and_then(|e| e.value) == Some(1.0) {
+                        "done"
+                    } else {
+                        "not done"
+                    })
+                } else {
+                    Cell::Figure {
+                        value: ev.and_then(|e| e.value),
+                        unit: k.unit.clone(),
+                    }
+                },
+                Cell::Figure {
+                    value: k.target.or(k.band.map(|b| b.1)),
+                    unit: k.unit.clone(),
+                },
+                Cell::Progress(ev.and_then(|e| e.progress)),
+                Cell::text(
+                    ev.and_then(|e| e.confidence)
+                        .map(|c| Status::from(c).label())
+                        .unwrap_or("—"),
+                ),
+            ]);
+        } else if let Some(m) = spec.measures.iter().find(|m| m.code == c) {
+            t.row(vec![
+                Cell::text(code),
+                Cell::text(&m.title),
+                Cell::Figure {
+                    value: state.measures.get(&c).map(|x| x.value).or(m.baseline),
+                    unit: m.unit.clone(),
+                },
+                Cell::Figure {
+                    value: Some(m.target),
+                    unit: m.unit.clone(),
+                },
+                Cell::Progress(r.measures.get(&c).and_then(|e| e.progress)),
+                Cell::text("—"),
+            ]);
+        }
+    }
+    t
 }
 
 /// Renders a prompt (or its reminder) as it should look now; `None` once it is closed.
@@ -34,30 +499,383 @@ pub async fn render_prompt(
     prompt_id: i64,
     reminder: bool,
 ) -> Result<Option<Reply>> {
-    let _ = (app, org_id, prompt_id, reminder);
-    Ok(None)
+    let Some(p) = app.store.prompt(org_id, prompt_id).await? else {
+        return Ok(None);
+    };
+    let now = app.clock.now();
+    if p.state != "sent" || p.snoozed_until.is_some_and(|s| s > now) {
+        return Ok(None);
+    }
+    let spec = app.spec(org_id).await?;
+    let state = app.store.load_state(org_id).await?;
+    let person = sqlx::query_scalar::<_, String>("SELECT key FROM people WHERE id = $1")
+        .bind(p.person_id)
+        .fetch_one(app.store.pool())
+        .await
+        .map_err(crate::store::StoreError::from)?;
+    let tz = spec
+        .people
+        .iter()
+        .find(|x| x.key.as_str() == person)
+        .map(|x| person_zone(&spec, x))
+        .unwrap_or(spec.org.time_zone);
+    let closes = p
+        .window_ends_at
+        .with_timezone(&tz)
+        .format("%a %-d %b %H:%M");
+    let mut reply = Reply::new();
+    reply.ephemeral = false;
+    reply = if reminder {
+        reply.heading(format!("Reminder: your check-in closes {closes}"))
+    } else {
+        reply.heading(format!(
+            "Check-in for {} — answer by {closes}",
+            p.occurrence.format("%a %-d %b")
+        ))
+    };
+    reply = reply.table(kr_table(&spec, &state, &p.codes, now));
+    let mut actions: Vec<crate::bot::reply::Action> = p
+        .codes
+        .iter()
+        .map(|c| crate::bot::reply::Action {
+            id: "update".into(),
+            label: format!("Update {c}"),
+            value: c.clone(),
+        })
+        .collect();
+    for (id, label) in [
+        ("nochange", "No change"),
+        ("skip", "Skip"),
+        ("snooze", "Snooze"),
+    ] {
+        actions.push(crate::bot::reply::Action {
+            id: id.into(),
+            label: label.into(),
+            value: prompt_id.to_string(),
+        });
+    }
+    reply.push(Block::Actions(actions));
+    Ok(Some(reply.note(format!(
+        "Reply `{} <value> [on track|at risk|off track]: note`, or `nochange`, `skip`, `snooze 2h`.",
+        p.codes.first().map(String::as_str).unwrap_or("<code>")
+    ))))
+}
+
+/// A department's digest (or the company's, for the root department) covering `(since, until]`.
+pub async fn digest(
+    app: &App,
+    org_id: i64,
+    spec: &OrgSpec,
+    dept: &str,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Reply> {
+    let Some(d) = spec.departments.iter().find(|d| d.key.as_str() == dept) else {
+        return Ok(Reply::error(format!("no department `{dept}`")));
+    };
+    let then = app.store.load_state_at(org_id, since).await?;
+    let now_state = app.store.load_state_at(org_id, until).await?;
+    let before = rollup(spec, &then, since);
+    let after = rollup(spec, &now_state, until);
+    let tz = department_zone(spec, &d.key);
+    let mut reply = Reply::new();
+    reply.ephemeral = false;
+    let root = d.parent.is_none();
+    reply = reply.heading(format!(
+        "{} {} — {} to {}",
+        d.name,
+        if root { "company digest" } else { "digest" },
+        since.with_timezone(&tz).format("%a %-d %b"),
+        until.with_timezone(&tz).format("%a %-d %b")
+    ));
+    if root {
+        let mut t = Table::new(&[
+            ("Perspective", Align::Left),
+            ("Progress", Align::Left),
+            ("Status", Align::Left),
+            ("Was", Align::Left),
+        ]);
+        let mut persp = after.perspectives.clone();
+        persp.sort_by_key(|(p, _)| std::cmp::Reverse(*p));
+        for (p, e) in persp {
+            let was = before
+                .perspectives
+                .iter()
+                .find(|(x, _)| *x == p)
+                .map(|(_, e)| e.status)
+                .unwrap_or(Status::NoData);
+            let label = spec
+                .perspectives
+                .iter()
+                .find(|x| x.perspective == p)
+                .map(|x| x.label.clone())
+                .unwrap_or_default();
+            t.row(vec![
+                Cell::text(label),
+                Cell::Progress(e.progress),
+                Cell::Status {
+                    status: e.status,
+                    stale: false,
+                },
+                Cell::text(was.label()),
+            ]);
+        }
+        reply = reply.table(t);
+    } else {
+        let states = app.store.prompt_states(org_id, dept, since, until).await?;
+        let names = |f: &dyn Fn(&str) -> bool| -> Vec<String> {
+            let mut v: Vec<String> = states
+                .iter()
+                .filter(|(_, _, s)| f(s))
+                .map(|(_, n, _)| n.clone())
+                .collect();
+            v.dedup();
+            v
+        };
+        let answered = names(&|s| matches!(s, "answered" | "late"));
+        let missing = names(&|s| matches!(s, "sent" | "missed"));
+        let excused = names(&|s| matches!(s, "skipped" | "away"));
+        reply = reply.text(format!(
+            "Answered: {}",
+            if answered.is_empty() {
+                "nobody yet".into()
+            } else {
+                answered.join(", ")
+            }
+        ));
+        reply = reply.text(format!(
+            "Missing: {}",
+            if missing.is_empty() {
+                "nobody".into()
+            } else {
+                missing.join(", ")
+            }
+        ));
+        if !excused.is_empty() {
+            reply = reply.text(format!("Skipped or away: {}", excused.join(", ")));
+        }
+        let mut t = Table::new(&[
+            ("Code", Align::Left),
+            ("Key result", Align::Left),
+            ("Was", Align::Right),
+            ("Now", Align::Right),
+            ("Progress", Align::Left),
+            ("Status", Align::Left),
+        ]);
+        for o in spec
+            .objectives
+            .iter()
+            .filter(|o| crate::store::owning_department(spec, o).as_deref() == Some(dept))
+        {
+            if after.cycle.as_ref().is_some_and(|c| *c != o.cycle) {
+                continue;
+            }
+            for k in spec.key_results.iter().filter(|k| k.objective == o.code) {
+                let was = before.key_results.get(&k.code).and_then(|e| e.value);
+                let now_v = after.key_results.get(&k.code).and_then(|e| e.value);
+                let ev = after.key_results.get(&k.code);
+                t.row(vec![
+                    Cell::text(k.code.as_str()),
+                    Cell::text(&k.title),
+                    Cell::Figure {
+                        value: was,
+                        unit: k.unit.clone(),
+                    },
+                    Cell::Figure {
+                        value: now_v,
+                        unit: k.unit.clone(),
+                    },
+                    Cell::Progress(ev.and_then(|e| e.progress)),
+                    Cell::Status {
+                        status: ev.map(|e| e.status).unwrap_or(Status::NoData),
+                        stale: ev.is_some_and(|e| e.stale),
+                    },
+                ]);
+            }
+        }
+        if !t.rows.is_empty() {
+            reply = reply.heading("Key results since the last digest").table(t);
+        }
+    }
+    // Objectives that turned at risk or off track.
+    let mut turned = Vec::new();
+    let worse = |a: Status, b: Status| {
+        let rank = |s: Status| match s {
+            Status::OnTrack | Status::NoData => 0,
+            Status::AtRisk => 1,
+            Status::OffTrack => 2,
+        };
+        rank(b) > rank(a) && b.is_bad()
+    };
+    for o in &spec.objectives {
+        if !root && crate::store::owning_department(spec, o).as_deref() != Some(dept) {
+            continue;
+        }
+        let (a, b) = (
+            before.objectives.get(&o.code).map(|e| e.status),
+            after.objectives.get(&o.code).map(|e| e.status),
+        );
+        if let (Some(a), Some(b)) = (a, b)
+            && worse(a, b)
+        {
+            turned.push(format!(
+                "{} {} — {} → {}",
+                o.code,
+                o.title,
+                a.label(),
+                b.label()
+            ));
+        }
+    }
+    if root {
+        for s in &spec.scorecard {
+            let (a, b) = (
+                before.scorecard.get(&s.code).map(|e| e.status),
+                after.scorecard.get(&s.code).map(|e| e.status),
+            );
+            if let (Some(a), Some(b)) = (a, b)
+                && worse(a, b)
+            {
+                turned.push(format!(
+                    "{} {} — {} → {}",
+                    s.code,
+                    s.title,
+                    a.label(),
+                    b.label()
+                ));
+            }
+        }
+    }
+    if turned.is_empty() {
+        reply = reply.note("No objective turned at risk or off track.");
+    } else {
+        reply = reply.heading("Turned at risk or off track");
+        for t in turned {
+            reply = reply.text(t);
+        }
+    }
+    Ok(reply)
+}
+
+async fn open_prompt(app: &App, actor: &Actor) -> Result<crate::store::schedule::PromptRow> {
+    app.store
+        .open_prompt(actor.org.id, actor.person.id, app.clock.now())
+        .await?
+        .ok_or_else(|| AppError::NotFound("You have no open check-in prompt right now.".into()))
 }
 
 /// `skip`.
-pub async fn skip(app: &App, actor: &super::Actor) -> Result<Reply> {
-    let _ = (app, actor);
-    Ok(Reply::new())
+pub async fn skip(app: &App, actor: &Actor) -> Result<Reply> {
+    let p = open_prompt(app, actor).await?;
+    app.store
+        .set_prompt_state(actor.org.id, p.id, "skipped")
+        .await?;
+    Ok(Reply::new().text(format!(
+        "Skipped your check-in for {}. See you next time.",
+        p.occurrence.format("%a %-d %b")
+    )))
 }
 
 /// `snooze <duration>`.
-pub async fn snooze(app: &App, actor: &super::Actor, d: chrono::Duration) -> Result<Reply> {
-    let _ = (app, actor, d);
-    Ok(Reply::new())
+pub async fn snooze(app: &App, actor: &Actor, d: Duration) -> Result<Reply> {
+    let p = open_prompt(app, actor).await?;
+    let now = app.clock.now();
+    let until = now + d;
+    let spec = app.spec(actor.org.id).await?;
+    let tz = person_zone(&spec, &actor.person.spec);
+    if until >= p.window_ends_at {
+        return Err(AppError::Invalid(format!(
+            "That is after the check-in closes ({}); snooze for less, or `skip`.",
+            p.window_ends_at
+                .with_timezone(&tz)
+                .format("%a %-d %b %H:%M")
+        )));
+    }
+    app.store.snooze_prompt(actor.org.id, p.id, until).await?;
+    Ok(Reply::new().text(format!(
+        "Snoozed: I'll ask again at {}.",
+        until.with_timezone(&tz).format("%a %-d %b %H:%M")
+    )))
 }
 
 /// `away <from> <to>`.
-pub async fn away(app: &App, actor: &super::Actor, from: &str, to: &str) -> Result<Reply> {
-    let _ = (app, actor, from, to);
-    Ok(Reply::new())
+pub async fn away(app: &App, actor: &Actor, from: &str, to: &str) -> Result<Reply> {
+    let spec = app.spec(actor.org.id).await?;
+    let tz = person_zone(&spec, &actor.person.spec);
+    let today = app.clock.now().with_timezone(&tz).date_naive();
+    let usage = |e: String| AppError::Usage(format!("{e}\nUsage: away <from> <to>"));
+    let from = parse_date(from, today).map_err(usage)?;
+    let to = parse_date(to, today).map_err(usage)?;
+    if to < from {
+        return Err(AppError::Usage(format!(
+            "`{to}` is before `{from}`.\nUsage: away <from> <to>"
+        )));
+    }
+    if (to - from).num_days() > 366 {
+        return Err(AppError::Usage(
+            "An away period can be at most a year.".into(),
+        ));
+    }
+    if to < today {
+        return Err(AppError::Usage(format!("`{to}` is in the past.")));
+    }
+    let closed = app
+        .store
+        .add_away(actor.org.id, actor.person.id, from, to, app.clock.now())
+        .await?;
+    let mut r = Reply::new().text(format!(
+        "Away from {from} to {to}: no check-in prompts then."
+    ));
+    if closed > 0 {
+        r = r.note(format!("{closed} open prompt(s) in that period closed."));
+    }
+    Ok(r)
 }
 
-/// `nochange`.
-pub async fn no_change(app: &App, actor: &super::Actor, delivery: &str) -> Result<Reply> {
-    let _ = (app, actor, delivery);
-    Ok(Reply::new())
+/// `nochange`: re-confirms the current figure of each key result in the open prompt.
+pub async fn no_change(app: &App, actor: &Actor, delivery: &str) -> Result<Reply> {
+    let p = open_prompt(app, actor).await?;
+    let state = app.store.load_state(actor.org.id).await?;
+    let spec = app.spec(actor.org.id).await?;
+    let mut done = Vec::new();
+    for code in &p.codes {
+        let Ok(c) = crate::domain::Code::parse(code) else {
+            continue;
+        };
+        let current = state.key_results.get(&c).or_else(|| state.measures.get(&c));
+        let value = current.map(|x| x.value).or_else(|| {
+            spec.key_results
+                .iter()
+                .find(|k| k.code == c)
+                .and_then(|k| k.start)
+                .or_else(|| {
+                    spec.measures
+                        .iter()
+                        .find(|m| m.code == c)
+                        .and_then(|m| m.baseline)
+                })
+        });
+        let Some(value) = value else { continue };
+        let line = crate::domain::parse::CheckinLine {
+            code: c.clone(),
+            value,
+            confidence: current.and_then(|x| x.confidence),
+            note: Some("no change".into()),
+            blockers: None,
+        };
+        super::checkins::record(app, actor, &line, false, &format!("{delivery}:{code}")).await?;
+        done.push(code.clone());
+    }
+    // A prompt about things with no figure yet cannot be confirmed; close it anyway.
+    app.store
+        .set_prompt_state(actor.org.id, p.id, "answered")
+        .await?;
+    Ok(Reply::new().text(format!(
+        "✔ No change recorded for {}.",
+        if done.is_empty() {
+            "your key results".into()
+        } else {
+            done.join(", ")
+        }
+    )))
 }

@@ -88,6 +88,16 @@ pub struct Form {
     pub fields: Vec<Field>,
 }
 
+/// A button (chat platforms) or a suggested command (shell).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Action {
+    /// What pressing it means: `update`, `nochange`, `skip`, `snooze`, …
+    pub id: String,
+    pub label: String,
+    /// The subject, e.g. the key-result code or the prompt id.
+    pub value: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Block {
     Heading(String),
@@ -98,6 +108,8 @@ pub enum Block {
     /// Something went wrong; the text says what and how to do it right.
     Error(String),
     Form(Form),
+    /// Buttons under a message.
+    Actions(Vec<Action>),
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

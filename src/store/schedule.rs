@@ -130,21 +130,24 @@ impl Store {
         ids: &[i64],
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE cadences SET checked_until = $2 WHERE id = ANY($1) AND checked_until < $2")
-            .bind(ids)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(
+            "UPDATE cadences SET checked_until = $2 WHERE id = ANY($1) AND checked_until < $2",
+        )
+        .bind(ids)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
         Ok(())
     }
 
-    /// Inserts prompts, skipping any that exist; returns the new ones `(id, person_id, state)`.
+    /// Inserts prompts, skipping any that exist; returns the new ones
+    /// `(id, person_id, state, cadence_id)`.
     pub async fn insert_prompts(
         conn: &mut PgConnection,
         org_id: i64,
         prompts: &[NewPrompt],
         now: DateTime<Utc>,
-    ) -> StoreResult<Vec<(i64, i64, String)>> {
+    ) -> StoreResult<Vec<(i64, i64, String, i64)>> {
         if prompts.is_empty() {
             return Ok(Vec::new());
         }
@@ -165,7 +168,7 @@ impl Store {
                          $6::timestamptz[], $7::timestamptz[], $8::timestamptz[], $9::text[])
                   AS x(c, o, p, codes, d, e, r, s)
              ON CONFLICT (cadence_id, occurrence, person_id) DO NOTHING
-             RETURNING id, person_id, state",
+             RETURNING id, person_id, state, cadence_id",
         )
         .bind(org_id)
         .bind(&cadence)
@@ -180,7 +183,14 @@ impl Store {
         .fetch_all(&mut *conn)
         .await?;
         rows.into_iter()
-            .map(|r| Ok((r.try_get("id")?, r.try_get("person_id")?, r.try_get("state")?)))
+            .map(|r| {
+                Ok((
+                    r.try_get("id")?,
+                    r.try_get("person_id")?,
+                    r.try_get("state")?,
+                    r.try_get("cadence_id")?,
+                ))
+            })
             .collect()
     }
 
@@ -227,10 +237,12 @@ impl Store {
 
     /// Active people `(id, key)`.
     pub async fn people_ids(&self, org_id: i64) -> StoreResult<Vec<(i64, String)>> {
-        Ok(sqlx::query_as("SELECT id, key FROM people WHERE org_id = $1 AND archived_at IS NULL")
-            .bind(org_id)
-            .fetch_all(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_as("SELECT id, key FROM people WHERE org_id = $1 AND archived_at IS NULL")
+                .bind(org_id)
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     pub async fn prompt(&self, org_id: i64, id: i64) -> StoreResult<Option<PromptRow>> {
@@ -245,7 +257,12 @@ impl Store {
     }
 
     /// The person's latest prompt still open at `now`.
-    pub async fn open_prompt(&self, org_id: i64, person_id: i64, now: DateTime<Utc>) -> StoreResult<Option<PromptRow>> {
+    pub async fn open_prompt(
+        &self,
+        org_id: i64,
+        person_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<PromptRow>> {
         Ok(sqlx::query_as(
             "SELECT id, cadence_id, occurrence, person_id, codes, due_at, window_ends_at, state, snoozed_until
              FROM prompts WHERE org_id = $1 AND person_id = $2 AND state = 'sent'
@@ -260,16 +277,23 @@ impl Store {
     }
 
     pub async fn set_prompt_state(&self, org_id: i64, id: i64, state: &str) -> StoreResult<bool> {
-        let res = sqlx::query("UPDATE prompts SET state = $3 WHERE org_id = $1 AND id = $2 AND state = 'sent'")
-            .bind(org_id)
-            .bind(id)
-            .bind(state)
-            .execute(&self.pool)
-            .await?;
+        let res = sqlx::query(
+            "UPDATE prompts SET state = $3 WHERE org_id = $1 AND id = $2 AND state = 'sent'",
+        )
+        .bind(org_id)
+        .bind(id)
+        .bind(state)
+        .execute(&self.pool)
+        .await?;
         Ok(res.rows_affected() == 1)
     }
 
-    pub async fn snooze_prompt(&self, org_id: i64, id: i64, until: DateTime<Utc>) -> StoreResult<bool> {
+    pub async fn snooze_prompt(
+        &self,
+        org_id: i64,
+        id: i64,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         let res = sqlx::query(
             "UPDATE prompts SET snoozed_until = $3 WHERE org_id = $1 AND id = $2 AND state = 'sent'",
         )
@@ -401,7 +425,12 @@ impl Store {
     }
 
     /// Nudges a person received in the week before `now`.
-    pub async fn nudges_this_week(conn: &mut PgConnection, org_id: i64, person_id: i64, now: DateTime<Utc>) -> StoreResult<i64> {
+    pub async fn nudges_this_week(
+        conn: &mut PgConnection,
+        org_id: i64,
+        person_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
         Ok(sqlx::query_scalar(
             "SELECT count(*) FROM nudges WHERE org_id = $1 AND person_id = $2 AND at > $3 - interval '7 days' AND at <= $3",
         )
@@ -425,7 +454,11 @@ impl Store {
     }
 
     /// The earliest pending prompt event after `now` (reminder, snooze or window end).
-    pub async fn next_prompt_event(&self, org_id: i64, now: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>> {
+    pub async fn next_prompt_event(
+        &self,
+        org_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
         Ok(sqlx::query_scalar(
             "SELECT min(t) FROM (
                 SELECT remind_at AS t FROM prompts WHERE org_id = $1 AND state = 'sent' AND reminded_at IS NULL AND remind_at > $2
@@ -440,8 +473,20 @@ impl Store {
     }
 
     /// The latest figure of every key result and measure as of `at`.
-    pub async fn load_state_at(&self, org_id: i64, at: DateTime<Utc>) -> StoreResult<crate::domain::OrgState> {
-        let rows: Vec<(Option<String>, Option<String>, f64, Option<String>, DateTime<Utc>, i64)> = sqlx::query_as(
+    pub async fn load_state_at(
+        &self,
+        org_id: i64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<crate::domain::OrgState> {
+        type Row = (
+            Option<String>,
+            Option<String>,
+            f64,
+            Option<String>,
+            DateTime<Utc>,
+            i64,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
             "SELECT DISTINCT ON (c.key_result_id, c.measure_id) k.code, m.code, c.value, c.confidence, c.recorded_at, c.id
              FROM checkins c
              LEFT JOIN key_results k ON k.id = c.key_result_id

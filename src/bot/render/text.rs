@@ -132,6 +132,12 @@ pub fn render(reply: &Reply) -> String {
             Block::Form(f) => {
                 out.push_str(&format!("» {}\n", f.title));
             }
+            Block::Actions(actions) => {
+                let labels: Vec<String> =
+                    actions.iter().map(|a| format!("[{}]", a.label)).collect();
+                out.push_str(&labels.join(" "));
+                out.push('\n');
+            }
         }
     }
     out
