@@ -9,7 +9,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use baton::app::{App, apply};
-use baton::clock::SystemClock;
+use baton::chat::recording::RecordingAdapter;
+use baton::chat::shell::Simulation;
+use baton::clock::{FixedClock, SystemClock};
 use baton::domain::Source;
 use baton::store::Store;
 
@@ -43,6 +45,10 @@ enum Cmd {
         /// Organisation key (needed only when the database holds several).
         #[arg(long)]
         org: Option<String>,
+        /// Start a simulated clock at this instant (RFC 3339); `advance <duration>` moves it
+        /// and shows the prompts, reminders and digests that arrive.
+        #[arg(long)]
+        clock: Option<String>,
     },
     /// Validate and apply an organisation manifest.
     Apply {
@@ -138,12 +144,34 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Shell { person, org } => {
-            let app = App::new(connect(&url, false).await?, Arc::new(SystemClock));
-            shell(&app, org.as_deref(), &person).await
+        Cmd::Shell { person, org, clock } => {
+            let store = connect(&url, false).await?;
+            match clock {
+                None => {
+                    let app = App::new(store, Arc::new(SystemClock));
+                    shell(&app, org.as_deref(), &person, None).await
+                }
+                Some(at) => {
+                    let at = chrono::DateTime::parse_from_rfc3339(&at)
+                        .with_context(|| format!("--clock `{at}` is not an RFC 3339 instant (e.g. 2026-11-16T08:00:00Z)"))?
+                        .with_timezone(&chrono::Utc);
+                    let sim = Simulation {
+                        clock: Arc::new(FixedClock::new(at)),
+                        adapter: Arc::new(RecordingAdapter::new()),
+                    };
+                    let app = App::new(store, sim.clock.clone());
+                    shell(&app, org.as_deref(), &person, Some(&sim)).await
+                }
+            }
         }
         Cmd::Demo { person } => {
-            let app = App::new(connect(&url, true).await?, Arc::new(SystemClock));
+            // The demo runs on a simulated clock starting now, so `advance 1d` shows the
+            // rhythm: prompts, reminders and digests arriving.
+            let sim = Simulation {
+                clock: Arc::new(FixedClock::new(chrono::Utc::now())),
+                adapter: Arc::new(RecordingAdapter::new()),
+            };
+            let app = App::new(connect(&url, true).await?, sim.clock.clone());
             let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("manifests/example-org.yaml");
             let spec = baton::manifest::load_manifest(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
             let applied = apply::apply(&app, &spec, false).await?;
@@ -171,7 +199,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .map(|k| k.to_string())
                     .context("the example organisation has no department head")?,
             };
-            shell(&app, Some(spec.org.key.as_str()), &person).await
+            shell(&app, Some(spec.org.key.as_str()), &person, Some(&sim)).await
         }
         Cmd::Serve { config } => {
             baton::serve::run(config.as_deref(), cli_url).await?;
@@ -199,7 +227,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn shell(app: &App, org: Option<&str>, person: &str) -> anyhow::Result<ExitCode> {
+async fn shell(
+    app: &App,
+    org: Option<&str>,
+    person: &str,
+    sim: Option<&Simulation>,
+) -> anyhow::Result<ExitCode> {
     let org = match app.org(org).await {
         Ok(o) => o,
         Err(e) => {
@@ -217,6 +250,6 @@ async fn shell(app: &App, org: Option<&str>, person: &str) -> anyhow::Result<Exi
     let interactive = std::io::stdin().is_terminal();
     let stdin = tokio::io::BufReader::new(tokio::io::stdin());
     let mut stdout = std::io::stdout();
-    baton::chat::shell::run(app, &actor, stdin, &mut stdout, interactive).await?;
+    baton::chat::shell::run(app, &actor, stdin, &mut stdout, interactive, sim).await?;
     Ok(ExitCode::SUCCESS)
 }

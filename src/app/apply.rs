@@ -249,11 +249,19 @@ pub struct Applied {
 
 /// Plans and (unless `dry_run`) writes the declared organisation.
 pub async fn apply(app: &App, desired: &OrgSpec, dry_run: bool) -> Result<Applied> {
-    let current = match app.store.org_by_key(desired.org.key.as_str()).await? {
+    let existing = app.store.org_by_key(desired.org.key.as_str()).await?;
+    let current = match &existing {
         Some(org) => Some(app.store.load_spec(org.id).await?),
         None => None,
     };
     let changes = plan(current.as_ref(), desired);
+    if let (Some(org), false, true) = (&existing, dry_run, changes.is_empty()) {
+        // Cadences are derived state: make sure they exist even for an organisation
+        // applied before the cadence engine (a no-op when they already match).
+        app.store
+            .sync_cadences(org.id, desired, app.clock.now())
+            .await?;
+    }
     if dry_run || changes.is_empty() {
         return Ok(Applied {
             changes,

@@ -623,34 +623,49 @@ pub async fn digest(
         reply = reply.table(t);
     } else {
         let states = app.store.prompt_states(org_id, dept, since, until).await?;
-        let names = |f: &dyn Fn(&str) -> bool| -> Vec<String> {
-            let mut v: Vec<String> = states
-                .iter()
-                .filter(|(_, _, s)| f(s))
-                .map(|(_, n, _)| n.clone())
-                .collect();
-            v.dedup();
-            v
+        // Per person: prompts answered out of those that asked (skipped/away excused).
+        let mut tally: Vec<(String, usize, usize, usize)> = Vec::new();
+        for (_, name, state) in &states {
+            let pos = match tally.iter().position(|t| &t.0 == name) {
+                Some(p) => p,
+                None => {
+                    tally.push((name.clone(), 0, 0, 0));
+                    tally.len() - 1
+                }
+            };
+            match state.as_str() {
+                "answered" | "late" => {
+                    tally[pos].1 += 1;
+                    tally[pos].2 += 1;
+                }
+                "skipped" | "away" => tally[pos].3 += 1,
+                _ => tally[pos].2 += 1,
+            }
+        }
+        let list = |v: Vec<String>, empty: &str| {
+            if v.is_empty() {
+                empty.to_string()
+            } else {
+                v.join(", ")
+            }
         };
-        let answered = names(&|s| matches!(s, "answered" | "late"));
-        let missing = names(&|s| matches!(s, "sent" | "missed"));
-        let excused = names(&|s| matches!(s, "skipped" | "away"));
-        reply = reply.text(format!(
-            "Answered: {}",
-            if answered.is_empty() {
-                "nobody yet".into()
-            } else {
-                answered.join(", ")
-            }
-        ));
-        reply = reply.text(format!(
-            "Missing: {}",
-            if missing.is_empty() {
-                "nobody".into()
-            } else {
-                missing.join(", ")
-            }
-        ));
+        let answered: Vec<String> = tally
+            .iter()
+            .filter(|t| t.1 > 0)
+            .map(|t| format!("{} ({} of {})", t.0, t.1, t.2))
+            .collect();
+        let missing: Vec<String> = tally
+            .iter()
+            .filter(|t| t.1 == 0 && t.2 > 0)
+            .map(|t| format!("{} (0 of {})", t.0, t.2))
+            .collect();
+        let excused: Vec<String> = tally
+            .iter()
+            .filter(|t| t.3 > 0)
+            .map(|t| format!("{} ({})", t.0, t.3))
+            .collect();
+        reply = reply.text(format!("Answered: {}", list(answered, "nobody yet")));
+        reply = reply.text(format!("Missing: {}", list(missing, "nobody")));
         if !excused.is_empty() {
             reply = reply.text(format!("Skipped or away: {}", excused.join(", ")));
         }

@@ -5,9 +5,96 @@ use std::io::Write;
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
 use crate::app::{Actor, App};
 use crate::bot::reply::{FieldKind, Form};
 use crate::bot::{Command, render::text};
+use crate::chat::recording::RecordingAdapter;
+use crate::chat::{Outbound, Target};
+use crate::clock::{Clock, FixedClock};
+
+/// A simulated clock for the shell: `advance <duration>` moves it, and everything the
+/// scheduler decides on the way is delivered through a recording adapter and printed.
+pub struct Simulation {
+    pub clock: Arc<FixedClock>,
+    pub adapter: Arc<RecordingAdapter>,
+}
+
+/// Runs the scheduler and the outbox from the clock's now up to `until`, stopping at
+/// every moment something becomes due, and returns what was delivered, with when.
+pub async fn advance(
+    app: &App,
+    sim: &Simulation,
+    until: DateTime<Utc>,
+) -> crate::error::Result<Vec<(DateTime<Utc>, Target, Outbound)>> {
+    let mut delivered = Vec::new();
+    loop {
+        let report = crate::app::schedule::run_due(app, None).await?;
+        while crate::outbox::deliver_batch(app, sim.adapter.as_ref(), "shell", 500, None).await? > 0
+        {
+        }
+        let now = sim.clock.now();
+        delivered.extend(sim.adapter.take().into_iter().map(|(t, m)| (now, t, m)));
+        let next = match (report.next_wake, crate::outbox::next_due(&app.store).await?) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        match next {
+            Some(n) if n <= until => sim.clock.set(n.max(now + chrono::Duration::seconds(1))),
+            _ => break,
+        }
+    }
+    if sim.clock.now() < until {
+        sim.clock.set(until);
+        crate::app::schedule::run_due(app, None).await?;
+        while crate::outbox::deliver_batch(app, sim.adapter.as_ref(), "shell", 500, None).await? > 0
+        {
+        }
+        delivered.extend(sim.adapter.take().into_iter().map(|(t, m)| (until, t, m)));
+    }
+    Ok(delivered)
+}
+
+/// Prints what the simulation delivered: in full for the person and their departments'
+/// channels, as a count for everyone else.
+fn print_delivered<W: Write>(
+    out: &mut W,
+    actor: &Actor,
+    tz: chrono_tz::Tz,
+    delivered: &[(DateTime<Utc>, Target, Outbound)],
+) -> std::io::Result<()> {
+    let mut others = 0;
+    for (at, target, msg) in delivered {
+        let when = at.with_timezone(&tz).format("%a %-d %b %H:%M");
+        let mine = match target {
+            Target::Person { person } => person == actor.key(),
+            Target::Channel { department } | Target::Thread { department, .. } => {
+                actor.departments().any(|d| d == department)
+            }
+        };
+        if !mine {
+            others += 1;
+            continue;
+        }
+        let place = match target {
+            Target::Person { .. } => "direct message".to_string(),
+            Target::Channel { department } => format!("#{department}"),
+            Target::Thread { department, thread } => format!("#{department} thread {thread}"),
+        };
+        writeln!(out, "── {when} · {place} ──")?;
+        out.write_all(text::render(&msg.reply).as_bytes())?;
+    }
+    if others > 0 {
+        writeln!(
+            out,
+            "({others} more message(s) went to other people and channels.)"
+        )?;
+    }
+    Ok(())
+}
 
 /// Reads one line; `None` at end of input. Lines are read as bytes so that invalid UTF-8
 /// is reported instead of ending the session.
@@ -91,7 +178,12 @@ pub async fn run<R: AsyncBufRead + Unpin, W: Write>(
     mut input: R,
     out: &mut W,
     interactive: bool,
+    sim: Option<&Simulation>,
 ) -> std::io::Result<usize> {
+    let spec_tz = match app.spec(actor.org.id).await {
+        Ok(spec) => crate::app::schedule::person_zone(&spec, &actor.person.spec),
+        Err(_) => chrono_tz::UTC,
+    };
     let mut count = 0;
     if interactive {
         writeln!(
@@ -116,6 +208,46 @@ pub async fn run<R: AsyncBufRead + Unpin, W: Write>(
             continue;
         }
         count += 1;
+        let lower = trimmed.to_ascii_lowercase();
+        if lower == "now" || lower == "time" {
+            let now = app.clock.now().with_timezone(&spec_tz);
+            writeln!(
+                out,
+                "It is {} ({spec_tz}).\n",
+                now.format("%a %-d %b %Y %H:%M")
+            )?;
+            continue;
+        }
+        if let Some(arg) = lower.strip_prefix("advance") {
+            let Some(sim) = sim else {
+                writeln!(
+                    out,
+                    "Error: `advance` works only on a simulated clock: start the shell with --clock <RFC3339>.\n"
+                )?;
+                continue;
+            };
+            match crate::domain::parse::parse_duration(arg) {
+                Err(e) => writeln!(
+                    out,
+                    "Error: {e}\nUsage: advance <duration>, e.g. `advance 1d`\n"
+                )?,
+                Ok(d) => {
+                    let until = sim.clock.now() + d;
+                    match advance(app, sim, until).await {
+                        Ok(delivered) => {
+                            print_delivered(out, actor, spec_tz, &delivered)?;
+                            writeln!(
+                                out,
+                                "It is now {}.\n",
+                                until.with_timezone(&spec_tz).format("%a %-d %b %Y %H:%M")
+                            )?;
+                        }
+                        Err(e) => writeln!(out, "Error: {e}\n")?,
+                    }
+                }
+            }
+            continue;
+        }
         let mut reply = app
             .handle_line(actor, &line, &uuid::Uuid::new_v4().to_string())
             .await;
@@ -135,6 +267,14 @@ pub async fn run<R: AsyncBufRead + Unpin, W: Write>(
             out.write_all(text::render(&reply).as_bytes())?;
         }
         writeln!(out)?;
+        // On a simulated clock, whatever the command caused (or what became due) is
+        // delivered at once.
+        if let Some(sim) = sim
+            && let Ok(delivered) = advance(app, sim, sim.clock.now()).await
+            && !delivered.is_empty()
+        {
+            print_delivered(out, actor, spec_tz, &delivered)?;
+        }
         out.flush()?;
     }
     Ok(count)

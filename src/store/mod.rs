@@ -878,6 +878,14 @@ impl Store {
             }
         }
 
+        schedule::sync_cadences(
+            &mut tx,
+            org_id,
+            &crate::domain::cadence::declared(spec),
+            now,
+        )
+        .await?;
+
         sqlx::query(
             "INSERT INTO manifest_applies (org_id, applied_at, summary) VALUES ($1, $2, $3)",
         )
@@ -888,6 +896,26 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(org_id)
+    }
+
+    /// Makes the cadence table match the declared organisation (new cadences start now).
+    /// Idempotent: nothing changes when they already match.
+    pub async fn sync_cadences(
+        &self,
+        org_id: i64,
+        spec: &OrgSpec,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        schedule::sync_cadences(
+            &mut tx,
+            org_id,
+            &crate::domain::cadence::declared(spec),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Bulk-loads historical check-ins (demo seeding and benchmarks) and recomputes the
