@@ -38,6 +38,13 @@ pub struct BenchArgs {
     /// Database to use (dropped and recreated): defaults to `baton_bench` on the same server.
     #[arg(long, default_value = "baton_bench")]
     pub database: String,
+    /// What to measure: `core` (status, ingestion, memory), `schedule` (prompt
+    /// materialisation and outbox delivery) or `all`.
+    #[arg(long, default_value = "all")]
+    pub suite: String,
+    /// People for the schedule suite (all due in the same minute).
+    #[arg(long, default_value_t = 10_000)]
+    pub people: usize,
 }
 
 fn peak_rss_kib() -> Option<u64> {
@@ -281,6 +288,196 @@ fn db_url(base: &str, db: &str) -> String {
 }
 
 pub async fn run(base_url: &str, args: BenchArgs) -> anyhow::Result<()> {
+    match args.suite.as_str() {
+        "core" => run_core(base_url, &args).await,
+        "schedule" => run_schedule(base_url, &args).await,
+        "all" => {
+            run_core(base_url, &args).await?;
+            run_schedule(base_url, &args).await
+        }
+        other => anyhow::bail!("unknown suite `{other}`: use core, schedule or all"),
+    }
+}
+
+async fn fresh_database(base_url: &str, name: &str) -> anyhow::Result<(String, Store)> {
+    let url = db_url(base_url, name);
+    {
+        let admin = Store::connect(&db_url(base_url, "postgres"), false).await?;
+        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+        sqlx::query(AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"
+        )))
+        .execute(admin.pool())
+        .await?;
+    }
+    let store = Store::connect_sized(&url, true, 8).await?;
+    store.migrate().await?;
+    Ok((url, store))
+}
+
+/// A company of `people` people in `departments` departments, all checking in weekly on
+/// Monday at 09:00 UTC, one key result each.
+pub fn schedule_org(people: usize, departments: usize, now: DateTime<Utc>) -> OrgSpec {
+    let mut args = BenchArgs {
+        departments,
+        objectives: departments,
+        key_results: people,
+        checkins: 0,
+        runs: 0,
+        ingest: 0,
+        database: String::new(),
+        suite: String::new(),
+        people,
+    };
+    args.departments = departments.max(2);
+    let mut spec = synthetic_org(&args, now);
+    let per = people.div_ceil(spec.departments.len());
+    spec.people.clear();
+    for (d, dept) in spec.departments.iter_mut().enumerate() {
+        dept.members = (0..per)
+            .map(|i| Key::parse(&format!("s{d}-{i}")).expect("key"))
+            .collect();
+        dept.heads = vec![dept.members[0].clone()];
+        dept.cadences = vec![CadenceSpec {
+            purpose: "checkin".into(),
+            rule: "weekly on mon at 09:00".into(),
+            layer: None,
+        }];
+        for m in &dept.members {
+            spec.people.push(PersonSpec {
+                key: m.clone(),
+                name: format!("Person {m}"),
+                email: None,
+                time_zone: None,
+                roles: vec![],
+                chat: vec![],
+                away: vec![],
+            });
+        }
+    }
+    // One key result per person, in their department's objective.
+    let kr_template = spec.key_results[0].clone();
+    spec.key_results = spec
+        .departments
+        .iter()
+        .enumerate()
+        .flat_map(|(d, dept)| {
+            let t = kr_template.clone();
+            dept.members
+                .iter()
+                .enumerate()
+                .map(move |(i, m)| KeyResultSpec {
+                    code: Code::parse(&format!("K{d}-{i}")).expect("code"),
+                    objective: Code::parse(&format!("O{d}")).expect("code"),
+                    owner: Some(m.clone()),
+                    kind: KrKind::Metric,
+                    start: Some(10.0),
+                    target: Some(90.0),
+                    ..t.clone()
+                })
+        })
+        .collect();
+    spec.objectives.truncate(spec.departments.len());
+    for (d, o) in spec.objectives.iter_mut().enumerate() {
+        o.department = Some(Key::parse(&format!("d{d}")).expect("key"));
+        o.owner = spec.departments[d].heads.first().cloned();
+        o.parent = None;
+    }
+    spec.dependencies.clear();
+    spec
+}
+
+async fn run_schedule(base_url: &str, args: &BenchArgs) -> anyhow::Result<()> {
+    let (url, store) = fresh_database(base_url, &format!("{}_schedule", args.database)).await?;
+    println!(
+        "baton bench (schedule) — database {}",
+        crate::store::redact_url(&url)
+    );
+    // Monday 16 November 2026, a minute before everyone's 09:00 check-in.
+    let before = Utc
+        .with_ymd_and_hms(2026, 11, 16, 8, 59, 0)
+        .single()
+        .expect("time");
+    let spec = schedule_org(args.people, args.departments, before);
+    let clock = Arc::new(FixedClock::new(before));
+    let app = App::new(store.clone(), clock.clone());
+    crate::app::apply::apply(&app, &spec, false).await?;
+    sqlx::query("ANALYZE").execute(store.pool()).await?;
+    println!(
+        "{} people in {} departments, all due Monday 09:00 UTC",
+        spec.people.len(),
+        spec.departments.len()
+    );
+
+    clock.set(before + Duration::seconds(90));
+    let t = Instant::now();
+    let report = crate::app::schedule::run_due(&app, None).await?;
+    let tick = t.elapsed();
+    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
+        .fetch_one(store.pool())
+        .await?;
+    anyhow::ensure!(
+        queued as usize == spec.people.len(),
+        "expected {} queued prompts, found {queued}",
+        spec.people.len()
+    );
+
+    // The baseline: one plain batched INSERT of as many rows of the same shape.
+    sqlx::query("CREATE TABLE bench_plain (a bigint, b timestamp, c bigint, d text[], e timestamptz, f timestamptz, g timestamptz, h text)")
+        .execute(store.pool())
+        .await?;
+    let n = spec.people.len();
+    let ids: Vec<i64> = (0..n as i64).collect();
+    let occ: Vec<chrono::NaiveDateTime> = vec![before.naive_utc(); n];
+    let codes: Vec<String> = (0..n).map(|i| format!("K{i}")).collect();
+    let times: Vec<DateTime<Utc>> = vec![before; n];
+    let states: Vec<&str> = vec!["sent"; n];
+    let t = Instant::now();
+    sqlx::query(
+        "INSERT INTO bench_plain SELECT x.a, x.b, x.c, string_to_array(x.d, ','), x.e, x.f, x.g, x.h
+         FROM UNNEST($1::bigint[], $2::timestamp[], $3::bigint[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[], $8::text[])
+              AS x(a, b, c, d, e, f, g, h)",
+    )
+    .bind(&ids)
+    .bind(&occ)
+    .bind(&ids)
+    .bind(&codes)
+    .bind(&times)
+    .bind(&times)
+    .bind(&times)
+    .bind(&states)
+    .execute(store.pool())
+    .await?;
+    let plain = t.elapsed();
+    println!(
+        "tick → {} prompts materialised and queued: {:.0} ms; plain batched INSERT of {n} rows: {:.0} ms; ratio {:.1}×",
+        report.prompts_sent,
+        ms(tick),
+        ms(plain),
+        tick.as_secs_f64() / plain.as_secs_f64()
+    );
+
+    // Sustained delivery against the recording adapter.
+    let adapter = crate::chat::recording::RecordingAdapter::new();
+    let t = Instant::now();
+    let mut delivered = 0;
+    loop {
+        let k = crate::outbox::deliver_batch(&app, &adapter, "bench", 200, None).await?;
+        if k == 0 {
+            break;
+        }
+        delivered += k;
+    }
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "outbox: delivered {delivered} prompts (rendered at send time) in {secs:.1} s: {:.0} messages/s on one worker",
+        delivered as f64 / secs
+    );
+    Ok(())
+}
+
+async fn run_core(base_url: &str, args: &BenchArgs) -> anyhow::Result<()> {
+    let args = args.clone();
     let url = db_url(base_url, &args.database);
     println!("baton bench — database {}", crate::store::redact_url(&url));
     // A fresh database each run, so figures are comparable.
@@ -524,6 +721,8 @@ mod tests {
             runs: 1,
             ingest: 1,
             database: "x".into(),
+            suite: "core".into(),
+            people: 0,
         };
         let now = Utc.with_ymd_and_hms(2026, 11, 16, 12, 0, 0).unwrap();
         let s = synthetic_org(&args, now);
@@ -532,5 +731,11 @@ mod tests {
             (20, 100, 500)
         );
         assert!(s.key_results.iter().all(|k| k.owner.is_some()));
+        let s = schedule_org(1000, 20, now);
+        assert_eq!(
+            (s.people.len(), s.departments.len(), s.key_results.len()),
+            (1000, 20, 1000)
+        );
+        assert!(s.departments.iter().all(|d| d.cadences.len() == 1));
     }
 }

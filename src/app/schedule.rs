@@ -65,57 +65,104 @@ pub fn person_zone(spec: &OrgSpec, p: &PersonSpec) -> Tz {
         .unwrap_or(spec.org.time_zone)
 }
 
-/// Who a check-in cadence prompts, and about what: `(person key, codes)`.
-fn recipients(spec: &OrgSpec, c: &CadenceRow, now: DateTime<Utc>) -> Vec<(Key, Vec<String>)> {
-    let cycle = active_cycle(spec, now).map(|c| c.key.clone());
-    match c.scope.as_str() {
-        "department" => {
-            let Some(d) = spec
-                .departments
-                .iter()
-                .find(|d| d.key.as_str() == c.scope_key)
-            else {
-                return Vec::new();
-            };
-            let mut people: Vec<&Key> = d.heads.iter().collect();
-            people.extend(d.members.iter().filter(|m| !d.heads.contains(m)));
-            let objectives: Vec<&crate::domain::ObjectiveSpec> = spec
-                .objectives
-                .iter()
-                .filter(|o| cycle.as_ref().is_none_or(|cy| *cy == o.cycle))
-                .filter(|o| {
-                    crate::store::owning_department(spec, o).as_deref() == Some(d.key.as_str())
-                })
-                .collect();
-            people
-                .into_iter()
-                .filter_map(|p| {
-                    let codes: Vec<String> = spec
-                        .key_results
-                        .iter()
-                        .filter(|k| k.cadence.is_none() && k.owner.as_ref() == Some(p))
-                        .filter(|k| objectives.iter().any(|o| o.code == k.objective))
-                        .map(|k| k.code.to_string())
-                        .collect();
-                    (!codes.is_empty()).then(|| (p.clone(), codes))
-                })
-                .collect()
+/// Lookups built once per tick, so materialising prompts for thousands of people stays
+/// linear in their number.
+struct Index<'a> {
+    people: HashMap<&'a str, &'a PersonSpec>,
+    zones: HashMap<&'a str, Tz>,
+    /// (owner, department) → codes of the owner's key results in that department's
+    /// active-cycle objectives that follow the department's cadence.
+    krs: HashMap<(&'a str, String), Vec<String>>,
+}
+
+impl<'a> Index<'a> {
+    fn new(spec: &'a OrgSpec, now: DateTime<Utc>) -> Index<'a> {
+        let cycle = active_cycle(spec, now).map(|c| c.key.clone());
+        let mut first_dept: HashMap<&str, &Key> = HashMap::new();
+        for d in &spec.departments {
+            for p in d.heads.iter().chain(d.members.iter()) {
+                first_dept.entry(p.as_str()).or_insert(&d.key);
+            }
         }
-        "measure" => spec
-            .measures
+        let zones = spec
+            .people
             .iter()
-            .find(|m| m.code.as_str() == c.scope_key)
-            .and_then(|m| m.owner.clone().map(|o| (o, vec![m.code.to_string()])))
-            .into_iter()
-            .collect(),
-        "key_result" => spec
-            .key_results
+            .map(|p| {
+                let tz = p.time_zone.unwrap_or_else(|| {
+                    first_dept
+                        .get(p.key.as_str())
+                        .map(|d| department_zone(spec, d))
+                        .unwrap_or(spec.org.time_zone)
+                });
+                (p.key.as_str(), tz)
+            })
+            .collect();
+        let owning: HashMap<&crate::domain::Code, Option<String>> = spec
+            .objectives
             .iter()
-            .find(|k| k.code.as_str() == c.scope_key)
-            .and_then(|k| k.owner.clone().map(|o| (o, vec![k.code.to_string()])))
-            .into_iter()
-            .collect(),
-        _ => Vec::new(),
+            .filter(|o| cycle.as_ref().is_none_or(|cy| *cy == o.cycle))
+            .map(|o| (&o.code, crate::store::owning_department(spec, o)))
+            .collect();
+        let mut krs: HashMap<(&str, String), Vec<String>> = HashMap::new();
+        for k in spec.key_results.iter().filter(|k| k.cadence.is_none()) {
+            if let (Some(owner), Some(Some(dept))) = (&k.owner, owning.get(&k.objective)) {
+                krs.entry((owner.as_str(), dept.clone()))
+                    .or_default()
+                    .push(k.code.to_string());
+            }
+        }
+        Index {
+            people: spec.people.iter().map(|p| (p.key.as_str(), p)).collect(),
+            zones,
+            krs,
+        }
+    }
+
+    /// Who a check-in cadence prompts, and about what: `(person key, codes)`.
+    fn recipients(&self, spec: &'a OrgSpec, c: &CadenceRow) -> Vec<(&'a Key, Vec<String>)> {
+        match c.scope.as_str() {
+            "department" => {
+                let Some(d) = spec
+                    .departments
+                    .iter()
+                    .find(|d| d.key.as_str() == c.scope_key)
+                else {
+                    return Vec::new();
+                };
+                let mut people: Vec<&Key> = d.heads.iter().collect();
+                people.extend(d.members.iter().filter(|m| !d.heads.contains(m)));
+                people
+                    .into_iter()
+                    .filter_map(|p| {
+                        self.krs
+                            .get(&(p.as_str(), d.key.to_string()))
+                            .map(|codes| (p, codes.clone()))
+                    })
+                    .collect()
+            }
+            "measure" => spec
+                .measures
+                .iter()
+                .find(|m| m.code.as_str() == c.scope_key)
+                .and_then(|m| m.owner.as_ref().map(|o| (o, vec![m.code.to_string()])))
+                .into_iter()
+                .collect(),
+            "key_result" => spec
+                .key_results
+                .iter()
+                .find(|k| k.code.as_str() == c.scope_key)
+                .and_then(|k| k.owner.as_ref().map(|o| (o, vec![k.code.to_string()])))
+                .into_iter()
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn zone(&self, person: &str, spec: &OrgSpec) -> Tz {
+        self.zones
+            .get(person)
+            .copied()
+            .unwrap_or(spec.org.time_zone)
     }
 }
 
@@ -181,6 +228,18 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
         .await
         .map_err(crate::store::StoreError::from)?;
     let cadences = Store::claim_cadences(&mut tx, org_id, now).await?;
+    let index = Index::new(&spec, now);
+    // Departments that take prompts in their channel rather than by DM.
+    let in_channel: HashMap<i64, String> = cadences
+        .iter()
+        .filter(|c| c.scope == "department")
+        .filter_map(|c| {
+            spec.departments
+                .iter()
+                .find(|d| d.key.as_str() == c.scope_key && d.prompts_in_channel)
+                .map(|d| (c.id, d.key.to_string()))
+        })
+        .collect();
     let mut prompts: Vec<NewPrompt> = Vec::new();
     let mut digests: Vec<(CadenceRow, NaiveDateTime, DateTime<Utc>)> = Vec::new();
     for c in &cadences {
@@ -191,22 +250,32 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
         let w = c.checked_until;
         match c.purpose.as_str() {
             "checkin" => {
-                for (person, codes) in recipients(&spec, c, now) {
+                // Occurrences and their window ends are computed once per cadence; the
+                // instants once per (occurrence, zone).
+                let locals: Vec<(NaiveDateTime, Option<NaiveDateTime>)> =
+                    local_candidates(&rule, w, now)
+                        .into_iter()
+                        .map(|l| (l, rule.next_after(l)))
+                        .collect();
+                let mut instants: HashMap<(NaiveDateTime, Tz), DateTime<Utc>> = HashMap::new();
+                let mut instant = |l: NaiveDateTime, tz: Tz| {
+                    *instants.entry((l, tz)).or_insert_with(|| to_instant(l, tz))
+                };
+                for (person, codes) in index.recipients(&spec, c) {
                     let (Some(p), Some(&pid)) = (
-                        spec.people.iter().find(|x| x.key == person),
+                        index.people.get(person.as_str()),
                         people.get(person.as_str()),
                     ) else {
                         continue;
                     };
-                    let tz = person_zone(&spec, p);
-                    for local in local_candidates(&rule, w, now) {
-                        let due = to_instant(local, tz);
+                    let tz = index.zone(person.as_str(), &spec);
+                    for (local, next) in &locals {
+                        let due = instant(*local, tz);
                         if due <= w || due > now || due <= now - MAX_CATCH_UP {
                             continue;
                         }
-                        let window_ends = rule
-                            .next_after(local)
-                            .map(|n| to_instant(n, tz))
+                        let window_ends = next
+                            .map(|n| instant(n, tz))
                             .unwrap_or(due + rule.nominal_period());
                         let remind_at = due + (window_ends - due) * 4 / 5;
                         let state = if holidays.contains(&local.date()) {
@@ -220,13 +289,14 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
                         };
                         prompts.push(NewPrompt {
                             cadence_id: c.id,
-                            occurrence: local,
+                            occurrence: *local,
                             person_id: pid,
                             codes: codes.clone(),
                             due_at: due,
                             window_ends_at: window_ends,
                             remind_at,
                             state,
+                            channel: in_channel.get(&c.id).cloned(),
                         });
                     }
                 }
@@ -253,48 +323,14 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
         }
     }
 
-    // Prompts: one batched insert; the outbox rows for those actually sent in another.
-    let inserted = Store::insert_prompts(&mut tx, org_id, &prompts, now).await?;
-    let key_of: HashMap<i64, &str> = people.iter().map(|(k, id)| (*id, k.as_str())).collect();
-    let in_channel: HashMap<i64, String> = cadences
-        .iter()
-        .filter(|c| c.scope == "department")
-        .filter_map(|c| {
-            spec.departments
-                .iter()
-                .find(|d| d.key.as_str() == c.scope_key && d.prompts_in_channel)
-                .map(|d| (c.id, d.key.to_string()))
-        })
-        .collect();
-    let mut rows = Vec::new();
-    for (id, person_id, state, cadence_id) in &inserted {
+    // Prompts and the outbox rows of those actually sent: one statement for all.
+    for (state, n) in Store::insert_prompts(&mut tx, org_id, &prompts, now).await? {
         match state.as_str() {
-            "sent" => {
-                let target = match in_channel.get(cadence_id) {
-                    Some(d) => Target::Channel {
-                        department: d.clone(),
-                    },
-                    None => Target::Person {
-                        person: key_of
-                            .get(person_id)
-                            .copied()
-                            .unwrap_or_default()
-                            .to_string(),
-                    },
-                };
-                rows.push((
-                    format!("prompt:{id}"),
-                    serde_json::to_string(&target).expect("target serialises"),
-                    serde_json::to_string(&Payload::Prompt { prompt_id: *id })
-                        .expect("payload serialises"),
-                ));
-                report.prompts_sent += 1;
-            }
-            "missed" => report.prompts_missed += 1,
-            _ => report.prompts_skipped += 1,
+            "sent" => report.prompts_sent += n,
+            "missed" => report.prompts_missed += n,
+            _ => report.prompts_skipped += n,
         }
     }
-    Store::enqueue_many(&mut tx, org_id, "prompt", &rows, now).await?;
 
     // Digests: recorded once per occurrence; posted unless hopelessly late.
     for (c, local, due) in &digests {
@@ -400,11 +436,14 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
             continue;
         };
         let zones: Vec<Tz> = if c.purpose == "checkin" {
-            recipients(&spec, &c, now)
+            let mut z: Vec<Tz> = index
+                .recipients(&spec, &c)
                 .iter()
-                .filter_map(|(k, _)| spec.people.iter().find(|p| &p.key == k))
-                .map(|p| person_zone(&spec, p))
-                .collect()
+                .map(|(k, _)| index.zone(k.as_str(), &spec))
+                .collect();
+            z.sort_by_key(|t| t.name());
+            z.dedup();
+            z
         } else {
             vec![c.time_zone.parse().unwrap_or(spec.org.time_zone)]
         };
@@ -431,7 +470,7 @@ fn kr_table(
     codes: &[String],
     now: DateTime<Utc>,
 ) -> Table {
-    let r = rollup(spec, state, now);
+    let _ = now;
     let mut t = Table::new(&[
         ("Code", Align::Left),
         ("Key result", Align::Left),
@@ -445,19 +484,20 @@ fn kr_table(
             continue;
         };
         if let Some(k) = spec.key_results.iter().find(|k| k.code == c) {
-            let ev = r.key_results.get(&c);
+            let cur = state.key_results.get(&c);
+            let value = cur.map(|x| x.value).or(k.start);
             t.row(vec![
                 Cell::text(code),
                 Cell::text(&k.title),
                 if k.kind == KrKind::Milestone {
-                    Cell::text(if ev.and_then(|e| e.value) == Some(1.0) {
+                    Cell::text(if value == Some(1.0) {
                         "done"
                     } else {
                         "not done"
                     })
                 } else {
                     Cell::Figure {
-                        value: ev.and_then(|e| e.value),
+                        value,
                         unit: k.unit.clone(),
                     }
                 },
@@ -465,9 +505,12 @@ fn kr_table(
                     value: k.target.or(k.band.map(|b| b.1)),
                     unit: k.unit.clone(),
                 },
-                Cell::Progress(ev.and_then(|e| e.progress)),
+                Cell::Progress(crate::domain::progress::kr_progress(
+                    k,
+                    cur.map(|x| x.value),
+                )),
                 Cell::text(
-                    ev.and_then(|e| e.confidence)
+                    cur.and_then(|e| e.confidence)
                         .map(|c| Status::from(c).label())
                         .unwrap_or("—"),
                 ),
@@ -484,7 +527,10 @@ fn kr_table(
                     value: Some(m.target),
                     unit: m.unit.clone(),
                 },
-                Cell::Progress(r.measures.get(&c).and_then(|e| e.progress)),
+                Cell::Progress(crate::domain::progress::measure_attainment(
+                    m,
+                    state.measures.get(&c).map(|x| x.value),
+                )),
                 Cell::text("—"),
             ]);
         }
@@ -506,8 +552,8 @@ pub async fn render_prompt(
     if p.state != "sent" || p.snoozed_until.is_some_and(|s| s > now) {
         return Ok(None);
     }
-    let spec = app.spec(org_id).await?;
-    let state = app.store.load_state(org_id).await?;
+    let spec = app.spec_recent(org_id).await?;
+    let state = app.store.current_of(org_id, &p.codes).await?;
     let person = sqlx::query_scalar::<_, String>("SELECT key FROM people WHERE id = $1")
         .bind(p.person_id)
         .fetch_one(app.store.pool())

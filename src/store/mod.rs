@@ -365,6 +365,38 @@ impl Store {
         })
     }
 
+    /// The latest figures of the given key results and measures only.
+    pub async fn current_of(&self, org_id: i64, codes: &[String]) -> StoreResult<OrgState> {
+        type CurRow = (bool, String, f64, Option<String>, DateTime<Utc>, i64);
+        let rows: Vec<CurRow> = sqlx::query_as(
+            "SELECT true, code, current_value, current_confidence, current_at, current_checkin_id
+             FROM key_results WHERE org_id = $1 AND code = ANY($2) AND current_checkin_id IS NOT NULL
+             UNION ALL
+             SELECT false, code, current_value, NULL, current_at, current_checkin_id
+             FROM measures WHERE org_id = $1 AND code = ANY($2) AND current_checkin_id IS NOT NULL",
+        )
+        .bind(org_id)
+        .bind(codes)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut state = OrgState::default();
+        for (is_kr, code, value, conf, at, id) in rows {
+            let code = Code::parse(&code).map_err(StoreError::Corrupt)?;
+            let current = Current {
+                value,
+                confidence: conf.and_then(|c| Confidence::parse(&c).ok()),
+                at,
+                checkin_id: id,
+            };
+            if is_kr {
+                state.key_results.insert(code, current);
+            } else {
+                state.measures.insert(code, current);
+            }
+        }
+        Ok(state)
+    }
+
     #[tracing::instrument(skip_all, fields(org = org_id, person = key))]
     pub async fn person_by_key(&self, org_id: i64, key: &str) -> StoreResult<Option<PersonRow>> {
         let row: Option<(i64, serde_json::Value)> = sqlx::query_as(

@@ -1,7 +1,7 @@
 //! Storage for the cadence engine: cadences, prompts, digests, nudges and away periods.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use sqlx::{PgConnection, Row};
+use sqlx::PgConnection;
 
 use super::{Store, StoreResult};
 use crate::domain::cadence::DeclaredCadence;
@@ -31,6 +31,8 @@ pub struct NewPrompt {
     pub window_ends_at: DateTime<Utc>,
     pub remind_at: DateTime<Utc>,
     pub state: &'static str,
+    /// Department whose channel gets the prompt instead of a DM.
+    pub channel: Option<String>,
 }
 
 /// An open prompt as commands see it.
@@ -140,14 +142,14 @@ impl Store {
         Ok(())
     }
 
-    /// Inserts prompts, skipping any that exist; returns the new ones
-    /// `(id, person_id, state, cadence_id)`.
+    /// Inserts prompts, skipping any that exist, and queues an outbox message for each new
+    /// one in state `sent`, in one statement. Returns the count of new prompts per state.
     pub async fn insert_prompts(
         conn: &mut PgConnection,
         org_id: i64,
         prompts: &[NewPrompt],
         now: DateTime<Utc>,
-    ) -> StoreResult<Vec<(i64, i64, String, i64)>> {
+    ) -> StoreResult<Vec<(String, u64)>> {
         if prompts.is_empty() {
             return Ok(Vec::new());
         }
@@ -160,15 +162,31 @@ impl Store {
         let ends: Vec<DateTime<Utc>> = prompts.iter().map(|p| p.window_ends_at).collect();
         let remind: Vec<DateTime<Utc>> = prompts.iter().map(|p| p.remind_at).collect();
         let state: Vec<&str> = prompts.iter().map(|p| p.state).collect();
-        let rows = sqlx::query(
-            "INSERT INTO prompts (org_id, cadence_id, occurrence, person_id, codes, due_at,
-                 window_ends_at, remind_at, state, created_at)
-             SELECT $1, x.c, x.o, x.p, string_to_array(x.codes, ','), x.d, x.e, x.r, x.s, $10
-             FROM UNNEST($2::bigint[], $3::timestamp[], $4::bigint[], $5::text[],
-                         $6::timestamptz[], $7::timestamptz[], $8::timestamptz[], $9::text[])
-                  AS x(c, o, p, codes, d, e, r, s)
-             ON CONFLICT (cadence_id, occurrence, person_id) DO NOTHING
-             RETURNING id, person_id, state, cadence_id",
+        let channel: Vec<Option<&str>> = prompts.iter().map(|p| p.channel.as_deref()).collect();
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "WITH x AS (
+                SELECT * FROM UNNEST($2::bigint[], $3::timestamp[], $4::bigint[], $5::text[],
+                         $6::timestamptz[], $7::timestamptz[], $8::timestamptz[], $9::text[], $11::text[])
+                     AS x(c, o, p, codes, d, e, r, s, ch)
+             ), ins AS (
+                INSERT INTO prompts (org_id, cadence_id, occurrence, person_id, codes, due_at,
+                     window_ends_at, remind_at, state, created_at)
+                SELECT $1, x.c, x.o, x.p, string_to_array(x.codes, ','), x.d, x.e, x.r, x.s, $10 FROM x
+                ON CONFLICT (cadence_id, occurrence, person_id) DO NOTHING
+                RETURNING id, cadence_id, occurrence, person_id, state
+             ), q AS (
+                INSERT INTO outbox (org_id, idempotency_key, kind, target, payload, not_before, created_at)
+                SELECT $1, 'prompt:' || ins.id, 'prompt',
+                       CASE WHEN x.ch IS NULL THEN jsonb_build_object('to', 'person', 'person', pe.key)
+                            ELSE jsonb_build_object('to', 'channel', 'department', x.ch) END,
+                       jsonb_build_object('type', 'prompt', 'prompt_id', ins.id), $10, $10
+                FROM ins
+                JOIN x ON x.c = ins.cadence_id AND x.o = ins.occurrence AND x.p = ins.person_id
+                JOIN people pe ON pe.id = ins.person_id
+                WHERE ins.state = 'sent'
+                ON CONFLICT (idempotency_key) DO NOTHING
+             )
+             SELECT state, count(*) FROM ins GROUP BY state",
         )
         .bind(org_id)
         .bind(&cadence)
@@ -180,18 +198,10 @@ impl Store {
         .bind(&remind)
         .bind(&state)
         .bind(now)
+        .bind(&channel)
         .fetch_all(&mut *conn)
         .await?;
-        rows.into_iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("id")?,
-                    r.try_get("person_id")?,
-                    r.try_get("state")?,
-                    r.try_get("cadence_id")?,
-                ))
-            })
-            .collect()
+        Ok(rows.into_iter().map(|(s, n)| (s, n as u64)).collect())
     }
 
     /// Queues many outbox rows at once: `(key, target json, payload json)`.
