@@ -43,6 +43,9 @@ pub struct TickReport {
     pub digests: u64,
     /// When something next becomes due (a cadence occurrence, a reminder, a window end).
     pub next_wake: Option<DateTime<Utc>>,
+    /// Wall time from the start of the tick until its prompts were committed to the
+    /// outbox (instrumentation for the benchmark; not domain time).
+    pub queued_in: std::time::Duration,
 }
 
 impl TickReport {
@@ -210,7 +213,9 @@ pub async fn run_due(app: &App, metrics: Option<&Metrics>) -> Result<TickReport>
 #[tracing::instrument(skip_all, fields(org = org_id))]
 async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> {
     let now = app.clock.now();
+    let t0 = std::time::Instant::now();
     let spec = app.spec(org_id).await?;
+    tracing::debug!(elapsed = ?t0.elapsed(), "tick: spec");
     let people: HashMap<String, i64> = app
         .store
         .people_ids(org_id)
@@ -323,6 +328,7 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
         }
     }
 
+    tracing::debug!(elapsed = ?t0.elapsed(), prompts = prompts.len(), "tick: prompts built");
     // Prompts and the outbox rows of those actually sent: one statement for all.
     for (state, n) in Store::insert_prompts(&mut tx, org_id, &prompts, now).await? {
         match state.as_str() {
@@ -332,6 +338,7 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
         }
     }
 
+    tracing::debug!(elapsed = ?t0.elapsed(), "tick: prompts inserted");
     // Digests: recorded once per occurrence; posted unless hopelessly late.
     for (c, local, due) in &digests {
         if !Store::record_digest(&mut tx, org_id, c.id, *local, now).await? {
@@ -427,6 +434,8 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
 
     report.prompts_missed += app.store.expire_prompts(org_id, now).await?;
 
+    report.queued_in += t0.elapsed();
+    tracing::debug!(elapsed = ?t0.elapsed(), "tick: committed");
     // When does this organisation next need a tick?
     for c in app.store.cadences(org_id).await? {
         if !matches!(c.purpose.as_str(), "checkin" | "digest" | "planning") {
@@ -461,6 +470,7 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
         }
     }
     report.wake_at(app.store.next_prompt_event(org_id, now).await?);
+    tracing::debug!(elapsed = ?t0.elapsed(), "tick: done");
     Ok(())
 }
 
