@@ -1,18 +1,154 @@
 //! `calendar [dept]` and the ICS feed.
+//!
+//! Both read the declared cadences through [`crate::domain::calendar`]; the list shows times
+//! in the reader's zone, the feed keeps each event in its own zone (with `VTIMEZONE`s) so a
+//! calendar app shows it in whatever zone its user lives in.
 
-use crate::bot::Reply;
-use crate::error::Result;
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+
+use crate::bot::{Align, Cell, Reply, Table};
+use crate::domain::calendar::{
+    CalendarEvent, department_events, department_zone, events, ics, next_occurrence, upcoming,
+};
+use crate::domain::{Key, OrgSpec};
+use crate::error::{AppError, Result};
 
 use super::{Actor, App};
 
+/// How far ahead the list shows operational and coordination events.
+const HORIZON_DAYS: i64 = 14;
+
+/// The department a `dept` argument names, or the refusal listing the departments.
+fn resolve(spec: &OrgSpec, dept: Option<&str>) -> Result<Option<Key>> {
+    let Some(d) = dept else { return Ok(None) };
+    let lower = d.trim().to_ascii_lowercase();
+    match spec.departments.iter().find(|x| x.key.as_str() == lower) {
+        Some(x) => Ok(Some(x.key.clone())),
+        None => Err(AppError::NotFound(format!(
+            "There is no department `{d}`. Departments: {}.\nUsage: calendar [dept]",
+            spec.departments
+                .iter()
+                .map(|x| x.key.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+fn selected(spec: &OrgSpec, dept: Option<&Key>) -> Vec<CalendarEvent> {
+    let all = events(spec);
+    match dept {
+        Some(k) => department_events(spec, &all, k),
+        None => all,
+    }
+}
+
+/// The reader's zone: their own, else their first department's, else the organisation's.
+fn reader_zone(spec: &OrgSpec, actor: &Actor) -> Tz {
+    if let Some(tz) = actor.person.spec.time_zone {
+        return tz;
+    }
+    actor
+        .departments()
+        .next()
+        .and_then(|d| Key::parse(d).ok())
+        .map(|k| department_zone(spec, &k))
+        .unwrap_or(spec.org.time_zone)
+}
+
 /// `calendar [dept]`: upcoming events of all four layers, in the reader's time zone.
 pub async fn calendar(app: &App, actor: &Actor, dept: Option<&str>) -> Result<Reply> {
-    let _ = (app, actor, dept);
-    Ok(Reply::new())
+    let spec = app.spec(actor.org.id).await?;
+    let key = resolve(&spec, dept)?;
+    let now = app.clock.now();
+    let evs = selected(&spec, key.as_ref());
+    let zone = reader_zone(&spec, actor);
+
+    // The next fortnight of the operational and coordination rhythm…
+    let mut rows: Vec<(DateTime<Utc>, &CalendarEvent)> =
+        upcoming(&evs, now, now + Duration::days(HORIZON_DAYS))
+            .into_iter()
+            .filter(|(_, e)| !matches!(e.layer.as_str(), "strategic" | "tactical"))
+            .collect();
+    // …and the next synchronisation point of every strategic and tactical cadence.
+    for e in evs
+        .iter()
+        .filter(|e| matches!(e.layer.as_str(), "strategic" | "tactical"))
+    {
+        if let Some(t) = next_occurrence(e, now - Duration::seconds(1)) {
+            rows.push((t, e));
+        }
+    }
+    rows.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.uid.cmp(&b.1.uid)));
+
+    let title = match &key {
+        Some(k) => format!("Calendar of {k}"),
+        None => format!("Calendar — {}", spec.org.name),
+    };
+    let r = Reply::new().heading(title).note(format!(
+        "Times in {zone}. The next {HORIZON_DAYS} days of check-ins, digests, reviews and \
+             coordination, plus the next strategic and tactical events."
+    ));
+    if rows.is_empty() {
+        return Ok(r.text("No cadences declared."));
+    }
+    let mut t = Table::new(&[
+        ("When", Align::Left),
+        ("Event", Align::Left),
+        ("Layer", Align::Left),
+        ("Department", Align::Left),
+    ]);
+    for (at, e) in &rows {
+        let dept = match (&e.department, e.also.as_slice()) {
+            (Some(d), []) => d.to_string(),
+            (Some(d), also) => format!(
+                "{d} ↔ {}",
+                also.iter().map(Key::as_str).collect::<Vec<_>>().join(", ")
+            ),
+            (None, _) => "—".into(),
+        };
+        t.row(vec![
+            Cell::text(
+                at.with_timezone(&zone)
+                    .format("%a %Y-%m-%d %H:%M")
+                    .to_string(),
+            ),
+            Cell::text(&e.summary),
+            Cell::text(&e.layer),
+            Cell::text(dept),
+        ]);
+    }
+    let mut r = r.table(t);
+    let suggested: Vec<&CalendarEvent> = evs.iter().filter(|e| e.suggested).collect();
+    if !suggested.is_empty() {
+        r = r.note(format!(
+            "(suggested): {} — no coordination cadence declared; `deps` says why. Declare one \
+             in the manifest to make it official.",
+            suggested
+                .iter()
+                .map(|e| e
+                    .uid
+                    .split('@')
+                    .next()
+                    .unwrap_or_default()
+                    .trim_start_matches("dependency."))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Ok(r.note("Subscribe in a calendar app: `baton calendar --ics` (or the feed URL)."))
 }
 
 /// The RFC 5545 feed for an organisation, or one department of it.
 pub async fn ics_feed(app: &App, org_id: i64, dept: Option<&str>) -> Result<String> {
-    let _ = (app, org_id, dept);
-    Ok(String::new())
+    let spec = app.spec(org_id).await?;
+    let key = resolve(&spec, dept)?;
+    let evs = selected(&spec, key.as_ref());
+    Ok(ics(
+        &spec.org.name,
+        spec.org.key.as_str(),
+        &evs,
+        app.clock.now(),
+    ))
 }

@@ -2,6 +2,7 @@
 //! `deps` (the dependency board).
 
 use crate::bot::{Align, Cell, Reply, Table};
+use crate::domain::calendar::suggest_rhythm;
 use crate::domain::{Code, Key, OrgSpec, Perspective, Status};
 use crate::error::{AppError, Result};
 
@@ -263,7 +264,10 @@ pub fn deps_table(v: &View, dept: Option<&Key>) -> Table {
                     .map(|n| format!("{n}{}", if overdue { " (passed)" } else { "" }))
                     .unwrap_or_else(|| "—".into()),
             ),
-            Cell::text(d.cadence.clone().unwrap_or_else(|| "not declared".into())),
+            Cell::text(d.cadence.clone().unwrap_or_else(|| {
+                let s = suggest_rhythm(&v.spec, d);
+                format!("suggested: {} (`{}`)", s.summary, s.rule)
+            })),
         ]);
     }
     t
@@ -293,5 +297,18 @@ pub async fn deps(app: &App, actor: &Actor, dept: Option<&str>) -> Result<Reply>
     if t.rows.is_empty() {
         return Ok(r.text("No cross-department dependencies declared."));
     }
-    Ok(r.table(t))
+    let mut r = r.table(t);
+    for d in v.spec.dependencies.iter().filter(|d| {
+        d.cadence.is_none()
+            && key
+                .as_ref()
+                .is_none_or(|k| &d.dependent_department == k || &d.provider_department == k)
+    }) {
+        r = r.note(format!(
+            "{}: suggested rhythm, because {}",
+            d.key,
+            suggest_rhythm(&v.spec, d).why
+        ));
+    }
+    Ok(r)
 }

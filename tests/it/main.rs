@@ -2,6 +2,7 @@
 //! PostgreSQL through `#[sqlx::test]` (a fresh database per test).
 
 mod apply;
+mod calendar;
 mod cli;
 mod common;
 mod isolation;
