@@ -5,5 +5,6 @@ mod apply;
 mod cli;
 mod common;
 mod isolation;
+mod serve;
 mod shell;
 mod store;
