@@ -1,4 +1,21 @@
-//! Settings: defaults, then `BATON_*` environment variables (and `DATABASE_URL`).
+//! Settings: built-in defaults, then an optional TOML file (`baton serve --config`), then
+//! `BATON_*` environment variables (and plain `DATABASE_URL`), each layer overriding the one
+//! before it.
+//!
+//! - The environment is read through a function the caller passes in, so tests exercise
+//!   precedence without touching the process environment.
+//! - Chat credentials are held in [`SecretString`]s and the database URL is redacted, so
+//!   `{settings:?}` never shows a token or password.
+//! - Every bad value is reported with the variable or file (and line) it came from.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::num::{NonZeroU64, NonZeroUsize};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use secrecy::SecretString;
+use serde::Deserialize;
 
 /// Where baton keeps its data unless told otherwise.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/baton";
@@ -10,4 +27,486 @@ pub fn database_url() -> String {
         .ok()
         .filter(|s| !s.trim().is_empty())
         .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string())
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!(
+                "unknown log format `{other}`; use `text` or `json`"
+            )),
+        }
+    }
+}
+
+/// Slack credentials (used once the Slack adapter lands).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SlackSettings {
+    pub bot_token: Option<SecretString>,
+    pub app_token: Option<SecretString>,
+    pub signing_secret: Option<SecretString>,
+}
+
+/// Discord credentials (used once the Discord adapter lands).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DiscordSettings {
+    pub bot_token: Option<SecretString>,
+    pub public_key: Option<SecretString>,
+}
+
+/// Everything `baton serve` can be told. See `baton.example.toml` for the file form.
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Postgres URL (may carry a password: shown only redacted).
+    pub database_url: String,
+    /// Where the HTTP server (health, metrics, calendar feeds) listens.
+    pub http_addr: SocketAddr,
+    /// Concurrent outbox delivery loops.
+    pub outbox_workers: NonZeroUsize,
+    /// Longest sleep between scheduler ticks, in seconds.
+    pub tick_seconds: NonZeroU64,
+    /// Log filter, `tracing_subscriber::EnvFilter` syntax (e.g. `info,sqlx=warn`).
+    pub log: String,
+    pub log_format: LogFormat,
+    /// Nudges (prompts and reminders) per person per week.
+    pub nudge_cap: u32,
+    /// How long in-flight work may take to finish after SIGTERM, in seconds.
+    pub shutdown_grace_seconds: u64,
+    pub slack: SlackSettings,
+    pub discord: DiscordSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            database_url: DEFAULT_DATABASE_URL.to_string(),
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            outbox_workers: NonZeroUsize::new(2).expect("2 is not zero"),
+            tick_seconds: NonZeroU64::new(60).expect("60 is not zero"),
+            log: "info,sqlx=warn".to_string(),
+            log_format: LogFormat::Text,
+            nudge_cap: 5,
+            shutdown_grace_seconds: 20,
+            slack: SlackSettings::default(),
+            discord: DiscordSettings::default(),
+        }
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Written by hand so the database password never reaches a log line.
+        f.debug_struct("Settings")
+            .field(
+                "database_url",
+                &crate::store::redact_url(&self.database_url),
+            )
+            .field("http_addr", &self.http_addr)
+            .field("outbox_workers", &self.outbox_workers)
+            .field("tick_seconds", &self.tick_seconds)
+            .field("log", &self.log)
+            .field("log_format", &self.log_format)
+            .field("nudge_cap", &self.nudge_cap)
+            .field("shutdown_grace_seconds", &self.shutdown_grace_seconds)
+            .field("slack", &self.slack)
+            .field("discord", &self.discord)
+            .finish()
+    }
+}
+
+/// A setting that could not be used, with where it came from.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the config file {path}: {reason}")]
+    Unreadable { path: PathBuf, reason: String },
+    /// The TOML parser's message names the line and column.
+    #[error("the config file {path} is not valid: {reason}")]
+    Invalid { path: PathBuf, reason: String },
+    #[error("{var} is not valid: {reason}")]
+    Env { var: &'static str, reason: String },
+}
+
+/// How one environment variable is applied to the settings.
+enum Apply {
+    Secret(fn(&mut Settings, SecretString)),
+    Value(fn(&mut Settings, &str) -> Result<(), String>),
+}
+
+fn parse<T: FromStr>(v: &str, what: &str) -> Result<T, String>
+where
+    T::Err: fmt::Display,
+{
+    v.trim()
+        .parse()
+        .map_err(|e| format!("`{v}` is not {what} ({e})"))
+}
+
+/// Every variable baton reads, in the order applied (later wins).
+const ENV: &[(&str, Apply)] = &[
+    (
+        "DATABASE_URL",
+        Apply::Value(|s, v| {
+            s.database_url = v.trim().to_string();
+            Ok(())
+        }),
+    ),
+    (
+        "BATON_DATABASE_URL",
+        Apply::Value(|s, v| {
+            s.database_url = v.trim().to_string();
+            Ok(())
+        }),
+    ),
+    (
+        "BATON_HTTP_ADDR",
+        Apply::Value(|s, v| {
+            s.http_addr = parse(v, "an address like 127.0.0.1:8080")?;
+            Ok(())
+        }),
+    ),
+    (
+        "BATON_OUTBOX_WORKERS",
+        Apply::Value(|s, v| {
+            s.outbox_workers = parse(v, "a whole number of at least 1")?;
+            Ok(())
+        }),
+    ),
+    (
+        "BATON_TICK_SECONDS",
+        Apply::Value(|s, v| {
+            s.tick_seconds = parse(v, "a whole number of seconds, at least 1")?;
+            Ok(())
+        }),
+    ),
+    (
+        "BATON_LOG",
+        Apply::Value(|s, v| {
+            s.log = v.trim().to_string();
+            Ok(())
+        }),
+    ),
+    (
+        "BATON_LOG_FORMAT",
+        Apply::Value(|s, v| {
+            s.log_format = v.parse()?;
+            Ok(())
+        }),
+    ),
+    (
+        "BATON_NUDGE_CAP",
+        Apply::Value(|s, v| {
+            s.nudge_cap = parse(v, "a whole number")?;
+            Ok(())
+        }),
+    ),
+    (
+        "BATON_SHUTDOWN_GRACE_SECONDS",
+        Apply::Value(|s, v| {
+            s.shutdown_grace_seconds = parse(v, "a whole number of seconds")?;
+            Ok(())
+        }),
+    ),
+    (
+        "BATON_SLACK_BOT_TOKEN",
+        Apply::Secret(|s, v| s.slack.bot_token = Some(v)),
+    ),
+    (
+        "BATON_SLACK_APP_TOKEN",
+        Apply::Secret(|s, v| s.slack.app_token = Some(v)),
+    ),
+    (
+        "BATON_SLACK_SIGNING_SECRET",
+        Apply::Secret(|s, v| s.slack.signing_secret = Some(v)),
+    ),
+    (
+        "BATON_DISCORD_BOT_TOKEN",
+        Apply::Secret(|s, v| s.discord.bot_token = Some(v)),
+    ),
+    (
+        "BATON_DISCORD_PUBLIC_KEY",
+        Apply::Secret(|s, v| s.discord.public_key = Some(v)),
+    ),
+];
+
+/// The names of every environment variable baton reads.
+pub fn env_vars() -> impl Iterator<Item = &'static str> {
+    ENV.iter().map(|(name, _)| *name)
+}
+
+impl Settings {
+    /// Defaults, then `file` (if given), then the variables `env` returns. Empty variables
+    /// count as unset.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Settings, ConfigError> {
+        let mut settings = match file {
+            Some(path) => Self::from_file(path)?,
+            None => Settings::default(),
+        };
+        for (var, apply) in ENV {
+            let Some(value) = env(var).filter(|v| !v.trim().is_empty()) else {
+                continue;
+            };
+            match apply {
+                Apply::Secret(set) => set(&mut settings, SecretString::from(value)),
+                Apply::Value(set) => {
+                    set(&mut settings, &value).map_err(|reason| ConfigError::Env { var, reason })?
+                }
+            }
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&settings.log) {
+            return Err(match env("BATON_LOG").filter(|v| !v.trim().is_empty()) {
+                Some(_) => ConfigError::Env {
+                    var: "BATON_LOG",
+                    reason: format!("`{}` is not a log filter ({e})", settings.log),
+                },
+                None => ConfigError::Invalid {
+                    path: file.map(Path::to_path_buf).unwrap_or_default(),
+                    reason: format!("log: `{}` is not a log filter ({e})", settings.log),
+                },
+            });
+        }
+        Ok(settings)
+    }
+
+    /// As [`Settings::load`], reading the process environment.
+    pub fn from_env(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        Self::load(file, |k| std::env::var(k).ok())
+    }
+
+    fn from_file(path: &Path) -> Result<Settings, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Unreadable {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            reason: e.to_string().trim_end().to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::io::Write;
+
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    /// A throwaway config file in the temp directory, removed on drop.
+    struct TempToml(PathBuf);
+
+    impl Drop for TempToml {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    fn file(text: &str) -> TempToml {
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("baton-config-test-{}-{n}.toml", std::process::id()));
+        let mut f = std::fs::File::create(&path).expect("create temp config");
+        f.write_all(text.as_bytes()).expect("write temp config");
+        TempToml(path)
+    }
+
+    #[test]
+    fn defaults_without_file_or_env() {
+        let s = Settings::load(None, env(&[])).unwrap();
+        assert_eq!(s.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(s.http_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.outbox_workers.get(), 2);
+        assert_eq!(s.tick_seconds.get(), 60);
+        assert_eq!(s.log_format, LogFormat::Text);
+        assert_eq!(s.nudge_cap, 5);
+        assert_eq!(s.shutdown_grace_seconds, 20);
+        assert!(s.slack.bot_token.is_none());
+    }
+
+    #[test]
+    fn file_overrides_defaults_and_env_overrides_file() {
+        let f = file(
+            "http_addr = \"0.0.0.0:9000\"\noutbox_workers = 4\ntick_seconds = 30\n\
+             log_format = \"json\"\n[slack]\nbot_token = \"xoxb-from-file\"\n",
+        );
+        let s = Settings::load(Some(&f.0), env(&[])).unwrap();
+        assert_eq!(s.http_addr.to_string(), "0.0.0.0:9000");
+        assert_eq!(s.outbox_workers.get(), 4);
+        assert_eq!(s.tick_seconds.get(), 30);
+        assert_eq!(s.log_format, LogFormat::Json);
+        assert_eq!(
+            s.slack.bot_token.as_ref().unwrap().expose_secret(),
+            "xoxb-from-file"
+        );
+        // Untouched by the file: still the default.
+        assert_eq!(s.nudge_cap, 5);
+
+        let s = Settings::load(
+            Some(&f.0),
+            env(&[
+                ("BATON_HTTP_ADDR", "127.0.0.1:7000"),
+                ("BATON_OUTBOX_WORKERS", "1"),
+                ("BATON_LOG_FORMAT", "TEXT"),
+                ("BATON_SLACK_BOT_TOKEN", "xoxb-from-env"),
+                ("BATON_NUDGE_CAP", "3"),
+                ("BATON_TICK_SECONDS", ""),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.http_addr.to_string(), "127.0.0.1:7000");
+        assert_eq!(s.outbox_workers.get(), 1);
+        assert_eq!(s.log_format, LogFormat::Text);
+        assert_eq!(
+            s.slack.bot_token.as_ref().unwrap().expose_secret(),
+            "xoxb-from-env"
+        );
+        assert_eq!(s.nudge_cap, 3);
+        // An empty variable counts as unset: the file's value stands.
+        assert_eq!(s.tick_seconds.get(), 30);
+    }
+
+    #[test]
+    fn baton_database_url_beats_plain_database_url_which_beats_the_file() {
+        let f = file("database_url = \"postgres://file@db/baton\"\n");
+        let s = Settings::load(Some(&f.0), env(&[])).unwrap();
+        assert_eq!(s.database_url, "postgres://file@db/baton");
+        let s = Settings::load(
+            Some(&f.0),
+            env(&[("DATABASE_URL", "postgres://plain@db/x")]),
+        )
+        .unwrap();
+        assert_eq!(s.database_url, "postgres://plain@db/x");
+        let s = Settings::load(
+            Some(&f.0),
+            env(&[
+                ("DATABASE_URL", "postgres://plain@db/x"),
+                ("BATON_DATABASE_URL", "postgres://baton@db/y"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.database_url, "postgres://baton@db/y");
+    }
+
+    #[test]
+    fn bad_env_values_name_the_variable() {
+        for (var, value, needle) in [
+            ("BATON_HTTP_ADDR", "localhost:80:80", "address"),
+            ("BATON_OUTBOX_WORKERS", "0", "at least 1"),
+            ("BATON_OUTBOX_WORKERS", "many", "at least 1"),
+            ("BATON_TICK_SECONDS", "-5", "seconds"),
+            ("BATON_LOG_FORMAT", "xml", "unknown log format `xml`"),
+            ("BATON_SHUTDOWN_GRACE_SECONDS", "soon", "seconds"),
+            ("BATON_LOG", "info,[[[", "log filter"),
+        ] {
+            let err = Settings::load(None, env(&[(var, value)])).unwrap_err();
+            let msg = err.to_string();
+            assert!(msg.starts_with(var), "{var}: {msg}");
+            assert!(msg.contains(needle), "{var}: {msg}");
+        }
+    }
+
+    #[test]
+    fn bad_files_name_the_file_and_line() {
+        let missing = Path::new("/nonexistent/baton.toml");
+        let msg = Settings::load(Some(missing), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("/nonexistent/baton.toml"), "{msg}");
+        assert!(msg.contains("cannot read"), "{msg}");
+
+        let f = file("log = \"info\"\noutbox_workers = 0\n");
+        let msg = Settings::load(Some(&f.0), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains(&f.0.display().to_string()), "{msg}");
+        assert!(msg.contains("line 2"), "{msg}");
+
+        let f = file("http_addr = \"127.0.0.1:8080\"\nhttp_adr = \"x\"\n");
+        let msg = Settings::load(Some(&f.0), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("line 2") && msg.contains("http_adr"), "{msg}");
+
+        let f = file("tick_seconds = [unclosed\n");
+        let msg = Settings::load(Some(&f.0), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("line 1"), "{msg}");
+
+        let f = file("log_format = \"xml\"\n");
+        let msg = Settings::load(Some(&f.0), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("line 1") && msg.contains("xml"), "{msg}");
+    }
+
+    #[test]
+    fn debug_never_shows_secrets_or_the_database_password() {
+        let s = Settings::load(
+            None,
+            env(&[
+                ("BATON_DATABASE_URL", "postgres://baton:hunter2-db@db/baton"),
+                ("BATON_SLACK_BOT_TOKEN", "xoxb-secret-1"),
+                ("BATON_SLACK_APP_TOKEN", "xapp-secret-2"),
+                ("BATON_SLACK_SIGNING_SECRET", "signing-secret-3"),
+                ("BATON_DISCORD_BOT_TOKEN", "discord-secret-4"),
+                ("BATON_DISCORD_PUBLIC_KEY", "discord-key-5"),
+            ]),
+        )
+        .unwrap();
+        let shown = format!("{s:?} {s:#?}");
+        for secret in [
+            "hunter2-db",
+            "xoxb-secret-1",
+            "xapp-secret-2",
+            "signing-secret-3",
+            "discord-secret-4",
+            "discord-key-5",
+        ] {
+            assert!(!shown.contains(secret), "{secret} leaked: {shown}");
+        }
+        assert!(shown.contains("postgres://baton:***@db/baton"), "{shown}");
+        assert_eq!(
+            s.discord.public_key.as_ref().unwrap().expose_secret(),
+            "discord-key-5"
+        );
+    }
+
+    #[test]
+    fn the_example_file_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("baton.example.toml");
+        let s = Settings::load(Some(&path), env(&[])).unwrap();
+        assert_eq!(s.http_addr.to_string(), "127.0.0.1:8080");
+    }
 }

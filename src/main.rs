@@ -83,14 +83,11 @@ enum Cmd {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("BATON_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,sqlx=error")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    // `serve` sets up logging from its own settings (file, format); the rest log warnings.
+    if !matches!(cli.command, Cmd::Serve { .. }) {
+        baton::telemetry::init_cli();
+    }
     match run(cli).await {
         Ok(code) => code,
         Err(e) => {

@@ -7,5 +7,6 @@ mod cli;
 mod common;
 mod isolation;
 mod schedule;
+mod serve;
 mod shell;
 mod store;
