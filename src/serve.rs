@@ -407,7 +407,9 @@ pub async fn run(config: Option<&Path>, database_url: Option<String>) -> anyhow:
     );
     let store = Store::connect(&settings.database_url, true).await?;
     store.migrate().await?;
-    let app = Arc::new(App::new(store, Arc::new(SystemClock)));
+    let mut app = App::new(store, Arc::new(SystemClock));
+    app.nudge_cap = i64::from(settings.nudge_cap);
+    let app = Arc::new(app);
 
     let listener = TcpListener::bind(settings.http_addr)
         .await
@@ -424,7 +426,8 @@ pub async fn run(config: Option<&Path>, database_url: Option<String>) -> anyhow:
     tracing::warn!(
         "no chat platform is configured yet: outbound messages are only logged (LogAdapter)"
     );
-    Service::new(app, Arc::new(Metrics::new()), adapter, opts)
+    let metrics = app.metrics.clone();
+    Service::new(app, metrics, adapter, opts)
         .with_http(listener)
         .run_until(signal)
         .await

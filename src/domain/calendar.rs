@@ -19,6 +19,7 @@ use chrono::{DateTime, Duration, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::{OffsetComponents, OffsetName, Tz};
 
 use super::cadence::{CadenceRule, parse_rule, to_instant};
+pub use super::cadence::{default_layer, department_zone};
 use super::model::{Importance, Key};
 use super::org::{DependencySpec, OrgSpec};
 
@@ -46,16 +47,6 @@ pub struct CalendarEvent {
     pub suggested: bool,
 }
 
-/// The layer a cadence belongs to when the manifest names none.
-pub fn default_layer(purpose: &str, is_root: bool) -> &'static str {
-    match purpose {
-        "planning" => "tactical",
-        "coordination" => "coordination",
-        "review" if is_root => "strategic",
-        _ => "operational",
-    }
-}
-
 fn purpose_label(purpose: &str) -> &str {
     match purpose {
         "checkin" => "check-in",
@@ -70,25 +61,6 @@ fn default_duration(purpose: &str) -> u32 {
         "planning" => 120,
         _ => 30,
     }
-}
-
-/// The zone of a department: its own, else the nearest ancestor's, else the organisation's.
-pub fn department_zone(spec: &OrgSpec, dept: &Key) -> Tz {
-    let mut cur = Some(dept.clone());
-    let mut seen = BTreeSet::new();
-    while let Some(k) = cur {
-        if !seen.insert(k.clone()) {
-            break;
-        }
-        let Some(d) = spec.departments.iter().find(|d| d.key == k) else {
-            break;
-        };
-        if let Some(tz) = d.time_zone {
-            return tz;
-        }
-        cur = d.parent.clone();
-    }
-    spec.org.time_zone
 }
 
 fn department_name(spec: &OrgSpec, dept: &Key) -> String {

@@ -220,10 +220,8 @@ async fn calendar_feeds_need_the_organisations_token(pool: PgPool) {
             Some("text/calendar; charset=utf-8"),
             "{file}"
         );
-        // `app::calendar::ics_feed` is still a stub returning an empty feed; once it lands
-        // every body is a calendar.
         assert!(
-            r.body.is_empty() || r.body.starts_with("BEGIN:VCALENDAR"),
+            r.body.starts_with("BEGIN:VCALENDAR") && r.body.contains("RRULE:"),
             "{file}: {}",
             r.body
         );
