@@ -98,6 +98,19 @@ pub struct Action {
     pub value: String,
 }
 
+/// A picture attached to a reply, described rather than drawn: each adapter asks
+/// `app::pictures` to render it (PNG) when it needs the bytes, so replies and outbox
+/// messages stay small and the text rendering stays the default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageRef {
+    /// `kr_trend`, `scorecard` or `strategy_map`.
+    pub kind: String,
+    /// The key result code for `kr_trend`; the scope for `scorecard`.
+    pub subject: Option<String>,
+    /// Alt text: what the picture shows, in words.
+    pub alt: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Block {
     Heading(String),
@@ -110,6 +123,8 @@ pub enum Block {
     Form(Form),
     /// Buttons under a message.
     Actions(Vec<Action>),
+    /// A chart or map to attach.
+    Image(ImageRef),
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

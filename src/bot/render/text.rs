@@ -132,6 +132,8 @@ pub fn render(reply: &Reply) -> String {
             Block::Form(f) => {
                 out.push_str(&format!("» {}\n", f.title));
             }
+            // The terminal shows text; `--png <dir>` writes the pictures as files.
+            Block::Image(_) => {}
             Block::Actions(actions) => {
                 let labels: Vec<String> =
                     actions.iter().map(|a| format!("[{}]", a.label)).collect();
