@@ -208,6 +208,13 @@ pub async fn record(
     if let Some(b) = &line.blockers {
         reply = reply.note(format!("Blocker noted: {b}"));
     }
+    // Other departments may depend on this figure: re-evaluate their alerts now. The
+    // check-in itself is stored either way; an alert failure is logged, not returned.
+    if super::alerts::touches_dependency(&spec, &line.code)
+        && let Err(e) = super::alerts::evaluate(app, actor.org.id).await
+    {
+        tracing::error!(error = %e, "dependency alerts could not be evaluated after a check-in");
+    }
     Ok(reply)
 }
 

@@ -1,6 +1,7 @@
 //! Use cases. Each takes the app context (store, clock) and returns a platform-neutral
 //! [`Reply`]. This is the only place where the domain meets storage.
 
+pub mod alerts;
 pub mod apply;
 pub mod calendar;
 pub mod checkins;
@@ -232,6 +233,14 @@ impl App {
             Command::Snooze(d) => schedule::snooze(self, actor, d).await,
             Command::Away { from, to } => schedule::away(self, actor, &from, &to).await,
             Command::NoChange => schedule::no_change(self, actor, delivery).await,
+            Command::Blocked { dependency, reason } => {
+                alerts::declare_blocked(self, actor, &dependency, &reason).await
+            }
+            Command::Ack(id) => alerts::acknowledge(self, actor, &id).await,
+            Command::Resolve { alert, note } => alerts::resolve(self, actor, &alert, &note).await,
+            Command::AlertUpdate { alert, text } => {
+                alerts::post_update(self, actor, &alert, &text, delivery).await
+            }
         }
     }
 }

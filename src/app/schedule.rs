@@ -202,6 +202,8 @@ pub async fn run_due(app: &App, metrics: Option<&Metrics>) -> Result<TickReport>
     let mut report = TickReport::default();
     for org in app.store.orgs().await? {
         run_org(app, org.id, &mut report).await?;
+        // Time-based alert conditions (staleness, needed-by dates, escalation).
+        super::alerts::evaluate(app, org.id).await?;
     }
     Metrics::add(&metrics.prompts_sent, report.prompts_sent);
     Metrics::add(&metrics.prompts_missed, report.prompts_missed);

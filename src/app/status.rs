@@ -76,6 +76,8 @@ pub struct View {
     pub state: OrgState,
     pub rollup: Rollup,
     pub now: DateTime<Utc>,
+    /// Open dependency alerts.
+    pub alerts: Vec<crate::store::alerts::AlertRow>,
 }
 
 impl View {
@@ -84,7 +86,9 @@ impl View {
         let state = app.store.load_state(actor.org.id).await?;
         let now = app.clock.now();
         let rollup = rollup(&spec, &state, now);
+        let alerts = app.store.open_alerts(actor.org.id).await?;
         Ok(View {
+            alerts,
             spec,
             state,
             rollup,

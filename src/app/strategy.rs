@@ -209,6 +209,7 @@ pub fn deps_table(v: &View, dept: Option<&Key>) -> Table {
         ("Health", Align::Left),
         ("Importance", Align::Left),
         ("Needed by", Align::Left),
+        ("Open alerts", Align::Left),
         ("Rhythm", Align::Left),
     ]);
     for d in &v.spec.dependencies {
@@ -264,6 +265,30 @@ pub fn deps_table(v: &View, dept: Option<&Key>) -> Table {
                     .map(|n| format!("{n}{}", if overdue { " (passed)" } else { "" }))
                     .unwrap_or_else(|| "—".into()),
             ),
+            Cell::text({
+                let open: Vec<String> = v
+                    .alerts
+                    .iter()
+                    .filter(|a| a.dependency_key == d.key.as_str())
+                    .map(|a| {
+                        format!(
+                            "#{} {}{}",
+                            a.id,
+                            a.condition,
+                            if a.acknowledged_at.is_some() {
+                                " (ack)"
+                            } else {
+                                ""
+                            }
+                        )
+                    })
+                    .collect();
+                if open.is_empty() {
+                    "none".to_string()
+                } else {
+                    open.join(", ")
+                }
+            }),
             Cell::text(d.cadence.clone().unwrap_or_else(|| {
                 let s = suggest_rhythm(&v.spec, d);
                 format!("suggested: {} (`{}`)", s.summary, s.rule)

@@ -48,6 +48,23 @@ pub enum Command {
     },
     /// Re-confirm the current figures of the open prompt's key results.
     NoChange,
+    /// `blocked <dependency> <reason>`.
+    Blocked {
+        dependency: String,
+        reason: String,
+    },
+    /// `ack <alert>`.
+    Ack(String),
+    /// `resolve <alert> [note]`.
+    Resolve {
+        alert: String,
+        note: String,
+    },
+    /// `update <alert> <check-in or note>`.
+    AlertUpdate {
+        alert: String,
+        text: String,
+    },
     /// A filled-in form (modal submission, or the shell's prompts). Never typed.
     SubmitForm {
         id: String,
@@ -206,6 +223,41 @@ impl Command {
                     .map(Command::Snooze)
                     .map_err(|e| usage_err("snooze", &format!("{e}.")))
             }
+            "blocked" => match rest.split_once(char::is_whitespace) {
+                Some((dep, reason)) if !reason.trim().is_empty() => Ok(Command::Blocked {
+                    dependency: dep.to_string(),
+                    reason: reason.trim().to_string(),
+                }),
+                _ => Err(usage_err(
+                    "blocked",
+                    "`blocked` needs a dependency and a reason.",
+                )),
+            },
+            "ack" | "acknowledge" => match args.as_slice() {
+                [id] => Ok(Command::Ack(id.to_string())),
+                _ => Err(usage_err("ack", "`ack` needs one alert number.")),
+            },
+            "resolve" => match rest.split_once(char::is_whitespace) {
+                Some((id, note)) => Ok(Command::Resolve {
+                    alert: id.to_string(),
+                    note: note.trim().to_string(),
+                }),
+                None if !rest.is_empty() => Ok(Command::Resolve {
+                    alert: rest.to_string(),
+                    note: String::new(),
+                }),
+                None => Err(usage_err("resolve", "`resolve` needs an alert number.")),
+            },
+            "update" => match rest.split_once(char::is_whitespace) {
+                Some((id, text)) if !text.trim().is_empty() => Ok(Command::AlertUpdate {
+                    alert: id.to_string(),
+                    text: text.trim().to_string(),
+                }),
+                _ => Err(usage_err(
+                    "update",
+                    "`update` needs an alert number and a check-in or note.",
+                )),
+            },
             "away" => match args.as_slice() {
                 [from, to] => Ok(Command::Away {
                     from: from.to_string(),

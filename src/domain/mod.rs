@@ -1,6 +1,7 @@
 //! The pure core: model types, rollup math, cadence rules and parsers. No I/O, no async,
 //! no wall clock: the current time is always a parameter.
 
+pub mod alerts;
 pub mod cadence;
 pub mod calendar;
 pub mod model;

@@ -18,6 +18,7 @@ use crate::domain::{
     PersonSpec, PerspectiveSpec, ScorecardObjective, Source,
 };
 
+pub mod alerts;
 pub mod schedule;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -1,0 +1,711 @@
+//! Dependency alerts (PRODUCT §6): raised once per (dependency, condition) while the
+//! condition holds, announced in the dependent department's channel (in a thread of their
+//! own) and by DM to the provider's owner; cleared in the same thread; escalated to the
+//! provider's head when nobody acknowledges them. People acknowledge, post updates and
+//! resolve with buttons, or with `ack`, `update` and `resolve` in the shell.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+
+use crate::bot::reply::{Action, Block};
+use crate::bot::{Align, Cell, Reply, Table};
+use crate::chat::Target;
+use crate::domain::alerts::{Condition, add_working_days, conditions};
+use crate::domain::calendar::suggest_rhythm;
+use crate::domain::progress::rollup;
+use crate::domain::{Code, DependencySpec, Key, OrgSpec};
+use crate::error::{AppError, Result};
+use crate::outbox::{Payload, enqueue};
+use crate::store::alerts::AlertRow;
+use crate::store::{Store, StoreError};
+
+use super::{Actor, App};
+
+/// Working days an alert may stay unacknowledged before it goes to the provider's head.
+pub const ESCALATE_AFTER_WORKING_DAYS: u32 = 2;
+
+/// What one evaluation did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlertReport {
+    pub opened: Vec<i64>,
+    pub cleared: Vec<i64>,
+    pub escalated: Vec<i64>,
+}
+
+fn thread(dep: &DependencySpec, id: i64) -> Target {
+    Target::Thread {
+        department: dep.dependent_department.to_string(),
+        thread: format!("alert-{id}"),
+    }
+}
+
+/// Who answers for the provider side: the owner of the key result, objective or
+/// initiative relied on, else the provider department's head.
+fn provider_owner(spec: &OrgSpec, dep: &DependencySpec) -> Option<Key> {
+    let code = dep.provider_ref.as_ref();
+    code.and_then(|c| {
+        spec.key_results
+            .iter()
+            .find(|k| &k.code == c)
+            .and_then(|k| k.owner.clone())
+    })
+    .or_else(|| {
+        code.and_then(|c| {
+            spec.objectives
+                .iter()
+                .find(|o| &o.code == c)
+                .and_then(|o| o.owner.clone())
+        })
+    })
+    .or_else(|| {
+        code.and_then(|c| {
+            spec.initiatives
+                .iter()
+                .find(|i| &i.code == c)
+                .and_then(|i| i.owner.clone())
+        })
+    })
+    .or_else(|| provider_head(spec, dep))
+}
+
+fn provider_head(spec: &OrgSpec, dep: &DependencySpec) -> Option<Key> {
+    spec.departments
+        .iter()
+        .find(|d| d.key == dep.provider_department)
+        .and_then(|d| d.heads.first().cloned())
+}
+
+fn dept_name(spec: &OrgSpec, key: &Key) -> String {
+    spec.departments
+        .iter()
+        .find(|d| &d.key == key)
+        .map(|d| d.name.clone())
+        .unwrap_or_else(|| key.to_string())
+}
+
+/// The alert message: the dependency, the provider's figures and trend, the needed-by date,
+/// the coordination rhythm, and the three actions.
+async fn alert_message(
+    app: &App,
+    org_id: i64,
+    spec: &OrgSpec,
+    dep: &DependencySpec,
+    id: i64,
+    cond: Condition,
+    detail: &str,
+) -> Result<Reply> {
+    let mut r = Reply::new();
+    r.ephemeral = false;
+    let provider = dept_name(spec, &dep.provider_department);
+    let dependent = dept_name(spec, &dep.dependent_department);
+    let what = dep
+        .provider_ref
+        .as_ref()
+        .map(|c| {
+            let title = spec
+                .key_results
+                .iter()
+                .find(|k| &k.code == c)
+                .map(|k| k.title.clone())
+                .or_else(|| {
+                    spec.objectives
+                        .iter()
+                        .find(|o| &o.code == c)
+                        .map(|o| o.title.clone())
+                })
+                .or_else(|| {
+                    spec.initiatives
+                        .iter()
+                        .find(|i| &i.code == c)
+                        .map(|i| i.title.clone())
+                })
+                .unwrap_or_default();
+            format!("{c} “{title}”")
+        })
+        .unwrap_or_else(|| "its work".into());
+    r = r.heading(format!("⚠ Dependency alert #{id}: {}", dep.key));
+    r = r.text(format!(
+        "{dependent} relies on {provider}'s {what} ({} importance). It {}.",
+        dep.importance,
+        cond.describe()
+    ));
+    r = r.text(detail.to_string());
+    if let Some(code) = &dep.provider_ref
+        && spec.key_results.iter().any(|k| &k.code == code)
+    {
+        let (rows, _) = app.store.history(org_id, code.as_str(), 4).await?;
+        if !rows.is_empty() {
+            let unit = spec
+                .key_results
+                .iter()
+                .find(|k| &k.code == code)
+                .map(|k| k.unit.clone())
+                .unwrap_or_default();
+            let mut t = Table::new(&[
+                ("When (UTC)", Align::Left),
+                ("Value", Align::Right),
+                ("Confidence", Align::Left),
+                ("Note", Align::Left),
+            ]);
+            for c in rows.iter().rev() {
+                t.row(vec![
+                    Cell::text(c.recorded_at.format("%Y-%m-%d").to_string()),
+                    Cell::Figure {
+                        value: Some(c.value),
+                        unit: unit.clone(),
+                    },
+                    Cell::text(
+                        c.confidence
+                            .as_deref()
+                            .map(|s| s.replace('_', " "))
+                            .unwrap_or_else(|| "—".into()),
+                    ),
+                    Cell::text(c.note.clone().or(c.blockers.clone()).unwrap_or_default()),
+                ]);
+            }
+            r = r.table(t);
+        }
+    }
+    r = r.text(format!(
+        "Needed by: {}",
+        dep.needed_by
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| "not set".into())
+    ));
+    r = r.text(match &dep.cadence {
+        Some(c) => format!("Coordination rhythm: {c}"),
+        None => {
+            let s = suggest_rhythm(spec, dep);
+            format!("Suggested coordination rhythm: {} — {}", s.summary, s.why)
+        }
+    });
+    r.push(Block::Actions(vec![
+        Action {
+            id: "alert_ack".into(),
+            label: "Acknowledge".into(),
+            value: id.to_string(),
+        },
+        Action {
+            id: "alert_update".into(),
+            label: "Post update".into(),
+            value: id.to_string(),
+        },
+        Action {
+            id: "alert_resolve".into(),
+            label: "Resolve".into(),
+            value: id.to_string(),
+        },
+    ]));
+    Ok(r.note(format!(
+        "In the shell: `ack {id}`, `update {id} <check-in or note>`, `resolve {id}`."
+    )))
+}
+
+async fn say(
+    conn: &mut sqlx::PgConnection,
+    org_id: i64,
+    key: String,
+    target: Target,
+    reply: Reply,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    enqueue(
+        conn,
+        org_id,
+        &key,
+        &target,
+        &Payload::Reply { reply },
+        now,
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Evaluates every dependency of the organisation: opens, clears and escalates alerts.
+/// Safe to run from any number of replicas at once.
+#[tracing::instrument(skip_all, fields(org = org_id))]
+pub async fn evaluate(app: &App, org_id: i64) -> Result<AlertReport> {
+    let spec = app.spec(org_id).await?;
+    if spec.dependencies.is_empty() {
+        return Ok(AlertReport::default());
+    }
+    let now = app.clock.now();
+    let state = app.store.load_state(org_id).await?;
+    let roll = rollup(&spec, &state, now);
+    let blockers: HashMap<Code, String> = app
+        .store
+        .open_blockers(org_id)
+        .await?
+        .into_iter()
+        .filter_map(|(code, name, b)| {
+            Code::parse(&code)
+                .ok()
+                .map(|c| (c, format!("{b} (reported by {name})")))
+        })
+        .collect();
+    let today = now.with_timezone(&spec.org.time_zone).date_naive();
+    let open = app.store.open_alerts(org_id).await?;
+    let suppressed: HashSet<(String, String)> =
+        app.store.suppressions(org_id).await?.into_iter().collect();
+    let holidays: Vec<_> = spec.holidays.iter().map(|h| h.date).collect();
+    let mut report = AlertReport::default();
+    let mut tx = app.store.pool().begin().await.map_err(StoreError::from)?;
+    let mut active: HashSet<(String, &'static str)> = HashSet::new();
+    for dep in &spec.dependencies {
+        for (cond, detail) in conditions(&spec, &roll, &blockers, dep, today) {
+            active.insert((dep.key.to_string(), cond.as_str()));
+            if suppressed.contains(&(dep.key.to_string(), cond.as_str().to_string())) {
+                continue;
+            }
+            if let Some(id) = Store::open_alert(
+                &mut tx,
+                org_id,
+                dep.key.as_str(),
+                cond.as_str(),
+                &detail,
+                None,
+                now,
+            )
+            .await?
+            {
+                let msg = alert_message(app, org_id, &spec, dep, id, cond, &detail).await?;
+                say(
+                    &mut tx,
+                    org_id,
+                    format!("alert:{id}:open"),
+                    thread(dep, id),
+                    msg.clone(),
+                    now,
+                )
+                .await?;
+                if let Some(owner) = provider_owner(&spec, dep) {
+                    say(
+                        &mut tx,
+                        org_id,
+                        format!("alert:{id}:owner"),
+                        Target::Person {
+                            person: owner.to_string(),
+                        },
+                        msg,
+                        now,
+                    )
+                    .await?;
+                }
+                report.opened.push(id);
+            }
+        }
+    }
+    for (dep_key, cond) in &suppressed {
+        if !active.contains(&(
+            dep_key.clone(),
+            Condition::parse(cond).map(|c| c.as_str()).unwrap_or(""),
+        )) {
+            Store::unsuppress(&mut tx, org_id, dep_key, cond).await?;
+        }
+    }
+    for a in &open {
+        let Some(dep) = spec
+            .dependencies
+            .iter()
+            .find(|d| d.key.as_str() == a.dependency_key)
+        else {
+            // The dependency was removed from the manifest: the alert has no subject any more.
+            Store::close_alert(&mut tx, org_id, a.id, "cleared", None, now).await?;
+            continue;
+        };
+        let cond = Condition::parse(&a.condition);
+        let still = active.contains(&(
+            a.dependency_key.clone(),
+            cond.map(|c| c.as_str()).unwrap_or(""),
+        ));
+        if cond != Some(Condition::Declared) && !still {
+            if Store::close_alert(&mut tx, org_id, a.id, "cleared", None, now).await? {
+                let reply = Reply::new().text(format!(
+                    "✔ Cleared: {} no longer {} — alert #{} is closed.",
+                    dep.provider_ref
+                        .as_ref()
+                        .map(|c| c.to_string())
+                        .unwrap_or_else(|| dep.provider_department.to_string()),
+                    cond.map(|c| c
+                        .describe()
+                        .trim_start_matches("is ")
+                        .trim_start_matches("has "))
+                        .unwrap_or("holds"),
+                    a.id
+                ));
+                say(
+                    &mut tx,
+                    org_id,
+                    format!("alert:{}:cleared", a.id),
+                    thread(dep, a.id),
+                    reply,
+                    now,
+                )
+                .await?;
+                report.cleared.push(a.id);
+            }
+            continue;
+        }
+        // Escalation: unacknowledged for two working days → the provider's head.
+        let due = add_working_days(
+            a.opened_at.with_timezone(&spec.org.time_zone).date_naive(),
+            ESCALATE_AFTER_WORKING_DAYS,
+            &holidays,
+        );
+        let local_now = now.with_timezone(&spec.org.time_zone);
+        let opened_local = a.opened_at.with_timezone(&spec.org.time_zone);
+        let due_reached = local_now.date_naive() > due
+            || (local_now.date_naive() == due && local_now.time() >= opened_local.time());
+        if a.acknowledged_at.is_none()
+            && a.escalated_at.is_none()
+            && due_reached
+            && Store::escalate_alert(&mut tx, org_id, a.id, now).await?
+        {
+            if let Some(head) = provider_head(&spec, dep) {
+                let mut msg = alert_message(
+                    app,
+                    org_id,
+                    &spec,
+                    dep,
+                    a.id,
+                    cond.unwrap_or(Condition::Behind),
+                    &a.detail,
+                )
+                .await?;
+                msg.blocks.insert(0, Block::Text(format!(
+                    "Escalated to you as head of {}: nobody has acknowledged this alert for {ESCALATE_AFTER_WORKING_DAYS} working days.",
+                    dept_name(&spec, &dep.provider_department)
+                )));
+                say(
+                    &mut tx,
+                    org_id,
+                    format!("alert:{}:escalated", a.id),
+                    Target::Person {
+                        person: head.to_string(),
+                    },
+                    msg,
+                    now,
+                )
+                .await?;
+            }
+            report.escalated.push(a.id);
+        }
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(report)
+}
+
+/// Whether a check-in on `code` can change a dependency's conditions.
+pub fn touches_dependency(spec: &OrgSpec, code: &Code) -> bool {
+    let objective = spec
+        .key_results
+        .iter()
+        .find(|k| &k.code == code)
+        .map(|k| &k.objective);
+    spec.dependencies.iter().any(|d| {
+        d.provider_ref
+            .as_ref()
+            .is_some_and(|p| p == code || Some(p) == objective)
+    })
+}
+
+fn dependency<'a>(spec: &'a OrgSpec, key: &str) -> Result<&'a DependencySpec> {
+    let lower = key.to_ascii_lowercase();
+    spec.dependencies.iter().find(|d| d.key.as_str() == lower).ok_or_else(|| {
+        AppError::NotFound(format!(
+            "There is no dependency `{key}`. Dependencies: {}.\nUsage: blocked <dependency> <reason>",
+            spec.dependencies.iter().map(|d| d.key.as_str()).collect::<Vec<_>>().join(", ")
+        ))
+    })
+}
+
+/// The provider's people, either side's heads and admins may act on an alert.
+fn may_act(spec: &OrgSpec, actor: &Actor, dep: &DependencySpec) -> bool {
+    let me = &actor.person.spec.key;
+    actor.is_admin()
+        || provider_owner(spec, dep).as_ref() == Some(me)
+        || spec.departments.iter().any(|d| {
+            (d.key == dep.provider_department && (d.members.contains(me) || d.heads.contains(me)))
+                || (d.key == dep.dependent_department && d.heads.contains(me))
+        })
+}
+
+async fn alert_for(
+    app: &App,
+    actor: &Actor,
+    id: &str,
+    usage: &str,
+) -> Result<(AlertRow, std::sync::Arc<OrgSpec>)> {
+    let id: i64 = id
+        .trim_start_matches('#')
+        .parse()
+        .map_err(|_| AppError::Usage(format!("`{id}` is not an alert number.\nUsage: {usage}")))?;
+    let a = app.store.alert(actor.org.id, id).await?.ok_or_else(|| {
+        AppError::NotFound(format!(
+            "There is no alert #{id}. `deps` lists open alerts."
+        ))
+    })?;
+    let spec = app.spec(actor.org.id).await?;
+    Ok((a, spec))
+}
+
+/// `blocked <dependency> <reason>`.
+pub async fn declare_blocked(app: &App, actor: &Actor, key: &str, reason: &str) -> Result<Reply> {
+    let spec = app.spec(actor.org.id).await?;
+    let dep = dependency(&spec, key)?;
+    let me = &actor.person.spec.key;
+    let involved = actor.is_admin()
+        || spec.departments.iter().any(|d| {
+            (d.key == dep.dependent_department || d.key == dep.provider_department)
+                && (d.members.contains(me) || d.heads.contains(me))
+        });
+    if !involved {
+        return Err(AppError::Forbidden(format!(
+            "Only people of {} or {} can declare `{}` blocked.",
+            dep.dependent_department, dep.provider_department, dep.key
+        )));
+    }
+    let now = app.clock.now();
+    let detail = format!("Declared blocked by {}: {reason}", actor.person.spec.name);
+    let mut tx = app.store.pool().begin().await.map_err(StoreError::from)?;
+    let Some(id) = Store::open_alert(
+        &mut tx,
+        actor.org.id,
+        dep.key.as_str(),
+        Condition::Declared.as_str(),
+        &detail,
+        Some(actor.person.id),
+        now,
+    )
+    .await?
+    else {
+        let open = app.store.open_alerts(actor.org.id).await?;
+        let existing = open
+            .iter()
+            .find(|a| a.dependency_key == dep.key.as_str() && a.condition == "declared")
+            .map(|a| a.id);
+        return Ok(Reply::new().text(format!(
+            "`{}` is already declared blocked (alert #{}); post to its thread or `update {}`.",
+            dep.key,
+            existing.unwrap_or_default(),
+            existing.unwrap_or_default()
+        )));
+    };
+    let msg = alert_message(
+        app,
+        actor.org.id,
+        &spec,
+        dep,
+        id,
+        Condition::Declared,
+        &detail,
+    )
+    .await?;
+    say(
+        &mut tx,
+        actor.org.id,
+        format!("alert:{id}:open"),
+        thread(dep, id),
+        msg.clone(),
+        now,
+    )
+    .await?;
+    if let Some(owner) = provider_owner(&spec, dep) {
+        say(
+            &mut tx,
+            actor.org.id,
+            format!("alert:{id}:owner"),
+            Target::Person {
+                person: owner.to_string(),
+            },
+            msg,
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(Reply::new().text(format!(
+        "⚠ Alert #{id} raised: `{}` is blocked. {} and the provider's owner are told.",
+        dep.key,
+        dept_name(&spec, &dep.dependent_department)
+    )))
+}
+
+/// `ack <alert>`.
+pub async fn acknowledge(app: &App, actor: &Actor, id: &str) -> Result<Reply> {
+    let (a, spec) = alert_for(app, actor, id, "ack <alert>").await?;
+    let dep = dependency(&spec, &a.dependency_key)?;
+    if !may_act(&spec, actor, dep) {
+        return Err(AppError::Forbidden(format!(
+            "Only {}'s people and the heads of either department can acknowledge alert #{}.",
+            dept_name(&spec, &dep.provider_department),
+            a.id
+        )));
+    }
+    if a.closed_at.is_some() {
+        return Err(AppError::Invalid(format!(
+            "Alert #{} is already closed.",
+            a.id
+        )));
+    }
+    let now = app.clock.now();
+    if !app
+        .store
+        .acknowledge_alert(actor.org.id, a.id, actor.person.id, now)
+        .await?
+    {
+        return Ok(Reply::new().text(format!("Alert #{} was already acknowledged.", a.id)));
+    }
+    let mut conn = app.store.pool().acquire().await.map_err(StoreError::from)?;
+    let note = Reply::new().text(format!(
+        "👀 {} acknowledged alert #{}.",
+        actor.person.spec.name, a.id
+    ));
+    say(
+        &mut conn,
+        actor.org.id,
+        format!("alert:{}:ack", a.id),
+        thread(dep, a.id),
+        note,
+        now,
+    )
+    .await?;
+    Ok(Reply::new().text(format!(
+        "Acknowledged alert #{}; it will not be escalated.",
+        a.id
+    )))
+}
+
+/// `resolve <alert> [note]`.
+pub async fn resolve(app: &App, actor: &Actor, id: &str, note: &str) -> Result<Reply> {
+    let (a, spec) = alert_for(app, actor, id, "resolve <alert> [note]").await?;
+    let dep = dependency(&spec, &a.dependency_key)?;
+    if !may_act(&spec, actor, dep) {
+        return Err(AppError::Forbidden(format!(
+            "Only {}'s people and the heads of either department can resolve alert #{}.",
+            dept_name(&spec, &dep.provider_department),
+            a.id
+        )));
+    }
+    let now = app.clock.now();
+    let mut tx = app.store.pool().begin().await.map_err(StoreError::from)?;
+    if !Store::close_alert(
+        &mut tx,
+        actor.org.id,
+        a.id,
+        "resolved",
+        Some(actor.person.id),
+        now,
+    )
+    .await?
+    {
+        return Err(AppError::Invalid(format!(
+            "Alert #{} is already closed.",
+            a.id
+        )));
+    }
+    // Do not raise the same alert again while its condition still holds.
+    if a.condition != "declared" {
+        Store::suppress(&mut tx, actor.org.id, &a.dependency_key, &a.condition).await?;
+    }
+    let text = if note.trim().is_empty() {
+        format!("✔ {} resolved alert #{}.", actor.person.spec.name, a.id)
+    } else {
+        format!(
+            "✔ {} resolved alert #{}: {}",
+            actor.person.spec.name,
+            a.id,
+            note.trim()
+        )
+    };
+    say(
+        &mut tx,
+        actor.org.id,
+        format!("alert:{}:resolved", a.id),
+        thread(dep, a.id),
+        Reply::new().text(text),
+        now,
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(Reply::new().text(format!("Resolved alert #{}.", a.id)))
+}
+
+/// `update <alert> <check-in line | note>`: records a check-in on the provider's key
+/// result (or the note against its current figure) and posts it in the alert's thread.
+pub async fn post_update(
+    app: &App,
+    actor: &Actor,
+    id: &str,
+    text: &str,
+    delivery: &str,
+) -> Result<Reply> {
+    let (a, spec) = alert_for(app, actor, id, "update <alert> <check-in or note>").await?;
+    let dep = dependency(&spec, &a.dependency_key)?;
+    if text.trim().is_empty() {
+        return Err(AppError::Usage(
+            "An update needs a check-in or a note.\nUsage: update <alert> <check-in or note>"
+                .into(),
+        ));
+    }
+    let code = dep
+        .provider_ref
+        .as_ref()
+        .filter(|c| spec.key_results.iter().any(|k| &k.code == *c))
+        .cloned();
+    let line = match crate::domain::parse::parse_checkin_line(text) {
+        Ok(l) => l,
+        Err(_) => {
+            let Some(code) = code else {
+                return Err(AppError::Invalid(format!(
+                    "`{}` relies on no single key result; post a check-in line such as `S1 42 on track: note`.",
+                    dep.key
+                )));
+            };
+            let state = app
+                .store
+                .current_of(actor.org.id, &[code.to_string()])
+                .await?;
+            let current = state.key_results.get(&code);
+            let value = current
+                .map(|c| c.value)
+                .or_else(|| {
+                    spec.key_results
+                        .iter()
+                        .find(|k| k.code == code)
+                        .and_then(|k| k.start)
+                })
+                .ok_or_else(|| {
+                    AppError::Invalid(format!(
+                        "`{code}` has no figure yet; post a check-in such as `{code} 42`."
+                    ))
+                })?;
+            crate::domain::parse::CheckinLine {
+                code,
+                value,
+                confidence: current.and_then(|c| c.confidence),
+                note: Some(text.trim().to_string()),
+                blockers: None,
+            }
+        }
+    };
+    let recorded = super::checkins::record(app, actor, &line, false, delivery).await?;
+    let mut conn = app.store.pool().acquire().await.map_err(StoreError::from)?;
+    let mut posted = Reply::new().text(format!(
+        "📝 Update from {} on alert #{}:",
+        actor.person.spec.name, a.id
+    ));
+    posted.blocks.extend(recorded.blocks.iter().cloned());
+    say(
+        &mut conn,
+        actor.org.id,
+        format!("alert:{}:update:{delivery}", a.id),
+        thread(dep, a.id),
+        posted,
+        app.clock.now(),
+    )
+    .await?;
+    Ok(recorded.note(format!("Posted to the thread of alert #{}.", a.id)))
+}
