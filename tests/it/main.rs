@@ -1,6 +1,7 @@
 //! Integration tests: one binary, modules by area. Storage tests run against the real
 //! PostgreSQL through `#[sqlx::test]` (a fresh database per test).
 
+mod alerts;
 mod apply;
 mod calendar;
 mod cli;

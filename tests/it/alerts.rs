@@ -1,0 +1,373 @@
+//! Dependency alerts on a controlled clock: every trigger, once per condition across two
+//! replicas, clear and reopen, escalation timing, and who may act on them.
+
+use std::sync::Arc;
+
+use baton::app::App;
+use baton::app::alerts::evaluate;
+use baton::chat::Target;
+use baton::chat::recording::RecordingAdapter;
+use baton::clock::{Clock, FixedClock};
+use baton::outbox::deliver_batch;
+use baton::store::Store;
+use chrono::{DateTime, Duration, Utc};
+use sqlx::PgPool;
+
+use crate::common::*;
+
+const ORG: &str = r#"
+organisation: { key: deps, name: Deps Co, time_zone: Europe/London }
+people:
+  - { key: hedy, name: Hedy, time_zone: Europe/London }
+  - { key: pat, name: Pat, time_zone: Europe/London }
+  - { key: sam, name: Sam, time_zone: Europe/London }
+  - { key: olly, name: Olly, time_zone: Europe/London }
+  - { key: eve, name: Eve, time_zone: Europe/London }
+departments:
+  - { key: company, name: Deps Co, heads: [hedy] }
+  - { key: product, name: Product, parent: company, heads: [hedy], members: [pat], cadences: { checkin: "weekly on mon at 09:00" } }
+  - { key: sales, name: Sales, parent: company, heads: [sam], members: [olly], channels: { slack: C0SALES } }
+  - { key: marketing, name: Marketing, parent: company, heads: [eve] }
+cycles:
+  - { key: q4, start: 2026-11-01, end: 2026-12-31 }
+objectives:
+  - code: PO
+    title: Ship SSO
+    level: department
+    department: product
+    owner: hedy
+    cycle: q4
+    key_results:
+      - { code: PK1, title: SSO rollout, unit: "%", start: 0, target: 100, owner: pat }
+  - code: SO
+    title: Sell to the mid-market
+    level: department
+    department: sales
+    owner: sam
+    cycle: q4
+    key_results:
+      - { code: SK1, title: Deals, unit: deals, start: 0, target: 10, owner: sam }
+dependencies:
+  - key: sales-needs-sso
+    description: Mid-market deals need SSO
+    dependent: { department: sales, ref: SO }
+    provider: { department: product, ref: PK1 }
+    importance: critical
+    needed_by: 2026-12-15
+"#;
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+async fn setup(pool: PgPool, start: &str) -> (App, Arc<FixedClock>) {
+    let clock = Arc::new(FixedClock::new(at(start)));
+    let app = App::new(Store::new(pool), clock.clone());
+    let spec = baton::manifest::parse_manifest("deps.yaml", ORG).expect("valid manifest");
+    baton::app::apply::apply(&app, &spec, false)
+        .await
+        .expect("apply");
+    (app, clock)
+}
+
+async fn open(pool: &PgPool) -> Vec<(i64, String)> {
+    sqlx::query_as("SELECT id, condition FROM alerts WHERE closed_at IS NULL ORDER BY id")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+async fn delivered(app: &App, rec: &RecordingAdapter) -> Vec<(Target, String)> {
+    while deliver_batch(app, rec, "w", 50, None).await.unwrap() > 0 {}
+    rec.take()
+        .into_iter()
+        .map(|(t, m)| (t, baton::bot::render::text::render(&m.reply)))
+        .collect()
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn behind_is_raised_once_cleared_in_its_thread_and_reopened_as_new(pool: PgPool) {
+    // Mid-November: 25 % of the cycle gone.
+    let (app, clock) = setup(pool.clone(), "2026-11-16T10:00:00Z").await;
+    let rec = RecordingAdapter::new();
+    let out = shell(&app, "deps", "pat", "PK1 5 off track: vendor slipped\n").await;
+    assert!(out.contains("Recorded PK1"), "{out}");
+    assert_eq!(open(&pool).await, vec![(1, "behind".to_string())]);
+    let msgs = delivered(&app, &rec).await;
+    assert_eq!(msgs.len(), 2, "{msgs:?}");
+    let (to_thread, text) = &msgs[0];
+    assert_eq!(
+        *to_thread,
+        Target::Thread {
+            department: "sales".into(),
+            thread: "alert-1".into()
+        }
+    );
+    assert!(
+        text.contains("⚠ Dependency alert #1: sales-needs-sso"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Sales relies on Product's PK1 “SSO rollout” (critical importance)"),
+        "{text}"
+    );
+    assert!(text.contains("PK1 is off track"), "{text}");
+    assert!(text.contains("Needed by: 2026-12-15"), "{text}");
+    assert!(text.contains("Suggested coordination rhythm"), "{text}");
+    assert!(
+        text.contains("[Acknowledge] [Post update] [Resolve]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("vendor slipped"),
+        "the trend shows the check-in: {text}"
+    );
+    assert_eq!(
+        msgs[1].0,
+        Target::Person {
+            person: "pat".into()
+        },
+        "DM to the provider's owner"
+    );
+    // Still off track: no new alert, no new message.
+    shell(&app, "deps", "pat", "PK1 6 off track\n").await;
+    evaluate(&app, 1).await.unwrap();
+    assert_eq!(open(&pool).await.len(), 1);
+    assert!(delivered(&app, &rec).await.is_empty());
+    // Back on track: the same thread says so, and the alert closes.
+    shell(&app, "deps", "pat", "PK1 40 on track\n").await;
+    assert!(open(&pool).await.is_empty());
+    let msgs = delivered(&app, &rec).await;
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    assert_eq!(
+        msgs[0].0,
+        Target::Thread {
+            department: "sales".into(),
+            thread: "alert-1".into()
+        }
+    );
+    assert!(
+        msgs[0].1.contains("Cleared") && msgs[0].1.contains("alert #1 is closed"),
+        "{}",
+        msgs[0].1
+    );
+    // It comes back: a new alert, not the old one.
+    clock.advance(Duration::hours(1));
+    shell(&app, "deps", "pat", "PK1 41 off track\n").await;
+    let reopened = open(&pool).await;
+    assert_eq!(reopened.len(), 1);
+    assert_eq!(reopened[0].1, "behind");
+    assert!(reopened[0].0 > 1, "a new alert: {reopened:?}");
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn blocker_stale_overdue_and_declared_each_raise_an_alert(pool: PgPool) {
+    let (app, clock) = setup(pool.clone(), "2026-11-16T10:00:00Z").await;
+    shell(
+        &app,
+        "deps",
+        "pat",
+        "PK1 30 on track: fine; blocker: waiting on the IdP vendor\n",
+    )
+    .await;
+    assert_eq!(open(&pool).await, vec![(1, "blocker".to_string())]);
+    let detail: String = sqlx::query_scalar("SELECT detail FROM alerts WHERE id = 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(
+        detail.contains("waiting on the IdP vendor") && detail.contains("Pat"),
+        "{detail}"
+    );
+    // A member of the dependent department declares it blocked.
+    let out = shell(
+        &app,
+        "deps",
+        "olly",
+        "blocked sales-needs-sso no SCIM yet\nblocked sales-needs-sso again\nblocked nowhere x\n",
+    )
+    .await;
+    assert!(out.contains("Alert #2 raised"), "{out}");
+    assert!(out.contains("already declared blocked (alert #2)"), "{out}");
+    assert!(out.contains("There is no dependency `nowhere`"), "{out}");
+    let out = shell(&app, "deps", "eve", "blocked sales-needs-sso not mine\n").await;
+    assert!(out.contains("Only people of sales or product"), "{out}");
+    // Two weeks pass with no check-in: stale (the product cadence is weekly).
+    clock.set(at("2026-12-01T10:00:00Z"));
+    baton::app::schedule::run_due(&app, None).await.unwrap();
+    let conds: Vec<String> = open(&pool).await.into_iter().map(|(_, c)| c).collect();
+    assert!(conds.contains(&"stale".to_string()), "{conds:?}");
+    // The needed-by date passes unfinished: overdue.
+    clock.set(at("2026-12-16T10:00:00Z"));
+    baton::app::schedule::run_due(&app, None).await.unwrap();
+    let conds: Vec<String> = open(&pool).await.into_iter().map(|(_, c)| c).collect();
+    assert!(conds.contains(&"overdue".to_string()), "{conds:?}");
+    assert!(
+        conds.contains(&"declared".to_string()),
+        "declared alerts stay until resolved: {conds:?}"
+    );
+    // The board shows them.
+    let out = shell(&app, "deps", "sam", "deps\n").await;
+    assert!(
+        out.contains("#2 declared") && out.contains("overdue"),
+        "{out}"
+    );
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn two_replicas_raise_and_announce_once(pool: PgPool) {
+    let (a, clock) = setup(pool.clone(), "2026-11-16T10:00:00Z").await;
+    let opts = (*pool.connect_options()).clone();
+    let pool_b = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(4)
+        .connect_with(opts)
+        .await
+        .unwrap();
+    let b = App::new(Store::new(pool_b), clock.clone());
+    // A figure lands without triggering evaluation in this process (written directly).
+    sqlx::query(
+        "UPDATE key_results SET current_value = 2, current_confidence = 'off_track', current_at = $1, current_checkin_id = 0
+         WHERE code = 'PK1'",
+    )
+    .bind(clock.now())
+    .execute(&pool)
+    .await
+    .unwrap();
+    for _ in 0..5 {
+        let (ra, rb) = tokio::join!(evaluate(&a, 1), evaluate(&b, 1));
+        ra.unwrap();
+        rb.unwrap();
+    }
+    assert_eq!(open(&pool).await.len(), 1);
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM outbox WHERE idempotency_key LIKE 'alert:%'"
+        )
+        .await,
+        2
+    );
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn unacknowledged_alerts_escalate_after_two_working_days(pool: PgPool) {
+    // Friday 20 November 10:00: the alert opens.
+    let (app, clock) = setup(pool.clone(), "2026-11-20T10:00:00Z").await;
+    let rec = RecordingAdapter::new();
+    shell(&app, "deps", "pat", "PK1 1 off track\n").await;
+    delivered(&app, &rec).await;
+    // Monday (one working day later): not yet.
+    clock.set(at("2026-11-23T10:30:00Z"));
+    evaluate(&app, 1).await.unwrap();
+    assert!(delivered(&app, &rec).await.is_empty());
+    // Tuesday 09:59: still not two full working days.
+    clock.set(at("2026-11-24T09:59:00Z"));
+    evaluate(&app, 1).await.unwrap();
+    assert!(delivered(&app, &rec).await.is_empty());
+    // Tuesday 10:00: escalated to the provider's head, once.
+    clock.set(at("2026-11-24T10:00:00Z"));
+    evaluate(&app, 1).await.unwrap();
+    evaluate(&app, 1).await.unwrap();
+    let msgs = delivered(&app, &rec).await;
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    assert_eq!(
+        msgs[0].0,
+        Target::Person {
+            person: "hedy".into()
+        }
+    );
+    assert!(
+        msgs[0].1.contains("Escalated to you as head of Product"),
+        "{}",
+        msgs[0].1
+    );
+    // An acknowledged alert does not escalate.
+    shell(&app, "deps", "pat", "PK1 50 on track\n").await;
+    clock.advance(Duration::hours(1));
+    shell(&app, "deps", "pat", "PK1 3 off track\n").await;
+    let id = open(&pool).await[0].0;
+    let out = shell(&app, "deps", "pat", &format!("ack {id}\n")).await;
+    assert!(out.contains(&format!("Acknowledged alert #{id}")), "{out}");
+    clock.advance(Duration::days(7));
+    evaluate(&app, 1).await.unwrap();
+    let escalated: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM alerts WHERE escalated_at IS NOT NULL")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(escalated, 1);
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn only_the_providers_people_and_heads_act_and_resolve_holds(pool: PgPool) {
+    let (app, _clock) = setup(pool.clone(), "2026-11-16T10:00:00Z").await;
+    let rec = RecordingAdapter::new();
+    shell(&app, "deps", "pat", "PK1 4 off track\n").await;
+    delivered(&app, &rec).await;
+    let out = shell(&app, "deps", "eve", "ack 1\nresolve 1\n").await;
+    assert_eq!(
+        out.matches("Only Product's people and the heads of either department")
+            .count(),
+        2,
+        "{out}"
+    );
+    let out = shell(&app, "deps", "olly", "ack 1\n").await;
+    assert!(
+        out.contains("Only Product's people"),
+        "a dependent member may not: {out}"
+    );
+    let out = shell(&app, "deps", "sam", "ack 1\nack 1\nack 99\nack x\n").await;
+    assert!(out.contains("Acknowledged alert #1"), "{out}");
+    assert!(out.contains("already acknowledged"), "{out}");
+    assert!(out.contains("There is no alert #99"), "{out}");
+    assert!(out.contains("`x` is not an alert number"), "{out}");
+    // Post update: a note against the current figure, then a check-in.
+    let out = shell(
+        &app,
+        "deps",
+        "pat",
+        "update 1 vendor call tomorrow\nupdate 1 PK1 9 at risk: vendor found\n",
+    )
+    .await;
+    assert_eq!(
+        out.matches("Posted to the thread of alert #1").count(),
+        2,
+        "{out}"
+    );
+    let notes: Vec<(f64, Option<String>)> =
+        sqlx::query_as("SELECT value, note FROM checkins ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(notes[1], (4.0, Some("vendor call tomorrow".into())));
+    assert_eq!(notes[2].0, 9.0);
+    let msgs = delivered(&app, &rec).await;
+    assert!(msgs.iter().any(|(t, m)| *t
+        == Target::Thread {
+            department: "sales".into(),
+            thread: "alert-1".into()
+        }
+        && m.contains("Update from Pat")));
+    // Resolve while still behind: closed, and not raised again until it clears.
+    let out = shell(
+        &app,
+        "deps",
+        "pat",
+        "resolve 1 tracked in the weekly sync\nresolve 1\n",
+    )
+    .await;
+    assert!(out.contains("Resolved alert #1"), "{out}");
+    assert!(out.contains("already closed"), "{out}");
+    evaluate(&app, 1).await.unwrap();
+    assert!(
+        open(&pool).await.is_empty(),
+        "suppressed while the condition holds"
+    );
+    shell(&app, "deps", "pat", "PK1 60 on track\n").await;
+    shell(&app, "deps", "pat", "PK1 5 off track\n").await;
+    assert_eq!(
+        open(&pool).await.len(),
+        1,
+        "after clearing once, a new condition raises again"
+    );
+}
