@@ -85,7 +85,7 @@ impl CadenceRule {
         }
         let text = format!(
             "DTSTART:{}Z\nRRULE:{}",
-            self.anchor.format("%Y%m%dT%H%M%S"),
+            self.anchor_near(after).format("%Y%m%dT%H%M%S"),
             self.rrule
         );
         let Ok(set) = text.parse::<rrule::RRuleSet>() else {
@@ -100,6 +100,37 @@ impl CadenceRule {
             .map(|d| d.naive_utc())
             .filter(|d| *d > after && *d <= until)
             .collect()
+    }
+
+    /// An anchor in the same phase as [`CadenceRule::anchor`] (a whole number of intervals
+    /// later) but close before `t`, so expansion does not walk every occurrence since the
+    /// original anchor. Rules with COUNT keep their anchor: the count starts there.
+    fn anchor_near(&self, t: NaiveDateTime) -> NaiveDateTime {
+        if self.rrule.contains("COUNT") || t <= self.anchor {
+            return self.anchor;
+        }
+        let n = i64::from(self.interval.max(1));
+        match self.freq {
+            Freq::Daily | Freq::Weekly => {
+                let step = Duration::days(if self.freq == Freq::Daily { n } else { 7 * n });
+                // Two steps of margin keep BYDAY/BYSETPOS sets intact.
+                let k = ((t - self.anchor).num_seconds() / step.num_seconds() - 2).max(0);
+                self.anchor + step * k as i32
+            }
+            Freq::Monthly | Freq::Yearly => {
+                let months_per = if self.freq == Freq::Monthly {
+                    n
+                } else {
+                    12 * n
+                };
+                let elapsed = i64::from(t.year() - self.anchor.year()) * 12 + i64::from(t.month())
+                    - i64::from(self.anchor.month());
+                let k = (elapsed / months_per - 2).max(0);
+                self.anchor
+                    .checked_add_months(chrono::Months::new((k * months_per) as u32))
+                    .unwrap_or(self.anchor)
+            }
+        }
     }
 
     /// The first occurrence strictly after `after`, looking at most ~2 years ahead.
@@ -503,6 +534,18 @@ mod tests {
         assert_eq!(
             r.next_after(local("2026-06-01T00:00")),
             Some(local("2027-01-12T15:00"))
+        );
+        // Far from the anchor, the phase of biweekly rules is kept.
+        let r = parse_rule("biweekly on mon at 09:00 from 2026-01-05").unwrap();
+        assert_eq!(
+            // 270 weeks after 2026-01-05.
+            r.occurrences(local("2031-03-01T00:00"), local("2031-03-30T00:00"), 10),
+            ["2031-03-10T09:00", "2031-03-24T09:00"].map(local)
+        );
+        let q = parse_rule("quarterly on first tue at 15:00").unwrap();
+        assert_eq!(
+            q.next_after(local("2030-05-01T00:00")),
+            Some(local("2030-07-02T15:00"))
         );
         // Bounds: strictly after, at or before.
         let r = parse_rule("weekly on mon at 09:00").unwrap();

@@ -222,13 +222,7 @@ async fn states(pool: &PgPool) -> Vec<(String, String, String)> {
 async fn holidays_and_away_periods_skip_prompts(pool: PgPool) {
     // Monday 16 November 2026, 08:00 London.
     let (app, clock) = clocked(pool.clone(), SMALL_ORG, at("2026-11-16T08:00:00Z")).await;
-    run_until(
-        &app,
-        &clock,
-        at("2026-11-20T10:00:00Z"),
-        Duration::minutes(15),
-    )
-    .await;
+    run_until(&app, &clock, at("2026-11-20T10:00:00Z"), Duration::hours(1)).await;
     let s = states(&pool).await;
     let get = |who: &str, day: &str| {
         s.iter()
