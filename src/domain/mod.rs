@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod cadence;
 pub mod calendar;
+pub mod due;
 pub mod model;
 pub mod org;
 pub mod parse;
