@@ -267,6 +267,7 @@ pub fn synthetic_org(args: &BenchArgs, now: DateTime<Utc>) -> OrgSpec {
             date: NaiveDate::from_ymd_opt(2026, 12, 25).expect("date"),
             name: "Christmas".into(),
         }],
+        review_templates: Default::default(),
     }
 }
 

@@ -237,6 +237,7 @@ fn empty_spec(d: &OrgSpec) -> OrgSpec {
         dependencies: vec![],
         initiatives: vec![],
         holidays: vec![],
+        review_templates: Default::default(),
     }
 }
 

@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod apply;
 pub mod calendar;
 pub mod checkins;
+pub mod reviews;
 pub mod schedule;
 pub mod seed;
 pub mod status;
@@ -194,7 +195,21 @@ impl App {
     pub async fn handle_line(&self, actor: &Actor, line: &str, delivery: &str) -> Reply {
         match Command::parse(line) {
             Ok(cmd) => self.handle(actor, cmd, delivery).await,
-            Err(msg) => Reply::error(msg),
+            Err(msg) => {
+                // During a review, a line that is not a command is most likely meant for
+                // the meeting: say how to capture it.
+                let mut r = Reply::error(msg);
+                if !line.trim().is_empty()
+                    && self
+                        .store
+                        .running_reviews(actor.org.id)
+                        .await
+                        .is_ok_and(|v| !v.is_empty())
+                {
+                    r = r.note(reviews::THREAD_HINT);
+                }
+                r
+            }
         }
     }
 
@@ -241,6 +256,20 @@ impl App {
             Command::AlertUpdate { alert, text } => {
                 alerts::post_update(self, actor, &alert, &text, delivery).await
             }
+            Command::ReviewStart { tier, dept } => {
+                reviews::start(self, actor, &tier, dept.as_deref()).await
+            }
+            Command::ReviewNext => reviews::step(self, actor, true).await,
+            Command::ReviewBack => reviews::step(self, actor, false).await,
+            Command::ReviewEnd => reviews::end(self, actor).await,
+            Command::ReviewShow(id) => reviews::show(self, actor, &id).await,
+            Command::ReviewWhere => reviews::where_now(self, actor).await,
+            Command::Capture { kind, text } => reviews::capture(self, actor, &kind, &text).await,
+            Command::Edit { id, text } => reviews::edit(self, actor, &id, &text).await,
+            Command::Delete(id) => reviews::delete(self, actor, &id).await,
+            Command::Done(id) => reviews::done(self, actor, &id).await,
+            Command::Actions(f) => reviews::actions(self, actor, f.as_deref()).await,
+            Command::Decisions(d) => reviews::decisions(self, actor, d.as_deref()).await,
         }
     }
 }

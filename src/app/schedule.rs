@@ -204,6 +204,8 @@ pub async fn run_due(app: &App, metrics: Option<&Metrics>) -> Result<TickReport>
         run_org(app, org.id, &mut report).await?;
         // Time-based alert conditions (staleness, needed-by dates, escalation).
         super::alerts::evaluate(app, org.id).await?;
+        // Action items due tomorrow or overdue today.
+        super::reviews::remind(app, org.id).await?;
     }
     Metrics::add(&metrics.prompts_sent, report.prompts_sent);
     Metrics::add(&metrics.prompts_missed, report.prompts_missed);
@@ -249,6 +251,7 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
         .collect();
     let mut prompts: Vec<NewPrompt> = Vec::new();
     let mut digests: Vec<(CadenceRow, NaiveDateTime, DateTime<Utc>)> = Vec::new();
+    let mut review_events: Vec<(CadenceRow, NaiveDateTime, bool)> = Vec::new();
     for c in &cadences {
         let Ok(rule) = parse_rule(&c.rule) else {
             tracing::warn!(cadence = %c.key, "unparseable cadence rule; skipped");
@@ -325,7 +328,26 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
                     }
                 }
             }
-            // Reviews and coordination meetings are run by later parts of baton.
+            "review" => {
+                // At the review time the facilitator is asked to start it; 24 hours before,
+                // the agenda goes to the channel as a pre-read.
+                let tz: Tz = c.time_zone.parse().unwrap_or(spec.org.time_zone);
+                for local in rule.occurrences(
+                    (w.max(now - MAX_CATCH_UP) - Duration::days(1)).naive_utc(),
+                    (now + Duration::days(2)).naive_utc(),
+                    100,
+                ) {
+                    let due = to_instant(local, tz);
+                    if due > w && due <= now && now - due < Duration::hours(12) {
+                        review_events.push((c.clone(), local, false));
+                    }
+                    let pre = due - Duration::hours(24);
+                    if pre > w && pre <= now && now - pre < Duration::hours(12) {
+                        review_events.push((c.clone(), local, true));
+                    }
+                }
+            }
+            // Coordination meetings are announced by the calendar.
             _ => {}
         }
     }
@@ -369,6 +391,9 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
         )
         .await?;
         report.digests += 1;
+    }
+    for (c, local, preread) in &review_events {
+        super::reviews::cadence_event(app, &mut tx, org_id, &spec, c, *local, *preread).await?;
     }
     let ids: Vec<i64> = cadences.iter().map(|c| c.id).collect();
     Store::advance_watermarks(&mut tx, &ids, now).await?;
@@ -440,7 +465,10 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
     tracing::debug!(elapsed = ?t0.elapsed(), "tick: committed");
     // When does this organisation next need a tick?
     for c in app.store.cadences(org_id).await? {
-        if !matches!(c.purpose.as_str(), "checkin" | "digest" | "planning") {
+        if !matches!(
+            c.purpose.as_str(),
+            "checkin" | "digest" | "planning" | "review"
+        ) {
             continue;
         }
         let Ok(rule) = parse_rule(&c.rule) else {

@@ -65,6 +65,36 @@ pub enum Command {
         alert: String,
         text: String,
     },
+    /// `review start <tier> [dept]`.
+    ReviewStart {
+        tier: String,
+        dept: Option<String>,
+    },
+    ReviewNext,
+    ReviewBack,
+    ReviewEnd,
+    /// `review show <id>`.
+    ReviewShow(String),
+    /// `review`: where the running meeting is.
+    ReviewWhere,
+    /// `action: …`, `decision: …`, `note: …` (and `action …`, `decision …`).
+    Capture {
+        kind: String,
+        text: String,
+    },
+    /// `edit <id> <text>`.
+    Edit {
+        id: String,
+        text: String,
+    },
+    /// `delete <id>`.
+    Delete(String),
+    /// `done <action>`.
+    Done(String),
+    /// `actions [mine|dept|overdue|<dept>]`.
+    Actions(Option<String>),
+    /// `decisions [dept]`.
+    Decisions(Option<String>),
     /// A filled-in form (modal submission, or the shell's prompts). Never typed.
     SubmitForm {
         id: String,
@@ -124,6 +154,46 @@ pub const COMMANDS: &[CommandHelp] = &[
         name: "gaps",
         usage: "gaps",
         summary: "orphan objectives, unmeasured strategy, unowned key results, breaks in the causal chain",
+    },
+    CommandHelp {
+        name: "review",
+        usage: "review start <tier> [dept] | review next|back|end | review show <id>",
+        summary: "run a review meeting: operational, tactical, strategic or coordination",
+    },
+    CommandHelp {
+        name: "action",
+        usage: "action <@owner> <due> <text>",
+        summary: "capture an action item (in a review: `action: @kofi send the update by Friday`)",
+    },
+    CommandHelp {
+        name: "decision",
+        usage: "decision <text>",
+        summary: "record a decision (in a review: `decision: …`); `note: …` records a note",
+    },
+    CommandHelp {
+        name: "actions",
+        usage: "actions [mine|dept|overdue]",
+        summary: "the action register",
+    },
+    CommandHelp {
+        name: "done",
+        usage: "done <action>",
+        summary: "close an action item",
+    },
+    CommandHelp {
+        name: "edit",
+        usage: "edit <id> <new text>",
+        summary: "correct a captured action, decision or note",
+    },
+    CommandHelp {
+        name: "delete",
+        usage: "delete <id>",
+        summary: "remove a captured action, decision or note",
+    },
+    CommandHelp {
+        name: "decisions",
+        usage: "decisions [dept]",
+        summary: "decisions recorded in reviews",
     },
     CommandHelp {
         name: "whoami",
@@ -223,6 +293,57 @@ impl Command {
                     .map(Command::Snooze)
                     .map_err(|e| usage_err("snooze", &format!("{e}.")))
             }
+            "review" => match args.as_slice() {
+                [] => Ok(Command::ReviewWhere),
+                ["start", tier] => Ok(Command::ReviewStart {
+                    tier: tier.to_ascii_lowercase(),
+                    dept: None,
+                }),
+                ["start", tier, dept] => Ok(Command::ReviewStart {
+                    tier: tier.to_ascii_lowercase(),
+                    dept: Some(dept.to_ascii_lowercase()),
+                }),
+                ["next"] => Ok(Command::ReviewNext),
+                ["back"] => Ok(Command::ReviewBack),
+                ["end"] => Ok(Command::ReviewEnd),
+                ["show", id] => Ok(Command::ReviewShow(id.to_string())),
+                _ => Err(usage_err(
+                    "review",
+                    "I did not understand that review command.",
+                )),
+            },
+            "action:" | "action" | "decision:" | "decision" | "note:" | "note" => {
+                let kind = word_lc.trim_end_matches(':').to_string();
+                if rest.is_empty() {
+                    let usage = if kind == "note" {
+                        "decision"
+                    } else {
+                        kind.as_str()
+                    };
+                    return Err(usage_err(usage, &format!("`{kind}` needs some text.")));
+                }
+                Ok(Command::Capture {
+                    kind,
+                    text: rest.to_string(),
+                })
+            }
+            "edit" => match rest.split_once(char::is_whitespace) {
+                Some((id, text)) if !text.trim().is_empty() => Ok(Command::Edit {
+                    id: id.to_string(),
+                    text: text.trim().to_string(),
+                }),
+                _ => Err(usage_err("edit", "`edit` needs a number and the new text.")),
+            },
+            "delete" => match args.as_slice() {
+                [id] => Ok(Command::Delete(id.to_string())),
+                _ => Err(usage_err("delete", "`delete` needs one number.")),
+            },
+            "done" => match args.as_slice() {
+                [id] => Ok(Command::Done(id.to_string())),
+                _ => Err(usage_err("done", "`done` needs one action number.")),
+            },
+            "actions" => Ok(Command::Actions(one_arg("actions")?)),
+            "decisions" => Ok(Command::Decisions(one_arg("decisions")?)),
             "blocked" => match rest.split_once(char::is_whitespace) {
                 Some((dep, reason)) if !reason.trim().is_empty() => Ok(Command::Blocked {
                     dependency: dep.to_string(),

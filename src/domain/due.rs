@@ -21,7 +21,9 @@ const DAYS: [(&str, Weekday); 14] = [
     ("sun", Weekday::Sun),
 ];
 
-const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+const MONTHS: [&str; 12] = [
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
 
 fn weekday(word: &str) -> Option<Weekday> {
     DAYS.iter().find(|(n, _)| *n == word).map(|(_, d)| *d)
@@ -37,7 +39,11 @@ fn next_weekday(today: NaiveDate, day: Weekday) -> NaiveDate {
 }
 
 fn end_of_month(today: NaiveDate) -> NaiveDate {
-    let (y, m) = if today.month() == 12 { (today.year() + 1, 1) } else { (today.year(), today.month() + 1) };
+    let (y, m) = if today.month() == 12 {
+        (today.year() + 1, 1)
+    } else {
+        (today.year(), today.month() + 1)
+    };
     NaiveDate::from_ymd_opt(y, m, 1).expect("valid date") - Duration::days(1)
 }
 
@@ -54,7 +60,11 @@ fn month(word: &str) -> Option<u32> {
 /// A day and month without a year: this year if still ahead (or today), else next year.
 fn day_month(today: NaiveDate, day: u32, month: u32) -> Option<NaiveDate> {
     let this = NaiveDate::from_ymd_opt(today.year(), month, day)?;
-    if this >= today { Some(this) } else { NaiveDate::from_ymd_opt(today.year() + 1, month, day) }
+    if this >= today {
+        Some(this)
+    } else {
+        NaiveDate::from_ymd_opt(today.year() + 1, month, day)
+    }
 }
 
 /// Finds a due date in `text`. Returns the date and the text with the phrase removed.
@@ -62,7 +72,10 @@ pub fn parse_due(text: &str, today: NaiveDate) -> (Option<NaiveDate>, String) {
     let words: Vec<&str> = text.split_whitespace().collect();
     let norm: Vec<String> = words
         .iter()
-        .map(|w| w.trim_matches(|c: char| matches!(c, ',' | '.' | ';' | '!' | '?' | '(' | ')')).to_ascii_lowercase())
+        .map(|w| {
+            w.trim_matches(|c: char| matches!(c, ',' | '.' | ';' | '!' | '?' | '(' | ')'))
+                .to_ascii_lowercase()
+        })
         .collect();
     // Try phrases starting at each word; the longest match wins, preferring a leading
     // "by"/"on"/"due"/"before" which is removed too.
@@ -107,8 +120,14 @@ fn phrase_at(w: &[String], today: NaiveDate) -> Option<(NaiveDate, usize)> {
             ("month", _) => Some((end_of_month(today), base + 1)),
             ("quarter", _) => Some((end_of_quarter(today), base + 1)),
             ("year", _) => Some((NaiveDate::from_ymd_opt(today.year(), 12, 31)?, base + 1)),
-            ("next", "week") => Some((next_or_today(today, Weekday::Fri) + Duration::days(7), base + 2)),
-            ("next", "month") => Some((end_of_month(end_of_month(today) + Duration::days(1)), base + 2)),
+            ("next", "week") => Some((
+                next_or_today(today, Weekday::Fri) + Duration::days(7),
+                base + 2,
+            )),
+            ("next", "month") => Some((
+                end_of_month(end_of_month(today) + Duration::days(1)),
+                base + 2,
+            )),
             _ => None,
         };
     }
@@ -119,7 +138,8 @@ fn phrase_at(w: &[String], today: NaiveDate) -> Option<(NaiveDate, usize)> {
             "month" => Some((end_of_month(end_of_month(today) + Duration::days(1)), 2)),
             d => weekday(d).map(|wd| {
                 // "next Friday": the Friday of next week.
-                let monday_next = today + Duration::days(7 - i64::from(today.weekday().num_days_from_monday()));
+                let monday_next =
+                    today + Duration::days(7 - i64::from(today.weekday().num_days_from_monday()));
                 let mut x = monday_next;
                 while x.weekday() != wd {
                     x += Duration::days(1);
@@ -152,7 +172,12 @@ fn phrase_at(w: &[String], today: NaiveDate) -> Option<(NaiveDate, usize)> {
     }
     // "5 Dec", "5th December", "Dec 5", "December 5th".
     let num = |s: &str| -> Option<u32> {
-        s.trim_end_matches("st").trim_end_matches("nd").trim_end_matches("rd").trim_end_matches("th").parse().ok()
+        s.trim_end_matches("st")
+            .trim_end_matches("nd")
+            .trim_end_matches("rd")
+            .trim_end_matches("th")
+            .parse()
+            .ok()
     };
     if let (Some(d), Some(m)) = (num(at(0)), month(at(1)))
         && (1..=31).contains(&d)
@@ -170,7 +195,11 @@ fn phrase_at(w: &[String], today: NaiveDate) -> Option<(NaiveDate, usize)> {
 
 /// `day` this week if it is today or still ahead, else next week's.
 fn next_or_today(today: NaiveDate, day: Weekday) -> NaiveDate {
-    if today.weekday() == day { today } else { next_weekday(today, day) }
+    if today.weekday() == day {
+        today
+    } else {
+        next_weekday(today, day)
+    }
 }
 
 #[cfg(test)]
@@ -186,20 +215,45 @@ mod tests {
         // (today, phrase, expected due, expected remaining text)
         let wed = "2026-11-18"; // a Wednesday
         let cases: &[(&str, &str, Option<&str>, &str)] = &[
-            (wed, "send readiness update by Friday", Some("2026-11-20"), "send readiness update"),
+            (
+                wed,
+                "send readiness update by Friday",
+                Some("2026-11-20"),
+                "send readiness update",
+            ),
             (wed, "send it by friday.", Some("2026-11-20"), "send it"),
-            (wed, "call the vendor tomorrow", Some("2026-11-19"), "call the vendor"),
+            (
+                wed,
+                "call the vendor tomorrow",
+                Some("2026-11-19"),
+                "call the vendor",
+            ),
             (wed, "draft today", Some("2026-11-18"), "draft"),
             (wed, "review next week", Some("2026-11-27"), "review"),
             (wed, "ship in 2 weeks", Some("2026-12-02"), "ship"),
             (wed, "ship in two weeks", Some("2026-12-02"), "ship"),
             (wed, "check in 3 days", Some("2026-11-21"), "check"),
             (wed, "plan in 1 month", Some("2026-12-18"), "plan"),
-            (wed, "close the books by 2026-12-05", Some("2026-12-05"), "close the books"),
+            (
+                wed,
+                "close the books by 2026-12-05",
+                Some("2026-12-05"),
+                "close the books",
+            ),
             (wed, "fix by EOM", Some("2026-11-30"), "fix"),
             (wed, "fix by end of month", Some("2026-11-30"), "fix"),
-            (wed, "fix by the end of the month", Some("2026-11-30"), "fix"),
-            (wed, "write by end of the quarter", Some("2026-12-31"), "write"),
+            (
+                wed,
+                "fix by the end of the month",
+                Some("2026-11-30"),
+                "fix",
+            ),
+            (
+                wed,
+                "write by end of the quarter",
+                Some("2026-12-31"),
+                "write",
+            ),
             (wed, "report EOQ", Some("2026-12-31"), "report"),
             (wed, "plan EOY", Some("2026-12-31"), "plan"),
             (wed, "by EOW send notes", Some("2026-11-20"), "send notes"),
@@ -212,17 +266,42 @@ mod tests {
             (wed, "by 3rd Nov", Some("2027-11-03"), ""),
             (wed, "sometime soon", None, "sometime soon"),
             // Month and year ends.
-            ("2026-12-30", "wrap up tomorrow", Some("2026-12-31"), "wrap up"),
-            ("2026-12-31", "wrap up tomorrow", Some("2027-01-01"), "wrap up"),
+            (
+                "2026-12-30",
+                "wrap up tomorrow",
+                Some("2026-12-31"),
+                "wrap up",
+            ),
+            (
+                "2026-12-31",
+                "wrap up tomorrow",
+                Some("2027-01-01"),
+                "wrap up",
+            ),
             ("2026-12-31", "send by EOM", Some("2026-12-31"), "send"),
             ("2026-12-28", "ship next week", Some("2027-01-08"), "ship"),
-            ("2026-12-20", "budget in 2 weeks", Some("2027-01-03"), "budget"),
-            ("2027-01-31", "renew in 1 month", Some("2027-02-28"), "renew"),
+            (
+                "2026-12-20",
+                "budget in 2 weeks",
+                Some("2027-01-03"),
+                "budget",
+            ),
+            (
+                "2027-01-31",
+                "renew in 1 month",
+                Some("2027-02-28"),
+                "renew",
+            ),
             ("2028-02-10", "close by EOM", Some("2028-02-29"), "close"),
             ("2026-12-20", "by Jan 4", Some("2027-01-04"), ""),
             ("2026-11-20", "by Friday", Some("2026-11-27"), ""),
             ("2026-11-20", "by EOW", Some("2026-11-20"), ""),
-            ("2026-09-15", "plan by end of next month", Some("2026-10-31"), "plan"),
+            (
+                "2026-09-15",
+                "plan by end of next month",
+                Some("2026-10-31"),
+                "plan",
+            ),
         ];
         assert!(cases.len() >= 30);
         for (today, phrase, due, rest) in cases {

@@ -9,6 +9,7 @@ pub mod model;
 pub mod org;
 pub mod parse;
 pub mod progress;
+pub mod review;
 
 pub use model::*;
 pub use org::*;

@@ -228,6 +228,10 @@ pub struct OrgSpec {
     pub dependencies: Vec<DependencySpec>,
     pub initiatives: Vec<InitiativeSpec>,
     pub holidays: Vec<Holiday>,
+    /// Review agenda templates per tier (`tactical` → `[actions, off_track, …]`); tiers not
+    /// named use baton's defaults.
+    #[serde(default)]
+    pub review_templates: BTreeMap<String, Vec<String>>,
 }
 
 /// The latest figure behind a key result or measure.

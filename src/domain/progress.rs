@@ -1099,6 +1099,7 @@ mod tests {
             dependencies: vec![],
             initiatives: vec![],
             holidays: vec![],
+            review_templates: Default::default(),
         }
     }
 

@@ -42,6 +42,9 @@ pub(super) struct RawManifest {
     pub dependencies: List<RawDependency>,
     #[serde(default)]
     pub initiatives: List<RawInitiative>,
+    /// Review agenda templates: tier → ordered section names.
+    #[serde(default)]
+    pub reviews: Option<S<std::collections::BTreeMap<String, S<Vec<S<String>>>>>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1004,6 +1004,42 @@ pub(super) fn build(file: &str, raw: RawManifest) -> Result<OrgSpec, Vec<Manifes
         }
     }
 
+    // Review agenda templates.
+    let mut review_templates = std::collections::BTreeMap::new();
+    if let Some(r) = &raw.reviews {
+        for (tier, sections) in &r.value {
+            let path = format!("reviews.{tier}");
+            if !crate::domain::review::TIERS.contains(&tier.as_str()) {
+                cx.err(
+                    sections.referenced,
+                    &path,
+                    format!(
+                        "`{tier}` is not a review tier; expected one of: {}",
+                        crate::domain::review::TIERS.join(", ")
+                    ),
+                );
+                continue;
+            }
+            let mut list = Vec::new();
+            for s in &sections.value {
+                if crate::domain::review::SECTIONS.contains(&s.value.as_str()) {
+                    list.push(s.value.clone());
+                } else {
+                    cx.err(
+                        s.referenced,
+                        &path,
+                        format!(
+                            "`{}` is not an agenda section; expected one of: {}",
+                            s.value,
+                            crate::domain::review::SECTIONS.join(", ")
+                        ),
+                    );
+                }
+            }
+            review_templates.insert(tier.clone(), list);
+        }
+    }
+
     // Scorecard objectives and measures.
     let mut scorecard = Vec::new();
     let mut measures = Vec::new();
@@ -1343,6 +1379,7 @@ pub(super) fn build(file: &str, raw: RawManifest) -> Result<OrgSpec, Vec<Manifes
             dependencies,
             initiatives,
             holidays,
+            review_templates,
         }),
         _ => Err(cx.errs),
     }

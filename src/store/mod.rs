@@ -19,6 +19,7 @@ use crate::domain::{
 };
 
 pub mod alerts;
+pub mod reviews;
 pub mod schedule;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -288,6 +289,11 @@ impl Store {
             from_json(section("perspectives")?, "perspectives")?;
         let links: Vec<LinkSpec> = from_json(section("links")?, "links")?;
         let holidays: Vec<Holiday> = from_json(section("holidays")?, "holidays")?;
+        // Added after the first release: absent in older stores means "defaults".
+        let review_templates = match sections.get("reviews") {
+            Some(v) => from_json(v.clone(), "reviews")?,
+            None => Default::default(),
+        };
 
         async fn list<T: DeserializeOwned>(
             conn: &mut sqlx::PgConnection,
@@ -318,6 +324,7 @@ impl Store {
             dependencies: list(&mut conn, "dependencies", org_id).await?,
             initiatives: list(&mut conn, "initiatives", org_id).await?,
             holidays,
+            review_templates,
         })
     }
 
@@ -681,6 +688,7 @@ impl Store {
             ("perspectives", to_json(&spec.perspectives)),
             ("links", to_json(&spec.links)),
             ("holidays", to_json(&spec.holidays)),
+            ("reviews", to_json(&spec.review_templates)),
         ] {
             sqlx::query(
                 "INSERT INTO org_sections (org_id, section, spec) VALUES ($1, $2, $3::jsonb)

@@ -1,0 +1,1320 @@
+//! Review meetings in chat (PRODUCT §8): a generated agenda walked item by item in a
+//! thread, actions, decisions and notes captured as people write them, a summary at the
+//! end, and the action register that chases owners afterwards. All state is in Postgres,
+//! so a meeting survives a restart and resumes at its current item.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+
+use crate::bot::reply::{Action, Block};
+use crate::bot::{Align, Cell, Reply, Table};
+use crate::chat::Target;
+use crate::domain::alerts::add_working_days;
+use crate::domain::due::parse_due;
+use crate::domain::{Key, OrgSpec, Perspective, Role};
+use crate::error::{AppError, Result};
+use crate::outbox::{Payload, enqueue};
+use crate::store::StoreError;
+use crate::store::reviews::{CaptureRow, ItemRow, NewCapture, ReviewRow};
+
+use super::schedule::person_zone;
+use super::status::View;
+use super::{Actor, App};
+
+pub use crate::domain::review::{SECTIONS, TIERS, default_template};
+
+fn root(spec: &OrgSpec) -> Option<&Key> {
+    spec.departments
+        .iter()
+        .find(|d| d.parent.is_none())
+        .map(|d| &d.key)
+}
+
+/// The department keys a scope covers: the department and everything under it.
+fn subtree(spec: &OrgSpec, scope: &str) -> Vec<String> {
+    if scope == "company" {
+        return spec.departments.iter().map(|d| d.key.to_string()).collect();
+    }
+    let mut out = vec![scope.to_string()];
+    let mut i = 0;
+    while i < out.len() {
+        let cur = out[i].clone();
+        for d in &spec.departments {
+            if d.parent.as_ref().is_some_and(|p| p.as_str() == cur)
+                && !out.contains(&d.key.to_string())
+            {
+                out.push(d.key.to_string());
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+fn fmt_due(d: Option<NaiveDate>) -> String {
+    d.map(|d| d.format("%a %-d %b %Y").to_string())
+        .unwrap_or_else(|| "no due date".into())
+}
+
+fn owner_name(c: &CaptureRow) -> String {
+    c.owner_name.clone().unwrap_or_else(|| "unassigned".into())
+}
+
+/// Builds the agenda from live data, section by section; empty sections are left out.
+async fn agenda(
+    app: &App,
+    actor: &Actor,
+    tier: &str,
+    scope: &str,
+) -> Result<Vec<(String, String, Vec<String>)>> {
+    let v = View::load(app, actor).await?;
+    let spec = &v.spec;
+    let depts = subtree(spec, scope);
+    let template: Vec<String> = spec.review_templates.get(tier).cloned().unwrap_or_else(|| {
+        default_template(tier)
+            .into_iter()
+            .map(String::from)
+            .collect()
+    });
+    let today = app
+        .clock
+        .now()
+        .with_timezone(&person_zone(spec, &actor.person.spec))
+        .date_naive();
+    let mut items: Vec<(String, String, Vec<String>)> = Vec::new();
+    for section in template {
+        match section.as_str() {
+            "actions" => {
+                let prev = app.store.previous_review(actor.org.id, tier, scope).await?;
+                let all = app
+                    .store
+                    .captures(actor.org.id, None, Some("action"))
+                    .await?;
+                let mut lines = Vec::new();
+                for c in all.iter().filter(|c| c.status == "open") {
+                    let from_prev = prev.as_ref().is_some_and(|p| c.review_id == Some(p.id));
+                    let overdue = c.due_on.is_some_and(|d| d < today)
+                        && c.department.as_ref().is_none_or(|d| depts.contains(d));
+                    if from_prev || overdue {
+                        lines.push(format!(
+                            "#{} {} — {} · due {}{}",
+                            c.id,
+                            c.text,
+                            owner_name(c),
+                            fmt_due(c.due_on),
+                            if overdue { " · OVERDUE" } else { "" }
+                        ));
+                    }
+                }
+                if !lines.is_empty() {
+                    items.push((section.clone(), "Open and overdue actions".into(), lines));
+                }
+                // Items the previous meeting did not reach carry forward.
+                if let Some(p) = prev {
+                    for it in app
+                        .store
+                        .review_items(p.id)
+                        .await?
+                        .into_iter()
+                        .filter(|i| !i.reached && i.section != "aob")
+                    {
+                        items.push((
+                            it.section.clone(),
+                            format!("Carried forward: {}", it.title),
+                            it.lines.clone(),
+                        ));
+                    }
+                }
+            }
+            "off_track" => {
+                let mut persp: Vec<Perspective> =
+                    spec.perspectives.iter().map(|p| p.perspective).collect();
+                persp.sort_by_key(|p| std::cmp::Reverse(*p));
+                for p in persp {
+                    let mut lines = Vec::new();
+                    for o in spec.objectives.iter().filter(|o| v.in_active_cycle(o)) {
+                        let dept = crate::store::owning_department(spec, o);
+                        if !dept.as_ref().is_some_and(|d| depts.contains(d)) {
+                            continue;
+                        }
+                        let served = o
+                            .aligns_to
+                            .iter()
+                            .filter_map(|c| spec.scorecard.iter().find(|s| &s.code == c))
+                            .map(|s| s.perspective)
+                            .next();
+                        if served != Some(p) {
+                            continue;
+                        }
+                        let bad_krs: Vec<_> = spec
+                            .key_results
+                            .iter()
+                            .filter(|k| k.objective == o.code)
+                            .filter(|k| {
+                                v.rollup
+                                    .key_results
+                                    .get(&k.code)
+                                    .is_some_and(|e| e.status.is_bad())
+                            })
+                            .collect();
+                        let o_eval = v.rollup.objectives.get(&o.code);
+                        if bad_krs.is_empty() && !o_eval.is_some_and(|e| e.status.is_bad()) {
+                            continue;
+                        }
+                        lines.push(format!(
+                            "{} {} — {} {}",
+                            o.code,
+                            o.title,
+                            o_eval
+                                .and_then(|e| e.progress)
+                                .map(crate::bot::render::percent)
+                                .unwrap_or_else(|| "—".into()),
+                            o_eval
+                                .map(|e| format!("{} {}", e.status.mark(), e.status.label()))
+                                .unwrap_or_default()
+                        ));
+                        for k in bad_krs {
+                            let e = &v.rollup.key_results[&k.code];
+                            let (hist, _) =
+                                app.store.history(actor.org.id, k.code.as_str(), 3).await?;
+                            let trend: Vec<String> = hist
+                                .iter()
+                                .rev()
+                                .map(|c| crate::bot::render::figure(Some(c.value), &k.unit))
+                                .collect();
+                            lines.push(format!(
+                                "  {} {}: {} of {} · {} {}{}{}",
+                                k.code,
+                                k.title,
+                                crate::bot::render::figure(e.value, &k.unit),
+                                crate::bot::render::figure(
+                                    k.target.or(k.band.map(|b| b.1)),
+                                    &k.unit
+                                ),
+                                e.status.mark(),
+                                e.status.label(),
+                                if e.stale { " (stale)" } else { "" },
+                                if trend.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!(" · trend {}", trend.join(" → "))
+                                }
+                            ));
+                        }
+                    }
+                    if !lines.is_empty() {
+                        items.push((
+                            section.clone(),
+                            format!("{}: off track and at risk", v.label(p)),
+                            lines,
+                        ));
+                    }
+                }
+            }
+            "alerts" => {
+                let lines: Vec<String> = v
+                    .alerts
+                    .iter()
+                    .filter_map(|a| {
+                        let d = spec
+                            .dependencies
+                            .iter()
+                            .find(|d| d.key.as_str() == a.dependency_key)?;
+                        (depts.contains(&d.dependent_department.to_string())
+                            || depts.contains(&d.provider_department.to_string()))
+                        .then(|| {
+                            format!(
+                                "#{} {} ({}): {}{}",
+                                a.id,
+                                a.dependency_key,
+                                a.condition,
+                                a.detail,
+                                if a.acknowledged_at.is_some() {
+                                    " · acknowledged"
+                                } else {
+                                    ""
+                                }
+                            )
+                        })
+                    })
+                    .collect();
+                if !lines.is_empty() {
+                    items.push((section.clone(), "Open dependency alerts".into(), lines));
+                }
+            }
+            "gaps" => {
+                let lines: Vec<String> = super::strategy::find_gaps(spec, v.rollup.cycle.as_ref())
+                    .into_iter()
+                    .map(|g| format!("{} {}: {}", g.kind, g.code, g.detail))
+                    .collect();
+                if !lines.is_empty() {
+                    items.push((section.clone(), "Gaps in the strategy".into(), lines));
+                }
+            }
+            "decisions" => {
+                let krs_in: HashMap<&str, ()> = spec
+                    .key_results
+                    .iter()
+                    .filter(|k| {
+                        spec.objectives
+                            .iter()
+                            .find(|o| o.code == k.objective)
+                            .and_then(|o| crate::store::owning_department(spec, o))
+                            .is_some_and(|d| depts.contains(&d))
+                    })
+                    .map(|k| (k.code.as_str(), ()))
+                    .collect();
+                let lines: Vec<String> = app
+                    .store
+                    .open_blockers(actor.org.id)
+                    .await?
+                    .into_iter()
+                    .filter(|(code, _, _)| krs_in.contains_key(code.as_str()))
+                    .map(|(code, name, b)| format!("{code} ({name}): {b}"))
+                    .collect();
+                if !lines.is_empty() {
+                    items.push((
+                        section.clone(),
+                        "Decisions needed: reported blockers".into(),
+                        lines,
+                    ));
+                }
+            }
+            "aob" => items.push((
+                section.clone(),
+                "Any other business".into(),
+                vec!["Anything else before we close?".into()],
+            )),
+            _ => {}
+        }
+    }
+    Ok(items)
+}
+
+fn may_run(spec: &OrgSpec, actor: &Actor, scope: &str) -> bool {
+    let me = &actor.person.spec.key;
+    if actor.is_admin() || actor.person.spec.roles.contains(&Role::Facilitator) {
+        return true;
+    }
+    let target = if scope == "company" {
+        root(spec).map(|k| k.to_string())
+    } else {
+        Some(scope.to_string())
+    };
+    // Heads of the scope's department or of any department above it.
+    let mut cur = target.and_then(|t| spec.departments.iter().find(|d| d.key.as_str() == t));
+    while let Some(d) = cur {
+        if d.heads.contains(me) {
+            return true;
+        }
+        cur = d
+            .parent
+            .as_ref()
+            .and_then(|p| spec.departments.iter().find(|x| &x.key == p));
+    }
+    false
+}
+
+fn thread(r: &ReviewRow) -> Target {
+    Target::Thread {
+        department: r.channel_dept.clone(),
+        thread: format!("review-{}", r.id),
+    }
+}
+
+fn item_reply(r: &ReviewRow, it: &ItemRow, total: usize) -> Reply {
+    let mut reply =
+        Reply::new().heading(format!("Item {}/{}: {}", it.position + 1, total, it.title));
+    reply.ephemeral = false;
+    for l in &it.lines {
+        reply = reply.text(l.clone());
+    }
+    reply.push(Block::Actions(vec![
+        Action {
+            id: "review_back".into(),
+            label: "Back".into(),
+            value: r.id.to_string(),
+        },
+        Action {
+            id: "review_next".into(),
+            label: "Next".into(),
+            value: r.id.to_string(),
+        },
+        Action {
+            id: "review_end".into(),
+            label: "End".into(),
+            value: r.id.to_string(),
+        },
+    ]));
+    reply.note("Reply `action: @owner … by Friday`, `decision: …` or `note: …` to capture; `review next`, `review back`, `review end` to move.")
+}
+
+async fn post(app: &App, org_id: i64, key: String, target: Target, reply: Reply) -> Result<()> {
+    let now = app.clock.now();
+    let mut conn = app.store.pool().acquire().await.map_err(StoreError::from)?;
+    enqueue(
+        &mut conn,
+        org_id,
+        &key,
+        &target,
+        &Payload::Reply { reply },
+        now,
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// `review start <tier> [dept]`.
+pub async fn start(app: &App, actor: &Actor, tier: &str, dept: Option<&str>) -> Result<Reply> {
+    let tier = tier.to_ascii_lowercase();
+    if !TIERS.contains(&tier.as_str()) {
+        return Err(AppError::Usage(format!(
+            "`{tier}` is not a review tier; use {}.\nUsage: review start <tier> [dept]",
+            TIERS.join(", ")
+        )));
+    }
+    let spec = app.spec(actor.org.id).await?;
+    let (scope, channel) = match dept {
+        Some(d) => {
+            let d = d.to_ascii_lowercase();
+            let Some(x) = spec.departments.iter().find(|x| x.key.as_str() == d) else {
+                return Err(AppError::NotFound(format!(
+                    "There is no department `{d}`.\nUsage: review start <tier> [dept]"
+                )));
+            };
+            if x.parent.is_none() {
+                ("company".to_string(), x.key.to_string())
+            } else {
+                (d.clone(), d)
+            }
+        }
+        None => (
+            "company".to_string(),
+            root(&spec)
+                .map(|k| k.to_string())
+                .unwrap_or_else(|| "company".into()),
+        ),
+    };
+    if !may_run(&spec, actor, &scope) {
+        return Err(AppError::Forbidden(
+            "Only facilitators, heads and admins may start, move and end a review.".into(),
+        ));
+    }
+    if let Some(r) = app
+        .store
+        .running_reviews(actor.org.id)
+        .await?
+        .into_iter()
+        .find(|r| r.scope == scope)
+    {
+        return Err(AppError::Invalid(format!(
+            "A {} review of {} is already running (#{}); `review end` it first.",
+            r.tier, r.scope, r.id
+        )));
+    }
+    let items = agenda(app, actor, &tier, &scope).await?;
+    let now = app.clock.now();
+    let Some(id) = app
+        .store
+        .start_review(
+            actor.org.id,
+            &tier,
+            &scope,
+            &channel,
+            actor.person.id,
+            &items,
+            now,
+        )
+        .await?
+    else {
+        return Err(AppError::Invalid(format!(
+            "A review of {scope} is already running; `review end` it first."
+        )));
+    };
+    let r = app
+        .store
+        .review(actor.org.id, id)
+        .await?
+        .expect("just created");
+    let scope_name = if scope == "company" {
+        spec.org.name.clone()
+    } else {
+        spec.departments
+            .iter()
+            .find(|d| d.key.as_str() == scope)
+            .map(|d| d.name.clone())
+            .unwrap_or(scope.clone())
+    };
+    let mut header = Reply::new().heading(format!(
+        "🗓 {} review #{id} — {scope_name}",
+        capitalise(&tier)
+    ));
+    header.ephemeral = false;
+    header = header.text(format!(
+        "Facilitator: {} · {} agenda items",
+        actor.person.spec.name,
+        items.len()
+    ));
+    for (i, (_, title, _)) in items.iter().enumerate() {
+        header = header.text(format!("{}. {title}", i + 1));
+    }
+    post(
+        app,
+        actor.org.id,
+        format!("review:{id}:header"),
+        thread(&r),
+        header.clone(),
+    )
+    .await?;
+    let rows = app.store.review_items(id).await?;
+    let mut reply = header;
+    if let Some(first) = rows.first() {
+        let first_reply = item_reply(&r, first, rows.len());
+        post(
+            app,
+            actor.org.id,
+            format!("review:{id}:item:0:{}", now.timestamp()),
+            thread(&r),
+            first_reply.clone(),
+        )
+        .await?;
+        reply.blocks.extend(first_reply.blocks);
+    }
+    Ok(reply)
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
+/// The running review the person is in: one they facilitate, else one of their
+/// departments (or the company's).
+async fn current(app: &App, actor: &Actor) -> Result<ReviewRow> {
+    let running = app.store.running_reviews(actor.org.id).await?;
+    let spec = app.spec(actor.org.id).await?;
+    let mine: Vec<String> = actor.departments().map(String::from).collect();
+    running
+        .iter()
+        .find(|r| r.facilitator_id == actor.person.id)
+        .or_else(|| {
+            running.iter().find(|r| {
+                r.scope != "company" && subtree(&spec, &r.scope).iter().any(|d| mine.contains(d))
+            })
+        })
+        .or_else(|| running.iter().find(|r| r.scope == "company"))
+        .cloned()
+        .ok_or_else(|| {
+            AppError::NotFound(
+                "No review is running. Start one with `review start <tier> [dept]`.".into(),
+            )
+        })
+}
+
+/// `review next` / `review back`.
+pub async fn step(app: &App, actor: &Actor, forward: bool) -> Result<Reply> {
+    let r = current(app, actor).await?;
+    let spec = app.spec(actor.org.id).await?;
+    if !may_run(&spec, actor, &r.scope) && r.facilitator_id != actor.person.id {
+        return Err(AppError::Forbidden(
+            "Only facilitators, heads and admins may start, move and end a review.".into(),
+        ));
+    }
+    let items = app.store.review_items(r.id).await?;
+    let pos = r.current_item + if forward { 1 } else { -1 };
+    if pos < 0 {
+        return Err(AppError::Invalid(
+            "This is the first item; there is nothing before it.".into(),
+        ));
+    }
+    if pos as usize >= items.len() {
+        return Err(AppError::Invalid(
+            "That was the last item; `review end` closes the meeting.".into(),
+        ));
+    }
+    app.store.move_review(actor.org.id, r.id, pos).await?;
+    let it = &items[pos as usize];
+    let reply = item_reply(&r, it, items.len());
+    post(
+        app,
+        actor.org.id,
+        format!("review:{}:item:{pos}:{}", r.id, app.clock.now().timestamp()),
+        thread(&r),
+        reply.clone(),
+    )
+    .await?;
+    Ok(reply)
+}
+
+/// `review end`: the summary goes to the thread and the channel.
+pub async fn end(app: &App, actor: &Actor) -> Result<Reply> {
+    let r = current(app, actor).await?;
+    let spec = app.spec(actor.org.id).await?;
+    if !may_run(&spec, actor, &r.scope) && r.facilitator_id != actor.person.id {
+        return Err(AppError::Forbidden(
+            "Only facilitators, heads and admins may start, move and end a review.".into(),
+        ));
+    }
+    if !app
+        .store
+        .end_review(actor.org.id, r.id, app.clock.now())
+        .await?
+    {
+        return Err(AppError::Invalid(format!(
+            "Review #{} has already ended.",
+            r.id
+        )));
+    }
+    let summary = summary(app, actor.org.id, &r).await?;
+    post(
+        app,
+        actor.org.id,
+        format!("review:{}:summary:thread", r.id),
+        thread(&r),
+        summary.clone(),
+    )
+    .await?;
+    post(
+        app,
+        actor.org.id,
+        format!("review:{}:summary:channel", r.id),
+        Target::Channel {
+            department: r.channel_dept.clone(),
+        },
+        summary.clone(),
+    )
+    .await?;
+    Ok(summary)
+}
+
+async fn summary(app: &App, org_id: i64, r: &ReviewRow) -> Result<Reply> {
+    let caps = app.store.captures(org_id, Some(r.id), None).await?;
+    let items = app.store.review_items(r.id).await?;
+    let mut s = Reply::new().heading(format!(
+        "Summary of the {} review #{} ({})",
+        r.tier, r.id, r.scope
+    ));
+    s.ephemeral = false;
+    let decisions: Vec<&CaptureRow> = caps.iter().filter(|c| c.kind == "decision").collect();
+    s = s.heading("Decisions");
+    if decisions.is_empty() {
+        s = s.text("None recorded.");
+    }
+    for d in decisions {
+        s = s.text(format!("#{} {}", d.id, d.text));
+    }
+    let actions: Vec<&CaptureRow> = caps.iter().filter(|c| c.kind == "action").collect();
+    s = s.heading("Action items");
+    if actions.is_empty() {
+        s = s.text("None recorded.");
+    } else {
+        let mut t = Table::new(&[
+            ("#", Align::Right),
+            ("Action", Align::Left),
+            ("Owner", Align::Left),
+            ("Due", Align::Left),
+        ]);
+        for a in actions {
+            t.row(vec![
+                Cell::text(a.id.to_string()),
+                Cell::text(&a.text),
+                Cell::text(owner_name(a)),
+                Cell::text(fmt_due(a.due_on)),
+            ]);
+        }
+        s = s.table(t);
+    }
+    let notes: Vec<&CaptureRow> = caps.iter().filter(|c| c.kind == "note").collect();
+    if !notes.is_empty() {
+        s = s.heading("Notes");
+        for n in notes {
+            s = s.text(format!("#{} {}", n.id, n.text));
+        }
+    }
+    let not_reached: Vec<&ItemRow> = items.iter().filter(|i| !i.reached).collect();
+    if !not_reached.is_empty() {
+        s = s.heading("Not reached: carried forward to the next review");
+        for i in not_reached {
+            s = s.text(i.title.clone());
+        }
+    }
+    Ok(s)
+}
+
+/// Finds the owner in a capture: a mention (`@kofi`, a Slack `<@U…>`) or a person's key or
+/// first name at the start. Returns the person's key and the text without it.
+fn find_owner(spec: &OrgSpec, text: &str) -> (Option<Key>, String) {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    for (i, w) in words.iter().enumerate() {
+        let bare = w.trim_matches(|c: char| matches!(c, ',' | ':' | '.' | '<' | '>'));
+        let mention = bare.strip_prefix('@');
+        let candidate = mention.unwrap_or(bare);
+        // Only a mention anywhere, or a bare name as the first word, counts.
+        if mention.is_none() && i > 0 {
+            continue;
+        }
+        let lower = candidate.to_ascii_lowercase();
+        let found = spec.people.iter().find(|p| {
+            p.key.as_str() == lower
+                || p.name
+                    .split_whitespace()
+                    .next()
+                    .is_some_and(|f| f.eq_ignore_ascii_case(candidate))
+                || p.chat.iter().any(|c| c.user == candidate)
+        });
+        if let Some(p) = found {
+            let mut rest = words.clone();
+            rest.remove(i);
+            return (Some(p.key.clone()), rest.join(" "));
+        }
+    }
+    (None, text.trim().to_string())
+}
+
+/// `action: …`, `decision: …`, `note: …` (in a review thread, or anywhere with
+/// `action …` / `decision …`).
+pub async fn capture(app: &App, actor: &Actor, kind: &str, text: &str) -> Result<Reply> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(AppError::Usage(format!(
+            "`{kind}:` needs some text, e.g. `action: @kofi send the readiness update by Friday`."
+        )));
+    }
+    let spec = app.spec(actor.org.id).await?;
+    let review = current(app, actor).await.ok();
+    // Due dates are read in the facilitator's time zone.
+    let facilitator_zone = match &review {
+        Some(r) => {
+            let key = people_key(app, r.facilitator_id).await?;
+            spec.people
+                .iter()
+                .find(|p| Some(p.key.as_str()) == key.as_deref())
+                .map(|p| person_zone(&spec, p))
+                .unwrap_or(spec.org.time_zone)
+        }
+        None => person_zone(&spec, &actor.person.spec),
+    };
+    let today = app
+        .clock
+        .now()
+        .with_timezone(&facilitator_zone)
+        .date_naive();
+    let (owner, due, body) = if kind == "action" {
+        let (owner, rest) = find_owner(&spec, text);
+        let (due, rest) = parse_due(&rest, today);
+        (owner, due, rest)
+    } else {
+        (None, None, text.to_string())
+    };
+    if body.trim().is_empty() {
+        return Err(AppError::Usage("I found an owner and a date but no action. Try `action: @kofi send the readiness update by Friday`.".into()));
+    }
+    let owner_id = match &owner {
+        Some(k) => app
+            .store
+            .person_by_key(actor.org.id, k.as_str())
+            .await?
+            .map(|p| p.id),
+        None => None,
+    };
+    let item_id = match &review {
+        Some(r) => app
+            .store
+            .review_items(r.id)
+            .await?
+            .into_iter()
+            .find(|i| i.position == r.current_item)
+            .map(|i| i.id),
+        None => None,
+    };
+    let department = review
+        .as_ref()
+        .map(|r| r.scope.clone())
+        .or_else(|| actor.departments().next().map(String::from));
+    let id = app
+        .store
+        .add_capture(
+            actor.org.id,
+            &NewCapture {
+                review_id: review.as_ref().map(|r| r.id),
+                item_id,
+                kind,
+                text: body.trim(),
+                owner_id,
+                due_on: due,
+                department: department.as_deref(),
+                created_by: actor.person.id,
+            },
+            app.clock.now(),
+        )
+        .await?;
+    let mut reply = Reply::new();
+    reply.ephemeral = false;
+    reply = match kind {
+        "action" => {
+            let who = owner
+                .as_ref()
+                .and_then(|k| spec.people.iter().find(|p| &p.key == k))
+                .map(|p| p.name.clone())
+                .unwrap_or_else(|| "nobody yet (mention an owner with @)".into());
+            reply.text(format!(
+                "✔ Action #{id} for {who}, due {}: {}",
+                fmt_due(due),
+                body.trim()
+            ))
+        }
+        "decision" => reply.text(format!("✔ Decision #{id} recorded: {}", body.trim())),
+        _ => reply.text(format!("✔ Note #{id} recorded: {}", body.trim())),
+    };
+    reply.push(Block::Actions(vec![
+        Action {
+            id: "capture_edit".into(),
+            label: "Edit".into(),
+            value: id.to_string(),
+        },
+        Action {
+            id: "capture_delete".into(),
+            label: "Delete".into(),
+            value: id.to_string(),
+        },
+    ]));
+    if kind == "action" && (owner.is_none() || due.is_none()) {
+        reply = reply.note(format!(
+            "Missing {}: `edit {id} @owner <text> by <date>` corrects it.",
+            match (owner.is_none(), due.is_none()) {
+                (true, true) => "an owner and a due date",
+                (true, false) => "an owner",
+                _ => "a due date",
+            }
+        ));
+    } else {
+        reply = reply.note(format!(
+            "Not right? `edit {id} <new text>` or `delete {id}`."
+        ));
+    }
+    if let Some(r) = &review {
+        post(
+            app,
+            actor.org.id,
+            format!("review:{}:capture:{id}", r.id),
+            thread(r),
+            reply.clone(),
+        )
+        .await?;
+    }
+    Ok(reply)
+}
+
+async fn people_key(app: &App, id: i64) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT key FROM people WHERE id = $1")
+        .bind(id)
+        .fetch_optional(app.store.pool())
+        .await
+        .map_err(StoreError::from)?)
+}
+
+async fn own_capture(app: &App, actor: &Actor, id: &str, usage: &str) -> Result<CaptureRow> {
+    let n: i64 = id
+        .trim_start_matches('#')
+        .parse()
+        .map_err(|_| AppError::Usage(format!("`{id}` is not a number.\nUsage: {usage}")))?;
+    let c =
+        app.store.capture(actor.org.id, n).await?.ok_or_else(|| {
+            AppError::NotFound(format!("There is no action, decision or note #{n}."))
+        })?;
+    let spec = app.spec(actor.org.id).await?;
+    let may = c.created_by == actor.person.id
+        || c.owner_id == Some(actor.person.id)
+        || c.department
+            .as_deref()
+            .is_some_and(|d| may_run(&spec, actor, d))
+        || actor.is_admin();
+    if !may {
+        return Err(AppError::Forbidden(format!(
+            "Only the author, the owner, a facilitator or a head can change #{n}."
+        )));
+    }
+    Ok(c)
+}
+
+/// `edit <id> <text>`: re-reads owner and due date from the new text.
+pub async fn edit(app: &App, actor: &Actor, id: &str, text: &str) -> Result<Reply> {
+    let c = own_capture(app, actor, id, "edit <id> <new text>").await?;
+    let spec = app.spec(actor.org.id).await?;
+    let today = app
+        .clock
+        .now()
+        .with_timezone(&person_zone(&spec, &actor.person.spec))
+        .date_naive();
+    let (owner, due, body) = if c.kind == "action" {
+        let (o, rest) = find_owner(&spec, text);
+        let (d, rest) = parse_due(&rest, today);
+        (
+            o.or(c.owner_key.as_deref().and_then(|k| Key::parse(k).ok())),
+            d.or(c.due_on),
+            rest,
+        )
+    } else {
+        (None, None, text.trim().to_string())
+    };
+    let owner_id = match &owner {
+        Some(k) => app
+            .store
+            .person_by_key(actor.org.id, k.as_str())
+            .await?
+            .map(|p| p.id),
+        None => None,
+    };
+    app.store
+        .update_capture(actor.org.id, c.id, body.trim(), owner_id, due)
+        .await?;
+    let who = owner
+        .and_then(|k| spec.people.iter().find(|p| p.key == k))
+        .map(|p| p.name.clone());
+    Ok(Reply::new().text(match c.kind.as_str() {
+        "action" => format!(
+            "✔ Action #{} now: {} — {}, due {}",
+            c.id,
+            body.trim(),
+            who.unwrap_or_else(|| "unassigned".into()),
+            fmt_due(due)
+        ),
+        k => format!("✔ {} #{} now: {}", capitalise(k), c.id, body.trim()),
+    }))
+}
+
+/// `delete <id>`.
+pub async fn delete(app: &App, actor: &Actor, id: &str) -> Result<Reply> {
+    let c = own_capture(app, actor, id, "delete <id>").await?;
+    app.store
+        .delete_capture(actor.org.id, c.id, app.clock.now())
+        .await?;
+    Ok(Reply::new().text(format!("Deleted {} #{}.", c.kind, c.id)))
+}
+
+/// `done <id>`.
+pub async fn done(app: &App, actor: &Actor, id: &str) -> Result<Reply> {
+    let c = own_capture(app, actor, id, "done <action>").await?;
+    if c.kind != "action" {
+        return Err(AppError::Invalid(format!(
+            "#{} is a {}, not an action.",
+            c.id, c.kind
+        )));
+    }
+    if !app
+        .store
+        .close_action(actor.org.id, c.id, app.clock.now())
+        .await?
+    {
+        return Err(AppError::Invalid(format!(
+            "Action #{} is already closed.",
+            c.id
+        )));
+    }
+    Ok(Reply::new().text(format!("✔ Action #{} done: {}", c.id, c.text)))
+}
+
+/// `actions [mine|dept|overdue|<dept>]`.
+pub async fn actions(app: &App, actor: &Actor, filter: Option<&str>) -> Result<Reply> {
+    let spec = app.spec(actor.org.id).await?;
+    let today = app
+        .clock
+        .now()
+        .with_timezone(&person_zone(&spec, &actor.person.spec))
+        .date_naive();
+    let all = app
+        .store
+        .captures(actor.org.id, None, Some("action"))
+        .await?;
+    let mine_depts: Vec<String> = actor.departments().map(String::from).collect();
+    let (title, rows): (String, Vec<&CaptureRow>) = match filter
+        .map(|f| f.to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("mine") => (
+            "Your open actions".into(),
+            all.iter()
+                .filter(|c| c.status == "open" && c.owner_id == Some(actor.person.id))
+                .collect(),
+        ),
+        Some("overdue") => (
+            "Overdue actions".into(),
+            all.iter()
+                .filter(|c| c.status == "open" && c.due_on.is_some_and(|d| d < today))
+                .collect(),
+        ),
+        Some("dept") => (
+            "Open actions of your departments".into(),
+            all.iter()
+                .filter(|c| {
+                    c.status == "open"
+                        && c.department
+                            .as_ref()
+                            .is_some_and(|d| mine_depts.contains(d))
+                })
+                .collect(),
+        ),
+        Some(d) if spec.departments.iter().any(|x| x.key.as_str() == d) => {
+            let tree = subtree(&spec, d);
+            (
+                format!("Open actions of {d}"),
+                all.iter()
+                    .filter(|c| {
+                        c.status == "open"
+                            && c.department.as_ref().is_some_and(|x| tree.contains(x))
+                    })
+                    .collect(),
+            )
+        }
+        Some(other) => {
+            return Err(AppError::Usage(format!(
+                "`{other}` is not mine, dept, overdue or a department.\nUsage: actions [mine|dept|overdue]"
+            )));
+        }
+    };
+    let r = Reply::new().heading(title);
+    if rows.is_empty() {
+        return Ok(r.text("None."));
+    }
+    let mut t = Table::new(&[
+        ("#", Align::Right),
+        ("Action", Align::Left),
+        ("Owner", Align::Left),
+        ("Due", Align::Left),
+        ("From", Align::Left),
+    ]);
+    for c in rows {
+        let overdue = c.due_on.is_some_and(|d| d < today);
+        t.row(vec![
+            Cell::text(c.id.to_string()),
+            Cell::text(&c.text),
+            Cell::text(owner_name(c)),
+            Cell::text(format!(
+                "{}{}",
+                fmt_due(c.due_on),
+                if overdue { " (overdue)" } else { "" }
+            )),
+            Cell::text(
+                c.review_id
+                    .map(|r| format!("review #{r}"))
+                    .unwrap_or_else(|| "—".into()),
+            ),
+        ]);
+    }
+    Ok(r.table(t).note("`done <id>` closes one."))
+}
+
+/// `decisions [dept]`.
+pub async fn decisions(app: &App, actor: &Actor, dept: Option<&str>) -> Result<Reply> {
+    let spec = app.spec(actor.org.id).await?;
+    let tree = match dept {
+        Some(d) => {
+            let d = d.to_ascii_lowercase();
+            if !spec.departments.iter().any(|x| x.key.as_str() == d) && d != "company" {
+                return Err(AppError::NotFound(format!(
+                    "There is no department `{d}`.\nUsage: decisions [dept]"
+                )));
+            }
+            Some(subtree(&spec, &d))
+        }
+        None => None,
+    };
+    let all = app
+        .store
+        .captures(actor.org.id, None, Some("decision"))
+        .await?;
+    let rows: Vec<&CaptureRow> = all
+        .iter()
+        .filter(|c| {
+            tree.as_ref().is_none_or(|t| {
+                c.department
+                    .as_ref()
+                    .is_some_and(|d| t.contains(d) || d == "company")
+            })
+        })
+        .collect();
+    let r = Reply::new().heading(match dept {
+        Some(d) => format!("Decisions of {d}"),
+        None => "Decisions".into(),
+    });
+    if rows.is_empty() {
+        return Ok(r.text("None recorded."));
+    }
+    let mut t = Table::new(&[
+        ("#", Align::Right),
+        ("Decision", Align::Left),
+        ("When (UTC)", Align::Left),
+        ("Where", Align::Left),
+    ]);
+    for c in rows {
+        t.row(vec![
+            Cell::text(c.id.to_string()),
+            Cell::text(&c.text),
+            Cell::text(c.created_at.format("%Y-%m-%d").to_string()),
+            Cell::text(
+                c.review_id
+                    .map(|r| format!("review #{r}"))
+                    .unwrap_or_else(|| c.department.clone().unwrap_or_default()),
+            ),
+        ]);
+    }
+    Ok(r.table(t))
+}
+
+/// `review show <id>`: agenda, notes, decisions and actions of a past (or running) review.
+pub async fn show(app: &App, actor: &Actor, id: &str) -> Result<Reply> {
+    let n: i64 = id.trim_start_matches('#').parse().map_err(|_| {
+        AppError::Usage(format!(
+            "`{id}` is not a review number.\nUsage: review show <id>"
+        ))
+    })?;
+    let r = app
+        .store
+        .review(actor.org.id, n)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("There is no review #{n}.")))?;
+    let items = app.store.review_items(r.id).await?;
+    let mut reply = Reply::new().heading(format!(
+        "{} review #{} — {} · {} · {}",
+        capitalise(&r.tier),
+        r.id,
+        r.scope,
+        r.started_at.format("%Y-%m-%d"),
+        if r.status == "running" {
+            format!("running, at item {}", r.current_item + 1)
+        } else {
+            "ended".into()
+        }
+    ));
+    reply = reply.heading("Agenda");
+    for it in &items {
+        reply = reply.text(format!(
+            "{}. {}{}",
+            it.position + 1,
+            it.title,
+            if it.reached { "" } else { " (not reached)" }
+        ));
+        for l in &it.lines {
+            reply = reply.note(l.clone());
+        }
+    }
+    let s = summary(app, actor.org.id, &r).await?;
+    reply.blocks.extend(s.blocks.into_iter().skip(1));
+    Ok(reply)
+}
+
+/// `review`: where the running meeting is.
+pub async fn where_now(app: &App, actor: &Actor) -> Result<Reply> {
+    let r = current(app, actor).await?;
+    let items = app.store.review_items(r.id).await?;
+    let it = items.iter().find(|i| i.position == r.current_item);
+    let mut reply = Reply::new().text(format!(
+        "{} review #{} of {} is at item {}/{}.",
+        capitalise(&r.tier),
+        r.id,
+        r.scope,
+        r.current_item + 1,
+        items.len()
+    ));
+    if let Some(it) = it {
+        reply.blocks.extend(item_reply(&r, it, items.len()).blocks);
+    }
+    Ok(reply)
+}
+
+/// Reminds action owners one working day before the due date and on the day it becomes
+/// overdue, once each. Runs on every tick.
+pub async fn remind(app: &App, org_id: i64) -> Result<u64> {
+    let spec = app.spec(org_id).await?;
+    let holidays: Vec<NaiveDate> = spec.holidays.iter().map(|h| h.date).collect();
+    let now: DateTime<Utc> = app.clock.now();
+    let all = app.store.captures(org_id, None, Some("action")).await?;
+    let mut sent = 0;
+    let mut tx = app.store.pool().begin().await.map_err(StoreError::from)?;
+    for c in all.iter().filter(|c| c.status == "open") {
+        let (Some(due), Some(owner)) = (c.due_on, &c.owner_key) else {
+            continue;
+        };
+        let tz: Tz = spec
+            .people
+            .iter()
+            .find(|p| p.key.as_str() == owner)
+            .map(|p| person_zone(&spec, p))
+            .unwrap_or(spec.org.time_zone);
+        let today = now.with_timezone(&tz).date_naive();
+        // The working day before the due date.
+        let mut before = due - Duration::days(1);
+        while add_working_days(before, 1, &holidays) != due && before > due - Duration::days(10) {
+            before -= Duration::days(1);
+        }
+        let (overdue, when) = if today > due {
+            (true, "is overdue")
+        } else if today >= before && today < due {
+            (false, "is due")
+        } else {
+            continue;
+        };
+        if !crate::store::Store::mark_action_reminded(&mut tx, c.id, overdue, now).await? {
+            continue;
+        }
+        let text = format!(
+            "⏰ Action #{} {when} {}: {}",
+            c.id,
+            fmt_due(Some(due)),
+            c.text
+        );
+        let mut reply = Reply::new()
+            .text(text)
+            .note(format!("`done {}` when it is done.", c.id));
+        reply.ephemeral = false;
+        enqueue(
+            &mut tx,
+            org_id,
+            &format!(
+                "action:{}:{}",
+                c.id,
+                if overdue { "overdue" } else { "before" }
+            ),
+            &Target::Person {
+                person: owner.clone(),
+            },
+            &Payload::Reply { reply },
+            now,
+            now,
+        )
+        .await?;
+        sent += 1;
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(sent)
+}
+
+/// The facilitator of a department's reviews: a facilitator among its people (or above
+/// it), else its head.
+pub fn facilitator_for(spec: &OrgSpec, dept: &str) -> Option<Key> {
+    let mut cur = spec.departments.iter().find(|d| d.key.as_str() == dept);
+    let head = cur.and_then(|d| d.heads.first().cloned());
+    let mut hops = 0;
+    while let Some(d) = cur {
+        let people = d.heads.iter().chain(d.members.iter());
+        for p in people {
+            if spec
+                .people
+                .iter()
+                .any(|x| &x.key == p && x.roles.contains(&Role::Facilitator))
+            {
+                return Some(p.clone());
+            }
+        }
+        hops += 1;
+        if hops > spec.departments.len() {
+            break;
+        }
+        cur = d
+            .parent
+            .as_ref()
+            .and_then(|p| spec.departments.iter().find(|x| &x.key == p));
+    }
+    head
+}
+
+/// A review cadence fired: the pre-read (24 hours before) or the prompt to start (at the
+/// time), each queued once per occurrence.
+pub async fn cadence_event(
+    app: &App,
+    tx: &mut sqlx::PgConnection,
+    org_id: i64,
+    spec: &OrgSpec,
+    c: &crate::store::schedule::CadenceRow,
+    local: chrono::NaiveDateTime,
+    preread: bool,
+) -> Result<()> {
+    let tier = match c.layer.as_str() {
+        "strategic" => "strategic",
+        "tactical" => "tactical",
+        "coordination" => "coordination",
+        _ => "operational",
+    };
+    let dept = c.scope_key.clone();
+    let is_root = spec
+        .departments
+        .iter()
+        .any(|d| d.key.as_str() == dept && d.parent.is_none());
+    let now = app.clock.now();
+    let when = local.format("%a %-d %b %H:%M");
+    let start_cmd = if is_root {
+        format!("review start {tier}")
+    } else {
+        format!("review start {tier} {dept}")
+    };
+    if preread {
+        let Some(fac) = facilitator_for(spec, &dept) else {
+            return Ok(());
+        };
+        let Some(person) = app.store.person_by_key(org_id, fac.as_str()).await? else {
+            return Ok(());
+        };
+        let org = app
+            .store
+            .orgs()
+            .await?
+            .into_iter()
+            .find(|o| o.id == org_id)
+            .expect("org exists");
+        let actor = Actor {
+            org,
+            person,
+            source: crate::domain::Source::Api,
+        };
+        let scope = if is_root { "company" } else { dept.as_str() };
+        let items = agenda(app, &actor, tier, scope).await?;
+        let mut r = Reply::new().heading(format!("Pre-read: {} {tier} review, {when}", dept));
+        r.ephemeral = false;
+        for (i, (_, title, lines)) in items.iter().enumerate() {
+            r = r.text(format!("{}. {title}", i + 1));
+            for l in lines {
+                r = r.note(l.clone());
+            }
+        }
+        let key = format!("review-preread:{}:{}", c.id, local.format("%Y%m%dT%H%M"));
+        enqueue(
+            tx,
+            org_id,
+            &key,
+            &Target::Channel {
+                department: dept.clone(),
+            },
+            &Payload::Reply { reply: r },
+            now,
+            now,
+        )
+        .await?;
+    } else if let Some(fac) = facilitator_for(spec, &dept) {
+        let mut r = Reply::new().text(format!(
+            "🗓 It is time for the {dept} {tier} review ({when}). Start it with `{start_cmd}`."
+        ));
+        r.ephemeral = false;
+        let key = format!("review-prompt:{}:{}", c.id, local.format("%Y%m%dT%H%M"));
+        enqueue(
+            tx,
+            org_id,
+            &key,
+            &Target::Person {
+                person: fac.to_string(),
+            },
+            &Payload::Reply { reply: r },
+            now,
+            now,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// What the thread hears when a reply is not a capture.
+pub const THREAD_HINT: &str = "In a review, I capture replies that start with `action:`, `decision:` or `note:` — e.g. `action: @kofi send the readiness update by Friday`.";
