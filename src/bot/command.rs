@@ -499,8 +499,29 @@ mod tests {
         assert!(
             Command::parse("review start")
                 .unwrap_err()
-                .contains("don't know the command `review`")
+                .contains("Usage: review start <tier>")
         );
+        assert_eq!(
+            Command::parse("review start tactical sales").unwrap(),
+            Command::ReviewStart {
+                tier: "tactical".into(),
+                dept: Some("sales".into())
+            }
+        );
+        assert_eq!(Command::parse("review next").unwrap(), Command::ReviewNext);
+        assert_eq!(
+            Command::parse("action: @kofi send it by Friday").unwrap(),
+            Command::Capture {
+                kind: "action".into(),
+                text: "@kofi send it by Friday".into()
+            }
+        );
+        assert!(
+            Command::parse("decision:")
+                .unwrap_err()
+                .contains("needs some text")
+        );
+        assert!(Command::parse("done").unwrap_err().contains("Usage: done"));
         let long = format!("S1 42: {}", "x".repeat(10 * 1024));
         assert!(Command::parse(&long).unwrap_err().contains("at most"));
     }

@@ -18,6 +18,8 @@ pub(super) type S<T> = Spanned<T>;
 pub(super) type Str = Option<S<String>>;
 pub(super) type Num = Option<S<f64>>;
 pub(super) type List<T> = Option<Vec<S<T>>>;
+/// Review agenda templates: tier → ordered section names.
+pub(super) type RawReviewTemplates = std::collections::BTreeMap<String, S<Vec<S<String>>>>;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,7 +46,7 @@ pub(super) struct RawManifest {
     pub initiatives: List<RawInitiative>,
     /// Review agenda templates: tier → ordered section names.
     #[serde(default)]
-    pub reviews: Option<S<std::collections::BTreeMap<String, S<Vec<S<String>>>>>>,
+    pub reviews: Option<S<RawReviewTemplates>>,
 }
 
 #[derive(Debug, Deserialize)]
