@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod calendar;
 pub mod checkins;
+pub mod pictures;
 pub mod schedule;
 pub mod seed;
 pub mod status;

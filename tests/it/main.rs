@@ -6,6 +6,7 @@ mod calendar;
 mod cli;
 mod common;
 mod isolation;
+mod pictures;
 mod schedule;
 mod serve;
 mod shell;
