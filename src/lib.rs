@@ -7,6 +7,7 @@
 //! - [`bot`]: `Command` parsing, the neutral `Reply`, and its renderers.
 //! - [`chat`]: platform adapters (the shell today).
 //! - [`store`]: Postgres through sqlx.
+//! - [`pictures`]: pure PNG renderers (trend chart, scorecard, strategy map).
 //! - [`clock`]: time as a parameter.
 //! - [`bench`]: the benchmark harness behind `baton bench`.
 
@@ -22,6 +23,7 @@ pub mod http;
 pub mod manifest;
 pub mod metrics;
 pub mod outbox;
+pub mod pictures;
 pub mod serve;
 pub mod store;
 pub mod telemetry;

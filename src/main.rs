@@ -37,6 +37,10 @@ enum Cmd {
         /// Person to act as (default: the head of sales).
         #[arg(long = "as")]
         person: Option<String>,
+        /// Write the pictures replies carry (charts, maps) as PNG files into this directory
+        /// and print their paths.
+        #[arg(long)]
+        png: Option<PathBuf>,
     },
     /// Talk to baton in the terminal as a person of the organisation.
     Shell {
@@ -49,6 +53,10 @@ enum Cmd {
         /// and shows the prompts, reminders and digests that arrive.
         #[arg(long)]
         clock: Option<String>,
+        /// Write the pictures replies carry (charts, maps) as PNG files into this directory
+        /// and print their paths.
+        #[arg(long)]
+        png: Option<PathBuf>,
     },
     /// Validate and apply an organisation manifest.
     Apply {
@@ -141,12 +149,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Shell { person, org, clock } => {
+        Cmd::Shell {
+            person,
+            org,
+            clock,
+            png,
+        } => {
             let store = connect(&url, false).await?;
             match clock {
                 None => {
                     let app = App::new(store, Arc::new(SystemClock));
-                    shell(&app, org.as_deref(), &person, None).await
+                    shell(&app, org.as_deref(), &person, None, png.as_deref()).await
                 }
                 Some(at) => {
                     let at = chrono::DateTime::parse_from_rfc3339(&at)
@@ -157,11 +170,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         adapter: Arc::new(RecordingAdapter::new()),
                     };
                     let app = App::new(store, sim.clock.clone());
-                    shell(&app, org.as_deref(), &person, Some(&sim)).await
+                    shell(&app, org.as_deref(), &person, Some(&sim), png.as_deref()).await
                 }
             }
         }
-        Cmd::Demo { person } => {
+        Cmd::Demo { person, png } => {
             // The demo runs on a simulated clock starting now, so `advance 1d` shows the
             // rhythm: prompts, reminders and digests arriving.
             let sim = Simulation {
@@ -196,7 +209,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .map(|k| k.to_string())
                     .context("the example organisation has no department head")?,
             };
-            shell(&app, Some(spec.org.key.as_str()), &person, Some(&sim)).await
+            shell(
+                &app,
+                Some(spec.org.key.as_str()),
+                &person,
+                Some(&sim),
+                png.as_deref(),
+            )
+            .await
         }
         Cmd::Serve { config } => {
             baton::serve::run(config.as_deref(), cli_url).await?;
@@ -229,6 +249,7 @@ async fn shell(
     org: Option<&str>,
     person: &str,
     sim: Option<&Simulation>,
+    png: Option<&std::path::Path>,
 ) -> anyhow::Result<ExitCode> {
     let org = match app.org(org).await {
         Ok(o) => o,
@@ -247,6 +268,6 @@ async fn shell(
     let interactive = std::io::stdin().is_terminal();
     let stdin = tokio::io::BufReader::new(tokio::io::stdin());
     let mut stdout = std::io::stdout();
-    baton::chat::shell::run(app, &actor, stdin, &mut stdout, interactive, sim).await?;
+    baton::chat::shell::run(app, &actor, stdin, &mut stdout, interactive, sim, png).await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod apply;
 pub mod calendar;
 pub mod checkins;
+pub mod pictures;
 pub mod reviews;
 pub mod schedule;
 pub mod seed;

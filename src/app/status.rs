@@ -82,11 +82,16 @@ pub struct View {
 
 impl View {
     pub async fn load(app: &App, actor: &Actor) -> Result<View> {
-        let spec = app.spec(actor.org.id).await?;
-        let state = app.store.load_state(actor.org.id).await?;
+        View::for_org(app, actor.org.id).await
+    }
+
+    /// The view of an organisation with no one asking (pictures rendered for adapters).
+    pub async fn for_org(app: &App, org_id: i64) -> Result<View> {
+        let spec = app.spec(org_id).await?;
+        let state = app.store.load_state(org_id).await?;
         let now = app.clock.now();
         let rollup = rollup(&spec, &state, now);
-        let alerts = app.store.open_alerts(actor.org.id).await?;
+        let alerts = app.store.open_alerts(org_id).await?;
         Ok(View {
             alerts,
             spec,
@@ -236,7 +241,14 @@ fn objective_row(v: &View, t: &mut Table, o: &ObjectiveSpec) {
 pub async fn status(app: &App, actor: &Actor, scope: Option<&str>) -> Result<Reply> {
     let v = View::load(app, actor).await?;
     let Some(scope) = scope else {
-        return Ok(company(&v));
+        let mut r = company(&v);
+        let pic = super::pictures::scorecard(&v, None);
+        r.push(super::pictures::image(
+            super::pictures::SCORECARD,
+            Some("company"),
+            pic.alt(),
+        ));
+        return Ok(r);
     };
     let lower = scope.to_ascii_lowercase();
     if let Some(d) = v.spec.departments.iter().find(|d| d.key.as_str() == lower) {
@@ -244,7 +256,7 @@ pub async fn status(app: &App, actor: &Actor, scope: Option<&str>) -> Result<Rep
     }
     if let Ok(p) = Perspective::parse(scope) {
         if v.spec.perspectives.iter().any(|x| x.perspective == p) {
-            return Ok(perspective(&v, p));
+            return Ok(perspective_with_picture(&v, p));
         }
         return Err(AppError::NotFound(format!(
             "The {} perspective is not enabled in {}.",
@@ -258,7 +270,7 @@ pub async fn status(app: &App, actor: &Actor, scope: Option<&str>) -> Result<Rep
         .iter()
         .find(|x| x.label.eq_ignore_ascii_case(scope))
     {
-        return Ok(perspective(&v, p.perspective));
+        return Ok(perspective_with_picture(&v, p.perspective));
     }
     if let Ok(code) = Code::parse(scope) {
         if v.spec.scorecard.iter().any(|s| s.code == code) {
@@ -455,6 +467,18 @@ fn department(v: &View, key: &Key) -> Reply {
     if !deps.rows.is_empty() {
         r = r.heading("Dependencies").table(deps);
     }
+    r
+}
+
+/// A perspective's view with its scorecard picture attached.
+fn perspective_with_picture(v: &View, p: Perspective) -> Reply {
+    let mut r = perspective(v, p);
+    let pic = super::pictures::scorecard(v, Some(p));
+    r.push(super::pictures::image(
+        super::pictures::SCORECARD,
+        Some(p.as_str()),
+        pic.alt(),
+    ));
     r
 }
 
@@ -727,8 +751,13 @@ pub async fn kr(app: &App, actor: &Actor, code: &Code) -> Result<Reply> {
         )));
     }
     let (rows, total) = app.store.history(actor.org.id, code.as_str(), 20).await?;
+    let picture = super::pictures::trend(app, &v, actor.org.id, code)
+        .await?
+        .map(|t| super::pictures::image(super::pictures::KR_TREND, Some(code.as_str()), t.alt()));
     if rows.is_empty() {
-        return Ok(r.note("No check-ins yet: the figure shown is the starting point."));
+        let mut r = r.note("No check-ins yet: the figure shown is the starting point.");
+        r.blocks.extend(picture);
+        return Ok(r);
     }
     let mut t = Table::new(&[
         ("#", Align::Right),
@@ -776,5 +805,6 @@ pub async fn kr(app: &App, actor: &Actor, code: &Code) -> Result<Reply> {
             total - rows.len() as i64
         ));
     }
+    r.blocks.extend(picture);
     Ok(r)
 }

@@ -197,6 +197,12 @@ pub async fn map(app: &App, actor: &Actor) -> Result<Reply> {
             r = r.note(format!("{} → {}: {}", l.from, l.to, l.hypothesis));
         }
     }
+    let pic = super::pictures::map(&v);
+    r.push(super::pictures::image(
+        super::pictures::STRATEGY_MAP,
+        None,
+        pic.alt(),
+    ));
     Ok(r)
 }
 

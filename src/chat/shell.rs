@@ -171,7 +171,38 @@ async fn fill_form<R: AsyncBufRead + Unpin, W: Write>(
     Ok(Some(values))
 }
 
+/// With `--png <dir>`: renders the reply's pictures into `dir` (created if needed) and
+/// prints one line per picture, `  picture: <path> — <alt text>`.
+async fn write_pictures<W: Write>(
+    app: &App,
+    actor: &Actor,
+    reply: &crate::bot::Reply,
+    dir: Option<&std::path::Path>,
+    out: &mut W,
+) -> std::io::Result<()> {
+    let Some(dir) = dir else {
+        return Ok(());
+    };
+    for block in &reply.blocks {
+        let crate::bot::Block::Image(image) = block else {
+            continue;
+        };
+        let path = dir.join(crate::app::pictures::file_name(image));
+        match crate::app::pictures::render(app, actor.org.id, image).await {
+            Ok(png) => {
+                std::fs::create_dir_all(dir)?;
+                std::fs::write(&path, &png.bytes)?;
+                writeln!(out, "  picture: {} — {}", path.display(), image.alt)?;
+            }
+            Err(e) => writeln!(out, "  picture {} could not be drawn: {e}", path.display())?,
+        }
+    }
+    Ok(())
+}
+
 /// Runs the shell until end of input or `quit`. Returns the number of commands run.
+/// With `png` set, pictures attached to replies are written there and their paths printed;
+/// the text is the same either way.
 pub async fn run<R: AsyncBufRead + Unpin, W: Write>(
     app: &App,
     actor: &Actor,
@@ -179,6 +210,7 @@ pub async fn run<R: AsyncBufRead + Unpin, W: Write>(
     out: &mut W,
     interactive: bool,
     sim: Option<&Simulation>,
+    png: Option<&std::path::Path>,
 ) -> std::io::Result<usize> {
     let spec_tz = match app.spec(actor.org.id).await {
         Ok(spec) => crate::app::schedule::person_zone(&spec, &actor.person.spec),
@@ -252,6 +284,7 @@ pub async fn run<R: AsyncBufRead + Unpin, W: Write>(
             .handle_line(actor, &line, &uuid::Uuid::new_v4().to_string())
             .await;
         out.write_all(text::render(&reply).as_bytes())?;
+        write_pictures(app, actor, &reply, png, out).await?;
         // A reply with a form asks for its fields, then submits it (forms may chain).
         while let Some(form) = reply.form().cloned() {
             let Some(values) = fill_form(&form, &mut input, out).await? else {
@@ -265,6 +298,7 @@ pub async fn run<R: AsyncBufRead + Unpin, W: Write>(
                 .handle(actor, cmd, &uuid::Uuid::new_v4().to_string())
                 .await;
             out.write_all(text::render(&reply).as_bytes())?;
+            write_pictures(app, actor, &reply, png, out).await?;
         }
         writeln!(out)?;
         // On a simulated clock, whatever the command caused (or what became due) is

@@ -47,7 +47,7 @@ pub async fn actor(app: &App, org: &str, person: &str) -> Actor {
 pub async fn shell(app: &App, org: &str, person: &str, script: &str) -> String {
     let actor = actor(app, org, person).await;
     let mut out = Vec::new();
-    baton::chat::shell::run(app, &actor, script.as_bytes(), &mut out, false, None)
+    baton::chat::shell::run(app, &actor, script.as_bytes(), &mut out, false, None, None)
         .await
         .expect("shell io");
     String::from_utf8(out).expect("utf-8 output")

@@ -7,6 +7,7 @@ mod calendar;
 mod cli;
 mod common;
 mod isolation;
+mod pictures;
 mod reviews;
 mod schedule;
 mod serve;

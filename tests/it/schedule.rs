@@ -795,9 +795,17 @@ async fn the_shell_watches_prompts_arrive_on_a_simulated_clock(pool: PgPool) {
     let actor = actor(&app, "small", "ana").await;
     let mut out = Vec::new();
     let script = "now\nadvance 2h\nK1 97 on track\nadvance 4d 8h\nadvance nonsense\n";
-    baton::chat::shell::run(&app, &actor, script.as_bytes(), &mut out, false, Some(&sim))
-        .await
-        .unwrap();
+    baton::chat::shell::run(
+        &app,
+        &actor,
+        script.as_bytes(),
+        &mut out,
+        false,
+        Some(&sim),
+        None,
+    )
+    .await
+    .unwrap();
     let out = String::from_utf8(out).unwrap();
     assert!(
         out.contains("It is Mon 16 Nov 2026 08:00 (Europe/London)"),

@@ -1,0 +1,474 @@
+//! The key-result trend chart: check-in values over the cycle, the target, the expected
+//! pace and the confidence of every check-in (shape and colour).
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+
+use super::svg::{Anchor, Svg};
+use super::{PictureError, Png, font, marker, palette, rasterise};
+use crate::bot::render::figure;
+use crate::domain::{Confidence, Status};
+
+/// One check-in on the chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrendPoint {
+    pub at: DateTime<Utc>,
+    pub value: f64,
+    pub confidence: Option<Confidence>,
+}
+
+/// Everything the trend chart shows, as plain values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trend {
+    pub code: String,
+    pub title: String,
+    pub unit: String,
+    /// The cycle: key, first instant, instant after the last day.
+    pub cycle: Option<(String, DateTime<Utc>, DateTime<Utc>)>,
+    /// The moment the chart describes (a parameter: rendering never reads the clock).
+    pub now: DateTime<Utc>,
+    /// Where the expected pace line starts (at the cycle start), for metric key results.
+    pub start: Option<f64>,
+    /// Where it ends (at the cycle end), and the target line.
+    pub target: Option<f64>,
+    /// Draw the pace line from `start` to `target` across the cycle.
+    pub pace: bool,
+    /// A range to stay within (band key results and measures).
+    pub band: Option<(f64, f64)>,
+    /// A measure's red threshold.
+    pub red: Option<f64>,
+    /// Check-ins, oldest first (superseded ones already left out).
+    pub points: Vec<TrendPoint>,
+    pub status: Status,
+    pub progress: Option<f64>,
+    pub stale: bool,
+}
+
+pub const WIDTH: f64 = 960.0;
+pub const HEIGHT: f64 = 560.0;
+const LEFT: f64 = 90.0;
+const RIGHT: f64 = 40.0;
+const TOP: f64 = 92.0;
+const BOTTOM: f64 = 108.0;
+
+impl Trend {
+    /// A sentence saying what the chart shows.
+    pub fn alt(&self) -> String {
+        let mut s = format!("Trend of {} ({})", self.code, self.title);
+        if let Some((key, _, _)) = &self.cycle {
+            s.push_str(&format!(" over cycle {key}"));
+        }
+        match self.points.last() {
+            None => s.push_str(": no check-ins yet"),
+            Some(p) => {
+                s.push_str(&format!(
+                    ": {} check-in{}, latest {}",
+                    self.points.len(),
+                    if self.points.len() == 1 { "" } else { "s" },
+                    figure(Some(p.value), &self.unit)
+                ));
+                if let Some(c) = p.confidence {
+                    s.push_str(&format!(" ({})", Status::from(c).label()));
+                }
+            }
+        }
+        if let Some((lo, hi)) = self.band {
+            s.push_str(&format!(
+                ", to stay within {}–{}",
+                figure(Some(lo), ""),
+                figure(Some(hi), &self.unit)
+            ));
+        } else if let Some(t) = self.target {
+            s.push_str(&format!(
+                " against a target of {}",
+                figure(Some(t), &self.unit)
+            ));
+        }
+        if let Some(p) = self.progress {
+            s.push_str(&format!(", {:.0}% of the way", p * 100.0));
+        }
+        s.push_str(&format!(", {}", self.status.label()));
+        if self.stale {
+            s.push_str(" (stale)");
+        }
+        s.push('.');
+        s
+    }
+
+    /// The time axis: the cycle, widened to take in check-ins outside it.
+    fn x_domain(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        let (mut lo, mut hi) = match &self.cycle {
+            Some((_, a, b)) => (*a, *b),
+            None => (self.now - Duration::days(7), self.now + Duration::days(7)),
+        };
+        for p in &self.points {
+            lo = lo.min(p.at);
+            hi = hi.max(p.at);
+        }
+        if hi <= lo {
+            hi = lo + Duration::days(1);
+        }
+        (lo, hi)
+    }
+
+    fn y_domain(&self) -> (f64, f64) {
+        let mut vals: Vec<f64> = self.points.iter().map(|p| p.value).collect();
+        vals.extend(self.target);
+        if self.pace {
+            vals.extend(self.start);
+        }
+        vals.extend(self.red);
+        if let Some((a, b)) = self.band {
+            vals.push(a);
+            vals.push(b);
+        }
+        vals.retain(|v| v.is_finite());
+        let lo = vals.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = vals.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        if !lo.is_finite() {
+            return (0.0, 1.0);
+        }
+        if (hi - lo).abs() < 1e-9 {
+            let pad = lo.abs().max(1.0) * 0.1;
+            return (lo - pad, hi + pad);
+        }
+        let pad = (hi - lo) * 0.08;
+        (lo - pad, hi + pad)
+    }
+}
+
+/// Round tick values covering `[lo, hi]` (about `n` of them), and the widened range.
+pub fn nice_ticks(lo: f64, hi: f64, n: usize) -> (Vec<f64>, f64, f64) {
+    let span = (hi - lo).max(1e-9);
+    let raw = span / n.max(1) as f64;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag);
+    let start = (lo / step).floor() * step;
+    let end = (hi / step).ceil() * step;
+    let mut ticks = Vec::new();
+    let mut v = start;
+    while v <= end + step * 1e-6 {
+        ticks.push(if v.abs() < step * 1e-9 { 0.0 } else { v });
+        v += step;
+    }
+    (ticks, start, end)
+}
+
+fn month_ticks(lo: DateTime<Utc>, hi: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+    let mut out = Vec::new();
+    let d = lo.date_naive();
+    let mut m = NaiveDate::from_ymd_opt(d.year(), d.month(), 1).expect("valid month start");
+    loop {
+        let t = Utc.from_utc_datetime(&m.and_hms_opt(0, 0, 0).expect("midnight"));
+        if t > hi {
+            break;
+        }
+        if t >= lo {
+            out.push(t);
+        }
+        m = m
+            .checked_add_months(chrono::Months::new(1))
+            .expect("dates stay in range");
+    }
+    if out.len() < 2 {
+        out.clear();
+        let mut t = lo;
+        while t <= hi {
+            out.push(t);
+            t += Duration::days(7);
+        }
+    }
+    out
+}
+
+/// Draws the chart.
+pub fn kr_trend(t: &Trend) -> Result<Png, PictureError> {
+    rasterise(&kr_trend_svg(t))
+}
+
+/// The chart as an SVG document (what [`kr_trend`] rasterises).
+pub fn kr_trend_svg(t: &Trend) -> String {
+    let mut svg = Svg::new(WIDTH, HEIGHT);
+    let (plot_l, plot_r) = (LEFT, WIDTH - RIGHT);
+    let (plot_t, plot_b) = (TOP, HEIGHT - BOTTOM);
+
+    // Title and subtitle.
+    let title = font::ellipsize(
+        &format!("{} — {}", t.code, t.title),
+        WIDTH - 2.0 * 24.0,
+        20.0,
+        true,
+    );
+    svg.text(24.0, 18.0, &title, 20.0, true, palette::INK, Anchor::Start);
+    let mut sub = match &t.cycle {
+        Some((k, _, _)) => format!("Cycle {k}"),
+        None => "No cycle declared".into(),
+    };
+    if let Some(p) = t.points.last() {
+        sub.push_str(&format!(" · latest {}", figure(Some(p.value), &t.unit)));
+    }
+    if let Some(tg) = t.target.filter(|_| t.band.is_none()) {
+        sub.push_str(&format!(" · target {}", figure(Some(tg), &t.unit)));
+    }
+    if let Some(p) = t.progress {
+        sub.push_str(&format!(" · {:.0}% of the way", p * 100.0));
+    }
+    svg.text(24.0, 48.0, &sub, 14.0, false, palette::MUTED, Anchor::Start);
+    // The status, top right: shape and word.
+    let word = if t.stale {
+        format!("{} (stale)", t.status.label())
+    } else {
+        t.status.label().to_string()
+    };
+    let ww = font::width(&word, 15.0, true);
+    svg.text(
+        WIDTH - 24.0,
+        50.0,
+        &word,
+        15.0,
+        true,
+        palette::INK,
+        Anchor::End,
+    );
+    marker(
+        &mut svg,
+        t.status,
+        WIDTH - 24.0 - ww - 14.0,
+        50.0 + font::line_height(15.0) / 2.0,
+        7.0,
+    );
+
+    let (x0, x1) = t.x_domain();
+    let (ylo, yhi) = t.y_domain();
+    let (yticks, ylo, yhi) = nice_ticks(ylo, yhi, 5);
+    let span_ms = (x1 - x0).num_milliseconds().max(1) as f64;
+    let sx = |at: DateTime<Utc>| {
+        plot_l + (at - x0).num_milliseconds() as f64 / span_ms * (plot_r - plot_l)
+    };
+    let sy = |v: f64| plot_b - (v - ylo) / (yhi - ylo) * (plot_b - plot_t);
+
+    // Grid and axes.
+    for v in &yticks {
+        let y = sy(*v);
+        svg.line(plot_l, y, plot_r, y, palette::GRID, 1.0, None);
+        let label = figure(Some(*v), &t.unit);
+        svg.text(
+            plot_l - 8.0,
+            y - 8.0,
+            &label,
+            12.0,
+            false,
+            palette::MUTED,
+            Anchor::End,
+        );
+    }
+    for at in month_ticks(x0, x1) {
+        let x = sx(at);
+        svg.line(x, plot_t, x, plot_b, palette::GRID, 1.0, None);
+        svg.text(
+            x,
+            plot_b + 8.0,
+            &at.format("%-d %b").to_string(),
+            12.0,
+            false,
+            palette::MUTED,
+            Anchor::Middle,
+        );
+    }
+    svg.line(plot_l, plot_b, plot_r, plot_b, palette::MUTED, 1.0, None);
+    svg.line(plot_l, plot_t, plot_l, plot_b, palette::MUTED, 1.0, None);
+
+    // The band to hold.
+    if let Some((lo, hi)) = t.band {
+        let (a, b) = (sy(lo.max(hi)), sy(lo.min(hi)));
+        svg.raw(&format!(
+            r#"<rect x="{plot_l:.1}" y="{a:.1}" width="{:.1}" height="{:.1}" fill="{}" fill-opacity="0.18"/>"#,
+            plot_r - plot_l,
+            (b - a).max(1.0),
+            palette::BAND
+        ));
+        svg.line(plot_l, a, plot_r, a, palette::BAND, 1.5, Some("6 4"));
+        svg.line(plot_l, b, plot_r, b, palette::BAND, 1.5, Some("6 4"));
+    }
+    // The cycle's end and today.
+    if let Some((_, cs, ce)) = &t.cycle {
+        for (at, label) in [(*cs, "cycle start"), (*ce, "cycle end")] {
+            let x = sx(at);
+            svg.line(x, plot_t, x, plot_b, palette::MUTED, 1.0, Some("2 3"));
+            svg.text(
+                x,
+                plot_t - 18.0,
+                label,
+                11.0,
+                false,
+                palette::MUTED,
+                if at == x0 {
+                    Anchor::Start
+                } else if at == x1 {
+                    Anchor::End
+                } else {
+                    Anchor::Middle
+                },
+            );
+        }
+    }
+    if t.now >= x0 && t.now <= x1 {
+        let x = sx(t.now);
+        svg.line(x, plot_t, x, plot_b, palette::INK, 1.0, Some("4 3"));
+        svg.text(
+            x,
+            plot_t - 18.0,
+            "today",
+            11.0,
+            true,
+            palette::INK,
+            Anchor::Middle,
+        );
+    }
+    // Expected pace: start at the cycle start to target at the cycle end.
+    if let (true, Some(s), Some(tg), Some((_, cs, ce))) = (t.pace, t.start, t.target, &t.cycle) {
+        svg.line(
+            sx(*cs),
+            sy(s),
+            sx(*ce),
+            sy(tg),
+            palette::MUTED,
+            2.0,
+            Some("8 5"),
+        );
+    }
+    if let Some(tg) = t.target.filter(|_| t.band.is_none()) {
+        let y = sy(tg);
+        svg.line(plot_l, y, plot_r, y, palette::TARGET, 2.5, Some("10 4"));
+        halo_text(
+            &mut svg,
+            plot_l + 8.0,
+            y - 20.0,
+            &format!("target {}", figure(Some(tg), &t.unit)),
+            palette::TARGET,
+        );
+    }
+    if let Some(r) = t.red {
+        let y = sy(r);
+        svg.line(plot_l, y, plot_r, y, palette::OFF_TRACK, 1.5, Some("2 3"));
+        halo_text(
+            &mut svg,
+            plot_l + 8.0,
+            y + 4.0,
+            &format!("red {}", figure(Some(r), &t.unit)),
+            palette::OFF_TRACK,
+        );
+    }
+
+    // The series and its confidence markers.
+    if !t.points.is_empty() {
+        let pts: Vec<String> = t
+            .points
+            .iter()
+            .map(|p| format!("{:.1},{:.1}", sx(p.at), sy(p.value)))
+            .collect();
+        svg.raw(&format!(
+            r#"<polyline points="{}" fill="none" stroke="{}" stroke-width="2.5" stroke-linejoin="round"/>"#,
+            pts.join(" "),
+            palette::SERIES
+        ));
+        for p in &t.points {
+            let s = p.confidence.map(Status::from).unwrap_or(Status::NoData);
+            marker(&mut svg, s, sx(p.at), sy(p.value), 7.0);
+        }
+        let last = t.points.last().expect("not empty");
+        let (x, y) = (sx(last.at), sy(last.value));
+        let label = figure(Some(last.value), &t.unit);
+        let anchor_left = x + 14.0 + font::width(&label, 14.0, true) > plot_r;
+        svg.raw(&format!(
+            r##"<text x="{:.1}" y="{:.1}" font-family="{}" font-size="14" font-weight="bold" fill="{}" text-anchor="{}" stroke="#ffffff" stroke-width="4" paint-order="stroke">{}</text>"##,
+            if anchor_left { x - 12.0 } else { x + 12.0 },
+            y - 10.0,
+            font::FAMILY,
+            palette::SERIES,
+            if anchor_left { "end" } else { "start" },
+            super::svg::esc(&label)
+        ));
+    } else {
+        svg.text(
+            (plot_l + plot_r) / 2.0,
+            (plot_t + plot_b) / 2.0 - 10.0,
+            "No check-ins yet",
+            16.0,
+            false,
+            palette::MUTED,
+            Anchor::Middle,
+        );
+    }
+
+    // Legend: lines, then confidence shapes.
+    let ly = HEIGHT - 56.0;
+    let mut x = plot_l;
+    let lh = font::line_height(13.0);
+    let mut line_entry = |svg: &mut Svg, colour: &str, dash: Option<&str>, w: f64, label: &str| {
+        svg.line(x, ly + lh / 2.0, x + 28.0, ly + lh / 2.0, colour, w, dash);
+        svg.text(
+            x + 36.0,
+            ly,
+            label,
+            13.0,
+            false,
+            palette::INK,
+            Anchor::Start,
+        );
+        x += 36.0 + font::width(label, 13.0, false) + 22.0;
+    };
+    line_entry(&mut svg, palette::SERIES, None, 2.5, "check-ins");
+    if t.target.is_some() && t.band.is_none() {
+        line_entry(&mut svg, palette::TARGET, Some("10 4"), 2.5, "target");
+    }
+    if t.pace && t.start.is_some() && t.target.is_some() {
+        line_entry(&mut svg, palette::MUTED, Some("8 5"), 2.0, "expected pace");
+    }
+    if t.band.is_some() {
+        line_entry(&mut svg, palette::BAND, Some("6 4"), 1.5, "band to hold");
+    }
+    if t.red.is_some() {
+        line_entry(
+            &mut svg,
+            palette::OFF_TRACK,
+            Some("2 3"),
+            1.5,
+            "red threshold",
+        );
+    }
+    svg.text(
+        plot_l,
+        ly + 24.0,
+        "Confidence:",
+        13.0,
+        true,
+        palette::INK,
+        Anchor::Start,
+    );
+    super::legend(
+        &mut svg,
+        &[
+            (Status::OnTrack, "on track"),
+            (Status::AtRisk, "at risk"),
+            (Status::OffTrack, "off track"),
+            (Status::NoData, "not given"),
+        ],
+        plot_l + font::width("Confidence:", 13.0, true) + 12.0,
+        ly + 24.0,
+        13.0,
+    );
+    svg.finish()
+}
+
+fn halo_text(svg: &mut Svg, x: f64, top: f64, s: &str, fill: &str) {
+    svg.raw(&format!(
+        r##"<text x="{x:.1}" y="{:.1}" font-family="{}" font-size="13" font-weight="bold" fill="{fill}" stroke="#ffffff" stroke-width="4" paint-order="stroke">{}</text>"##,
+        top + font::ascent(13.0),
+        font::FAMILY,
+        super::svg::esc(s)
+    ));
+}

@@ -1,0 +1,609 @@
+//! Pictures: golden images (pixels within a small tolerance), the strategy map's layout
+//! (nothing overlaps, on the example organisation and on a 40-objective map), colour-blind
+//! safety, and `shell --png` end to end.
+//!
+//! Goldens live in `tests/fixtures/pictures/`. A missing or different golden fails the
+//! test; run with `BATON_BLESS=1` to (re)write them after a deliberate change, and look at
+//! them before committing.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use baton::domain::progress::Eval;
+use baton::domain::{Code, Confidence, Perspective, Status};
+use baton::pictures::map::{MapInput, MapObjective};
+use baton::pictures::scorecard::{ObjectiveRow, PerspectiveRow, ScorecardInput};
+use baton::pictures::trend::{Trend, TrendPoint};
+use baton::pictures::{Png, Rect, layout};
+use chrono::{Duration, TimeZone, Utc};
+use resvg::tiny_skia::Pixmap;
+use sqlx::PgPool;
+
+use crate::common::{self, example_spec};
+
+fn golden_dir() -> PathBuf {
+    common::root().join("tests/fixtures/pictures")
+}
+
+/// Where a failing comparison leaves the picture it made, for a person to look at.
+fn actual_dir() -> PathBuf {
+    std::env::temp_dir().join("baton-pictures-actual")
+}
+
+/// Compares `png` with the golden `name`: same size, and no more than 0.5% of pixels
+/// differing by more than 24 (of 255) in any channel. Antialiasing and float rounding
+/// may move an edge pixel on another CPU; a moved label or a changed colour does not pass.
+fn assert_golden(name: &str, png: &Png) {
+    let path = golden_dir().join(name);
+    if std::env::var_os("BATON_BLESS").is_some() {
+        std::fs::create_dir_all(golden_dir()).expect("create golden dir");
+        std::fs::write(&path, &png.bytes).expect("write golden");
+        return;
+    }
+    let actual = Pixmap::decode_png(&png.bytes).expect("our PNG decodes");
+    assert_eq!((actual.width(), actual.height()), (png.width, png.height));
+    let keep = || {
+        std::fs::create_dir_all(actual_dir()).expect("create actual dir");
+        let p = actual_dir().join(name);
+        std::fs::write(&p, &png.bytes).expect("write actual");
+        p
+    };
+    let Ok(bytes) = std::fs::read(&path) else {
+        let p = keep();
+        panic!(
+            "golden {} is missing (the picture made is at {}); run with BATON_BLESS=1 to create it",
+            path.display(),
+            p.display()
+        );
+    };
+    let golden = Pixmap::decode_png(&bytes).expect("golden decodes");
+    if (golden.width(), golden.height()) != (actual.width(), actual.height()) {
+        let p = keep();
+        panic!(
+            "{name}: size {}×{} differs from the golden's {}×{} (actual at {})",
+            actual.width(),
+            actual.height(),
+            golden.width(),
+            golden.height(),
+            p.display()
+        );
+    }
+    let differing = golden
+        .data()
+        .chunks(4)
+        .zip(actual.data().chunks(4))
+        .filter(|(g, a)| g.iter().zip(a.iter()).any(|(x, y)| x.abs_diff(*y) > 24))
+        .count();
+    let total = (actual.width() * actual.height()) as usize;
+    if differing * 200 > total {
+        let p = keep();
+        panic!(
+            "{name}: {differing} of {total} pixels differ from the golden (actual at {})",
+            p.display()
+        );
+    }
+}
+
+fn at(day: u32, month: u32) -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, month, day, 9, 0, 0).unwrap()
+}
+
+pub fn sample_trend() -> Trend {
+    let c = [
+        (5, 10, 61.0, Some(Confidence::OnTrack)),
+        (19, 10, 64.0, Some(Confidence::OnTrack)),
+        (2, 11, 66.0, Some(Confidence::AtRisk)),
+        (9, 11, 65.0, None),
+        (16, 11, 68.0, Some(Confidence::OffTrack)),
+    ];
+    Trend {
+        code: "S1".into(),
+        title: "Customers who finish onboarding".into(),
+        unit: "%".into(),
+        cycle: Some((
+            "2026-Q4".into(),
+            at(1, 10) - Duration::hours(9),
+            at(1, 1) + Duration::days(365) - Duration::hours(9),
+        )),
+        now: common::now(),
+        start: Some(60.0),
+        target: Some(85.0),
+        pace: true,
+        band: None,
+        red: None,
+        points: c
+            .iter()
+            .map(|(d, m, v, conf)| TrendPoint {
+                at: at(*d, *m),
+                value: *v,
+                confidence: *conf,
+            })
+            .collect(),
+        status: Status::AtRisk,
+        progress: Some(0.32),
+        stale: false,
+    }
+}
+
+fn sample_scorecard() -> ScorecardInput {
+    let row = |code: &str, title: &str, p: f64, s: Status| ObjectiveRow {
+        code: code.into(),
+        title: title.into(),
+        progress: Some(p),
+        status: s,
+    };
+    ScorecardInput {
+        title: "Northwind Cloud — scorecard".into(),
+        subtitle: "cycle 2026-Q4 (day 47 of 92, 50% elapsed)".into(),
+        company: Some((Some(0.48), Status::AtRisk)),
+        perspectives: vec![
+            PerspectiveRow {
+                label: "Financial".into(),
+                progress: Some(0.35),
+                status: Status::OffTrack,
+                objectives: vec![
+                    row("F1", "Grow ARR to $60M", 0.3, Status::OffTrack),
+                    row("F2", "Expand within our customer base", 0.4, Status::AtRisk),
+                ],
+            },
+            PerspectiveRow {
+                label: "Customers".into(),
+                progress: Some(0.55),
+                status: Status::AtRisk,
+                objectives: vec![
+                    row(
+                        "C1",
+                        "Fastest time-to-value in our category",
+                        0.62,
+                        Status::OnTrack,
+                    ),
+                    row(
+                        "C2",
+                        "Customers renew and grow with us",
+                        0.5,
+                        Status::AtRisk,
+                    ),
+                    ObjectiveRow {
+                        code: "C3".into(),
+                        title:
+                            "The trusted choice for security-conscious buyers, everywhere we sell"
+                                .into(),
+                        progress: None,
+                        status: Status::NoData,
+                    },
+                ],
+            },
+            PerspectiveRow {
+                label: "Learning & growth".into(),
+                progress: Some(0.8),
+                status: Status::OnTrack,
+                objectives: vec![row(
+                    "L1",
+                    "Product-fluent customer teams",
+                    0.8,
+                    Status::OnTrack,
+                )],
+            },
+        ],
+    }
+}
+
+/// The example organisation's map with fixed statuses (no database, no clock).
+fn example_map() -> MapInput {
+    let spec = example_spec();
+    let statuses = [
+        Status::OnTrack,
+        Status::AtRisk,
+        Status::OffTrack,
+        Status::NoData,
+    ];
+    let evals: HashMap<Code, Eval> = spec
+        .scorecard
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let status = statuses[i % 4];
+            let progress = (status != Status::NoData).then_some(0.2 + 0.07 * i as f64);
+            (s.code.clone(), Eval { progress, status })
+        })
+        .collect();
+    MapInput::from_spec(&spec, &evals)
+}
+
+/// 40 objectives across four perspectives, with long titles and many links.
+fn big_map() -> MapInput {
+    let persp = [
+        (Perspective::Learning, 12),
+        (Perspective::Internal, 14),
+        (Perspective::Customer, 9),
+        (Perspective::Financial, 5),
+    ];
+    let words = [
+        "Dramatically",
+        "improve",
+        "the",
+        "end-to-end",
+        "experience",
+        "of",
+        "mid-market",
+        "operations",
+        "teams",
+        "adopting",
+        "workflow",
+        "analytics",
+        "across",
+        "regions",
+        "Internationalisation-readiness",
+    ];
+    let statuses = [
+        Status::OnTrack,
+        Status::AtRisk,
+        Status::OffTrack,
+        Status::NoData,
+    ];
+    let mut objectives = Vec::new();
+    let mut n = 0;
+    for (p, count) in persp {
+        for i in 0..count {
+            let len = 3 + (n * 7) % 13;
+            let title: Vec<&str> = (0..len).map(|k| words[(n + k * 3) % words.len()]).collect();
+            objectives.push(MapObjective {
+                code: format!("{}{}", &p.as_str()[..1].to_uppercase(), i + 1),
+                title: title.join(" "),
+                perspective: p,
+                progress: Some((n % 10) as f64 / 10.0),
+                status: statuses[n % 4],
+            });
+            n += 1;
+        }
+    }
+    assert_eq!(objectives.len(), 40);
+    let mut links = Vec::new();
+    for (i, a) in objectives.iter().enumerate() {
+        for (j, b) in objectives.iter().enumerate() {
+            if b.perspective > a.perspective && (i * 3 + j) % 7 == 0 {
+                links.push((a.code.clone(), b.code.clone()));
+            }
+        }
+    }
+    links.push(("C1".into(), "C2".into()));
+    MapInput {
+        title: "Strategy map — Enormous Holdings International".into(),
+        perspectives: [
+            Perspective::Learning,
+            Perspective::Internal,
+            Perspective::Customer,
+            Perspective::Financial,
+        ]
+        .into_iter()
+        .map(|p| (p, p.default_label().to_string()))
+        .collect(),
+        objectives,
+        links,
+    }
+}
+
+/// Every rectangle of the layout stays on the canvas; boxes, free labels and the text in
+/// each box never overlap each other.
+fn assert_legible(map: &MapInput) -> baton::pictures::Layout {
+    let l = layout(map);
+    let canvas = l.canvas();
+    assert_eq!(
+        l.boxes.len(),
+        map.objectives.len(),
+        "every objective has a box"
+    );
+    let mut free: Vec<(String, Rect)> = l.labels.iter().map(|t| (t.text.clone(), t.rect)).collect();
+    free.extend(l.boxes.iter().map(|b| (format!("box {}", b.code), b.rect)));
+    for (name, r) in &free {
+        assert!(
+            canvas.contains(r),
+            "{name} {r:?} lies outside the {canvas:?} canvas"
+        );
+    }
+    for (i, (a, ra)) in free.iter().enumerate() {
+        for (b, rb) in &free[i + 1..] {
+            assert!(!ra.overlaps(rb), "{a} {ra:?} overlaps {b} {rb:?}");
+        }
+    }
+    for b in &l.boxes {
+        for (i, t) in b.lines.iter().enumerate() {
+            assert!(
+                b.rect.contains(&t.rect),
+                "{}: `{}` sticks out of its box",
+                b.code,
+                t.text
+            );
+            for u in &b.lines[i + 1..] {
+                assert!(
+                    !t.rect.overlaps(&u.rect),
+                    "{}: `{}` overlaps `{}`",
+                    b.code,
+                    t.text,
+                    u.text
+                );
+            }
+        }
+        let (cx, cy, r) = b.marker;
+        assert!(
+            b.rect
+                .contains(&Rect::new(cx - r, cy - r, 2.0 * r, 2.0 * r))
+        );
+        // The box's perspective band holds it.
+        let band = l
+            .bands
+            .iter()
+            .find(|band| band.rect.contains(&b.rect))
+            .unwrap_or_else(|| panic!("{} lies in no band", b.code));
+        let o = map.objectives.iter().find(|o| o.code == b.code).unwrap();
+        assert_eq!(
+            band.perspective, o.perspective,
+            "{} is in the wrong band",
+            b.code
+        );
+    }
+    // Causal order: financial on top, learning at the bottom.
+    let ys: Vec<(Perspective, f64)> = l.bands.iter().map(|b| (b.perspective, b.rect.y)).collect();
+    for w in ys.windows(2) {
+        assert!(
+            w[0].0 > w[1].0 && w[0].1 < w[1].1,
+            "bands out of causal order: {ys:?}"
+        );
+    }
+    // Every link is drawn, ending on the effect's box edge.
+    assert_eq!(l.arrows.len(), map.links.len());
+    for a in &l.arrows {
+        let to = l.boxes.iter().find(|b| b.code == a.to).unwrap();
+        let (x, y) = a.points[3];
+        assert!(x >= to.rect.x && x <= to.rect.right());
+        assert!(y == to.rect.y || y == to.rect.bottom());
+    }
+    l
+}
+
+#[test]
+fn trend_matches_its_golden() {
+    let t = sample_trend();
+    let png = baton::pictures::kr_trend(&t).expect("renders");
+    assert_eq!((png.width, png.height), (960, 560));
+    assert_golden("kr-trend.png", &png);
+    assert_eq!(
+        t.alt(),
+        "Trend of S1 (Customers who finish onboarding) over cycle 2026-Q4: 5 check-ins, latest 68% (off track) against a target of 85%, 32% of the way, at risk."
+    );
+}
+
+#[test]
+fn scorecard_matches_its_golden() {
+    let s = sample_scorecard();
+    let png = baton::pictures::scorecard(&s).expect("renders");
+    assert_golden("scorecard.png", &png);
+    assert!(s.alt().starts_with("Northwind Cloud — scorecard: company 48% at risk; Financial 35% off track (2 objectives, 2 behind)"), "{}", s.alt());
+}
+
+#[test]
+fn example_map_matches_its_golden_and_is_legible() {
+    let map = example_map();
+    assert_legible(&map);
+    let png = baton::pictures::strategy_map(&map).expect("renders");
+    assert_golden("strategy-map.png", &png);
+    assert!(
+        map.alt().contains("11 objectives in 4 perspective bands"),
+        "{}",
+        map.alt()
+    );
+}
+
+#[test]
+fn forty_objective_map_has_no_overlapping_labels() {
+    let map = big_map();
+    let l = assert_legible(&map);
+    // Many objectives grow the picture rather than squeeze it.
+    let small = layout(&example_map());
+    assert!(l.height > small.height);
+    // The band with 14 objectives wraps into rows: it is taller than the one with 5.
+    let h = |p| l.bands.iter().find(|b| b.perspective == p).unwrap().rect.h;
+    assert!(h(Perspective::Internal) > h(Perspective::Financial) * 1.8);
+    let png = baton::pictures::strategy_map(&map).expect("renders");
+    assert_golden("strategy-map-40.png", &png);
+}
+
+/// Status is told by shape and word as well as colour: each box names its status, the
+/// legend names all four, and with every colour removed (a thresholded black-and-white
+/// copy) two maps that differ only in one objective's status still differ.
+#[test]
+fn status_reads_without_colour() {
+    let map = example_map();
+    let l = layout(&map);
+    for b in &l.boxes {
+        assert!(
+            b.lines.iter().any(|t| t.text == b.status.label()),
+            "{} does not say its status in words",
+            b.code
+        );
+    }
+    for s in [
+        Status::OnTrack,
+        Status::AtRisk,
+        Status::OffTrack,
+        Status::NoData,
+    ] {
+        assert!(
+            l.labels.iter().any(|t| t.text == s.label()),
+            "legend lacks {s}"
+        );
+    }
+    let mono = |m: &MapInput| -> Vec<bool> {
+        let png = baton::pictures::strategy_map(m).expect("renders");
+        let px = Pixmap::decode_png(&png.bytes).unwrap();
+        px.pixels()
+            .iter()
+            .map(|p| {
+                let y =
+                    0.2126 * p.red() as f64 + 0.7152 * p.green() as f64 + 0.0722 * p.blue() as f64;
+                y < 100.0
+            })
+            .collect()
+    };
+    let base = mono(&map);
+    let mut seen = vec![base.clone()];
+    for s in [
+        Status::OnTrack,
+        Status::AtRisk,
+        Status::OffTrack,
+        Status::NoData,
+    ] {
+        let mut m = map.clone();
+        m.objectives[0].status = s;
+        let pic = mono(&m);
+        if m.objectives[0].status != map.objectives[0].status {
+            assert_ne!(
+                pic, base,
+                "{s} looks like {} in black and white",
+                map.objectives[0].status
+            );
+        }
+        seen.push(pic);
+    }
+    // The four status shapes alone, drawn in black and white, are four different shapes.
+    let shapes: Vec<Vec<bool>> = [
+        Status::OnTrack,
+        Status::AtRisk,
+        Status::OffTrack,
+        Status::NoData,
+    ]
+    .into_iter()
+    .map(|s| {
+        let mut svg = baton::pictures::svg::Svg::new(40.0, 40.0);
+        baton::pictures::marker(&mut svg, s, 20.0, 20.0, 12.0);
+        let png = baton::pictures::rasterise(&svg.finish()).unwrap();
+        Pixmap::decode_png(&png.bytes)
+            .unwrap()
+            .pixels()
+            .iter()
+            .map(|p| p.red() < 250 || p.green() < 250 || p.blue() < 250)
+            .collect()
+    })
+    .collect();
+    for i in 0..shapes.len() {
+        for j in i + 1..shapes.len() {
+            let diff = shapes[i]
+                .iter()
+                .zip(&shapes[j])
+                .filter(|(a, b)| a != b)
+                .count();
+            assert!(diff > 80, "shapes {i} and {j} differ in only {diff} pixels");
+        }
+    }
+}
+
+/// Text boxes are sized with the embedded font's advances; the rasteriser shapes the same
+/// text with kerning. Its drawn extent must fit the measured width.
+#[test]
+fn measured_text_width_covers_the_drawn_text() {
+    use resvg::usvg;
+    for (s, size, bold) in [
+        ("Customers renew and grow with us", 13.0, false),
+        ("Fastest time-to-value in our category", 13.0, false),
+        ("AVAWAY Tyre Vo. 100% off track", 14.0, true),
+        ("Learning & growth", 15.0, true),
+    ] {
+        let mut svg = baton::pictures::svg::Svg::new(900.0, 60.0);
+        svg.text(
+            10.0,
+            10.0,
+            s,
+            size,
+            bold,
+            "#000",
+            baton::pictures::svg::Anchor::Start,
+        );
+        let opt = usvg::Options {
+            fontdb: baton::pictures::font::database(),
+            ..usvg::Options::default()
+        };
+        let tree = usvg::Tree::from_str(&svg.finish(), &opt).unwrap();
+        let text = tree
+            .root()
+            .children()
+            .iter()
+            .find_map(|n| match n {
+                usvg::Node::Text(t) => Some(t.clone()),
+                _ => None,
+            })
+            .expect("a text node");
+        let bbox = text.abs_bounding_box();
+        let measured = baton::pictures::font::width(s, size, bold);
+        let drawn = f64::from(bbox.right()) - 10.0;
+        assert!(
+            drawn <= measured + 0.5,
+            "`{s}`: drawn {drawn} > measured {measured}"
+        );
+        assert!(
+            drawn > measured * 0.9,
+            "`{s}`: measured {measured} far wider than drawn {drawn}"
+        );
+    }
+}
+
+fn is_png(path: &Path) -> (u32, u32) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let px =
+        Pixmap::decode_png(&bytes).unwrap_or_else(|e| panic!("{} is no PNG: {e}", path.display()));
+    (px.width(), px.height())
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn shell_png_writes_the_pictures_and_prints_their_paths(pool: PgPool) {
+    let app = common::app_with(pool, &example_spec()).await;
+    let dir = tempdir();
+    let script = "S1 62 on track: first check-in\nS1 66 at risk: churn\nkr S1\nstatus\nstatus customer\nmap\nokrs\n";
+    let actor = common::actor(&app, "northwind", "kofi").await;
+    let mut out = Vec::new();
+    baton::chat::shell::run(
+        &app,
+        &actor,
+        script.as_bytes(),
+        &mut out,
+        false,
+        None,
+        Some(dir.as_path()),
+    )
+    .await
+    .expect("shell io");
+    let out = String::from_utf8(out).unwrap();
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "kr-S1.png",
+            "scorecard-company.png",
+            "scorecard-customer.png",
+            "strategy-map.png"
+        ],
+        "{out}"
+    );
+    for f in &files {
+        let p = dir.join(f);
+        let (w, h) = is_png(&p);
+        assert!(w >= 600 && h >= 200, "{f} is {w}×{h}");
+        let line = format!("  picture: {} — ", p.display());
+        assert_eq!(out.matches(&line).count(), 1, "{f} printed once:\n{out}");
+    }
+    assert!(out.contains("Trend of S1 (Customers who finish onboarding) over cycle 2026-q4: 2 check-ins, latest 66% (at risk) against a target of 85%"), "{out}");
+    // Without --png the text stays exactly as it was: no picture lines.
+    let plain = common::shell(&app, "northwind", "kofi", "kr S1\nstatus\nmap\n").await;
+    assert!(!plain.contains("picture:"), "{plain}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn tempdir() -> PathBuf {
+    let d = std::env::temp_dir().join(format!("baton-png-{}", uuid::Uuid::new_v4()));
+    // The shell creates it; it must not exist yet.
+    assert!(!d.exists());
+    d.join("nested")
+}
