@@ -9,4 +9,5 @@ mod isolation;
 mod schedule;
 mod serve;
 mod shell;
+mod slack;
 mod store;
