@@ -39,7 +39,8 @@ pub struct BenchArgs {
     #[arg(long, default_value = "baton_bench")]
     pub database: String,
     /// What to measure: `core` (status, ingestion, memory), `schedule` (prompt
-    /// materialisation and outbox delivery) or `all`.
+    /// materialisation and outbox delivery), `slack` (`/baton status` over HTTP mode and
+    /// paced outbox delivery against a fake Slack) or `all`.
     #[arg(long, default_value = "all")]
     pub suite: String,
     /// People for the schedule suite (all due in the same minute).
@@ -292,11 +293,13 @@ pub async fn run(base_url: &str, args: BenchArgs) -> anyhow::Result<()> {
     match args.suite.as_str() {
         "core" => run_core(base_url, &args).await,
         "schedule" => run_schedule(base_url, &args).await,
+        "slack" => run_slack(base_url, &args).await,
         "all" => {
             run_core(base_url, &args).await?;
-            run_schedule(base_url, &args).await
+            run_schedule(base_url, &args).await?;
+            run_slack(base_url, &args).await
         }
-        other => anyhow::bail!("unknown suite `{other}`: use core, schedule or all"),
+        other => anyhow::bail!("unknown suite `{other}`: use core, schedule, slack or all"),
     }
 }
 
@@ -724,6 +727,201 @@ async fn run_core(base_url: &str, args: &BenchArgs) -> anyhow::Result<()> {
         peak_rss_kib().unwrap_or(0) as f64 / 1024.0
     );
     let _ = report;
+    Ok(())
+}
+
+/// `/baton status` through Slack HTTP mode (signature verification, form parsing, command,
+/// Block Kit rendering) on the benchmark organisation, then the sustained outbox rate against
+/// a fake Slack Web API that enforces 1 message/s per channel (bursts of 3) on 50 channels.
+/// The fake (`chat::slack::fake`) runs in this process on 127.0.0.1; nothing leaves the machine.
+async fn run_slack(base_url: &str, args: &BenchArgs) -> anyhow::Result<()> {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    use crate::chat::slack::fake::FakeSlack;
+    use crate::chat::slack::{SlackAdapter, SlackBot, sign};
+
+    let mut args = args.clone();
+    args.departments = args.departments.max(50);
+    let name = format!("{}_slack", args.database);
+    let (_url, store) = fresh_database(base_url, &name).await?;
+    let now = Utc
+        .with_ymd_and_hms(2026, 11, 16, 12, 0, 0)
+        .single()
+        .expect("fixed bench time");
+    let mut spec = synthetic_org(&args, now);
+    for (i, d) in spec.departments.iter_mut().take(50).enumerate() {
+        d.channels.insert("slack".into(), format!("C0BENCH{i:04}"));
+    }
+    if let Some(p) = spec.people.iter_mut().find(|p| p.key.as_str() == "p0-0") {
+        p.chat.push(ChatIdentity {
+            platform: "slack".into(),
+            workspace: "T0BENCH".into(),
+            user: "U0BENCHHEAD".into(),
+        });
+    }
+    let org_id = store.apply_spec(&spec, "bench", now).await?;
+    // Some history, so status has figures to roll up.
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let rows: Vec<SeedRow> = (0..args.checkins.min(100_000))
+        .map(|j| {
+            let kr = &spec.key_results[rng.random_range(0..spec.key_results.len())];
+            (
+                kr.code.to_string(),
+                kr.owner.as_ref().map(|o| o.to_string()).unwrap_or_default(),
+                rng.random_range(10.0..90.0),
+                Some(Confidence::OnTrack),
+                None,
+                now - Duration::minutes((j % (60 * 24 * 45)) as i64),
+            )
+        })
+        .collect();
+    for chunk in rows.chunks(50_000) {
+        store.insert_seed_chunk(org_id, chunk).await?;
+    }
+    store.refresh_current(org_id).await?;
+    sqlx::query("ANALYZE").execute(store.pool()).await?;
+    println!(
+        "slack suite: {} departments, {} key results, {} check-ins",
+        spec.departments.len(),
+        spec.key_results.len(),
+        rows.len()
+    );
+
+    // 1. /baton status over HTTP mode.
+    let fake = FakeSlack::start().await?;
+    let app = Arc::new(App::new(store.clone(), Arc::new(FixedClock::new(now))));
+    let bot = Arc::new(SlackBot::new(
+        app.clone(),
+        &fake.api_url(),
+        "xoxb-bench",
+        None,
+    )?);
+    let secret = "bench-signing-secret";
+    let router = crate::chat::slack::http::routes(bot, secret.to_string().into());
+    let ts = now.timestamp().to_string();
+    let mut times = Vec::with_capacity(args.runs);
+    for i in 0..(args.runs + 5) {
+        let body = serde_urlencoded::to_string([
+            ("team_id", "T0BENCH"),
+            ("user_id", "U0BENCHHEAD"),
+            ("channel_id", "C0BENCH0000"),
+            ("command", "/baton"),
+            ("text", "status"),
+            ("response_url", &fake.response_url("bench")),
+            ("trigger_id", &format!("bench.{i}")),
+        ])?;
+        let req = Request::post("/slack/commands")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-slack-request-timestamp", &ts)
+            .header("x-slack-signature", sign(secret, &ts, body.as_bytes()))
+            .body(Body::from(body))?;
+        let t = Instant::now();
+        let res = router.clone().oneshot(req).await?;
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 22).await?;
+        let took = t.elapsed();
+        anyhow::ensure!(
+            bytes.starts_with(b"{") && !bytes.is_empty(),
+            "status answered through response_url, not the ack"
+        );
+        if i >= 5 {
+            times.push(took);
+        }
+    }
+    times.sort();
+    println!(
+        "/baton status over Slack HTTP mode (signed, {} runs): p50 {:.1} ms, p99 {:.1} ms (target p99 < 100 ms)",
+        times.len(),
+        ms(percentile(&times, 0.5)),
+        ms(percentile(&times, 0.99))
+    );
+
+    // 2. Sustained outbox rate, 50 channels, 1 msg/s each at the fake.
+    let seconds = 30u64;
+    let per_channel = seconds as usize + 3;
+    let fake = FakeSlack::start().await?;
+    fake.limit_per_channel(1.0, 3);
+    let app = Arc::new(App::new(store.clone(), Arc::new(crate::clock::SystemClock)));
+    let bot = Arc::new(SlackBot::new(
+        app.clone(),
+        &fake.api_url(),
+        "xoxb-bench",
+        None,
+    )?);
+    let adapter = Arc::new(SlackAdapter { bot });
+    let start_at = app.clock.now();
+    let mut tx = store.pool().begin().await?;
+    for round in 0..per_channel {
+        for d in spec.departments.iter().take(50) {
+            crate::outbox::enqueue(
+                &mut tx,
+                org_id,
+                &format!("bench:{}:{round}", d.key),
+                &crate::chat::Target::Channel {
+                    department: d.key.to_string(),
+                },
+                &crate::outbox::Payload::Reply {
+                    reply: crate::bot::Reply::new().text(format!("digest {round}")),
+                },
+                start_at,
+                start_at,
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    let total = per_channel * 50;
+    let started = Instant::now();
+    let deadline = started + StdDuration::from_secs(seconds + 15);
+    let mut workers = tokio::task::JoinSet::new();
+    for w in 0..8 {
+        let app = app.clone();
+        let adapter = adapter.clone();
+        workers.spawn(async move {
+            while Instant::now() < deadline {
+                match crate::outbox::deliver_batch(
+                    &app,
+                    adapter.as_ref(),
+                    &format!("bench-{w}"),
+                    10,
+                    None,
+                )
+                .await
+                {
+                    Ok(0) => {
+                        let left = crate::outbox::depth(&app.store).await.unwrap_or(0);
+                        if left == 0 {
+                            break;
+                        }
+                        tokio::time::sleep(StdDuration::from_millis(50)).await;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        eprintln!("outbox batch failed: {e}");
+                        tokio::time::sleep(StdDuration::from_millis(200)).await;
+                    }
+                }
+            }
+        });
+    }
+    while workers.join_next().await.is_some() {}
+    let elapsed = started.elapsed().as_secs_f64();
+    let posts = fake.calls("chat.postMessage");
+    let ok = posts.iter().filter(|p| p.status == 200).count();
+    let limited: Vec<_> = posts.iter().filter(|p| p.status == 429).collect();
+    // The allowance: 3 per channel at once, then 1 per second per channel.
+    let allowance = 50.0 * (3.0 + (elapsed - 0.0).max(0.0));
+    let sustained = if elapsed > 0.0 {
+        ok as f64 / elapsed
+    } else {
+        0.0
+    };
+    println!(
+        "outbox → fake Slack, 50 channels at 1 msg/s (burst 3): {ok}/{total} posted in {elapsed:.1} s = {sustained:.1} msg/s, {:.0}% of the allowance; 429s: {}",
+        100.0 * ok as f64 / allowance.min(total as f64).max(1.0),
+        limited.len()
+    );
     Ok(())
 }
 

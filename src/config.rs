@@ -54,13 +54,57 @@ impl FromStr for LogFormat {
     }
 }
 
-/// Slack credentials (used once the Slack adapter lands).
-#[derive(Debug, Clone, Default, Deserialize)]
+/// How baton hears from Slack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SlackMode {
+    /// A WebSocket baton opens (bot token + app-level token); no public URL needed.
+    #[default]
+    Socket,
+    /// Slack calls `/slack/events`, `/slack/commands`, `/slack/interactions` (signing secret).
+    Http,
+}
+
+impl FromStr for SlackMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "socket" => Ok(SlackMode::Socket),
+            "http" => Ok(SlackMode::Http),
+            other => Err(format!(
+                "unknown Slack mode `{other}`; use `socket` or `http`"
+            )),
+        }
+    }
+}
+
+/// Slack's public Web API base.
+pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";
+
+/// Slack credentials and connection. Slack is on when a bot token is set.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SlackSettings {
     pub bot_token: Option<SecretString>,
     pub app_token: Option<SecretString>,
     pub signing_secret: Option<SecretString>,
+    /// `socket` (default) or `http`.
+    pub mode: SlackMode,
+    /// Web API base URL (GovSlack, a proxy, or a local fake in tests), without a trailing `/`.
+    pub api_url: String,
+}
+
+impl Default for SlackSettings {
+    fn default() -> Self {
+        SlackSettings {
+            bot_token: None,
+            app_token: None,
+            signing_secret: None,
+            mode: SlackMode::Socket,
+            api_url: DEFAULT_SLACK_API_URL.to_string(),
+        }
+    }
 }
 
 /// Discord credentials (used once the Discord adapter lands).
@@ -237,6 +281,24 @@ const ENV: &[(&str, Apply)] = &[
         Apply::Secret(|s, v| s.slack.signing_secret = Some(v)),
     ),
     (
+        "BATON_SLACK_MODE",
+        Apply::Value(|s, v| {
+            s.slack.mode = v.parse()?;
+            Ok(())
+        }),
+    ),
+    (
+        "BATON_SLACK_API_URL",
+        Apply::Value(|s, v| {
+            let v = v.trim();
+            if !(v.starts_with("https://") || v.starts_with("http://")) {
+                return Err(format!("`{v}` is not an http(s) URL"));
+            }
+            s.slack.api_url = v.trim_end_matches('/').to_string();
+            Ok(())
+        }),
+    ),
+    (
         "BATON_DISCORD_BOT_TOKEN",
         Apply::Secret(|s, v| s.discord.bot_token = Some(v)),
     ),
@@ -352,6 +414,26 @@ mod tests {
         assert_eq!(s.nudge_cap, 5);
         assert_eq!(s.shutdown_grace_seconds, 20);
         assert!(s.slack.bot_token.is_none());
+        assert_eq!(s.slack.mode, SlackMode::Socket);
+        assert_eq!(s.slack.api_url, DEFAULT_SLACK_API_URL);
+    }
+
+    #[test]
+    fn slack_mode_and_api_url_come_from_file_and_env() {
+        let f = file("[slack]\nmode = \"http\"\napi_url = \"https://slack-gov.com/api\"\n");
+        let s = Settings::load(Some(&f.0), env(&[])).unwrap();
+        assert_eq!(s.slack.mode, SlackMode::Http);
+        assert_eq!(s.slack.api_url, "https://slack-gov.com/api");
+        let s = Settings::load(
+            Some(&f.0),
+            env(&[
+                ("BATON_SLACK_MODE", "Socket"),
+                ("BATON_SLACK_API_URL", "http://127.0.0.1:9999/api/"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.slack.mode, SlackMode::Socket);
+        assert_eq!(s.slack.api_url, "http://127.0.0.1:9999/api");
     }
 
     #[test]
@@ -428,6 +510,8 @@ mod tests {
             ("BATON_LOG_FORMAT", "xml", "unknown log format `xml`"),
             ("BATON_SHUTDOWN_GRACE_SECONDS", "soon", "seconds"),
             ("BATON_LOG", "info,[[[", "log filter"),
+            ("BATON_SLACK_MODE", "rtm", "unknown Slack mode `rtm`"),
+            ("BATON_SLACK_API_URL", "slack.com/api", "not an http(s) URL"),
         ] {
             let err = Settings::load(None, env(&[(var, value)])).unwrap_err();
             let msg = err.to_string();

@@ -216,6 +216,10 @@ pub struct Service {
     shutdown: Shutdown,
     listener: Option<TcpListener>,
     ticker: bool,
+    /// Extra routes merged into the HTTP router (Slack HTTP mode).
+    routes: Option<axum::Router>,
+    /// Slack Socket Mode, run beside the other loops.
+    socket: Option<Arc<crate::chat::slack::SlackBot>>,
 }
 
 impl Service {
@@ -233,7 +237,24 @@ impl Service {
             shutdown: Shutdown::new(),
             listener: None,
             ticker: true,
+            routes: None,
+            socket: None,
         }
+    }
+
+    /// Also serve these routes on the HTTP listener (e.g. Slack HTTP mode).
+    pub fn with_routes(mut self, routes: axum::Router) -> Service {
+        self.routes = Some(match self.routes.take() {
+            Some(r) => r.merge(routes),
+            None => routes,
+        });
+        self
+    }
+
+    /// Also run Slack Socket Mode until shutdown.
+    pub fn with_socket_mode(mut self, bot: Arc<crate::chat::slack::SlackBot>) -> Service {
+        self.socket = Some(bot);
+        self
     }
 
     /// Also serve HTTP on this listener.
@@ -264,6 +285,8 @@ impl Service {
             shutdown,
             listener,
             ticker,
+            routes,
+            socket,
         } = self;
         let mut tasks = JoinSet::new();
         if ticker {
@@ -284,13 +307,20 @@ impl Service {
                 shutdown.subscribe(),
             ));
         }
+        if let Some(bot) = socket {
+            tasks.spawn(crate::chat::slack::socket::run(bot, shutdown.clone()));
+        }
         let mut http = None;
         if let Some(listener) = listener {
             let state = HttpState::new(app.clone(), metrics.clone(), shutdown.clone());
             let stop = shutdown.clone();
+            let mut service_router = router(state);
+            if let Some(r) = routes {
+                service_router = service_router.merge(r);
+            }
             http = Some(tokio::spawn(async move {
                 let wait = stop.clone();
-                let res = axum::serve(listener, router(state))
+                let res = axum::serve(listener, service_router)
                     .with_graceful_shutdown(async move { wait.wait().await })
                     .await;
                 // The server returns on its own only if it failed: stop everything else too.
@@ -422,15 +452,47 @@ pub async fn run(config: Option<&Path>, database_url: Option<String>) -> anyhow:
         grace_s = opts.grace.as_secs(),
         "listening"
     );
-    let adapter: Arc<dyn ChatAdapter> = Arc::new(LogAdapter);
-    tracing::warn!(
-        "no chat platform is configured yet: outbound messages are only logged (LogAdapter)"
-    );
     let metrics = app.metrics.clone();
-    Service::new(app, metrics, adapter, opts)
-        .with_http(listener)
-        .run_until(signal)
-        .await
+    let slack = &settings.slack;
+    let Some(bot_token) = &slack.bot_token else {
+        tracing::warn!(
+            "no chat platform is configured: outbound messages are only logged (LogAdapter)"
+        );
+        let adapter: Arc<dyn ChatAdapter> = Arc::new(LogAdapter);
+        return Service::new(app, metrics, adapter, opts)
+            .with_http(listener)
+            .run_until(signal)
+            .await;
+    };
+    use secrecy::ExposeSecret;
+    let bot = Arc::new(crate::chat::slack::SlackBot::new(
+        app.clone(),
+        &slack.api_url,
+        bot_token.expose_secret(),
+        slack.app_token.as_ref().map(|t| t.expose_secret()),
+    )?);
+    let adapter: Arc<dyn ChatAdapter> =
+        Arc::new(crate::chat::slack::SlackAdapter { bot: bot.clone() });
+    let service = Service::new(app, metrics, adapter, opts).with_http(listener);
+    let service = match slack.mode {
+        crate::config::SlackMode::Socket => {
+            anyhow::ensure!(
+                slack.app_token.is_some(),
+                "Slack Socket Mode needs BATON_SLACK_APP_TOKEN (an xapp-… app-level token with \
+                 connections:write), or set BATON_SLACK_MODE=http"
+            );
+            tracing::info!(api = %slack.api_url, "Slack: Socket Mode");
+            service.with_socket_mode(bot)
+        }
+        crate::config::SlackMode::Http => {
+            let secret = slack.signing_secret.clone().context(
+                "Slack HTTP mode needs BATON_SLACK_SIGNING_SECRET (Basic Information → Signing Secret)",
+            )?;
+            tracing::info!(api = %slack.api_url, "Slack: HTTP mode on /slack/events, /slack/commands, /slack/interactions");
+            service.with_routes(crate::chat::slack::http::routes(bot, secret))
+        }
+    };
+    service.run_until(signal).await
 }
 
 #[cfg(test)]

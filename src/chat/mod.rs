@@ -4,6 +4,7 @@
 
 pub mod recording;
 pub mod shell;
+pub mod slack;
 
 use std::time::Duration;
 

@@ -918,6 +918,33 @@ impl Store {
                 .await?;
             }
         }
+        // A Slack workspace belongs to one organisation: inbound events are routed by it.
+        let mut workspaces: Vec<&str> = spec
+            .people
+            .iter()
+            .flat_map(|p| p.chat.iter())
+            .filter(|c| c.platform == "slack")
+            .map(|c| c.workspace.as_str())
+            .collect();
+        workspaces.sort_unstable();
+        workspaces.dedup();
+        for w in workspaces {
+            let other: Option<String> = sqlx::query_scalar(
+                "SELECT o.key FROM chat_identities ci JOIN organisations o ON o.id = ci.org_id
+                 WHERE ci.platform = 'slack' AND ci.workspace = $1 AND ci.org_id <> $2
+                 LIMIT 1",
+            )
+            .bind(w)
+            .bind(org_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(other) = other {
+                return Err(StoreError::Conflict(format!(
+                    "Slack workspace {w} is already used by organisation `{other}`; a workspace \
+                     belongs to one organisation; nothing was applied"
+                )));
+            }
+        }
 
         schedule::sync_cadences(
             &mut tx,

@@ -12,4 +12,5 @@ mod reviews;
 mod schedule;
 mod serve;
 mod shell;
+mod slack;
 mod store;

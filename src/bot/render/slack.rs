@@ -1,0 +1,371 @@
+//! Block Kit rendering: a pure function of the neutral [`Reply`], so the same reply looks
+//! the same whether it answers a slash command, goes out through the outbox or updates a
+//! prompt in place. Snapshot-tested (insta) in `tests/it/slack.rs` and below.
+//!
+//! Slack's limits are respected here, not at the call sites: at most 50 blocks per message
+//! (the rest is cut with a note), 3,000 characters per section text (long text and tables
+//! are split over several sections), 150 for headers, 75 for button labels, 2,000 for
+//! button values and context texts, 25 elements per actions block. Tables become monospace
+//! code sections, because Block Kit has no table that all clients show. Every message
+//! carries a plain-text `text` fallback (notifications, screen readers, old clients).
+
+use serde_json::{Value, json};
+
+use crate::bot::reply::{Action, Block, Field, FieldKind, Form, Reply};
+
+use super::text;
+
+pub const MAX_BLOCKS: usize = 50;
+pub const MAX_SECTION_TEXT: usize = 3000;
+pub const MAX_HEADER_TEXT: usize = 150;
+pub const MAX_CONTEXT_TEXT: usize = 2000;
+pub const MAX_BUTTON_LABEL: usize = 75;
+pub const MAX_BUTTON_VALUE: usize = 2000;
+pub const MAX_ACTION_ID: usize = 255;
+pub const MAX_ACTIONS_PER_BLOCK: usize = 25;
+/// The fallback `text` of a message (Slack truncates beyond 40,000).
+pub const MAX_FALLBACK: usize = 3000;
+pub const MAX_MODAL_TITLE: usize = 24;
+
+/// The `text` + `blocks` of a message (chat.postMessage, chat.update, response_url).
+pub fn message(reply: &Reply) -> Value {
+    json!({ "text": fallback(reply), "blocks": blocks(reply) })
+}
+
+/// The plain-text fallback: the terminal rendering, cut to a sensible length.
+pub fn fallback(reply: &Reply) -> String {
+    let t = text::render(reply);
+    let t = t.trim_end();
+    if t.is_empty() {
+        "baton".to_string()
+    } else {
+        clip(t, MAX_FALLBACK)
+    }
+}
+
+/// Slack's mrkdwn needs `&`, `<` and `>` escaped (everything else is taken literally).
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// Splits text into pieces of at most `max` characters, preferring line breaks.
+fn chunks(s: &str, max: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut cur_len = 0;
+    for line in s.split_inclusive('\n') {
+        let len = line.chars().count();
+        if cur_len + len > max && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+            cur_len = 0;
+        }
+        if len > max {
+            // One line longer than a section: hard split.
+            let chars: Vec<char> = line.chars().collect();
+            for piece in chars.chunks(max) {
+                out.push(piece.iter().collect());
+            }
+            continue;
+        }
+        cur.push_str(line);
+        cur_len += len;
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+fn section(text: String) -> Value {
+    json!({ "type": "section", "text": { "type": "mrkdwn", "text": text } })
+}
+
+fn context(text: &str) -> Value {
+    json!({ "type": "context", "elements": [
+        { "type": "mrkdwn", "text": clip(text, MAX_CONTEXT_TEXT) }
+    ] })
+}
+
+fn plain(s: &str, max: usize) -> Value {
+    json!({ "type": "plain_text", "text": clip(s, max), "emoji": true })
+}
+
+/// Sections of mrkdwn text, split to respect the per-section limit.
+fn text_sections(s: &str, out: &mut Vec<Value>) {
+    for piece in chunks(&escape(s), MAX_SECTION_TEXT) {
+        out.push(section(piece));
+    }
+}
+
+/// A table as monospace code sections (fences included in the limit).
+fn table_sections(t: &crate::bot::reply::Table, out: &mut Vec<Value>) {
+    let body = escape(text::render_table(t).trim_end());
+    // "```\n" + body + "\n```" must fit: leave 8 characters for the fences.
+    for piece in chunks(&body, MAX_SECTION_TEXT - 8) {
+        out.push(section(format!(
+            "```\n{}\n```",
+            piece.trim_end_matches('\n')
+        )));
+    }
+}
+
+/// The `action_id` of a button: `<action>:<value>`, unique within its block because each
+/// button of a reply has a distinct (action, value) pair. [`parse_action_id`] undoes it.
+pub fn action_id(a: &Action) -> String {
+    clip(&format!("{}:{}", a.id, a.value), MAX_ACTION_ID)
+}
+
+/// The action part of an `action_id` made by [`action_id`].
+pub fn parse_action_id(id: &str) -> &str {
+    id.split_once(':').map(|(a, _)| a).unwrap_or(id)
+}
+
+fn button(a: &Action) -> Value {
+    let mut b = json!({
+        "type": "button",
+        "action_id": action_id(a),
+        "text": plain(&a.label, MAX_BUTTON_LABEL),
+        "value": clip(&a.value, MAX_BUTTON_VALUE),
+    });
+    if a.id == "update" {
+        b["style"] = json!("primary");
+    }
+    b
+}
+
+/// The Block Kit blocks of a reply (at most [`MAX_BLOCKS`]).
+pub fn blocks(reply: &Reply) -> Vec<Value> {
+    let mut out = Vec::new();
+    for b in &reply.blocks {
+        match b {
+            Block::Heading(s) => out.push(json!({
+                "type": "header", "text": plain(s, MAX_HEADER_TEXT)
+            })),
+            Block::Text(s) => text_sections(s, &mut out),
+            Block::Note(s) => out.push(context(&escape(s))),
+            Block::Error(s) => {
+                for piece in chunks(&escape(s), MAX_SECTION_TEXT - 10) {
+                    out.push(section(format!(":warning: {piece}")));
+                }
+            }
+            Block::Table(t) => table_sections(t, &mut out),
+            Block::Form(f) => {
+                // A form in a message is a button that opens it as a modal.
+                out.push(section(format!("*{}*", escape(&f.title))));
+                out.push(json!({ "type": "actions", "elements": [button(&Action {
+                    id: "form".into(),
+                    label: f.title.clone(),
+                    value: f.id.clone(),
+                })] }));
+            }
+            Block::Actions(actions) => {
+                for group in actions.chunks(MAX_ACTIONS_PER_BLOCK) {
+                    let elements: Vec<Value> = group.iter().map(button).collect();
+                    out.push(json!({ "type": "actions", "elements": elements }));
+                }
+            }
+            Block::Image(img) => {
+                // Pictures are uploaded by the adapter when it can; the alt text always shows.
+                out.push(context(&format!(":bar_chart: {}", escape(&img.alt))));
+            }
+        }
+    }
+    if out.len() > MAX_BLOCKS {
+        let dropped = out.len() - (MAX_BLOCKS - 1);
+        out.truncate(MAX_BLOCKS - 1);
+        out.push(context(&format!(
+            "… {dropped} more blocks not shown (Slack shows at most {MAX_BLOCKS}); \
+             narrow the command, e.g. `status <dept>`."
+        )));
+    }
+    out
+}
+
+/// Where a modal came from, carried through Slack in the view's `private_metadata`, so the
+/// submission can update the message that opened it.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ModalOrigin {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ts: Option<String>,
+}
+
+fn input(f: &Field) -> Value {
+    let element = match &f.kind {
+        FieldKind::Number => {
+            let mut e = json!({
+                "type": "number_input", "is_decimal_allowed": true, "action_id": f.name,
+            });
+            if let Some(d) = &f.default {
+                e["initial_value"] = json!(d);
+            }
+            e
+        }
+        FieldKind::Choice(options) => {
+            let opts: Vec<Value> = options
+                .iter()
+                .take(100)
+                .map(|o| json!({ "text": plain(o, 75), "value": clip(o, 150) }))
+                .collect();
+            let mut e = json!({ "type": "static_select", "action_id": f.name, "options": opts });
+            if let Some(d) = &f.default
+                && options.iter().any(|o| o == d)
+            {
+                e["initial_option"] = json!({ "text": plain(d, 75), "value": d });
+            }
+            e
+        }
+        FieldKind::Text => {
+            let mut e = json!({
+                "type": "plain_text_input", "action_id": f.name,
+                "multiline": f.name != "code",
+            });
+            if let Some(d) = &f.default {
+                e["initial_value"] = json!(d);
+            }
+            e
+        }
+    };
+    json!({
+        "type": "input",
+        "block_id": f.name,
+        "label": plain(&f.label, 2000),
+        "optional": !f.required,
+        "element": element,
+    })
+}
+
+/// A modal view for a form; `callback_id` is the form id, each field is an input block whose
+/// `block_id` and `action_id` are the field name.
+pub fn modal(form: &Form, origin: &ModalOrigin) -> Value {
+    let fields: Vec<Value> = form.fields.iter().map(input).collect();
+    json!({
+        "type": "modal",
+        "callback_id": form.id,
+        "title": plain(&form.title, MAX_MODAL_TITLE),
+        "submit": plain("Submit", 24),
+        "close": plain("Cancel", 24),
+        "private_metadata": serde_json::to_string(origin).unwrap_or_default(),
+        "blocks": fields,
+    })
+}
+
+/// A form's error as modal field errors (`response_action: errors`). The app's form
+/// errors start with the field name (`value: …`); anything else is shown on the first field.
+pub fn field_errors(fields: &[String], message: &str) -> Value {
+    let (field, text) = match message.split_once(": ") {
+        Some((f, rest)) if fields.iter().any(|x| x == f) => (f.to_string(), rest.to_string()),
+        _ => (
+            fields.first().cloned().unwrap_or_else(|| "value".into()),
+            message.to_string(),
+        ),
+    };
+    let mut errors = serde_json::Map::new();
+    errors.insert(field, json!(clip(&text, 2000)));
+    json!({ "response_action": "errors", "errors": errors })
+}
+
+/// The error text of a reply, if it is an error reply.
+pub fn error_text(reply: &Reply) -> Option<String> {
+    let errs: Vec<&str> = reply
+        .blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::Error(s) => Some(s.as_str()),
+            _ => None,
+        })
+        .collect();
+    (!errs.is_empty()).then(|| errs.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bot::reply::{Align, Cell, Table};
+
+    #[test]
+    fn long_text_is_split_and_blocks_are_capped() {
+        let long = "line of text\n".repeat(600);
+        let mut r = Reply::new().heading("h".repeat(400)).text(long.clone());
+        for i in 0..80 {
+            r = r.note(format!("n{i}"));
+        }
+        let b = blocks(&r);
+        assert_eq!(b.len(), MAX_BLOCKS);
+        assert_eq!(
+            b[0]["text"]["text"].as_str().unwrap().chars().count(),
+            MAX_HEADER_TEXT
+        );
+        for x in &b {
+            if let Some(t) = x["text"]["text"].as_str() {
+                assert!(t.chars().count() <= MAX_SECTION_TEXT);
+            }
+        }
+        let joined: String = b
+            .iter()
+            .filter(|x| x["type"] == "section")
+            .map(|x| x["text"]["text"].as_str().unwrap())
+            .collect();
+        assert_eq!(joined, long);
+        assert!(
+            b.last().unwrap()["elements"][0]["text"]
+                .as_str()
+                .unwrap()
+                .contains("more blocks not shown")
+        );
+    }
+
+    #[test]
+    fn big_tables_become_several_code_sections() {
+        let mut t = Table::new(&[("Code", Align::Left), ("Title", Align::Left)]);
+        for i in 0..200 {
+            t.row(vec![
+                Cell::text(format!("K{i}")),
+                Cell::text("a <b> & c ".repeat(3)),
+            ]);
+        }
+        let b = blocks(&Reply::new().table(t));
+        assert!(b.len() > 1);
+        for x in &b {
+            let s = x["text"]["text"].as_str().unwrap();
+            assert!(s.starts_with("```\n") && s.ends_with("\n```"));
+            assert!(s.chars().count() <= MAX_SECTION_TEXT);
+            assert!(!s.contains('<'));
+        }
+    }
+
+    #[test]
+    fn field_errors_name_the_field() {
+        let fields = vec!["value".to_string(), "confidence".to_string()];
+        let e = field_errors(&fields, "value: `abc` is not a number");
+        assert_eq!(e["errors"]["value"], "`abc` is not a number");
+        let e = field_errors(&fields, "You may not check in on S9.");
+        assert_eq!(e["errors"]["value"], "You may not check in on S9.");
+        assert_eq!(e["response_action"], "errors");
+    }
+
+    #[test]
+    fn action_ids_round_trip() {
+        let a = Action {
+            id: "update".into(),
+            label: "Update S1".into(),
+            value: "S1".into(),
+        };
+        assert_eq!(action_id(&a), "update:S1");
+        assert_eq!(parse_action_id("update:S1"), "update");
+        assert_eq!(parse_action_id("skip"), "skip");
+    }
+}

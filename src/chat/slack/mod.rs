@@ -1,0 +1,717 @@
+//! The Slack adapter. It only translates: slash commands, buttons, modal submissions and DM
+//! lines become [`Command`](crate::bot::Command)s run by the app; replies are rendered by
+//! [`crate::bot::render::slack`] and delivered through Slack's Web API.
+//!
+//! - [`SlackBot`] is shared by both connection modes and by the outbox: it holds the app,
+//!   the Web API client (slack-morphism's hyper connector, base URL configurable), the
+//!   per-channel [`Pacer`] and the identity caches.
+//! - [`http`]: HTTP mode (`/slack/events`, `/slack/commands`, `/slack/interactions`),
+//!   signature-verified with a 5-minute window; anything forged or stale gets 401.
+//! - [`socket`]: Socket Mode. baton speaks the envelope protocol itself (hello, envelopes,
+//!   acks) instead of slack-morphism's listener, because that listener acks only after the
+//!   callback completes (PLATFORM-NOTES trap 2): here events are acked first and processed
+//!   after, and commands are bounded to about one second before the ack.
+//! - [`inbound`]: the handlers both modes share, with de-duplication by event id, trigger id
+//!   or view id, so retries and re-deliveries store an answer once.
+//! - [`fake`]: a fake Slack Web API for tests and `baton bench` only (never built by `serve`).
+//!
+//! Web API calls go through slack-morphism's session (`http_post`/`http_get` with JSON values),
+//! which maps HTTP 429 (with `Retry-After`), other HTTP statuses and `ok: false` to typed errors.
+//! Its own rate control is off (it caps chat.postMessage per team, trap 3): pacing is per
+//! channel, here.
+//!
+//! **Never twice.** The outbox calls [`ChatAdapter::send`] once per claim and marks the row
+//! sent on success. A post whose response is lost (timeout after Slack accepted it) is retried
+//! by the outbox and may appear twice: that window cannot be closed without reading the
+//! channel history, so every post carries `metadata.event_payload.key` (the outbox
+//! idempotency key) to make such a duplicate identifiable; Slack never replays a post itself.
+
+pub mod fake;
+pub mod http;
+pub mod inbound;
+pub mod socket;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use hmac::{KeyInit, Mac};
+use serde_json::{Value, json};
+use slack_morphism::errors::SlackClientError;
+use slack_morphism::prelude::*;
+
+use crate::app::{Actor, App};
+use crate::bot::render::slack as render;
+use crate::chat::{AdapterError, ChatAdapter, Delivered, Outbound, Target};
+use crate::domain::Source;
+use crate::store::OrgRow;
+
+pub const PLATFORM: &str = "slack";
+
+/// Computes Slack's request signature: `v0=` + hex(HMAC-SHA256(secret, `v0:{ts}:{body}`)).
+pub fn sign(secret: &str, timestamp: &str, body: &[u8]) -> String {
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes())
+        .expect("HMAC takes keys of any length");
+    mac.update(b"v0:");
+    mac.update(timestamp.as_bytes());
+    mac.update(b":");
+    mac.update(body);
+    format!("v0={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// The longest a request's timestamp may differ from now.
+pub const MAX_SKEW_SECONDS: i64 = 300;
+
+/// Why a request was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    #[error("missing signature headers")]
+    Missing,
+    #[error("timestamp outside the 5-minute window")]
+    Stale,
+    #[error("signature does not match")]
+    Forged,
+}
+
+/// Verifies a request: the timestamp within five minutes of `now` (unix seconds) and the
+/// signature matching, compared in constant time.
+pub fn verify(
+    secret: &str,
+    timestamp: Option<&str>,
+    signature: Option<&str>,
+    body: &[u8],
+    now: i64,
+) -> Result<(), VerifyError> {
+    let (Some(ts), Some(sig)) = (timestamp, signature) else {
+        return Err(VerifyError::Missing);
+    };
+    let t: i64 = ts.trim().parse().map_err(|_| VerifyError::Stale)?;
+    if (now - t).abs() > MAX_SKEW_SECONDS {
+        return Err(VerifyError::Stale);
+    }
+    let Some(hex_sig) = sig.trim().strip_prefix("v0=") else {
+        return Err(VerifyError::Forged);
+    };
+    let Ok(raw) = hex::decode(hex_sig) else {
+        return Err(VerifyError::Forged);
+    };
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes())
+        .expect("HMAC takes keys of any length");
+    mac.update(b"v0:");
+    mac.update(ts.as_bytes());
+    mac.update(b":");
+    mac.update(body);
+    mac.verify_slice(&raw).map_err(|_| VerifyError::Forged)
+}
+
+/// A Web API failure, classified for the outbox.
+pub fn classify(e: &SlackClientError) -> AdapterError {
+    match e {
+        SlackClientError::RateLimitError(r) => AdapterError::RateLimited {
+            retry_after: r.retry_after.unwrap_or(Duration::from_secs(1)),
+        },
+        SlackClientError::HttpError(h) if h.status_code.is_server_error() => {
+            AdapterError::Transient(format!("HTTP {}", h.status_code))
+        }
+        SlackClientError::HttpError(h) if h.status_code.as_u16() == 408 => {
+            AdapterError::Transient(format!("HTTP {}", h.status_code))
+        }
+        SlackClientError::HttpError(h) => {
+            AdapterError::Permanent(format!("HTTP {}", h.status_code))
+        }
+        SlackClientError::ApiError(a) => match a.code.as_str() {
+            "ratelimited" => AdapterError::RateLimited {
+                retry_after: Duration::from_secs(1),
+            },
+            "internal_error" | "fatal_error" | "service_unavailable" | "request_timeout" => {
+                AdapterError::Transient(a.code.clone())
+            }
+            code => AdapterError::Permanent(code.to_string()),
+        },
+        SlackClientError::ProtocolError(p) => AdapterError::Permanent(p.to_string()),
+        other => AdapterError::Transient(other.to_string()),
+    }
+}
+
+/// Paces posts per channel: a token bucket of `burst` posts refilled at `per_second`.
+/// A caller that would wait longer than `max_wait` is told to come back later instead
+/// (the outbox reschedules the message), so one busy channel never stalls a worker.
+pub struct Pacer {
+    per_second: f64,
+    burst: f64,
+    max_wait: Duration,
+    channels: Mutex<HashMap<String, Bucket>>,
+}
+
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+    blocked_until: Option<Instant>,
+}
+
+impl Pacer {
+    pub fn new(per_second: f64, burst: u32, max_wait: Duration) -> Pacer {
+        Pacer {
+            per_second,
+            burst: f64::from(burst.max(1)),
+            max_wait,
+            channels: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Slack's guidance for chat.postMessage: about one per second per channel, short bursts.
+    /// Paced 5 % under the limit, so network jitter between two posts to one channel (a post
+    /// that leaves late followed by one on time) does not look like a burst to Slack.
+    pub fn slack_default() -> Pacer {
+        Pacer::new(0.95, 3, Duration::from_millis(1500))
+    }
+
+    /// Reserves a slot on `channel`: how long to wait before posting, or `Err(wait)` when
+    /// that is longer than allowed (nothing reserved then).
+    pub fn reserve(&self, channel: &str, now: Instant) -> Result<Duration, Duration> {
+        let mut map = self.channels.lock().expect("pacer");
+        let b = map.entry(channel.to_string()).or_insert(Bucket {
+            tokens: self.burst,
+            at: now,
+            blocked_until: None,
+        });
+        let elapsed = now.saturating_duration_since(b.at).as_secs_f64();
+        b.tokens = (b.tokens + elapsed * self.per_second).min(self.burst);
+        b.at = now;
+        let mut wait = if b.tokens >= 1.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64((1.0 - b.tokens) / self.per_second)
+        };
+        if let Some(until) = b.blocked_until {
+            wait = wait.max(until.saturating_duration_since(now));
+        }
+        if wait > self.max_wait {
+            return Err(wait);
+        }
+        b.tokens -= 1.0;
+        Ok(wait)
+    }
+
+    /// Slack said 429 for this channel: nothing goes there until `retry_after` has passed.
+    pub fn block(&self, channel: &str, retry_after: Duration, now: Instant) {
+        let mut map = self.channels.lock().expect("pacer");
+        let b = map.entry(channel.to_string()).or_insert(Bucket {
+            tokens: 0.0,
+            at: now,
+            blocked_until: None,
+        });
+        b.tokens = b.tokens.min(0.0);
+        b.blocked_until = Some(now + retry_after);
+    }
+}
+
+/// Who sent an inbound request, in baton's terms.
+#[derive(Debug)]
+pub enum Who {
+    Person(Box<Actor>),
+    /// The workspace is known but the user is not a person of its organisation.
+    UnknownUser,
+    /// No organisation uses this workspace (refused and logged).
+    UnknownTeam,
+    /// More than one organisation claims this workspace (refused; fix the manifests).
+    AmbiguousTeam,
+}
+
+/// What Slack mode needs at run time.
+pub struct SlackBot {
+    pub app: Arc<App>,
+    client: Arc<SlackClient<SlackClientHyperHttpsConnector>>,
+    bot_token: SlackApiToken,
+    app_token: Option<SlackApiToken>,
+    pub pacer: Pacer,
+    /// (org, person key) → DM channel id.
+    dms: Mutex<HashMap<(i64, String), String>>,
+    /// How long a slash command may run before it is acked and finished via `response_url`.
+    pub ack_budget: Duration,
+    /// Events handled so far (including duplicates dropped): lets tests and operators see
+    /// that work acked early has finished.
+    pub events_done: tokio::sync::watch::Sender<u64>,
+}
+
+fn token(s: &str) -> SlackApiToken {
+    SlackApiToken::new(SlackApiTokenValue::new(s.to_string()))
+}
+
+/// A slack-morphism client for `api_url` that also speaks plain http (local fakes, proxies).
+pub fn client(api_url: &str) -> anyhow::Result<SlackClient<SlackClientHyperHttpsConnector>> {
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_native_roots()?
+        .https_or_http()
+        .enable_http1()
+        .enable_http2()
+        .build();
+    let connector =
+        SlackClientHyperConnector::from(https).with_slack_api_url(api_url.trim_end_matches('/'));
+    Ok(SlackClient::new(connector))
+}
+
+impl SlackBot {
+    pub fn new(
+        app: Arc<App>,
+        api_url: &str,
+        bot_token: &str,
+        app_token: Option<&str>,
+    ) -> anyhow::Result<SlackBot> {
+        Ok(SlackBot {
+            app,
+            client: Arc::new(client(api_url)?),
+            bot_token: token(bot_token),
+            app_token: app_token.map(token),
+            pacer: Pacer::slack_default(),
+            dms: Mutex::new(HashMap::new()),
+            ack_budget: Duration::from_millis(1000),
+            events_done: tokio::sync::watch::channel(0).0,
+        })
+    }
+
+    pub fn with_pacer(mut self, pacer: Pacer) -> SlackBot {
+        self.pacer = pacer;
+        self
+    }
+
+    /// Calls a Web API method with a JSON body (bot token).
+    pub async fn call(&self, method: &str, body: &Value) -> Result<Value, SlackClientError> {
+        let session = self.client.open_session(&self.bot_token);
+        session
+            .http_session_api
+            .http_post::<Value, Value>(method, body, None)
+            .await
+    }
+
+    /// Calls a read method with query parameters (bot token).
+    pub async fn get(
+        &self,
+        method: &str,
+        params: &[(&str, &str)],
+    ) -> Result<Value, SlackClientError> {
+        let session = self.client.open_session(&self.bot_token);
+        let params: Vec<(&str, Option<&str>)> =
+            params.iter().map(|(k, v)| (*k, Some(*v))).collect();
+        session
+            .http_session_api
+            .http_get::<Value, _, &str>(method, &params, None)
+            .await
+    }
+
+    /// Posts to a `response_url` (an absolute URL from the payload).
+    pub async fn respond(&self, response_url: &str, body: &Value) -> anyhow::Result<()> {
+        let url: url::Url = response_url.parse()?;
+        let session = self.client.open_session(&self.bot_token);
+        session
+            .http_session_api
+            .http_post_uri::<Value, Value>(url, body, None)
+            .await?;
+        Ok(())
+    }
+
+    /// `apps.connections.open` with the app-level token: the Socket Mode WebSocket URL.
+    pub async fn socket_url(&self) -> anyhow::Result<String> {
+        let app_token = self
+            .app_token
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("Socket Mode needs an app-level token (xapp-…)"))?;
+        let session = self.client.open_session(app_token);
+        let v: Value = session
+            .http_session_api
+            .http_post("apps.connections.open", &json!({}), None)
+            .await?;
+        v["url"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| anyhow::anyhow!("apps.connections.open returned no url"))
+    }
+
+    /// The organisation that uses workspace `team`.
+    pub async fn org_for_team(&self, team: &str) -> crate::error::Result<Result<OrgRow, Who>> {
+        let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
+            "SELECT DISTINCT o.id, o.key, o.name, o.revision
+             FROM chat_identities ci JOIN organisations o ON o.id = ci.org_id
+             WHERE ci.platform = 'slack' AND ci.workspace = $1",
+        )
+        .bind(team)
+        .fetch_all(self.app.store.pool())
+        .await
+        .map_err(crate::store::StoreError::from)?;
+        Ok(match rows.as_slice() {
+            [] => Err(Who::UnknownTeam),
+            [(id, key, name, revision)] => Ok(OrgRow {
+                id: *id,
+                key: key.clone(),
+                name: name.clone(),
+                revision: *revision,
+            }),
+            _ => Err(Who::AmbiguousTeam),
+        })
+    }
+
+    /// Maps a Slack user to a person: by (team, user id), else by the email `users.info`
+    /// reports. A person whose manifest sets no time zone gets Slack's `tz` recorded.
+    pub async fn resolve(&self, team: &str, user: &str) -> crate::error::Result<Who> {
+        let org = match self.org_for_team(team).await? {
+            Ok(org) => org,
+            Err(who) => {
+                tracing::warn!(team, refused = ?who, "Slack request from a workspace baton cannot place");
+                return Ok(who);
+            }
+        };
+        let pool = self.app.store.pool();
+        let by_id: Option<String> = sqlx::query_scalar(
+            "SELECT p.key FROM chat_identities ci JOIN people p ON p.id = ci.person_id
+             WHERE ci.org_id = $1 AND ci.platform = 'slack' AND ci.workspace = $2
+               AND ci.user_id = $3 AND p.archived_at IS NULL",
+        )
+        .bind(org.id)
+        .bind(team)
+        .bind(user)
+        .fetch_optional(pool)
+        .await
+        .map_err(crate::store::StoreError::from)?;
+        let info = if by_id.is_none() {
+            match self.get("users.info", &[("user", user)]).await {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    tracing::warn!(user, error = %e, "users.info failed");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let key = match by_id {
+            Some(k) => Some(k),
+            None => match info
+                .as_ref()
+                .and_then(|v| v["user"]["profile"]["email"].as_str())
+            {
+                Some(email) => sqlx::query_scalar(
+                    "SELECT key FROM people
+                     WHERE org_id = $1 AND lower(email) = lower($2) AND archived_at IS NULL",
+                )
+                .bind(org.id)
+                .bind(email)
+                .fetch_optional(pool)
+                .await
+                .map_err(crate::store::StoreError::from)?,
+                None => None,
+            },
+        };
+        let Some(key) = key else {
+            return Ok(Who::UnknownUser);
+        };
+        let actor = self.app.actor(org, &key, Source::Slack).await?;
+        if actor.person.spec.time_zone.is_none()
+            && let Some(tz) = info.as_ref().and_then(|v| v["user"]["tz"].as_str())
+            && tz.parse::<chrono_tz::Tz>().is_ok()
+        {
+            sqlx::query(
+                "INSERT INTO platform_zones (org_id, person_id, platform, time_zone)
+                 VALUES ($1, $2, 'slack', $3)
+                 ON CONFLICT (org_id, person_id, platform) DO UPDATE SET time_zone = $3",
+            )
+            .bind(actor.org.id)
+            .bind(actor.person.id)
+            .bind(tz)
+            .execute(pool)
+            .await
+            .map_err(crate::store::StoreError::from)?;
+        }
+        Ok(Who::Person(Box::new(actor)))
+    }
+
+    /// Records a delivery; false if it was seen before (a retry or re-delivery).
+    pub async fn first_delivery(&self, org_id: i64, delivery: &str) -> crate::error::Result<bool> {
+        let res = sqlx::query(
+            "INSERT INTO inbound_events (org_id, delivery_id, received_at) VALUES ($1, $2, $3)
+             ON CONFLICT (org_id, delivery_id) DO NOTHING",
+        )
+        .bind(org_id)
+        .bind(format!("slack:{delivery}"))
+        .bind(self.app.clock.now())
+        .execute(self.app.store.pool())
+        .await
+        .map_err(crate::store::StoreError::from)?;
+        Ok(res.rows_affected() == 1)
+    }
+
+    /// The DM channel with a person (conversations.open), cached.
+    async fn dm_channel(&self, org_id: i64, person: &str) -> Result<String, AdapterError> {
+        if let Some(c) = self
+            .dms
+            .lock()
+            .expect("dm cache")
+            .get(&(org_id, person.to_string()))
+        {
+            return Ok(c.clone());
+        }
+        let spec = self
+            .app
+            .spec(org_id)
+            .await
+            .map_err(|e| AdapterError::Transient(e.to_string()))?;
+        let user = spec
+            .people
+            .iter()
+            .find(|p| p.key.as_str() == person)
+            .and_then(|p| p.chat.iter().find(|c| c.platform == PLATFORM))
+            .map(|c| c.user.clone())
+            .ok_or_else(|| {
+                AdapterError::Permanent(format!("person `{person}` has no Slack identity"))
+            })?;
+        let v = self
+            .call("conversations.open", &json!({ "users": user }))
+            .await
+            .map_err(|e| classify(&e))?;
+        let channel = v["channel"]["id"]
+            .as_str()
+            .ok_or_else(|| {
+                AdapterError::Transient("conversations.open returned no channel".into())
+            })?
+            .to_string();
+        self.dms
+            .lock()
+            .expect("dm cache")
+            .insert((org_id, person.to_string()), channel.clone());
+        Ok(channel)
+    }
+
+    async fn department_channel(&self, org_id: i64, dept: &str) -> Result<String, AdapterError> {
+        let spec = self
+            .app
+            .spec(org_id)
+            .await
+            .map_err(|e| AdapterError::Transient(e.to_string()))?;
+        spec.departments
+            .iter()
+            .find(|d| d.key.as_str() == dept)
+            .and_then(|d| d.channels.get(PLATFORM).cloned())
+            .ok_or_else(|| {
+                AdapterError::Permanent(format!("department `{dept}` has no Slack channel"))
+            })
+    }
+
+    async fn thread_parent(
+        &self,
+        org_id: i64,
+        dept: &str,
+        thread: &str,
+    ) -> Result<Option<String>, AdapterError> {
+        sqlx::query_scalar(
+            "SELECT ts FROM platform_threads
+             WHERE org_id = $1 AND platform = 'slack' AND department = $2 AND thread_key = $3",
+        )
+        .bind(org_id)
+        .bind(dept)
+        .bind(thread)
+        .fetch_optional(self.app.store.pool())
+        .await
+        .map_err(|e| AdapterError::Transient(e.to_string()))
+    }
+
+    /// Posts one message to `channel` (optionally in a thread), paced.
+    pub async fn post(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+        msg: &Outbound,
+    ) -> Result<String, AdapterError> {
+        match self.pacer.reserve(channel, Instant::now()) {
+            Ok(wait) if !wait.is_zero() => tokio::time::sleep(wait).await,
+            Ok(_) => {}
+            Err(wait) => return Err(AdapterError::RateLimited { retry_after: wait }),
+        }
+        let mut body = render::message(&msg.reply);
+        body["channel"] = json!(channel);
+        body["unfurl_links"] = json!(false);
+        body["metadata"] = json!({
+            "event_type": "baton_message",
+            "event_payload": { "key": msg.idempotency_key, "kind": msg.kind },
+        });
+        if let Some(ts) = thread_ts {
+            body["thread_ts"] = json!(ts);
+        }
+        match self.call("chat.postMessage", &body).await {
+            Ok(v) => Ok(v["ts"].as_str().unwrap_or_default().to_string()),
+            Err(e) => {
+                let err = classify(&e);
+                if let AdapterError::RateLimited { retry_after } = &err {
+                    self.pacer.block(channel, *retry_after, Instant::now());
+                }
+                Err(err)
+            }
+        }
+    }
+}
+
+/// The outbox's view of Slack.
+pub struct SlackAdapter {
+    pub bot: Arc<SlackBot>,
+}
+
+#[async_trait]
+impl ChatAdapter for SlackAdapter {
+    fn platform(&self) -> &'static str {
+        PLATFORM
+    }
+
+    #[tracing::instrument(skip_all, fields(org = msg.org_id, kind = %msg.kind))]
+    async fn send(&self, to: &Target, msg: &Outbound) -> Result<Delivered, AdapterError> {
+        let bot = &self.bot;
+        let (channel, ts) = match to {
+            Target::Person { person } => {
+                let ch = bot.dm_channel(msg.org_id, person).await?;
+                let ts = bot.post(&ch, None, msg).await?;
+                (ch, ts)
+            }
+            Target::Channel { department } => {
+                let ch = bot.department_channel(msg.org_id, department).await?;
+                let ts = bot.post(&ch, None, msg).await?;
+                (ch, ts)
+            }
+            Target::Thread { department, thread } => {
+                let ch = bot.department_channel(msg.org_id, department).await?;
+                match bot.thread_parent(msg.org_id, department, thread).await? {
+                    Some(parent) => {
+                        let ts = bot.post(&ch, Some(&parent), msg).await?;
+                        (ch, ts)
+                    }
+                    None => {
+                        // The first message of a thread is its parent.
+                        let ts = bot.post(&ch, None, msg).await?;
+                        sqlx::query(
+                            "INSERT INTO platform_threads
+                                 (org_id, platform, department, thread_key, channel, ts, created_at)
+                             VALUES ($1, 'slack', $2, $3, $4, $5, $6)
+                             ON CONFLICT DO NOTHING",
+                        )
+                        .bind(msg.org_id)
+                        .bind(department)
+                        .bind(thread)
+                        .bind(&ch)
+                        .bind(&ts)
+                        .bind(bot.app.clock.now())
+                        .execute(bot.app.store.pool())
+                        .await
+                        .map_err(|e| {
+                            // Posted, but the parent is not remembered: later messages start a
+                            // new thread. Report success (the post happened) and log loudly.
+                            tracing::error!(error = %e, "thread parent not stored");
+                            e
+                        })
+                        .ok();
+                        (ch, ts)
+                    }
+                }
+            }
+        };
+        Ok(Delivered {
+            message_id: Some(format!("{channel}/{ts}")),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_matches_slacks_documented_vector() {
+        let body = "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c";
+        let secret = "8f742231b10e8888abcd99yyyzzz85a5";
+        let expected = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503";
+        assert_eq!(sign(secret, "1531420618", body.as_bytes()), expected);
+        let now = 1531420618 + 10;
+        assert_eq!(
+            verify(
+                secret,
+                Some("1531420618"),
+                Some(expected),
+                body.as_bytes(),
+                now
+            ),
+            Ok(())
+        );
+        // Six minutes later the same request is stale.
+        assert_eq!(
+            verify(
+                secret,
+                Some("1531420618"),
+                Some(expected),
+                body.as_bytes(),
+                now + 360
+            ),
+            Err(VerifyError::Stale)
+        );
+        let mut forged = body.to_string();
+        forged.push('x');
+        assert_eq!(
+            verify(
+                secret,
+                Some("1531420618"),
+                Some(expected),
+                forged.as_bytes(),
+                now
+            ),
+            Err(VerifyError::Forged)
+        );
+        assert_eq!(
+            verify(secret, None, Some(expected), body.as_bytes(), now),
+            Err(VerifyError::Missing)
+        );
+    }
+
+    #[test]
+    fn pacer_allows_a_burst_then_one_per_second() {
+        let p = Pacer::new(1.0, 3, Duration::from_millis(1500));
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            assert_eq!(p.reserve("C1", t0), Ok(Duration::ZERO));
+        }
+        // The fourth waits a second; another channel does not.
+        assert_eq!(p.reserve("C1", t0), Ok(Duration::from_secs(1)));
+        assert_eq!(p.reserve("C2", t0), Ok(Duration::ZERO));
+        // The fifth would wait two seconds: too long, come back later (nothing reserved).
+        assert!(p.reserve("C1", t0).is_err());
+        assert_eq!(
+            p.reserve("C1", t0 + Duration::from_secs(2)),
+            Ok(Duration::ZERO)
+        );
+        // A 429 blocks the channel for Retry-After.
+        p.block("C2", Duration::from_secs(5), t0);
+        assert_eq!(
+            p.reserve("C2", t0 + Duration::from_secs(1)),
+            Err(Duration::from_secs(4))
+        );
+    }
+
+    #[test]
+    fn errors_are_classified_for_the_outbox() {
+        let rl = SlackClientError::RateLimitError(
+            slack_morphism::errors::SlackRateLimitError::new()
+                .with_retry_after(Duration::from_secs(7)),
+        );
+        assert_eq!(
+            classify(&rl),
+            AdapterError::RateLimited {
+                retry_after: Duration::from_secs(7)
+            }
+        );
+        let e500 = SlackClientError::HttpError(slack_morphism::errors::SlackClientHttpError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        ));
+        assert!(matches!(classify(&e500), AdapterError::Transient(_)));
+        let nf = SlackClientError::ApiError(slack_morphism::errors::SlackClientApiError::new(
+            "channel_not_found".into(),
+        ));
+        assert_eq!(
+            classify(&nf),
+            AdapterError::Permanent("channel_not_found".into())
+        );
+    }
+}

@@ -1,0 +1,858 @@
+//! The Slack adapter against a fake Slack Web API on 127.0.0.1: signed HTTP-mode requests
+//! (slash commands, buttons, modal submissions, DM events with retries), Socket Mode
+//! against a local WebSocket server, outbox delivery with pacing and 429s, and Block Kit
+//! snapshots. Fixtures are baton's own, modelled on Slack's documented payload shapes.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use baton::bot::render::slack as render;
+use baton::chat::slack::fake::{FakeSlack, Fault};
+use baton::chat::slack::{SlackAdapter, SlackBot, sign};
+use baton::chat::{ChatAdapter, Target};
+use baton::outbox::{self, Payload};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use tower::ServiceExt;
+
+use crate::common::{app_with, count, example_spec, now};
+
+const SECRET: &str = "baton-test-signing-secret";
+const TEAM: &str = "T04NWCLOUD";
+const EMMA: &str = "U04EMMADV5";
+const MAYA: &str = "U04MAYA7QK";
+const LIMIT: Duration = Duration::from_secs(5);
+
+struct Rig {
+    app: Arc<baton::app::App>,
+    fake: FakeSlack,
+    bot: Arc<SlackBot>,
+    router: axum::Router,
+}
+
+async fn rig(pool: PgPool) -> Rig {
+    let app = Arc::new(app_with(pool, &example_spec()).await);
+    let fake = FakeSlack::start().await.expect("fake slack");
+    let bot = Arc::new(
+        SlackBot::new(app.clone(), &fake.api_url(), "xoxb-test", Some("xapp-test")).unwrap(),
+    );
+    let router = baton::chat::slack::http::routes(bot.clone(), SECRET.to_string().into());
+    Rig {
+        app,
+        fake,
+        bot,
+        router,
+    }
+}
+
+fn signed(path: &str, content_type: &str, body: String, ts: i64) -> Request<Body> {
+    let ts = ts.to_string();
+    Request::post(path)
+        .header("content-type", content_type)
+        .header("x-slack-request-timestamp", &ts)
+        .header("x-slack-signature", sign(SECRET, &ts, body.as_bytes()))
+        .body(Body::from(body))
+        .unwrap()
+}
+
+async fn send(router: &axum::Router, req: Request<Body>) -> (StatusCode, Value) {
+    let res = router.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let v = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, v)
+}
+
+fn command_body(fake: &FakeSlack, user: &str, team: &str, text: &str, trigger: &str) -> String {
+    serde_urlencoded::to_string([
+        ("token", "gIkuvaNzQIHg97ATvDxqgjtO"),
+        ("team_id", team),
+        ("team_domain", "northwind"),
+        ("channel_id", "C04SALES7X2"),
+        ("channel_name", "sales"),
+        ("user_id", user),
+        ("user_name", "someone"),
+        ("command", "/baton"),
+        ("text", text),
+        ("api_app_id", "A0BATON001"),
+        ("response_url", &fake.response_url(trigger)),
+        ("trigger_id", trigger),
+    ])
+    .unwrap()
+}
+
+async fn command(r: &Rig, user: &str, text: &str, trigger: &str) -> (StatusCode, Value) {
+    let body = command_body(&r.fake, user, TEAM, text, trigger);
+    send(
+        &r.router,
+        signed(
+            "/slack/commands",
+            "application/x-www-form-urlencoded",
+            body,
+            now().timestamp(),
+        ),
+    )
+    .await
+}
+
+fn interaction_request(payload: &Value) -> Request<Body> {
+    let body = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
+    signed(
+        "/slack/interactions",
+        "application/x-www-form-urlencoded",
+        body,
+        now().timestamp(),
+    )
+}
+
+fn dm_event(event_id: &str, user: &str, text: &str) -> Value {
+    json!({
+        "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+        "team_id": TEAM,
+        "api_app_id": "A0BATON001",
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": now().timestamp(),
+        "event": {
+            "type": "message",
+            "channel": "D04EMMADV5",
+            "channel_type": "im",
+            "user": user,
+            "text": text,
+            "ts": "1763294400.000100",
+            "event_ts": "1763294400.000100"
+        }
+    })
+}
+
+async fn checkins(pool: &PgPool) -> i64 {
+    count(pool, "SELECT count(*) FROM checkins WHERE source = 'slack'").await
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn slash_status_answers_ephemerally_in_block_kit(pool: PgPool) {
+    let r = rig(pool).await;
+    let (status, ack) = command(&r, MAYA, "status sales", "100.1.a").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ack["response_type"], "ephemeral", "{ack}");
+    let blocks = ack["blocks"].as_array().expect("blocks");
+    assert!(!blocks.is_empty() && blocks.len() <= 50);
+    assert!(ack["text"].as_str().unwrap().contains("Sales"), "{ack}");
+    // `share` makes it visible to the channel.
+    let (_, ack) = command(&r, MAYA, "share status sales", "100.1.b").await;
+    assert_eq!(ack["response_type"], "in_channel", "{ack}");
+    // A retried delivery (same trigger) answers nothing new.
+    let (status, ack) = command(&r, MAYA, "status sales", "100.1.a").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ack, Value::Null);
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn forged_or_stale_requests_get_401_and_reach_no_handler(pool: PgPool) {
+    let r = rig(pool.clone()).await;
+    let body = command_body(&r.fake, EMMA, TEAM, "S2 9 on track", "200.1");
+    // Wrong signature.
+    let mut req = signed(
+        "/slack/commands",
+        "application/x-www-form-urlencoded",
+        body.clone(),
+        now().timestamp(),
+    );
+    req.headers_mut().insert(
+        "x-slack-signature",
+        "v0=0000000000000000000000000000000000000000000000000000000000000000"
+            .parse()
+            .unwrap(),
+    );
+    assert_eq!(send(&r.router, req).await.0, StatusCode::UNAUTHORIZED);
+    // Correctly signed, but six minutes old.
+    let req = signed(
+        "/slack/commands",
+        "application/x-www-form-urlencoded",
+        body.clone(),
+        now().timestamp() - 360,
+    );
+    assert_eq!(send(&r.router, req).await.0, StatusCode::UNAUTHORIZED);
+    // No signature at all, on every endpoint.
+    for path in ["/slack/events", "/slack/interactions", "/slack/commands"] {
+        let req = Request::post(path).body(Body::from(body.clone())).unwrap();
+        assert_eq!(send(&r.router, req).await.0, StatusCode::UNAUTHORIZED);
+    }
+    // A signed event whose body was altered after signing.
+    let ev = dm_event("Ev0FORGED", EMMA, "S2 9 on track").to_string();
+    let mut req = signed("/slack/events", "application/json", ev, now().timestamp());
+    *req.body_mut() = Body::from(dm_event("Ev0FORGED", EMMA, "S2 1 off track").to_string());
+    assert_eq!(send(&r.router, req).await.0, StatusCode::UNAUTHORIZED);
+
+    assert_eq!(checkins(&pool).await, 0);
+    assert_eq!(count(&pool, "SELECT count(*) FROM inbound_events").await, 0);
+    assert!(r.fake.requests().is_empty(), "{:?}", r.fake.requests());
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn url_verification_is_answered(pool: PgPool) {
+    let r = rig(pool).await;
+    let body = json!({ "token": "x", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", "type": "url_verification" });
+    let (status, v) = send(
+        &r.router,
+        signed(
+            "/slack/events",
+            "application/json",
+            body.to_string(),
+            now().timestamp(),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        v["challenge"],
+        "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
+    );
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn a_dm_line_is_stored_once_despite_event_retries(pool: PgPool) {
+    let r = rig(pool.clone()).await;
+    let ev = dm_event("Ev04CHECKIN1", EMMA, "S2 9 on track: templates shipped").to_string();
+    let (status, _) = send(
+        &r.router,
+        signed(
+            "/slack/events",
+            "application/json",
+            ev.clone(),
+            now().timestamp(),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    for retry in ["1", "2"] {
+        let mut req = signed(
+            "/slack/events",
+            "application/json",
+            ev.clone(),
+            now().timestamp(),
+        );
+        req.headers_mut()
+            .insert("x-slack-retry-num", retry.parse().unwrap());
+        req.headers_mut()
+            .insert("x-slack-retry-reason", "http_timeout".parse().unwrap());
+        assert_eq!(send(&r.router, req).await.0, StatusCode::OK);
+    }
+    assert_eq!(checkins(&pool).await, 1);
+    let (value, conf): (f64, Option<String>) = sqlx::query_as(
+        "SELECT c.value, c.confidence FROM checkins c JOIN people p ON p.id = c.person_id
+         WHERE p.key = 'emma' AND c.source = 'slack'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((value, conf.as_deref()), (9.0, Some("on_track")));
+    let posts = r.fake.ok_calls("chat.postMessage");
+    assert_eq!(posts.len(), 1, "one answer: {posts:?}");
+    assert_eq!(posts[0]["channel"], "D04EMMADV5");
+    assert!(
+        posts[0]["text"].as_str().unwrap().contains("S2"),
+        "{posts:?}"
+    );
+
+    // Bot messages and edits are not commands.
+    let mut own = dm_event("Ev04BOTECHO", EMMA, "Recorded S2");
+    own["event"]["bot_id"] = json!("B0BATON");
+    send(
+        &r.router,
+        signed(
+            "/slack/events",
+            "application/json",
+            own.to_string(),
+            now().timestamp(),
+        ),
+    )
+    .await;
+    assert_eq!(r.fake.ok_calls("chat.postMessage").len(), 1);
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn unknown_users_get_a_polite_ephemeral_answer_and_nothing_is_stored(pool: PgPool) {
+    let r = rig(pool.clone()).await;
+    let (_, ack) = command(&r, "U0STRANGER", "checkin S2 9 on track", "300.1").await;
+    assert_eq!(ack["response_type"], "ephemeral");
+    assert!(
+        ack["text"].as_str().unwrap().contains("don't know you"),
+        "{ack}"
+    );
+    // An unknown workspace is refused.
+    let body = command_body(&r.fake, EMMA, "T0ELSEWHERE", "status", "300.2");
+    let (_, ack) = send(
+        &r.router,
+        signed(
+            "/slack/commands",
+            "application/x-www-form-urlencoded",
+            body,
+            now().timestamp(),
+        ),
+    )
+    .await;
+    assert!(
+        ack["text"].as_str().unwrap().contains("not connected"),
+        "{ack}"
+    );
+    // A DM from a stranger gets an ephemeral explanation.
+    let ev = dm_event("Ev04STRANGER", "U0STRANGER", "S2 9").to_string();
+    send(
+        &r.router,
+        signed("/slack/events", "application/json", ev, now().timestamp()),
+    )
+    .await;
+    let eph = r.fake.ok_calls("chat.postEphemeral");
+    assert_eq!(eph.len(), 1);
+    assert_eq!(eph[0]["user"], "U0STRANGER");
+    assert_eq!(checkins(&pool).await, 0);
+    assert_eq!(count(&pool, "SELECT count(*) FROM inbound_events").await, 0);
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn people_without_a_slack_id_are_found_by_email(pool: PgPool) {
+    let r = rig(pool.clone()).await;
+    // Kofi has no Slack id in the manifest; Slack knows his email.
+    r.fake.add_user(
+        "U07KOFI001",
+        "Kofi.Mensah@northwind.example",
+        "Africa/Accra",
+    );
+    let (_, ack) = command(&r, "U07KOFI001", "S1 70 on track: steady", "400.1").await;
+    assert!(!ack.to_string().contains("warning"), "{ack}");
+    let who: String = sqlx::query_scalar(
+        "SELECT p.key FROM checkins c JOIN people p ON p.id = c.person_id WHERE c.source = 'slack'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(who, "kofi");
+    assert_eq!(r.fake.calls("users.info").len(), 1);
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn update_opens_a_prefilled_modal_and_submission_stores_and_updates_the_prompt(pool: PgPool) {
+    let r = rig(pool.clone()).await;
+    let press = json!({
+        "type": "block_actions",
+        "team": { "id": TEAM, "domain": "northwind" },
+        "user": { "id": EMMA, "username": "emma", "team_id": TEAM },
+        "api_app_id": "A0BATON001",
+        "trigger_id": "500.1.abc",
+        "container": { "type": "message", "message_ts": "1763294400.000042", "channel_id": "D04EMMADV5", "is_ephemeral": false },
+        "channel": { "id": "D04EMMADV5", "name": "directmessage" },
+        "response_url": r.fake.response_url("500"),
+        "actions": [{
+            "type": "button", "action_id": "update:S2", "block_id": "b1",
+            "value": "S2", "text": { "type": "plain_text", "text": "Update S2" },
+            "action_ts": "1763294460.000001"
+        }]
+    });
+    let (status, _) = send(&r.router, interaction_request(&press)).await;
+    assert_eq!(status, StatusCode::OK);
+    let opened = r.fake.ok_calls("views.open");
+    assert_eq!(opened.len(), 1, "{:?}", r.fake.requests());
+    assert_eq!(opened[0]["trigger_id"], "500.1.abc");
+    let view = &opened[0]["view"];
+    assert_eq!(view["callback_id"], "checkin:S2");
+    let value = view["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["block_id"] == "value")
+        .expect("value input");
+    assert_eq!(value["element"]["type"], "number_input");
+    assert!(value["element"]["initial_value"].is_string(), "{value}");
+    let confidence = view["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["block_id"] == "confidence")
+        .expect("confidence");
+    assert_eq!(confidence["element"]["type"], "static_select");
+
+    let submit = |v: &str| {
+        json!({
+            "type": "view_submission",
+            "team": { "id": TEAM, "domain": "northwind" },
+            "user": { "id": EMMA, "username": "emma", "team_id": TEAM },
+            "api_app_id": "A0BATON001",
+            "trigger_id": "500.2.def",
+            "view": {
+                "id": "V0BATON0001",
+                "type": "modal",
+                "callback_id": view["callback_id"],
+                "private_metadata": view["private_metadata"],
+                "blocks": view["blocks"],
+                "hash": "1763294470.abc",
+                "state": { "values": {
+                    "value": { "value": { "type": "number_input", "value": v } },
+                    "confidence": { "confidence": { "type": "static_select",
+                        "selected_option": { "text": { "type": "plain_text", "text": "at risk" }, "value": "at risk" } } },
+                    "note": { "note": { "type": "plain_text_input", "value": "two templates late" } },
+                    "blockers": { "blockers": { "type": "plain_text_input", "value": null } }
+                } }
+            }
+        })
+    };
+    // Not a number: a field error on `value`, nothing stored.
+    let (status, ack) = send(&r.router, interaction_request(&submit("ten"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ack["response_action"], "errors", "{ack}");
+    assert!(ack["errors"]["value"].is_string(), "{ack}");
+    assert_eq!(checkins(&pool).await, 0);
+    // Valid: stored, the modal closes, the prompt message is updated in place.
+    let (_, ack) = send(&r.router, interaction_request(&submit("10"))).await;
+    assert_eq!(ack["response_action"], "clear", "{ack}");
+    assert_eq!(checkins(&pool).await, 1);
+    let updates = r.fake.ok_calls("chat.update");
+    assert_eq!(updates.len(), 1);
+    assert_eq!(updates[0]["channel"], "D04EMMADV5");
+    assert_eq!(updates[0]["ts"], "1763294400.000042");
+    // The same submission delivered again stores nothing new.
+    send(&r.router, interaction_request(&submit("10"))).await;
+    assert_eq!(checkins(&pool).await, 1);
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn a_slow_command_is_acked_at_once_and_finished_through_response_url(pool: PgPool) {
+    let r = rig(pool).await;
+    let mut bot = SlackBot::new(r.app.clone(), &r.fake.api_url(), "xoxb-test", None).unwrap();
+    bot.ack_budget = Duration::ZERO;
+    let router = baton::chat::slack::http::routes(Arc::new(bot), SECRET.to_string().into());
+    let body = command_body(&r.fake, MAYA, TEAM, "status", "600.1");
+    let started = Instant::now();
+    let (status, ack) = send(
+        &router,
+        signed(
+            "/slack/commands",
+            "application/x-www-form-urlencoded",
+            body,
+            now().timestamp(),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ack, Value::Null, "empty ack");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(r.fake.wait_for("response/600.1", 1, LIMIT).await);
+    let answer = &r.fake.calls("response/600.1")[0].body;
+    assert_eq!(answer["response_type"], "ephemeral");
+    assert!(answer["blocks"].as_array().is_some_and(|b| !b.is_empty()));
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn outbox_posts_through_slack_and_honours_retry_after(pool: PgPool) {
+    let r = rig(pool.clone()).await;
+    let org = r.app.org(Some("northwind")).await.unwrap();
+    let adapter = SlackAdapter { bot: r.bot.clone() };
+    let reply = baton::bot::Reply::new()
+        .heading("Sales digest")
+        .text("Pipeline up 4%.");
+    let mut tx = pool.begin().await.unwrap();
+    for (i, target) in [
+        Target::Channel {
+            department: "sales".into(),
+        },
+        Target::Channel {
+            department: "sales".into(),
+        },
+        Target::Person {
+            person: "emma".into(),
+        },
+        Target::Person {
+            person: "kofi".into(),
+        },
+    ]
+    .iter()
+    .enumerate()
+    {
+        outbox::enqueue(
+            &mut tx,
+            org.id,
+            &format!("test:{i}"),
+            target,
+            &Payload::Reply {
+                reply: reply.clone(),
+            },
+            now(),
+            now(),
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    r.fake
+        .fail_next("chat.postMessage", Fault::RateLimited { retry_after_s: 7 });
+    let handled = outbox::deliver_batch(&r.app, &adapter, "w1", 10, None)
+        .await
+        .unwrap();
+    assert_eq!(handled, 4);
+    let posts = r.fake.calls("chat.postMessage");
+    // The first sales post met a 429: the second one is held back by the pacer without
+    // asking Slack; emma's DM went out; kofi has no Slack identity (dead, not retried).
+    let to_sales = posts
+        .iter()
+        .filter(|p| p.body["channel"] == "C04SALES7X2")
+        .count();
+    assert_eq!(to_sales, 1, "{posts:?}");
+    assert_eq!(posts.iter().filter(|p| p.status == 429).count(), 1);
+    let dm: Vec<_> = posts.iter().filter(|p| p.status == 200).collect();
+    assert_eq!(dm.len(), 1);
+    assert_eq!(dm[0].body["channel"], "D04EMMADV5");
+    assert_eq!(dm[0].body["metadata"]["event_payload"]["key"], "test:2");
+    let states: Vec<(String, String, Option<chrono::DateTime<chrono::Utc>>)> = sqlx::query_as(
+        "SELECT idempotency_key, state, not_before FROM outbox ORDER BY idempotency_key",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(states[0].1, "pending");
+    assert_eq!(states[0].2, Some(now() + chrono::Duration::seconds(7)));
+    assert_eq!(states[1].1, "pending");
+    assert_eq!(states[2].1, "sent");
+    assert_eq!(states[3].1, "dead");
+
+    // A 500 is transient; channel_not_found is permanent.
+    r.fake.fail_next("chat.postMessage", Fault::ServerError);
+    let msg = baton::chat::Outbound {
+        org_id: org.id,
+        kind: "reply".into(),
+        idempotency_key: "direct:1".into(),
+        reply: reply.clone(),
+    };
+    let to = Target::Person {
+        person: "maya".into(),
+    };
+    assert!(matches!(
+        adapter.send(&to, &msg).await,
+        Err(baton::chat::AdapterError::Transient(_))
+    ));
+    r.fake
+        .fail_next("chat.postMessage", Fault::Api("channel_not_found".into()));
+    assert_eq!(
+        adapter.send(&to, &msg).await,
+        Err(baton::chat::AdapterError::Permanent(
+            "channel_not_found".into()
+        ))
+    );
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn posts_are_paced_per_channel(pool: PgPool) {
+    let r = rig(pool).await;
+    let org = r.app.org(Some("northwind")).await.unwrap();
+    let adapter = SlackAdapter { bot: r.bot.clone() };
+    let msg = baton::chat::Outbound {
+        org_id: org.id,
+        kind: "reply".into(),
+        idempotency_key: "p".into(),
+        reply: baton::bot::Reply::new().text("hi"),
+    };
+    let sales = Target::Channel {
+        department: "sales".into(),
+    };
+    let product = Target::Channel {
+        department: "product".into(),
+    };
+    for _ in 0..4 {
+        adapter.send(&sales, &msg).await.unwrap();
+    }
+    adapter.send(&product, &msg).await.unwrap();
+    let posts = r.fake.ok_calls("chat.postMessage");
+    assert_eq!(posts.len(), 5);
+    let at: Vec<Instant> = r
+        .fake
+        .calls("chat.postMessage")
+        .iter()
+        .map(|p| p.at)
+        .collect();
+    // A burst of three, then the fourth a second later; the other channel is not held up
+    // by the first one's pacing beyond that send.
+    assert!(at[2] - at[0] < Duration::from_millis(500));
+    assert!(
+        at[3] - at[0] >= Duration::from_millis(950),
+        "{:?}",
+        at[3] - at[0]
+    );
+    assert!(at[4] - at[3] < Duration::from_millis(500));
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn thread_targets_post_a_parent_once_and_reply_under_it(pool: PgPool) {
+    let r = rig(pool.clone()).await;
+    let org = r.app.org(Some("northwind")).await.unwrap();
+    let adapter = SlackAdapter { bot: r.bot.clone() };
+    let to = Target::Thread {
+        department: "sales".into(),
+        thread: "checkins:2026-11-16".into(),
+    };
+    let msg = |k: &str, t: &str| baton::chat::Outbound {
+        org_id: org.id,
+        kind: "summary".into(),
+        idempotency_key: k.into(),
+        reply: baton::bot::Reply::new().text(t),
+    };
+    let first = adapter
+        .send(&to, &msg("t1", "Check-ins for the week"))
+        .await
+        .unwrap();
+    adapter
+        .send(&to, &msg("t2", "Late: emma S2 = 10"))
+        .await
+        .unwrap();
+    let posts = r.fake.ok_calls("chat.postMessage");
+    assert!(posts[0].get("thread_ts").is_none());
+    let parent_ts = first
+        .message_id
+        .unwrap()
+        .split('/')
+        .nth(1)
+        .unwrap()
+        .to_string();
+    assert_eq!(posts[1]["thread_ts"], parent_ts.as_str());
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM platform_threads").await,
+        1
+    );
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn a_workspace_cannot_belong_to_two_organisations(pool: PgPool) {
+    let app = app_with(pool.clone(), &example_spec()).await;
+    let mut other = example_spec();
+    other.org.key = baton::domain::Key::parse("southwind").unwrap();
+    for p in &mut other.people {
+        p.chat.clear();
+    }
+    other.people[0].chat = vec![baton::domain::ChatIdentity {
+        platform: "slack".into(),
+        workspace: TEAM.into(),
+        user: "U09SOUTH01".into(),
+    }];
+    let err = baton::app::apply::apply(&app, &other, false)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("Slack workspace T04NWCLOUD is already used by organisation `northwind`"),
+        "{err}"
+    );
+    assert_eq!(count(&pool, "SELECT count(*) FROM organisations").await, 1);
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn socket_mode_acks_in_time_and_processes_each_envelope_once(pool: PgPool) {
+    let r = rig(pool.clone()).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    r.fake
+        .set_socket_url(&format!("ws://{}/link", listener.local_addr().unwrap()));
+    let shutdown = baton::serve::Shutdown::new();
+    let client = tokio::spawn(baton::chat::slack::socket::run(
+        r.bot.clone(),
+        shutdown.clone(),
+    ));
+    let (tcp, _) = tokio::time::timeout(LIMIT, listener.accept())
+        .await
+        .expect("the bot connects")
+        .unwrap();
+    let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(
+        json!({ "type": "hello", "num_connections": 1 })
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
+    let envelope = json!({
+        "envelope_id": "57d6a792-4d35-4d0b-b6aa-3361493e1caf",
+        "type": "events_api",
+        "accepts_response_payload": false,
+        "retry_attempt": 0,
+        "retry_reason": "",
+        "payload": dm_event("Ev05SOCKET1", EMMA, "S2 11 on track")
+    });
+    let mut acks = Vec::new();
+    let mut done = r.bot.events_done.subscribe();
+    for attempt in 0..2 {
+        let mut e = envelope.clone();
+        e["retry_attempt"] = json!(attempt);
+        let sent = Instant::now();
+        ws.send(tokio_tungstenite::tungstenite::Message::Text(
+            e.to_string().into(),
+        ))
+        .await
+        .unwrap();
+        let ack = tokio::time::timeout(LIMIT, ws.next())
+            .await
+            .expect("an ack")
+            .unwrap()
+            .unwrap();
+        assert!(
+            sent.elapsed() < Duration::from_secs(3),
+            "acked within Slack's limit"
+        );
+        acks.push(serde_json::from_str::<Value>(ack.to_text().unwrap()).unwrap());
+    }
+    for a in &acks {
+        assert_eq!(a["envelope_id"], "57d6a792-4d35-4d0b-b6aa-3361493e1caf");
+    }
+    tokio::time::timeout(LIMIT, done.wait_for(|n| *n >= 2))
+        .await
+        .expect("both deliveries handled")
+        .unwrap();
+    assert_eq!(checkins(&pool).await, 1);
+    assert_eq!(r.fake.ok_calls("chat.postMessage").len(), 1);
+
+    // A slash command is answered in its ack.
+    let cmd = json!({
+        "envelope_id": "9a3c-slash-1",
+        "type": "slash_commands",
+        "accepts_response_payload": true,
+        "payload": {
+            "team_id": TEAM, "user_id": MAYA, "channel_id": "C04SALES7X2",
+            "command": "/baton", "text": "help", "trigger_id": "700.1",
+            "response_url": r.fake.response_url("700.1")
+        }
+    });
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(
+        cmd.to_string().into(),
+    ))
+    .await
+    .unwrap();
+    let ack = tokio::time::timeout(LIMIT, ws.next())
+        .await
+        .expect("an ack")
+        .unwrap()
+        .unwrap();
+    let ack: Value = serde_json::from_str(ack.to_text().unwrap()).unwrap();
+    assert_eq!(ack["envelope_id"], "9a3c-slash-1");
+    assert_eq!(ack["payload"]["response_type"], "ephemeral", "{ack}");
+
+    shutdown.trigger();
+    tokio::time::timeout(LIMIT, client)
+        .await
+        .expect("socket mode stops on shutdown")
+        .unwrap();
+}
+
+fn prompt_reply() -> baton::bot::Reply {
+    use baton::bot::reply::{Action, Align, Block, Cell, Table};
+    let mut t = Table::new(&[
+        ("KR", Align::Left),
+        ("Key result", Align::Left),
+        ("Current", Align::Right),
+        ("Target", Align::Right),
+        ("Progress", Align::Left),
+        ("Confidence", Align::Left),
+    ]);
+    t.row(vec![
+        Cell::text("S2"),
+        Cell::text("Days to first value"),
+        Cell::Figure {
+            value: Some(10.0),
+            unit: "days".into(),
+        },
+        Cell::Figure {
+            value: Some(7.0),
+            unit: "days".into(),
+        },
+        Cell::Progress(Some(0.57)),
+        Cell::Status {
+            status: baton::domain::Status::AtRisk,
+            stale: false,
+        },
+    ]);
+    let mut r =
+        baton::bot::Reply::new().heading("Check-in for Mon 16 Nov — answer by Tue 17 Nov 17:00");
+    r.ephemeral = false;
+    r = r.table(t);
+    r.push(Block::Actions(vec![
+        Action {
+            id: "update".into(),
+            label: "Update S2".into(),
+            value: "S2".into(),
+        },
+        Action {
+            id: "nochange".into(),
+            label: "No change".into(),
+            value: "42".into(),
+        },
+        Action {
+            id: "skip".into(),
+            label: "Skip".into(),
+            value: "42".into(),
+        },
+        Action {
+            id: "snooze".into(),
+            label: "Snooze".into(),
+            value: "42".into(),
+        },
+    ]));
+    r.note("Reply `S2 <value> [on track|at risk|off track]: note`, or `nochange`, `skip`, `snooze 2h`.")
+}
+
+#[test]
+fn block_kit_snapshots() {
+    let prompt = prompt_reply();
+    insta::assert_json_snapshot!("prompt_message", render::message(&prompt));
+    let error = baton::bot::Reply::error("value: `ten` is not a number. Use e.g. `S2 9 on track`.");
+    insta::assert_json_snapshot!("error_message", render::message(&error));
+    let form = baton::bot::reply::Form {
+        id: "checkin:S2".into(),
+        title: "Check in on S2".into(),
+        fields: vec![
+            baton::bot::reply::Field {
+                name: "value".into(),
+                label: "Value (days)".into(),
+                kind: baton::bot::reply::FieldKind::Number,
+                default: Some("10".into()),
+                required: true,
+            },
+            baton::bot::reply::Field {
+                name: "confidence".into(),
+                label: "Confidence".into(),
+                kind: baton::bot::reply::FieldKind::Choice(vec![
+                    "on track".into(),
+                    "at risk".into(),
+                    "off track".into(),
+                ]),
+                default: Some("at risk".into()),
+                required: false,
+            },
+            baton::bot::reply::Field {
+                name: "note".into(),
+                label: "Note".into(),
+                kind: baton::bot::reply::FieldKind::Text,
+                default: None,
+                required: false,
+            },
+            baton::bot::reply::Field {
+                name: "blockers".into(),
+                label: "Blockers".into(),
+                kind: baton::bot::reply::FieldKind::Text,
+                default: None,
+                required: false,
+            },
+        ],
+    };
+    let origin = render::ModalOrigin {
+        channel: Some("D04EMMADV5".into()),
+        ts: Some("1763294400.000042".into()),
+    };
+    let modal = render::modal(&form, &origin);
+    insta::assert_json_snapshot!("checkin_modal", modal);
+
+    // The shapes are valid Block Kit as slack-morphism models it.
+    let blocks: Vec<slack_morphism::prelude::SlackBlock> =
+        serde_json::from_value(render::message(&prompt)["blocks"].clone()).expect("blocks parse");
+    assert_eq!(blocks.len(), render::blocks(&prompt).len());
+    let _: slack_morphism::prelude::SlackView =
+        serde_json::from_value(modal).expect("the modal parses as a Slack view");
+}
