@@ -216,6 +216,7 @@ pub struct Service {
     shutdown: Shutdown,
     listener: Option<TcpListener>,
     ticker: bool,
+    discord: Option<crate::chat::discord::Interactions>,
 }
 
 impl Service {
@@ -233,12 +234,19 @@ impl Service {
             shutdown: Shutdown::new(),
             listener: None,
             ticker: true,
+            discord: None,
         }
     }
 
     /// Also serve HTTP on this listener.
     pub fn with_http(mut self, listener: TcpListener) -> Service {
         self.listener = Some(listener);
+        self
+    }
+
+    /// Also serve Discord's interactions endpoint (`POST /discord/interactions`).
+    pub fn with_discord(mut self, cfg: crate::chat::discord::Interactions) -> Service {
+        self.discord = Some(cfg);
         self
     }
 
@@ -264,6 +272,7 @@ impl Service {
             shutdown,
             listener,
             ticker,
+            discord,
         } = self;
         let mut tasks = JoinSet::new();
         if ticker {
@@ -288,9 +297,13 @@ impl Service {
         if let Some(listener) = listener {
             let state = HttpState::new(app.clone(), metrics.clone(), shutdown.clone());
             let stop = shutdown.clone();
+            let mut routes = router(state.clone());
+            if let Some(cfg) = discord {
+                routes = routes.merge(crate::chat::discord::routes(state, cfg));
+            }
             http = Some(tokio::spawn(async move {
                 let wait = stop.clone();
-                let res = axum::serve(listener, router(state))
+                let res = axum::serve(listener, routes)
                     .with_graceful_shutdown(async move { wait.wait().await })
                     .await;
                 // The server returns on its own only if it failed: stop everything else too.
@@ -422,15 +435,46 @@ pub async fn run(config: Option<&Path>, database_url: Option<String>) -> anyhow:
         grace_s = opts.grace.as_secs(),
         "listening"
     );
-    let adapter: Arc<dyn ChatAdapter> = Arc::new(LogAdapter);
-    tracing::warn!(
-        "no chat platform is configured yet: outbound messages are only logged (LogAdapter)"
-    );
+    let d = &settings.discord;
+    let discord_http = d.bot_token.as_ref().map(|t| {
+        use secrecy::ExposeSecret;
+        crate::chat::discord::http(
+            t.expose_secret(),
+            d.application_id,
+            d.api_url.as_deref(),
+            false,
+        )
+    });
+    let adapter: Arc<dyn ChatAdapter> = match &discord_http {
+        Some(http) => {
+            if d.application_id.is_some() {
+                match crate::chat::discord::register_commands(http, d.guild_id).await {
+                    Ok(()) => tracing::info!(guild = ?d.guild_id, "registered /baton on Discord"),
+                    Err(e) => tracing::error!(error = %e, "registering /baton on Discord failed"),
+                }
+            }
+            Arc::new(crate::chat::discord::DiscordAdapter::new(
+                app.store.clone(),
+                http.clone(),
+            ))
+        }
+        None => {
+            tracing::warn!(
+                "no chat platform is configured yet: outbound messages are only logged (LogAdapter)"
+            );
+            Arc::new(LogAdapter)
+        }
+    };
     let metrics = app.metrics.clone();
-    Service::new(app, metrics, adapter, opts)
-        .with_http(listener)
-        .run_until(signal)
-        .await
+    let mut service = Service::new(app, metrics, adapter, opts).with_http(listener);
+    if let Some(key) = &d.public_key {
+        use secrecy::ExposeSecret;
+        service = service.with_discord(crate::chat::discord::Interactions::new(
+            key.expose_secret(),
+            discord_http.filter(|_| d.application_id.is_some()),
+        )?);
+    }
+    service.run_until(signal).await
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Renderers turn a neutral [`Reply`](super::reply::Reply) into what a platform shows.
 
+pub mod discord;
 pub mod text;
 
 /// Formats a figure for people: thousands separators, at most two decimals, and the unit.
