@@ -469,10 +469,14 @@ pub async fn run(config: Option<&Path>, database_url: Option<String>) -> anyhow:
     let mut service = Service::new(app, metrics, adapter, opts).with_http(listener);
     if let Some(key) = &d.public_key {
         use secrecy::ExposeSecret;
-        service = service.with_discord(crate::chat::discord::Interactions::new(
+        match crate::chat::discord::Interactions::new(
             key.expose_secret(),
             discord_http.filter(|_| d.application_id.is_some()),
-        )?);
+        ) {
+            Ok(cfg) => service = service.with_discord(cfg),
+            // The rest of baton still runs; Discord's endpoint check will fail visibly.
+            Err(e) => tracing::error!(error = %e, "the Discord interactions endpoint is off"),
+        }
     }
     service.run_until(signal).await
 }
