@@ -113,6 +113,12 @@ impl Default for SlackSettings {
 pub struct DiscordSettings {
     pub bot_token: Option<SecretString>,
     pub public_key: Option<SecretString>,
+    /// The application id (registration and deferred follow-ups).
+    pub application_id: Option<u64>,
+    /// Register commands in this guild (instant, for development) instead of globally.
+    pub guild_id: Option<u64>,
+    /// Another base URL for Discord's REST API (a proxy; tests point it at a fake).
+    pub api_url: Option<String>,
 }
 
 /// Everything `baton serve` can be told. See `baton.example.toml` for the file form.
@@ -305,6 +311,27 @@ const ENV: &[(&str, Apply)] = &[
     (
         "BATON_DISCORD_PUBLIC_KEY",
         Apply::Secret(|s, v| s.discord.public_key = Some(v)),
+    ),
+    (
+        "BATON_DISCORD_APPLICATION_ID",
+        Apply::Value(|s, v| {
+            s.discord.application_id = Some(parse(v, "a Discord application id")?);
+            Ok(())
+        }),
+    ),
+    (
+        "BATON_DISCORD_GUILD_ID",
+        Apply::Value(|s, v| {
+            s.discord.guild_id = Some(parse(v, "a Discord guild id")?);
+            Ok(())
+        }),
+    ),
+    (
+        "BATON_DISCORD_API_URL",
+        Apply::Value(|s, v| {
+            s.discord.api_url = Some(v.trim().to_string());
+            Ok(())
+        }),
     ),
 ];
 
@@ -585,6 +612,23 @@ mod tests {
             s.discord.public_key.as_ref().unwrap().expose_secret(),
             "discord-key-5"
         );
+    }
+
+    #[test]
+    fn discord_ids_and_api_url_come_from_the_environment() {
+        let s = Settings::load(
+            None,
+            env(&[
+                ("BATON_DISCORD_APPLICATION_ID", "1187000000000000001"),
+                ("BATON_DISCORD_GUILD_ID", "1187532046617530408"),
+                ("BATON_DISCORD_API_URL", "http://127.0.0.1:9999"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.discord.application_id, Some(1187000000000000001));
+        assert_eq!(s.discord.guild_id, Some(1187532046617530408));
+        assert_eq!(s.discord.api_url.as_deref(), Some("http://127.0.0.1:9999"));
+        assert!(Settings::load(None, env(&[("BATON_DISCORD_GUILD_ID", "general")])).is_err());
     }
 
     #[test]

@@ -220,6 +220,8 @@ pub struct Service {
     routes: Option<axum::Router>,
     /// Slack Socket Mode, run beside the other loops.
     socket: Option<Arc<crate::chat::slack::SlackBot>>,
+    /// The Discord interactions endpoint.
+    discord: Option<crate::chat::discord::Interactions>,
 }
 
 impl Service {
@@ -239,6 +241,7 @@ impl Service {
             ticker: true,
             routes: None,
             socket: None,
+            discord: None,
         }
     }
 
@@ -260,6 +263,12 @@ impl Service {
     /// Also serve HTTP on this listener.
     pub fn with_http(mut self, listener: TcpListener) -> Service {
         self.listener = Some(listener);
+        self
+    }
+
+    /// Also serve Discord's interactions endpoint (`POST /discord/interactions`).
+    pub fn with_discord(mut self, cfg: crate::chat::discord::Interactions) -> Service {
+        self.discord = Some(cfg);
         self
     }
 
@@ -287,6 +296,7 @@ impl Service {
             ticker,
             routes,
             socket,
+            discord,
         } = self;
         let mut tasks = JoinSet::new();
         if ticker {
@@ -314,9 +324,12 @@ impl Service {
         if let Some(listener) = listener {
             let state = HttpState::new(app.clone(), metrics.clone(), shutdown.clone());
             let stop = shutdown.clone();
-            let mut service_router = router(state);
+            let mut service_router = router(state.clone());
             if let Some(r) = routes {
                 service_router = service_router.merge(r);
+            }
+            if let Some(cfg) = discord {
+                service_router = service_router.merge(crate::chat::discord::routes(state, cfg));
             }
             http = Some(tokio::spawn(async move {
                 let wait = stop.clone();
@@ -454,44 +467,78 @@ pub async fn run(config: Option<&Path>, database_url: Option<String>) -> anyhow:
     );
     let metrics = app.metrics.clone();
     let slack = &settings.slack;
-    let Some(bot_token) = &slack.bot_token else {
-        tracing::warn!(
-            "no chat platform is configured: outbound messages are only logged (LogAdapter)"
-        );
-        let adapter: Arc<dyn ChatAdapter> = Arc::new(LogAdapter);
-        return Service::new(app, metrics, adapter, opts)
-            .with_http(listener)
-            .run_until(signal)
-            .await;
-    };
+    let d = &settings.discord;
     use secrecy::ExposeSecret;
-    let bot = Arc::new(crate::chat::slack::SlackBot::new(
-        app.clone(),
-        &slack.api_url,
-        bot_token.expose_secret(),
-        slack.app_token.as_ref().map(|t| t.expose_secret()),
-    )?);
-    let adapter: Arc<dyn ChatAdapter> =
-        Arc::new(crate::chat::slack::SlackAdapter { bot: bot.clone() });
-    let service = Service::new(app, metrics, adapter, opts).with_http(listener);
-    let service = match slack.mode {
-        crate::config::SlackMode::Socket => {
-            anyhow::ensure!(
-                slack.app_token.is_some(),
-                "Slack Socket Mode needs BATON_SLACK_APP_TOKEN (an xapp-… app-level token with \
-                 connections:write), or set BATON_SLACK_MODE=http"
-            );
-            tracing::info!(api = %slack.api_url, "Slack: Socket Mode");
-            service.with_socket_mode(bot)
+    let slack_bot = match &slack.bot_token {
+        Some(t) => Some(Arc::new(crate::chat::slack::SlackBot::new(
+            app.clone(),
+            &slack.api_url,
+            t.expose_secret(),
+            slack.app_token.as_ref().map(|t| t.expose_secret()),
+        )?)),
+        None => None,
+    };
+    let discord_http = d.bot_token.as_ref().map(|t| {
+        crate::chat::discord::http(
+            t.expose_secret(),
+            d.application_id,
+            d.api_url.as_deref(),
+            false,
+        )
+    });
+    if let Some(http) = &discord_http
+        && d.application_id.is_some()
+    {
+        match crate::chat::discord::register_commands(http, d.guild_id).await {
+            Ok(()) => tracing::info!(guild = ?d.guild_id, "registered /baton on Discord"),
+            Err(e) => tracing::error!(error = %e, "registering /baton on Discord failed"),
         }
-        crate::config::SlackMode::Http => {
-            let secret = slack.signing_secret.clone().context(
-                "Slack HTTP mode needs BATON_SLACK_SIGNING_SECRET (Basic Information → Signing Secret)",
-            )?;
-            tracing::info!(api = %slack.api_url, "Slack: HTTP mode on /slack/events, /slack/commands, /slack/interactions");
-            service.with_routes(crate::chat::slack::http::routes(bot, secret))
+    }
+    // One platform delivers the outbox: Slack when configured, else Discord, else a log.
+    let adapter: Arc<dyn ChatAdapter> = match (&slack_bot, &discord_http) {
+        (Some(bot), _) => Arc::new(crate::chat::slack::SlackAdapter { bot: bot.clone() }),
+        (None, Some(http)) => Arc::new(crate::chat::discord::DiscordAdapter::new(
+            app.store.clone(),
+            http.clone(),
+        )),
+        (None, None) => {
+            tracing::warn!(
+                "no chat platform is configured: outbound messages are only logged (LogAdapter)"
+            );
+            Arc::new(LogAdapter)
         }
     };
+    let mut service = Service::new(app, metrics, adapter, opts).with_http(listener);
+    if let Some(bot) = slack_bot {
+        service = match slack.mode {
+            crate::config::SlackMode::Socket => {
+                anyhow::ensure!(
+                    slack.app_token.is_some(),
+                    "Slack Socket Mode needs BATON_SLACK_APP_TOKEN (an xapp-… app-level token with \
+                     connections:write), or set BATON_SLACK_MODE=http"
+                );
+                tracing::info!(api = %slack.api_url, "Slack: Socket Mode");
+                service.with_socket_mode(bot)
+            }
+            crate::config::SlackMode::Http => {
+                let secret = slack.signing_secret.clone().context(
+                    "Slack HTTP mode needs BATON_SLACK_SIGNING_SECRET (Basic Information → Signing Secret)",
+                )?;
+                tracing::info!(api = %slack.api_url, "Slack: HTTP mode on /slack/events, /slack/commands, /slack/interactions");
+                service.with_routes(crate::chat::slack::http::routes(bot, secret))
+            }
+        };
+    }
+    if let Some(key) = &d.public_key {
+        match crate::chat::discord::Interactions::new(
+            key.expose_secret(),
+            discord_http.filter(|_| d.application_id.is_some()),
+        ) {
+            Ok(cfg) => service = service.with_discord(cfg),
+            // The rest of baton still runs; Discord's endpoint check will fail visibly.
+            Err(e) => tracing::error!(error = %e, "the Discord interactions endpoint is off"),
+        }
+    }
     service.run_until(signal).await
 }
 

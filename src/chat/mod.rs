@@ -2,6 +2,7 @@
 //! `Reply` rendered back out. Everything baton says on its own goes through the outbox
 //! and reaches a platform through [`ChatAdapter::send`].
 
+pub mod discord;
 pub mod recording;
 pub mod shell;
 pub mod slack;

@@ -6,6 +6,7 @@ mod apply;
 mod calendar;
 mod cli;
 mod common;
+mod discord;
 mod isolation;
 mod pictures;
 mod reviews;

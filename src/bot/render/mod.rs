@@ -1,5 +1,6 @@
 //! Renderers turn a neutral [`Reply`](super::reply::Reply) into what a platform shows.
 
+pub mod discord;
 pub mod slack;
 pub mod text;
 

@@ -1,0 +1,436 @@
+//! `POST /discord/interactions`: Discord's HTTP interactions endpoint. Every request is
+//! checked (Ed25519 signature over timestamp + body, timestamp within five minutes of
+//! the app's clock) before anything else; a bad one gets 401 and reaches no handler.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use serenity::http::Http;
+use serenity::interactions_endpoint::Verifier;
+
+use crate::app::Actor;
+use crate::bot::render::discord as render;
+use crate::bot::reply::{Block, Field, FieldKind, Form, Reply};
+use crate::bot::{Command, render::discord::DEFAULT_POINTER};
+use crate::domain::{Code, Source};
+use crate::http::HttpState;
+
+use super::commands::{self, Complete};
+
+/// How far a request's timestamp may be from now.
+pub const MAX_SKEW_SECS: i64 = 300;
+
+/// Settings of the endpoint.
+#[derive(Clone)]
+pub struct Interactions {
+    pub verifier: Verifier,
+    /// For finishing deferred responses (needs the application id set).
+    pub followup: Option<Arc<Http>>,
+    /// Work that takes longer than this is deferred and finished by a follow-up.
+    pub defer_after: Duration,
+}
+
+impl Interactions {
+    /// From the application's public key (64 hex digits).
+    pub fn new(public_key_hex: &str, followup: Option<Arc<Http>>) -> anyhow::Result<Self> {
+        let bytes = hex32(public_key_hex.trim())
+            .ok_or_else(|| anyhow::anyhow!("the Discord public key must be 64 hex digits"))?;
+        let verifier = Verifier::try_new(bytes)
+            .map_err(|e| anyhow::anyhow!("the Discord public key is invalid: {e}"))?;
+        Ok(Interactions {
+            verifier,
+            followup,
+            defer_after: Duration::from_millis(2500),
+        })
+    }
+}
+
+fn hex32(s: &str) -> Option<[u8; 32]> {
+    if s.len() != 64 || !s.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+#[derive(Clone)]
+struct DiscordState {
+    http: HttpState,
+    cfg: Interactions,
+}
+
+/// The endpoint's routes, state applied; merge into [`crate::http::router`].
+pub fn routes(state: HttpState, cfg: Interactions) -> Router {
+    Router::new()
+        .route("/discord/interactions", post(endpoint))
+        .with_state(DiscordState { http: state, cfg })
+}
+
+#[derive(Debug, Deserialize)]
+struct User {
+    id: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Member {
+    user: User,
+}
+
+#[derive(Debug, Deserialize)]
+struct Interaction {
+    id: String,
+    #[serde(rename = "type")]
+    kind: u8,
+    #[serde(default)]
+    token: String,
+    guild_id: Option<String>,
+    member: Option<Member>,
+    user: Option<User>,
+    #[serde(default)]
+    data: Value,
+}
+
+fn json_response(v: Value) -> Response {
+    (StatusCode::OK, axum::Json(v)).into_response()
+}
+
+fn unauthorized(why: &'static str) -> Response {
+    tracing::warn!(why, "discord interaction refused");
+    (StatusCode::UNAUTHORIZED, "invalid request signature\n").into_response()
+}
+
+fn message(reply: &Reply, pointer: &str) -> Value {
+    json!({ "type": 4, "data": render::message(reply, pointer) })
+}
+
+fn refusal(text: &str) -> Value {
+    message(&Reply::new().text(text), DEFAULT_POINTER)
+}
+
+async fn endpoint(State(s): State<DiscordState>, headers: HeaderMap, body: Bytes) -> Response {
+    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+    let (Some(sig), Some(ts)) = (
+        header("x-signature-ed25519"),
+        header("x-signature-timestamp"),
+    ) else {
+        return unauthorized("missing signature headers");
+    };
+    if s.cfg.verifier.verify(sig, ts, &body).is_err() {
+        return unauthorized("bad signature");
+    }
+    let Ok(ts) = ts.parse::<i64>() else {
+        return unauthorized("bad timestamp");
+    };
+    if (s.http.app.clock.now().timestamp() - ts).abs() > MAX_SKEW_SECS {
+        return unauthorized("stale timestamp");
+    }
+    let Ok(i) = serde_json::from_slice::<Interaction>(&body) else {
+        return (StatusCode::BAD_REQUEST, "not an interaction\n").into_response();
+    };
+    match i.kind {
+        1 => json_response(json!({ "type": 1 })),
+        2..=5 => json_response(handle(&s, i).await),
+        _ => (StatusCode::BAD_REQUEST, "unknown interaction type\n").into_response(),
+    }
+}
+
+/// Who is asking: the Discord user in the guild, mapped through `chat_identities`.
+/// `Err` carries the polite refusal.
+async fn resolve(s: &DiscordState, i: &Interaction) -> Result<Actor, String> {
+    let app = &s.http.app;
+    let Some(user) = i
+        .member
+        .as_ref()
+        .map(|m| &m.user)
+        .or(i.user.as_ref())
+        .map(|u| u.id.clone())
+    else {
+        return Err("I could not tell who you are.".into());
+    };
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT o.key, p.key FROM chat_identities ci \
+         JOIN organisations o ON o.id = ci.org_id \
+         JOIN people p ON p.id = ci.person_id \
+         WHERE ci.platform = 'discord' AND ci.user_id = $1 \
+           AND ($2::text IS NULL OR ci.workspace = $2) AND p.archived_at IS NULL",
+    )
+    .bind(&user)
+    .bind(i.guild_id.as_deref())
+    .fetch_all(app.store.pool())
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "discord identity lookup failed");
+        "Something went wrong on my side; please try again.".to_string()
+    })?;
+    match rows.as_slice() {
+        [(org, person)] => {
+            let org = app.org(Some(org)).await.map_err(|e| e.to_string())?;
+            app.actor(org, person, Source::Discord)
+                .await
+                .map_err(|e| e.to_string())
+        }
+        [] => {
+            let known_guild = match &i.guild_id {
+                Some(g) => sqlx::query_scalar::<_, bool>(
+                    "SELECT EXISTS (SELECT 1 FROM chat_identities WHERE platform = 'discord' AND workspace = $1)",
+                )
+                .bind(g)
+                .fetch_one(app.store.pool())
+                .await
+                .unwrap_or(false),
+                None => true,
+            };
+            if known_guild {
+                tracing::warn!(user = %user, guild = ?i.guild_id, "unknown discord user");
+                Err(format!(
+                    "Sorry, I don't know you yet. Ask a baton admin to add your Discord user id ({user}) to the manifest."
+                ))
+            } else {
+                tracing::warn!(user = %user, guild = ?i.guild_id, "unknown discord guild");
+                Err("Sorry, this Discord server is not connected to a baton organisation.".into())
+            }
+        }
+        _ => {
+            tracing::warn!(user = %user, "discord user known in several organisations");
+            Err("You belong to several baton organisations; use the command in your organisation's server.".into())
+        }
+    }
+}
+
+/// Records the interaction id; `false` if it was seen before.
+async fn first_delivery(s: &DiscordState, org_id: i64, delivery: &str) -> bool {
+    let app = &s.http.app;
+    match sqlx::query(
+        "INSERT INTO inbound_events (org_id, delivery_id, received_at) VALUES ($1, $2, $3) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(org_id)
+    .bind(delivery)
+    .bind(app.clock.now())
+    .execute(app.store.pool())
+    .await
+    {
+        Ok(r) => r.rows_affected() == 1,
+        Err(e) => {
+            tracing::error!(error = %e, "recording a discord interaction failed");
+            true
+        }
+    }
+}
+
+/// What an interaction asks for.
+enum Ask {
+    Line(String),
+    Cmd(Command),
+    /// Open this form as a modal straight away.
+    Modal(Form),
+}
+
+fn text_form(id: String, title: &str, label: &str) -> Form {
+    Form {
+        id,
+        title: title.into(),
+        fields: vec![Field {
+            name: "text".into(),
+            label: label.into(),
+            kind: FieldKind::Text,
+            default: None,
+            required: true,
+        }],
+    }
+}
+
+fn ask(i: &Interaction) -> Result<Ask, String> {
+    match i.kind {
+        2 => commands::line(&i.data).map(Ask::Line),
+        3 => {
+            let id = i.data["custom_id"].as_str().unwrap_or_default();
+            let (action, value) =
+                render::parse_custom_id(id).ok_or("That button is not baton's.")?;
+            Ok(match action {
+                "update" => Ask::Cmd(Command::CheckinForm(Some(
+                    Code::parse(value).map_err(|e| e.to_string())?,
+                ))),
+                "nochange" => Ask::Cmd(Command::NoChange),
+                "skip" => Ask::Cmd(Command::Skip),
+                "snooze" => Ask::Line("snooze 2h".into()),
+                "alert_ack" => Ask::Line(format!("ack {value}")),
+                "alert_resolve" => Ask::Line(format!("resolve {value}")),
+                "alert_update" => Ask::Modal(text_form(
+                    format!("alert_update:{value}"),
+                    "Update the alert",
+                    "A check-in or a note",
+                )),
+                "review_next" => Ask::Cmd(Command::ReviewNext),
+                "review_back" => Ask::Cmd(Command::ReviewBack),
+                "review_end" => Ask::Cmd(Command::ReviewEnd),
+                "capture_edit" => Ask::Modal(text_form(
+                    format!("capture_edit:{value}"),
+                    "Edit",
+                    "New text",
+                )),
+                "capture_delete" => Ask::Line(format!("delete {value}")),
+                other => return Err(format!("I don't know the button `{other}`.")),
+            })
+        }
+        5 => {
+            let id = i.data["custom_id"].as_str().unwrap_or_default().to_string();
+            let mut values = Vec::new();
+            for row in i.data["components"].as_array().into_iter().flatten() {
+                for c in row["components"].as_array().into_iter().flatten() {
+                    if let (Some(k), Some(v)) = (c["custom_id"].as_str(), c["value"].as_str()) {
+                        values.push((k.to_string(), v.to_string()));
+                    }
+                }
+            }
+            let text = || {
+                values
+                    .iter()
+                    .find(|(k, _)| k == "text")
+                    .map(|(_, v)| v.trim().to_string())
+                    .unwrap_or_default()
+            };
+            Ok(if let Some(a) = id.strip_prefix("alert_update:") {
+                Ask::Line(format!("update {a} {}", text()))
+            } else if let Some(c) = id.strip_prefix("capture_edit:") {
+                Ask::Line(format!("edit {c} {}", text()))
+            } else {
+                Ask::Cmd(Command::SubmitForm { id, values })
+            })
+        }
+        _ => Err("I did not understand that interaction.".into()),
+    }
+}
+
+/// The response to a command, button or modal submission (type 2, 3, 5) or autocomplete (4).
+async fn handle(s: &DiscordState, i: Interaction) -> Value {
+    let actor = match resolve(s, &i).await {
+        Ok(a) => a,
+        Err(msg) if i.kind == 4 => {
+            tracing::debug!(msg, "autocomplete refused");
+            return json!({ "type": 8, "data": { "choices": [] } });
+        }
+        Err(msg) => return refusal(&msg),
+    };
+    if i.kind == 4 {
+        return autocomplete(s, &actor, &i.data).await;
+    }
+    let delivery = format!("discord:{}", i.id);
+    if !first_delivery(s, actor.org.id, &delivery).await {
+        return refusal("That interaction was already handled.");
+    }
+    let ask = match ask(&i) {
+        Ok(a) => a,
+        Err(e) => return message(&Reply::error(e), DEFAULT_POINTER),
+    };
+    let (pointer, run): (String, _) = match ask {
+        Ask::Modal(f) => return json!({ "type": 9, "data": render::modal(&f) }),
+        Ask::Line(l) => (format!("`{l}` in the shell shows all"), Either::Line(l)),
+        Ask::Cmd(c) => (DEFAULT_POINTER.to_string(), Either::Cmd(c)),
+    };
+    let app = s.http.app.clone();
+    let task_actor = actor.clone();
+    let task_delivery = delivery.clone();
+    let mut task = tokio::spawn(async move {
+        match run {
+            Either::Line(l) => app.handle_line(&task_actor, &l, &task_delivery).await,
+            Either::Cmd(c) => app.handle(&task_actor, c, &task_delivery).await,
+        }
+    });
+    let finish = |reply: Reply| -> Value {
+        match reply.form() {
+            Some(f) if i.kind != 5 => json!({ "type": 9, "data": render::modal(f) }),
+            Some(f) => {
+                // A modal cannot answer a modal: offer the next form behind a button.
+                let mut r = reply.clone();
+                if let Some(code) = f.id.strip_prefix("checkin:") {
+                    r.push(Block::Actions(vec![crate::bot::reply::Action {
+                        id: "update".into(),
+                        label: format!("Update {code}"),
+                        value: code.to_string(),
+                    }]));
+                }
+                message(&r, &pointer)
+            }
+            None => message(&reply, &pointer),
+        }
+    };
+    match tokio::time::timeout(s.cfg.defer_after, &mut task).await {
+        Ok(Ok(reply)) => finish(reply),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "discord handler panicked");
+            message(
+                &Reply::error("Something went wrong on my side."),
+                DEFAULT_POINTER,
+            )
+        }
+        Err(_) => {
+            let Some(http) = s.cfg.followup.clone() else {
+                // No way to follow up: wait for the answer after all.
+                return match task.await {
+                    Ok(r) => finish(r),
+                    Err(_) => message(
+                        &Reply::error("Something went wrong on my side."),
+                        DEFAULT_POINTER,
+                    ),
+                };
+            };
+            let token = i.token.clone();
+            tokio::spawn(async move {
+                let reply = task
+                    .await
+                    .unwrap_or_else(|_| Reply::error("Something went wrong on my side."));
+                let body = render::message(&reply, &pointer);
+                if let Err(e) = http
+                    .edit_original_interaction_response(&token, &body, vec![])
+                    .await
+                {
+                    tracing::warn!(error = %e, "discord follow-up failed");
+                }
+            });
+            json!({ "type": 5, "data": { "flags": render::EPHEMERAL } })
+        }
+    }
+}
+
+enum Either {
+    Line(String),
+    Cmd(Command),
+}
+
+/// Suggestions for department and key-result options, from the organisation's spec.
+async fn autocomplete(s: &DiscordState, actor: &Actor, data: &Value) -> Value {
+    let mut choices = Vec::new();
+    if let (Some((def, typed)), Ok(spec)) =
+        (commands::focused(data), s.http.app.spec(actor.org.id).await)
+    {
+        let typed = typed.to_ascii_lowercase();
+        let mut push = |value: String, name: String| {
+            if choices.len() < 25 && value.to_ascii_lowercase().starts_with(&typed) {
+                choices.push(json!({ "name": render::truncate(&name, 100), "value": value }));
+            }
+        };
+        if matches!(def.complete, Complete::Department | Complete::Either) {
+            for d in &spec.departments {
+                push(d.key.to_string(), format!("{} — {}", d.key, d.name));
+            }
+        }
+        if matches!(def.complete, Complete::Code | Complete::Either) {
+            for k in &spec.key_results {
+                push(k.code.to_string(), format!("{} — {}", k.code, k.title));
+            }
+        }
+    }
+    json!({ "type": 8, "data": { "choices": choices } })
+}
