@@ -339,13 +339,15 @@ pub fn parse_rule(rule: &str) -> Result<CadenceRule, String> {
         time.format("%-M")
     ));
     let anchor_date = from.unwrap_or_else(default_anchor_date);
-    let rule = CadenceRule {
+    // Presets produce well-formed rules by construction; only raw RRULEs need the
+    // expander's check (parsing a rule set costs far more than this function otherwise,
+    // and rollups ask for every key result's period).
+    Ok(CadenceRule {
         freq,
         interval,
         rrule: parts.join(";"),
         anchor: anchor_date.and_time(NaiveTime::MIN),
-    };
-    validate_expands(rule, trimmed)
+    })
 }
 
 /// A raw rule: `RRULE:…`, optionally preceded by `DTSTART:YYYYMMDDTHHMMSS` (local time).
