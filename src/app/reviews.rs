@@ -516,8 +516,9 @@ async fn current(app: &App, actor: &Actor) -> Result<ReviewRow> {
         })
 }
 
-/// `review next` / `review back`.
-pub async fn step(app: &App, actor: &Actor, forward: bool) -> Result<Reply> {
+/// The running review, if the person may move or end it (its facilitator, any
+/// facilitator, a head of its scope, or an admin).
+async fn current_to_run(app: &App, actor: &Actor) -> Result<ReviewRow> {
     let r = current(app, actor).await?;
     let spec = app.spec(actor.org.id).await?;
     if !may_run(&spec, actor, &r.scope) && r.facilitator_id != actor.person.id {
@@ -525,6 +526,12 @@ pub async fn step(app: &App, actor: &Actor, forward: bool) -> Result<Reply> {
             "Only facilitators, heads and admins may start, move and end a review.".into(),
         ));
     }
+    Ok(r)
+}
+
+/// `review next` / `review back`.
+pub async fn step(app: &App, actor: &Actor, forward: bool) -> Result<Reply> {
+    let r = current_to_run(app, actor).await?;
     let items = app.store.review_items(r.id).await?;
     let pos = r.current_item + if forward { 1 } else { -1 };
     if pos < 0 {
@@ -553,13 +560,7 @@ pub async fn step(app: &App, actor: &Actor, forward: bool) -> Result<Reply> {
 
 /// `review end`: the summary goes to the thread and the channel.
 pub async fn end(app: &App, actor: &Actor) -> Result<Reply> {
-    let r = current(app, actor).await?;
-    let spec = app.spec(actor.org.id).await?;
-    if !may_run(&spec, actor, &r.scope) && r.facilitator_id != actor.person.id {
-        return Err(AppError::Forbidden(
-            "Only facilitators, heads and admins may start, move and end a review.".into(),
-        ));
-    }
+    let r = current_to_run(app, actor).await?;
     if !app
         .store
         .end_review(actor.org.id, r.id, app.clock.now())
