@@ -231,13 +231,43 @@ pub async fn evaluate(app: &App, org_id: i64) -> Result<AlertReport> {
     if spec.dependencies.is_empty() {
         return Ok(AlertReport::default());
     }
-    let now = app.clock.now();
     let state = app.store.load_state(org_id).await?;
-    let roll = rollup(&spec, &state, now);
-    let blockers: HashMap<Code, String> = app
-        .store
-        .open_blockers(org_id)
-        .await?
+    let blockers = app.store.open_blockers(org_id).await?;
+    evaluate_in(app, org_id, &spec, &spec, state, blockers).await
+}
+
+/// Re-evaluates only the dependencies a check-in on `code` can change (PRODUCT §6: on
+/// every check-in), reading just their providers' key results. Time-based conditions and
+/// escalations of the others wait for the next tick's full evaluation.
+#[tracing::instrument(skip_all, fields(org = org_id, code = %code))]
+pub async fn evaluate_after_checkin(app: &App, org_id: i64, code: &Code) -> Result<AlertReport> {
+    let spec = app.spec_recent(org_id).await?;
+    let Some(scope) = crate::domain::alerts::provider_scope(&spec, code) else {
+        return Ok(AlertReport::default());
+    };
+    let codes: Vec<String> = scope
+        .key_results
+        .iter()
+        .map(|k| k.code.to_string())
+        .collect();
+    let state = app.store.load_key_results_state(org_id, &codes).await?;
+    let blockers = app.store.open_blockers_of(org_id, &codes).await?;
+    evaluate_in(app, org_id, &spec, &scope, state, blockers).await
+}
+
+/// One evaluation over `scope` (the whole organisation, or the part of it around some
+/// providers): its dependencies are the ones judged; `spec` names people and departments.
+async fn evaluate_in(
+    app: &App,
+    org_id: i64,
+    spec: &OrgSpec,
+    scope: &OrgSpec,
+    state: crate::domain::OrgState,
+    blockers: Vec<(String, String, String)>,
+) -> Result<AlertReport> {
+    let now = app.clock.now();
+    let roll = rollup(scope, &state, now);
+    let blockers: HashMap<Code, String> = blockers
         .into_iter()
         .filter_map(|(code, name, b)| {
             Code::parse(&code)
@@ -246,15 +276,29 @@ pub async fn evaluate(app: &App, org_id: i64) -> Result<AlertReport> {
         })
         .collect();
     let today = now.with_timezone(&spec.org.time_zone).date_naive();
-    let open = app.store.open_alerts(org_id).await?;
-    let suppressed: HashSet<(String, String)> =
-        app.store.suppressions(org_id).await?.into_iter().collect();
+    // A full evaluation also closes alerts whose dependency left the manifest.
+    let full = std::ptr::eq(scope, spec);
+    let in_scope = |dep_key: &str| scope.dependencies.iter().any(|d| d.key.as_str() == dep_key);
+    let open: Vec<AlertRow> = app
+        .store
+        .open_alerts(org_id)
+        .await?
+        .into_iter()
+        .filter(|a| full || in_scope(&a.dependency_key))
+        .collect();
+    let suppressed: HashSet<(String, String)> = app
+        .store
+        .suppressions(org_id)
+        .await?
+        .into_iter()
+        .filter(|(d, _)| in_scope(d))
+        .collect();
     let holidays: Vec<_> = spec.holidays.iter().map(|h| h.date).collect();
     let mut report = AlertReport::default();
     let mut tx = app.store.pool().begin().await.map_err(StoreError::from)?;
     let mut active: HashSet<(String, &'static str)> = HashSet::new();
-    for dep in &spec.dependencies {
-        for (cond, detail) in conditions(&spec, &roll, &blockers, dep, today) {
+    for dep in &scope.dependencies {
+        for (cond, detail) in conditions(scope, &roll, &blockers, dep, today) {
             active.insert((dep.key.to_string(), cond.as_str()));
             if suppressed.contains(&(dep.key.to_string(), cond.as_str().to_string())) {
                 continue;
@@ -399,16 +443,7 @@ pub async fn evaluate(app: &App, org_id: i64) -> Result<AlertReport> {
 
 /// Whether a check-in on `code` can change a dependency's conditions.
 pub fn touches_dependency(spec: &OrgSpec, code: &Code) -> bool {
-    let objective = spec
-        .key_results
-        .iter()
-        .find(|k| &k.code == code)
-        .map(|k| &k.objective);
-    spec.dependencies.iter().any(|d| {
-        d.provider_ref
-            .as_ref()
-            .is_some_and(|p| p == code || Some(p) == objective)
-    })
+    !crate::domain::alerts::affected_dependencies(spec, code).is_empty()
 }
 
 fn dependency<'a>(spec: &'a OrgSpec, key: &str) -> Result<&'a DependencySpec> {

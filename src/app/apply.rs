@@ -274,9 +274,20 @@ pub async fn apply(app: &App, desired: &OrgSpec, dry_run: bool) -> Result<Applie
         .map(|c| c.to_string())
         .collect::<Vec<_>>()
         .join("\n");
-    app.store
+    let org_id = app
+        .store
         .apply_spec(desired, &summary, app.clock.now())
         .await?;
+    // A changed manifest can start or end a dependency's conditions (a new provider, a
+    // moved needed-by date, a removed dependency): judge them now. A first apply has no
+    // history yet (nobody could have checked in), so the first tick judges it instead of
+    // announcing every provider as silent before the people are even prompted. The
+    // manifest is stored either way; a failed evaluation is logged and the tick repeats it.
+    if existing.is_some()
+        && let Err(e) = super::alerts::evaluate(app, org_id).await
+    {
+        tracing::error!(error = %e, "dependency alerts could not be evaluated after an apply");
+    }
     Ok(Applied {
         changes,
         written: true,

@@ -211,7 +211,7 @@ pub async fn record(
     // Other departments may depend on this figure: re-evaluate their alerts now. The
     // check-in itself is stored either way; an alert failure is logged, not returned.
     if super::alerts::touches_dependency(&spec, &line.code)
-        && let Err(e) = super::alerts::evaluate(app, actor.org.id).await
+        && let Err(e) = super::alerts::evaluate_after_checkin(app, actor.org.id, &line.code).await
     {
         tracing::error!(error = %e, "dependency alerts could not be evaluated after a check-in");
     }

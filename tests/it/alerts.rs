@@ -60,13 +60,16 @@ fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
+/// The manifest applied when the cycle opens (nothing can hold yet), then the clock at
+/// `start`.
 async fn setup(pool: PgPool, start: &str) -> (App, Arc<FixedClock>) {
-    let clock = Arc::new(FixedClock::new(at(start)));
+    let clock = Arc::new(FixedClock::new(at("2026-11-01T00:00:00Z")));
     let app = App::new(Store::new(pool), clock.clone());
     let spec = baton::manifest::parse_manifest("deps.yaml", ORG).expect("valid manifest");
     baton::app::apply::apply(&app, &spec, false)
         .await
         .expect("apply");
+    clock.set(at(start));
     (app, clock)
 }
 
@@ -370,4 +373,52 @@ async fn only_the_providers_people_and_heads_act_and_resolve_holds(pool: PgPool)
         1,
         "after clearing once, a new condition raises again"
     );
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn a_manifest_apply_judges_the_dependencies_at_once(pool: PgPool) {
+    // Product's key result has a fresh, on-pace figure; then the needed-by date moves into
+    // the past in the manifest: the dependency is overdue on that apply, before any tick.
+    let (app, clock) = setup(pool.clone(), "2026-11-10T10:00:00Z").await;
+    let out = shell(&app, "deps", "pat", "PK1 90 on track\n").await;
+    assert!(out.contains("Recorded PK1"), "{out}");
+    assert_eq!(open(&pool).await, vec![]);
+    let earlier = ORG.replace("needed_by: 2026-12-15", "needed_by: 2026-11-09");
+    let spec = baton::manifest::parse_manifest("deps.yaml", &earlier).expect("valid manifest");
+    baton::app::apply::apply(&app, &spec, false)
+        .await
+        .expect("apply");
+    assert_eq!(open(&pool).await, vec![(1, "overdue".to_string())]);
+    // Moving the date out again clears it on that apply, again with no tick.
+    clock.set(at("2026-11-10T11:00:00Z"));
+    let later = ORG.replace("needed_by: 2026-12-15", "needed_by: 2026-12-30");
+    let spec = baton::manifest::parse_manifest("deps.yaml", &later).expect("valid manifest");
+    baton::app::apply::apply(&app, &spec, false)
+        .await
+        .expect("apply");
+    assert_eq!(open(&pool).await, vec![]);
+    let closed: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, closed_reason FROM alerts WHERE closed_at IS NOT NULL")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(closed, vec![(1, "cleared".to_string())]);
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn a_checkin_on_a_non_provider_leaves_other_dependencies_alone(pool: PgPool) {
+    // After the needed-by date, but evaluated only by check-ins (no tick, no apply since):
+    // a check-in on Sales' own key result is not a provider, so nothing is judged; one on
+    // the provider judges its dependency, overdue included.
+    let (app, clock) = setup(pool.clone(), "2026-12-14T10:00:00Z").await;
+    let out = shell(&app, "deps", "pat", "PK1 90 on track\n").await;
+    assert!(out.contains("Recorded PK1"), "{out}");
+    assert_eq!(open(&pool).await, vec![]);
+    clock.set(at("2026-12-16T10:00:00Z"));
+    let out = shell(&app, "deps", "sam", "SK1 3 on track\n").await;
+    assert!(out.contains("Recorded SK1"), "{out}");
+    assert_eq!(open(&pool).await, vec![]);
+    let out = shell(&app, "deps", "pat", "PK1 92 on track\n").await;
+    assert!(out.contains("Recorded PK1"), "{out}");
+    assert_eq!(open(&pool).await, vec![(1, "overdue".to_string())]);
 }
