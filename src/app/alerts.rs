@@ -231,9 +231,9 @@ pub async fn evaluate(app: &App, org_id: i64) -> Result<AlertReport> {
     if spec.dependencies.is_empty() {
         return Ok(AlertReport::default());
     }
-    let state = app.store.load_state(org_id).await?;
+    let state = app.state(org_id).await?;
     let blockers = app.store.open_blockers(org_id).await?;
-    evaluate_in(app, org_id, &spec, &spec, state, blockers).await
+    evaluate_in(app, org_id, &spec, &spec, &state, blockers).await
 }
 
 /// Re-evaluates only the dependencies a check-in on `code` can change (PRODUCT §6: on
@@ -252,7 +252,7 @@ pub async fn evaluate_after_checkin(app: &App, org_id: i64, code: &Code) -> Resu
         .collect();
     let state = app.store.load_key_results_state(org_id, &codes).await?;
     let blockers = app.store.open_blockers_of(org_id, &codes).await?;
-    evaluate_in(app, org_id, &spec, &scope, state, blockers).await
+    evaluate_in(app, org_id, &spec, &scope, &state, blockers).await
 }
 
 /// One evaluation over `scope` (the whole organisation, or the part of it around some
@@ -262,11 +262,11 @@ async fn evaluate_in(
     org_id: i64,
     spec: &OrgSpec,
     scope: &OrgSpec,
-    state: crate::domain::OrgState,
+    state: &crate::domain::OrgState,
     blockers: Vec<(String, String, String)>,
 ) -> Result<AlertReport> {
     let now = app.clock.now();
-    let roll = rollup(scope, &state, now);
+    let roll = rollup(scope, state, now);
     let blockers: HashMap<Code, String> = blockers
         .into_iter()
         .filter_map(|(code, name, b)| {

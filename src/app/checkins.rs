@@ -264,7 +264,7 @@ pub async fn form(app: &App, actor: &Actor, code: Option<&Code>) -> Result<Reply
             }
             [only] => only.code.clone(),
             many => {
-                let state = app.store.load_state(actor.org.id).await?;
+                let state = app.state(actor.org.id).await?;
                 let mut t = Table::new(&[
                     ("Code", Align::Left),
                     ("Key result", Align::Left),

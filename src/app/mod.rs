@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::bot::{Command, Reply};
 use crate::clock::Clock;
-use crate::domain::{OrgSpec, Role, Source};
+use crate::domain::{OrgSpec, OrgState, Role, Source};
 use crate::error::{AppError, Result};
 use crate::store::{OrgRow, PersonRow, Store};
 
@@ -53,6 +53,8 @@ pub struct App {
     /// Declared structure per organisation, reused while the organisation's revision
     /// (bumped by every manifest apply) is unchanged.
     specs: Mutex<HashMap<i64, CachedSpec>>,
+    /// Current figures per organisation, reused while their fingerprint is unchanged.
+    states: Mutex<HashMap<i64, (crate::store::StateFingerprint, Arc<OrgState>)>>,
 }
 
 struct CachedSpec {
@@ -75,6 +77,7 @@ impl App {
             metrics: Arc::new(crate::metrics::Metrics::new()),
             nudge_cap: 5,
             specs: Mutex::new(HashMap::new()),
+            states: Mutex::new(HashMap::new()),
         }
     }
 
@@ -167,6 +170,25 @@ impl App {
             },
         );
         Ok(spec)
+    }
+
+    /// The current figure of every key result and measure. The database is asked for a
+    /// one-row fingerprint first; the figures themselves are read only when it moved since
+    /// this process last read them (the fingerprint is taken before the figures, so what is
+    /// cached is never older than the fingerprint it is filed under).
+    pub async fn state(&self, org_id: i64) -> Result<Arc<OrgState>> {
+        let fp = self.store.state_fingerprint(org_id).await?;
+        if let Some((f, s)) = self.states.lock().expect("state cache").get(&org_id)
+            && *f == fp
+        {
+            return Ok(s.clone());
+        }
+        let state = Arc::new(self.store.load_state(org_id).await?);
+        self.states
+            .lock()
+            .expect("state cache")
+            .insert(org_id, (fp, state.clone()));
+        Ok(state)
     }
 
     /// As [`App::spec`], but reuses a spec confirmed less than a second ago without asking

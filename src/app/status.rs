@@ -1,5 +1,7 @@
 //! Read-only views: `help`, `whoami`, `status`, `okrs` and `kr`.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 
 use crate::bot::command::COMMANDS;
@@ -72,12 +74,14 @@ pub async fn whoami(app: &App, actor: &Actor) -> Result<Reply> {
 
 /// Everything a view needs: the structure, the rollup and the moment it was computed.
 pub struct View {
-    pub spec: std::sync::Arc<OrgSpec>,
-    pub state: OrgState,
+    pub spec: Arc<OrgSpec>,
+    pub state: Arc<OrgState>,
     pub rollup: Rollup,
     pub now: DateTime<Utc>,
     /// Open dependency alerts.
     pub alerts: Vec<crate::store::alerts::AlertRow>,
+    /// Key-result positions per objective, built on first use.
+    krs_by_objective: std::sync::OnceLock<std::collections::HashMap<Code, Vec<usize>>>,
 }
 
 impl View {
@@ -88,17 +92,37 @@ impl View {
     /// The view of an organisation with no one asking (pictures rendered for adapters).
     pub async fn for_org(app: &App, org_id: i64) -> Result<View> {
         let spec = app.spec(org_id).await?;
-        let state = app.store.load_state(org_id).await?;
+        let state = app.state(org_id).await?;
         let now = app.clock.now();
         let rollup = rollup(&spec, &state, now);
         let alerts = app.store.open_alerts(org_id).await?;
         Ok(View {
+            krs_by_objective: Default::default(),
             alerts,
             spec,
             state,
             rollup,
             now,
         })
+    }
+
+    /// An objective's key results, in manifest order.
+    pub fn key_results_of<'a>(
+        &'a self,
+        objective: &Code,
+    ) -> impl Iterator<Item = &'a crate::domain::KeyResultSpec> + 'a {
+        let index = self.krs_by_objective.get_or_init(|| {
+            let mut m: std::collections::HashMap<Code, Vec<usize>> = Default::default();
+            for (i, k) in self.spec.key_results.iter().enumerate() {
+                m.entry(k.objective.clone()).or_default().push(i);
+            }
+            m
+        });
+        index
+            .get(objective)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.spec.key_results[i])
     }
 
     pub fn label(&self, p: Perspective) -> String {
@@ -163,12 +187,7 @@ impl View {
 
     /// Key-result rows for an objective, indented under it.
     pub fn kr_rows(&self, t: &mut Table, objective: &Code) {
-        for k in self
-            .spec
-            .key_results
-            .iter()
-            .filter(|k| &k.objective == objective)
-        {
+        for k in self.key_results_of(objective) {
             let ev = self.rollup.key_results.get(&k.code);
             let target = match k.kind {
                 KrKind::Band => k

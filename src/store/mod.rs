@@ -180,6 +180,14 @@ fn from_json<T: DeserializeOwned>(v: serde_json::Value, what: &str) -> StoreResu
 
 type CurRow = (String, f64, Option<String>, DateTime<Utc>, i64);
 
+/// See [`Store::state_fingerprint`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateFingerprint {
+    rows: i64,
+    checkin_ids: i64,
+    values: u64,
+}
+
 fn current_map(rows: Vec<CurRow>) -> StoreResult<HashMap<Code, Current>> {
     rows.into_iter()
         .map(|(code, value, conf, at, id)| {
@@ -372,6 +380,31 @@ impl Store {
         Ok(OrgState {
             key_results: current_map(krs)?,
             measures: current_map(measures)?,
+        })
+    }
+
+    /// A fingerprint of every current figure of the organisation: which key results and
+    /// measures have one, which check-in it came from, and the values. A check-in or a
+    /// correction always moves a row to a newer check-in (ids only grow), so any change
+    /// to what [`Store::load_state`] returns changes the fingerprint; archiving changes the
+    /// organisation's revision as well. One row back, however large the organisation.
+    pub async fn state_fingerprint(&self, org_id: i64) -> StoreResult<StateFingerprint> {
+        let (n, ids, values): (i64, i64, f64) = sqlx::query_as(
+            "SELECT count(*), COALESCE(sum(current_checkin_id), 0)::bigint,
+                    COALESCE(sum(current_value), 0)::float8
+             FROM (SELECT current_checkin_id, current_value FROM key_results
+                   WHERE org_id = $1 AND archived_at IS NULL AND current_checkin_id IS NOT NULL
+                   UNION ALL
+                   SELECT current_checkin_id, current_value FROM measures
+                   WHERE org_id = $1 AND archived_at IS NULL AND current_checkin_id IS NOT NULL) f",
+        )
+        .bind(org_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(StateFingerprint {
+            rows: n,
+            checkin_ids: ids,
+            values: values.to_bits(),
         })
     }
 

@@ -229,3 +229,43 @@ async fn a_database_that_goes_away_gives_a_clear_error(pool: PgPool) {
     assert!(r.is_error(), "{text}");
     assert!(text.contains("database"), "{text}");
 }
+
+/// The figures a process caches are re-read whenever anything behind them changed, by
+/// this process or by another replica: a check-in, a correction, an archived key result.
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn cached_figures_follow_every_writer(pool: PgPool) {
+    let spec = example_spec();
+    let reader = app_with(pool.clone(), &spec).await;
+    let writer = app(pool.clone());
+    let org = reader.org(Some("northwind")).await.unwrap();
+    let s1 = baton::domain::Code::parse("S1").unwrap();
+    let value = |s: &baton::domain::OrgState| s.key_results.get(&s1).map(|c| c.value);
+
+    let before = reader.state(org.id).await.unwrap();
+    assert_eq!(value(&before), None);
+    // Unchanged: the same cached figures come back.
+    assert!(std::sync::Arc::ptr_eq(
+        &before,
+        &reader.state(org.id).await.unwrap()
+    ));
+
+    let kofi = actor(&writer, "northwind", "kofi").await;
+    let r = writer.handle_line(&kofi, "S1 70 on track", "w-1").await;
+    assert!(!r.is_error(), "{r:?}");
+    assert_eq!(value(&reader.state(org.id).await.unwrap()), Some(70.0));
+
+    let r = writer.handle_line(&kofi, "correct S1 72", "w-2").await;
+    assert!(!r.is_error(), "{r:?}");
+    assert_eq!(value(&reader.state(org.id).await.unwrap()), Some(72.0));
+
+    // The key result leaves the manifest: its figure leaves the cached state.
+    let mut smaller = spec.clone();
+    smaller.key_results.retain(|k| k.code != s1);
+    baton::app::apply::apply(&writer, &smaller, false)
+        .await
+        .unwrap();
+    assert_eq!(value(&reader.state(org.id).await.unwrap()), None);
+    // And through status, as a person sees it.
+    let out = shell(&reader, "northwind", "kofi", "status S1\n").await;
+    assert!(!out.contains("72"), "{out}");
+}
