@@ -10,9 +10,10 @@ use serde::{Deserialize, Serialize};
 /// A code such as `C1`, `S1` or `ENG-O2`: letters, digits, `.`, `-` and `_`, starting with
 /// a letter, at most 32 characters. Codes are unique across objectives, key results and
 /// measures within one organisation, and compared case-insensitively (stored upper-case).
+/// Shared, so the many copies a rollup makes cost no allocation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Code(String);
+pub struct Code(std::sync::Arc<str>);
 
 impl Code {
     pub const MAX_LEN: usize = 32;
@@ -41,7 +42,7 @@ impl Code {
                 "code `{s}` may contain only letters, digits, `.`, `-` and `_`"
             ));
         }
-        Ok(Code(s.to_ascii_uppercase()))
+        Ok(Code(s.to_ascii_uppercase().into()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -58,7 +59,7 @@ impl TryFrom<String> for Code {
 
 impl From<Code> for String {
     fn from(c: Code) -> String {
-        c.0
+        c.0.to_string()
     }
 }
 
@@ -69,10 +70,11 @@ impl fmt::Display for Code {
 }
 
 /// A key for people, departments, cycles and dependencies: lower-case letters, digits,
-/// `-` and `_`, starting with a letter or digit, at most 48 characters.
+/// `-` and `_`, starting with a letter or digit, at most 48 characters. Shared, like
+/// [`Code`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Key(String);
+pub struct Key(std::sync::Arc<str>);
 
 impl Key {
     pub const MAX_LEN: usize = 48;
@@ -97,7 +99,7 @@ impl Key {
                 "key `{s}` may contain only letters, digits, `-`, `_` and `.`"
             ));
         }
-        Ok(Key(lower))
+        Ok(Key(lower.into()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -114,7 +116,7 @@ impl TryFrom<String> for Key {
 
 impl From<Key> for String {
     fn from(k: Key) -> String {
-        k.0
+        k.0.to_string()
     }
 }
 
