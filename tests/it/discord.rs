@@ -58,11 +58,7 @@ async fn send(r: &axum::Router, body: Value) -> (StatusCode, Value) {
 
 /// Sends `body` signed at `ts` (the app's clock, for the freshness check).
 pub(crate) async fn send_at(r: &axum::Router, body: Value, ts: i64) -> (StatusCode, Value) {
-    let resp = r
-        .clone()
-        .oneshot(signed(&body, ts, &key()))
-        .await
-        .unwrap();
+    let resp = r.clone().oneshot(signed(&body, ts, &key())).await.unwrap();
     let status = resp.status();
     let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
         .await
@@ -73,7 +69,13 @@ pub(crate) async fn send_at(r: &axum::Router, body: Value, ts: i64) -> (StatusCo
     )
 }
 
-pub(crate) fn interaction(id: &str, kind: u8, user: &str, guild: Option<&str>, data: Value) -> Value {
+pub(crate) fn interaction(
+    id: &str,
+    kind: u8,
+    user: &str,
+    guild: Option<&str>,
+    data: Value,
+) -> Value {
     let mut v =
         json!({"id": id, "type": kind, "token": "tok", "application_id": "42", "data": data});
     match guild {

@@ -87,7 +87,9 @@ impl FakeGateway {
         let send = |v: Value| Ws::Text(v.to_string().into());
         // Heartbeats every 300 ms, so a test sees several acked.
         if ws
-            .send(send(json!({"op": 10, "s": null, "t": null, "d": {"heartbeat_interval": 300}})))
+            .send(send(
+                json!({"op": 10, "s": null, "t": null, "d": {"heartbeat_interval": 300}}),
+            ))
             .await
             .is_err()
         {
@@ -437,7 +439,8 @@ async fn one_replica_holds_the_gateway_and_another_takes_over(pool: PgPool) {
     // Replica A takes the lock and identifies; B, started after, stands by.
     let stop_a = Shutdown::new();
     let task_a = tokio::spawn(discord::gateway::run(a, stop_a.clone()));
-    r.gw.until("A identifies", |s| s.identifies.len() == 1).await;
+    r.gw.until("A identifies", |s| s.identifies.len() == 1)
+        .await;
     let stop_b = Shutdown::new();
     let task_b = tokio::spawn(discord::gateway::run(b, stop_b.clone()));
     let a_pid = lock_holder(&pool, key).await.expect("A holds the lock");
@@ -446,13 +449,21 @@ async fn one_replica_holds_the_gateway_and_another_takes_over(pool: PgPool) {
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert_eq!(lock_holder(&pool, key).await, Some(a_pid));
     }
-    assert_eq!(r.gw.identified(), 1, "B does not connect while A holds the lock");
+    assert_eq!(
+        r.gw.identified(),
+        1,
+        "B does not connect while A holds the lock"
+    );
 
     // A dies (its task is aborted: its lock connection and its shard go with it): B takes
     // over and identifies.
     task_a.abort();
-    r.gw.until("B identifies", |s| s.identifies.len() == 2).await;
-    assert_eq!(r.gw.st.lock().unwrap().identifies[1]["token"], "Bot token-b");
+    r.gw.until("B identifies", |s| s.identifies.len() == 2)
+        .await;
+    assert_eq!(
+        r.gw.st.lock().unwrap().identifies[1]["token"],
+        "Bot token-b"
+    );
     let b_pid = lock_holder(&pool, key).await.expect("B holds the lock");
     assert_ne!(a_pid, b_pid);
 
@@ -468,7 +479,10 @@ async fn one_replica_holds_the_gateway_and_another_takes_over(pool: PgPool) {
     assert!(killed);
     r.gw.until("A identifies again", |s| s.identifies.len() == 3)
         .await;
-    assert_eq!(r.gw.st.lock().unwrap().identifies[2]["token"], "Bot token-a");
+    assert_eq!(
+        r.gw.st.lock().unwrap().identifies[2]["token"],
+        "Bot token-a"
+    );
     r.gw.until("one session open", |s| s.active == 1).await;
 
     stop(stop_a, task_a).await;
@@ -497,7 +511,10 @@ fn custom_ids(msg: &Value) -> Vec<String> {
 }
 
 fn text_of(msg: &Value) -> String {
-    msg["embeds"][0]["title"].as_str().unwrap_or_default().to_string()
+    msg["embeds"][0]["title"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
         + "\n"
         + msg["embeds"][0]["description"].as_str().unwrap_or_default()
 }
@@ -566,7 +583,12 @@ async fn a_review_runs_through_discord(pool: PgPool) {
             "baton:review_end:1"
         ]
     );
-    let item_message = message("1187000000000000999", THREAD, user(BOT_USER, "baton", true), "");
+    let item_message = message(
+        "1187000000000000999",
+        THREAD,
+        user(BOT_USER, "baton", true),
+        "",
+    );
 
     // Sam (a member, not a facilitator) presses Next: refused, only to him.
     let sam_next = interaction(
@@ -609,22 +631,58 @@ async fn a_review_runs_through_discord(pool: PgPool) {
         );
     };
     // Discussion and bots are ignored: nothing recorded, nothing posted.
-    say("1187000000000000401", user(SAM, "sam", false), "I think the checklist is late");
-    say("1187000000000000402", user(BOT_USER, "baton", true), "action: an echo of myself");
+    say(
+        "1187000000000000401",
+        user(SAM, "sam", false),
+        "I think the checklist is late",
+    );
+    say(
+        "1187000000000000402",
+        user(BOT_USER, "baton", true),
+        "action: an echo of myself",
+    );
     handled(&mut done, 3).await;
     assert_eq!(in_thread().len(), 2);
-    assert_eq!(count(&pool, "SELECT count(*) FROM inbound_events WHERE delivery_id LIKE 'discord-msg:%'").await, 0);
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM inbound_events WHERE delivery_id LIKE 'discord-msg:%'"
+        )
+        .await,
+        0
+    );
     // A capture attempt baton cannot read gets a hint, as a reply to it.
-    say("1187000000000000403", user(SAM, "sam", false), "action @chloe send the checklist");
+    say(
+        "1187000000000000403",
+        user(SAM, "sam", false),
+        "action @chloe send the checklist",
+    );
     handled(&mut done, 4).await;
     let hint = in_thread()[2].clone();
-    assert!(text_of(&hint).contains("start the line with `action:`"), "{hint}");
-    assert_eq!(hint["message_reference"]["message_id"], "1187000000000000403");
-    assert!(hint.get("flags").is_none(), "threads have no ephemeral messages");
+    assert!(
+        text_of(&hint).contains("start the line with `action:`"),
+        "{hint}"
+    );
+    assert_eq!(
+        hint["message_reference"]["message_id"],
+        "1187000000000000403"
+    );
+    assert!(
+        hint.get("flags").is_none(),
+        "threads have no ephemeral messages"
+    );
     // An unknown writer is refused politely.
-    say("1187000000000000404", user("1", "stranger", false), "note: hello");
+    say(
+        "1187000000000000404",
+        user("1", "stranger", false),
+        "note: hello",
+    );
     handled(&mut done, 5).await;
-    assert!(text_of(&in_thread()[3]).contains("don't know you"), "{}", in_thread()[3]);
+    assert!(
+        text_of(&in_thread()[3]).contains("don't know you"),
+        "{}",
+        in_thread()[3]
+    );
 
     // Sam writes the action with a Discord mention of Chloe: stored with Chloe as owner,
     // due "Friday" read in the facilitator's Sydney, where it is Friday already: the 27th
@@ -645,7 +703,11 @@ async fn a_review_runs_through_discord(pool: PgPool) {
     assert_eq!(owner, "chloe");
     assert_eq!(due, NaiveDate::from_ymd_opt(2026, 11, 27).unwrap());
     assert_eq!(review, 1);
-    assert_eq!(in_thread().len(), 4, "a capture is echoed by the outbox, not directly");
+    assert_eq!(
+        in_thread().len(),
+        4,
+        "a capture is echoed by the outbox, not directly"
+    );
     // The echo reaches the thread through the outbox, with Edit and Delete.
     r.deliver_outbox().await;
     assert_eq!(in_thread().len(), 5);
@@ -681,7 +743,10 @@ async fn a_review_runs_through_discord(pool: PgPool) {
         text_of(&summary).starts_with("Summary of the tactical review #1"),
         "{summary}"
     );
-    assert!(text_of(&summary).contains("send the onboarding checklist"), "{summary}");
+    assert!(
+        text_of(&summary).contains("send the onboarding checklist"),
+        "{summary}"
+    );
     let in_channel = r
         .fake
         .calls("POST", &format!("/api/v10/channels/{CHANNEL}/messages"));

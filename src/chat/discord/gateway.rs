@@ -348,7 +348,6 @@ struct Handler {
     handled: Arc<watch::Sender<u64>>,
 }
 
-
 /// Discord's interaction type number (serenity's enum does not serialise it).
 fn kind(i: &Interaction) -> Option<u8> {
     Some(match i {
@@ -361,11 +360,15 @@ fn kind(i: &Interaction) -> Option<u8> {
     })
 }
 
-/// serenity's interaction in Discord's own JSON, as the endpoint receives it.
-pub(crate) fn neutral(i: &Interaction) -> Option<interactions::Interaction> {
+/// serenity's interaction back in Discord's own JSON, as the endpoint receives it.
+fn discord_json(i: &Interaction) -> Option<serde_json::Value> {
     let mut v = serde_json::to_value(i).ok()?;
     v["type"] = json!(kind(i)?);
-    serde_json::from_value(v).ok()
+    Some(v)
+}
+
+fn neutral(i: &Interaction) -> Option<interactions::Interaction> {
+    serde_json::from_value(discord_json(i)?).ok()
 }
 
 #[async_trait]
@@ -440,6 +443,62 @@ mod tests {
         assert_ne!(lock_key("token-a", None), lock_key("token-b", None));
         // Pinned: replicas running different builds must agree.
         assert_eq!(lock_key("x", Some(42)), -3460944663195539763);
+    }
+
+    /// What the shared handler reads survives serenity's model: options (focused ones
+    /// too), custom ids and modal values, ids, token and the user.
+    #[test]
+    fn interactions_keep_what_the_handler_reads() {
+        let base = json!({"id": "1187000000000000901", "application_id": "42",
+            "guild_id": "5", "channel_id": "6", "token": "tok", "version": 1, "locale": "en-GB",
+            "entitlements": [], "attachment_size_limit": 26214400,
+            "member": {"user": {"id": "77", "username": "u", "discriminator": "0",
+                "global_name": null, "avatar": null}, "roles": [], "joined_at": null,
+                "deaf": false, "mute": false, "flags": 0},
+            // The message a button is on (commands and modals ignore it).
+            "message": {"id": "9", "channel_id": "6", "content": "", "tts": false,
+                "author": {"id": "42", "username": "baton", "discriminator": "0",
+                    "global_name": null, "avatar": null, "bot": true},
+                "timestamp": "2026-11-19T14:00:00.000000+00:00", "edited_timestamp": null,
+                "mention_everyone": false, "mentions": [], "mention_roles": [],
+                "attachments": [], "embeds": [], "pinned": false, "type": 0}});
+        let parse = |kind: u8, data: serde_json::Value| -> Interaction {
+            let mut v = base.clone();
+            v["type"] = json!(kind);
+            v["data"] = data;
+            serde_json::from_value(v).expect("serenity reads it")
+        };
+        let with = |kind, data| discord_json(&parse(kind, data)).expect("and writes it back");
+        let v = with(
+            4,
+            json!({"id": "1", "name": "baton", "type": 1, "options": [{"name": "kr", "type": 1,
+                "options": [{"name": "code", "type": 3, "value": "eo-", "focused": true}]}]}),
+        );
+        assert_eq!(v["type"], 4);
+        assert_eq!(v["id"], "1187000000000000901");
+        assert_eq!(v["token"], "tok");
+        assert_eq!(v["guild_id"], "5");
+        assert_eq!(v["member"]["user"]["id"], "77");
+        let (def, typed) = super::super::commands::focused(&v["data"]).expect("focused");
+        assert_eq!((def.name, typed.as_str()), ("code", "eo-"));
+        let v = with(
+            5,
+            json!({"custom_id": "checkin:EO-K1", "components": [{"type": 1, "components": [
+                {"type": 4, "custom_id": "value", "value": "8", "style": 1, "label": "Value"}]}]}),
+        );
+        assert_eq!(v["type"], 5);
+        assert_eq!(v["data"]["custom_id"], "checkin:EO-K1");
+        assert_eq!(
+            v["data"]["components"][0]["components"][0]["custom_id"],
+            "value"
+        );
+        assert_eq!(v["data"]["components"][0]["components"][0]["value"], "8");
+        let v = with(
+            3,
+            json!({"custom_id": "baton:review_next:1", "component_type": 2}),
+        );
+        assert_eq!(v["data"]["custom_id"], "baton:review_next:1");
+        assert!(neutral(&parse(2, json!({"id": "1", "name": "baton", "type": 1}))).is_some());
     }
 
     #[test]

@@ -183,7 +183,6 @@ async fn resolve(s: &DiscordState, i: &Interaction) -> Result<Actor, String> {
     .await
 }
 
-
 /// What an interaction asks for.
 enum Ask {
     Line(String),

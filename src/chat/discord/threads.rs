@@ -53,14 +53,12 @@ pub fn classify(content: &str) -> Line {
         {
             let body = text[kind.len() + 1..].trim();
             if body.is_empty() {
-                return Line::Hint(format!(
-                    "`{kind}:` needs some text after the colon."
-                ));
+                return Line::Hint(format!("`{kind}:` needs some text after the colon."));
             }
             return Line::Capture(format!("{kind}: {}", normalise_mentions(body)));
         }
     }
-    let bare = lower.trim_end_matches(|c: char| matches!(c, ':' | '-' | ',' | '.' | '!' | ';'));
+    let bare = lower.trim_end_matches([':', '-', ',', '.', '!', ';']);
     match bare {
         "action" => Line::Hint("start the line with `action:`, colon included.".into()),
         "todo" | "to-do" => Line::Hint("to-dos are captured as `action: …`.".into()),
