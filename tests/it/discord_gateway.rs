@@ -12,7 +12,7 @@ use baton::chat::discord::{self, DiscordAdapter, Gateway, Interactions};
 use baton::clock::FixedClock;
 use baton::http::HttpState;
 use baton::metrics::Metrics;
-use baton::serve::Shutdown;
+use baton::serve::{LogAdapter, Service, ServiceOptions, Shutdown, WorkerOptions};
 use baton::store::Store;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::{SinkExt, StreamExt};
@@ -290,12 +290,32 @@ impl Rig {
         .poll(Duration::from_millis(100))
     }
 
-    /// One runner, connecting at once; with the count of events it has handled.
+    /// `baton serve` with gateway mode only (no ticker, no outbox workers): one runner,
+    /// connecting at once; with the count of events it has handled.
     fn run_one(&self) -> (Shutdown, JoinHandle<()>, watch::Receiver<u64>) {
-        let shutdown = Shutdown::new();
         let gw = self.gateway("bot-token").takeover_delay(Duration::ZERO);
         let done = gw.handled();
-        let task = tokio::spawn(discord::gateway::run(gw, shutdown.clone()));
+        let service = Service::new(
+            self.app.clone(),
+            Arc::new(Metrics::new()),
+            Arc::new(LogAdapter),
+            ServiceOptions {
+                workers: 0,
+                tick: Duration::from_secs(60),
+                grace: LIMIT,
+                worker: WorkerOptions::default(),
+                worker_prefix: "test".into(),
+            },
+        )
+        .without_ticker()
+        .with_discord_gateway(gw);
+        let shutdown = service.shutdown();
+        let task = tokio::spawn(async move {
+            service
+                .run_until(std::future::pending())
+                .await
+                .expect("serve stops cleanly")
+        });
         (shutdown, task, done)
     }
 
