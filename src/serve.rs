@@ -572,8 +572,8 @@ pub async fn run(config: Option<&Path>, database_url: Option<String>) -> anyhow:
         );
         service = service.with_discord_gateway(
             crate::chat::discord::Gateway::new(
-                service_app.clone(),
-                service_metrics.clone(),
+                service_app,
+                service_metrics,
                 token.expose_secret(),
                 d.application_id,
                 d.api_url.as_deref(),
