@@ -107,8 +107,32 @@ impl Default for SlackSettings {
     }
 }
 
-/// Discord credentials (used once the Discord adapter lands).
-#[derive(Debug, Clone, Default, Deserialize)]
+/// How baton hears from Discord.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DiscordMode {
+    /// A gateway (WebSocket) connection, held by one replica at a time; no public URL needed.
+    Gateway,
+    /// Discord calls `/discord/interactions` (public key); every replica serves.
+    Http,
+}
+
+impl FromStr for DiscordMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "gateway" => Ok(DiscordMode::Gateway),
+            "http" => Ok(DiscordMode::Http),
+            other => Err(format!(
+                "unknown Discord mode `{other}`; use `gateway` or `http`"
+            )),
+        }
+    }
+}
+
+/// Discord credentials and connection. Discord is on when a bot token is set.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DiscordSettings {
     pub bot_token: Option<SecretString>,
@@ -119,6 +143,42 @@ pub struct DiscordSettings {
     pub guild_id: Option<u64>,
     /// Another base URL for Discord's REST API (a proxy; tests point it at a fake).
     pub api_url: Option<String>,
+    /// `gateway` or `http`; unset means HTTP when a public key is set, else the gateway.
+    pub mode: Option<DiscordMode>,
+    /// How often a replica without the gateway tries to take it over (and the holder checks
+    /// that it still holds it), in seconds.
+    pub lock_poll_seconds: NonZeroU64,
+    /// Ask for the privileged message-content intent, which review threads need. Turn it off
+    /// if the intent is not enabled in the developer portal (captures then go through
+    /// `/baton review action|decision|note`).
+    pub message_content: bool,
+}
+
+impl Default for DiscordSettings {
+    fn default() -> Self {
+        DiscordSettings {
+            bot_token: None,
+            public_key: None,
+            application_id: None,
+            guild_id: None,
+            api_url: None,
+            mode: None,
+            lock_poll_seconds: NonZeroU64::new(5).expect("5 is not zero"),
+            message_content: true,
+        }
+    }
+}
+
+impl DiscordSettings {
+    /// The mode in effect: the one set, else HTTP when a public key is configured, else the
+    /// gateway.
+    pub fn mode(&self) -> DiscordMode {
+        self.mode.unwrap_or(if self.public_key.is_some() {
+            DiscordMode::Http
+        } else {
+            DiscordMode::Gateway
+        })
+    }
 }
 
 /// Everything `baton serve` can be told. See `baton.example.toml` for the file form.
@@ -330,6 +390,27 @@ const ENV: &[(&str, Apply)] = &[
         "BATON_DISCORD_API_URL",
         Apply::Value(|s, v| {
             s.discord.api_url = Some(v.trim().to_string());
+            Ok(())
+        }),
+    ),
+    (
+        "BATON_DISCORD_MODE",
+        Apply::Value(|s, v| {
+            s.discord.mode = Some(v.parse()?);
+            Ok(())
+        }),
+    ),
+    (
+        "BATON_DISCORD_LOCK_POLL_SECONDS",
+        Apply::Value(|s, v| {
+            s.discord.lock_poll_seconds = parse(v, "a whole number of seconds, at least 1")?;
+            Ok(())
+        }),
+    ),
+    (
+        "BATON_DISCORD_MESSAGE_CONTENT",
+        Apply::Value(|s, v| {
+            s.discord.message_content = parse(v, "`true` or `false`")?;
             Ok(())
         }),
     ),
@@ -629,6 +710,37 @@ mod tests {
         assert_eq!(s.discord.guild_id, Some(1187532046617530408));
         assert_eq!(s.discord.api_url.as_deref(), Some("http://127.0.0.1:9999"));
         assert!(Settings::load(None, env(&[("BATON_DISCORD_GUILD_ID", "general")])).is_err());
+    }
+
+    #[test]
+    fn discord_mode_defaults_to_the_gateway_unless_a_public_key_is_set() {
+        let s = Settings::load(None, env(&[("BATON_DISCORD_BOT_TOKEN", "t")])).unwrap();
+        assert_eq!(s.discord.mode(), DiscordMode::Gateway);
+        assert_eq!(s.discord.lock_poll_seconds.get(), 5);
+        assert!(s.discord.message_content);
+        let s = Settings::load(None, env(&[("BATON_DISCORD_PUBLIC_KEY", "k")])).unwrap();
+        assert_eq!(s.discord.mode(), DiscordMode::Http);
+        let s = Settings::load(
+            None,
+            env(&[
+                ("BATON_DISCORD_PUBLIC_KEY", "k"),
+                ("BATON_DISCORD_MODE", "Gateway"),
+                ("BATON_DISCORD_LOCK_POLL_SECONDS", "2"),
+                ("BATON_DISCORD_MESSAGE_CONTENT", "false"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.discord.mode(), DiscordMode::Gateway);
+        assert_eq!(s.discord.lock_poll_seconds.get(), 2);
+        assert!(!s.discord.message_content);
+        for (var, bad) in [
+            ("BATON_DISCORD_MODE", "websocket"),
+            ("BATON_DISCORD_LOCK_POLL_SECONDS", "0"),
+            ("BATON_DISCORD_MESSAGE_CONTENT", "maybe"),
+        ] {
+            let e = Settings::load(None, env(&[(var, bad)])).unwrap_err();
+            assert!(e.to_string().contains(var), "{e}");
+        }
     }
 
     #[test]

@@ -69,16 +69,16 @@ impl Shutdown {
 }
 
 /// Resolves once the flag is set (or its sender is gone, which also means stop).
-async fn stopped(rx: &mut watch::Receiver<bool>) {
+pub(crate) async fn stopped(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|stop| *stop).await;
 }
 
-fn is_stopped(rx: &watch::Receiver<bool>) -> bool {
+pub(crate) fn is_stopped(rx: &watch::Receiver<bool>) -> bool {
     *rx.borrow() || rx.has_changed().is_err()
 }
 
 /// Sleeps for `d`, or less if shutdown comes first.
-async fn pause(d: Duration, rx: &mut watch::Receiver<bool>) {
+pub(crate) async fn pause(d: Duration, rx: &mut watch::Receiver<bool>) {
     tokio::select! {
         _ = tokio::time::sleep(d) => {}
         _ = stopped(rx) => {}
@@ -222,6 +222,8 @@ pub struct Service {
     socket: Option<Arc<crate::chat::slack::SlackBot>>,
     /// The Discord interactions endpoint.
     discord: Option<crate::chat::discord::Interactions>,
+    /// Discord gateway mode (run while this replica holds the gateway lock).
+    gateway: Option<crate::chat::discord::Gateway>,
 }
 
 impl Service {
@@ -242,6 +244,7 @@ impl Service {
             routes: None,
             socket: None,
             discord: None,
+            gateway: None,
         }
     }
 
@@ -272,6 +275,12 @@ impl Service {
         self
     }
 
+    /// Also run Discord gateway mode (see [`crate::chat::discord::gateway`]).
+    pub fn with_discord_gateway(mut self, gateway: crate::chat::discord::Gateway) -> Service {
+        self.gateway = Some(gateway);
+        self
+    }
+
     /// Leaves the ticker out (tests of the outbox alone).
     pub fn without_ticker(mut self) -> Service {
         self.ticker = false;
@@ -297,6 +306,7 @@ impl Service {
             routes,
             socket,
             discord,
+            gateway,
         } = self;
         let mut tasks = JoinSet::new();
         if ticker {
@@ -319,6 +329,9 @@ impl Service {
         }
         if let Some(bot) = socket {
             tasks.spawn(crate::chat::slack::socket::run(bot, shutdown.clone()));
+        }
+        if let Some(gw) = gateway {
+            tasks.spawn(crate::chat::discord::gateway::run(gw, shutdown.clone()));
         }
         let mut http = None;
         if let Some(listener) = listener {
@@ -508,6 +521,7 @@ pub async fn run(config: Option<&Path>, database_url: Option<String>) -> anyhow:
             Arc::new(LogAdapter)
         }
     };
+    let (service_app, service_metrics) = (app.clone(), metrics.clone());
     let mut service = Service::new(app, metrics, adapter, opts).with_http(listener);
     if let Some(bot) = slack_bot {
         service = match slack.mode {
@@ -529,6 +543,16 @@ pub async fn run(config: Option<&Path>, database_url: Option<String>) -> anyhow:
             }
         };
     }
+    if d.bot_token.is_some() && d.mode() == crate::config::DiscordMode::Http {
+        anyhow::ensure!(
+            d.public_key.is_some(),
+            "Discord HTTP mode needs BATON_DISCORD_PUBLIC_KEY (General Information → Public Key), \
+             or leave BATON_DISCORD_MODE unset for gateway mode"
+        );
+    }
+    // The endpoint is served whenever a public key is set (in gateway mode too: Discord
+    // sends interactions to the endpoint once its URL is set in the portal); interaction ids
+    // are recorded once across both.
     if let Some(key) = &d.public_key {
         match crate::chat::discord::Interactions::new(
             key.expose_secret(),
@@ -538,6 +562,25 @@ pub async fn run(config: Option<&Path>, database_url: Option<String>) -> anyhow:
             // The rest of baton still runs; Discord's endpoint check will fail visibly.
             Err(e) => tracing::error!(error = %e, "the Discord interactions endpoint is off"),
         }
+    }
+    if let Some(token) = &d.bot_token
+        && d.mode() == crate::config::DiscordMode::Gateway
+    {
+        tracing::info!(
+            message_content = d.message_content,
+            "Discord: gateway mode (one replica at a time holds the connection)"
+        );
+        service = service.with_discord_gateway(
+            crate::chat::discord::Gateway::new(
+                service_app,
+                service_metrics,
+                token.expose_secret(),
+                d.application_id,
+                d.api_url.as_deref(),
+            )
+            .poll(Duration::from_secs(d.lock_poll_seconds.get()))
+            .intents(crate::chat::discord::gateway::intents(d.message_content)),
+        );
     }
     service.run_until(signal).await
 }

@@ -20,14 +20,14 @@ use tower::ServiceExt;
 
 use crate::common::{app_with, count, example_spec, now};
 
-const GUILD: &str = "1187532046617530408";
-const CHLOE: &str = "904412873301729300";
+pub(crate) const GUILD: &str = "1187532046617530408";
+pub(crate) const CHLOE: &str = "904412873301729300";
 
-fn key() -> SigningKey {
+pub(crate) fn key() -> SigningKey {
     SigningKey::from_bytes(&[7u8; 32])
 }
 
-fn hex(b: &[u8]) -> String {
+pub(crate) fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
@@ -40,7 +40,7 @@ async fn router(pool: PgPool) -> axum::Router {
     )
 }
 
-fn signed(body: &Value, ts: i64, k: &SigningKey) -> Request<Body> {
+pub(crate) fn signed(body: &Value, ts: i64, k: &SigningKey) -> Request<Body> {
     let body = serde_json::to_vec(body).unwrap();
     let ts = ts.to_string();
     let sig = k.sign(&[ts.as_bytes(), &body].concat());
@@ -53,11 +53,12 @@ fn signed(body: &Value, ts: i64, k: &SigningKey) -> Request<Body> {
 }
 
 async fn send(r: &axum::Router, body: Value) -> (StatusCode, Value) {
-    let resp = r
-        .clone()
-        .oneshot(signed(&body, now().timestamp(), &key()))
-        .await
-        .unwrap();
+    send_at(r, body, now().timestamp()).await
+}
+
+/// Sends `body` signed at `ts` (the app's clock, for the freshness check).
+pub(crate) async fn send_at(r: &axum::Router, body: Value, ts: i64) -> (StatusCode, Value) {
+    let resp = r.clone().oneshot(signed(&body, ts, &key())).await.unwrap();
     let status = resp.status();
     let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
         .await
@@ -68,7 +69,13 @@ async fn send(r: &axum::Router, body: Value) -> (StatusCode, Value) {
     )
 }
 
-fn interaction(id: &str, kind: u8, user: &str, guild: Option<&str>, data: Value) -> Value {
+pub(crate) fn interaction(
+    id: &str,
+    kind: u8,
+    user: &str,
+    guild: Option<&str>,
+    data: Value,
+) -> Value {
     let mut v =
         json!({"id": id, "type": kind, "token": "tok", "application_id": "42", "data": data});
     match guild {
@@ -81,11 +88,11 @@ fn interaction(id: &str, kind: u8, user: &str, guild: Option<&str>, data: Value)
     v
 }
 
-fn command(sub: &str, opts: Value) -> Value {
+pub(crate) fn command(sub: &str, opts: Value) -> Value {
     json!({"name": "baton", "type": 1, "options": [{"name": sub, "type": 1, "options": opts}]})
 }
 
-fn description(v: &Value) -> String {
+pub(crate) fn description(v: &Value) -> String {
     v["data"]["embeds"][0]["description"]
         .as_str()
         .unwrap_or_default()
@@ -262,10 +269,25 @@ async fn autocomplete_offers_codes(pool: PgPool) {
 // ── Fake Discord REST API ─────────────────────────────────────────────────────────
 
 #[derive(Clone, Default)]
-struct Fake {
-    log: Arc<Mutex<Vec<(String, String, Value)>>>,
+pub(crate) struct Fake {
+    pub(crate) log: Arc<Mutex<Vec<(String, String, Value)>>>,
     /// Status to answer message posts with (0 = success).
     fail: Arc<Mutex<u16>>,
+    /// What `GET /gateway` hands out (a local fake gateway's `ws://` URL).
+    pub(crate) gateway: Arc<Mutex<String>>,
+}
+
+impl Fake {
+    /// The bodies of the recorded calls to `path`, in order.
+    pub(crate) fn calls(&self, method: &str, path: &str) -> Vec<Value> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(m, p, _)| m == method && p == path)
+            .map(|(_, _, v)| v.clone())
+            .collect()
+    }
 }
 
 async fn fake_api(State(f): State<Fake>, method: Method, uri: Uri, body: Bytes) -> Response {
@@ -284,7 +306,15 @@ async fn fake_api(State(f): State<Fake>, method: Method, uri: Uri, body: Bytes) 
         )
             .into_response();
     }
-    let body = if path.ends_with("/users/@me/channels") {
+    if path.ends_with("/callback") {
+        // Interaction responses: 204 No Content, as Discord answers.
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    let body = if path.ends_with("/gateway") || path.ends_with("/gateway/bot") {
+        let url = f.gateway.lock().unwrap().clone();
+        json!({"url": url, "shards": 1, "session_start_limit":
+            {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}})
+    } else if path.ends_with("/users/@me/channels") {
         json!({"id": "777", "type": 1})
     } else if path.ends_with("/threads") {
         json!({"id": "888", "type": 11})
@@ -296,7 +326,7 @@ async fn fake_api(State(f): State<Fake>, method: Method, uri: Uri, body: Bytes) 
     axum::Json(body).into_response()
 }
 
-async fn fake() -> (Fake, String) {
+pub(crate) async fn fake() -> (Fake, String) {
     let f = Fake::default();
     let app = axum::Router::new().fallback(fake_api).with_state(f.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -316,7 +346,7 @@ fn out(org_id: i64, key: &str) -> Outbound {
     }
 }
 
-async fn timed<T>(f: impl Future<Output = T>) -> T {
+pub(crate) async fn timed<T>(f: impl Future<Output = T>) -> T {
     tokio::time::timeout(Duration::from_secs(10), f)
         .await
         .expect("bounded")

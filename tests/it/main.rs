@@ -7,6 +7,7 @@ mod calendar;
 mod cli;
 mod common;
 mod discord;
+mod discord_gateway;
 mod isolation;
 mod pictures;
 mod reviews;

@@ -1,6 +1,10 @@
 //! `POST /discord/interactions`: Discord's HTTP interactions endpoint. Every request is
 //! checked (Ed25519 signature over timestamp + body, timestamp within five minutes of
 //! the app's clock) before anything else; a bad one gets 401 and reaches no handler.
+//!
+//! [`answer`] is the one handler behind both transports: the endpoint returns its answer as
+//! the response body, the gateway ([`super::gateway`]) posts it to the interaction's
+//! callback. Interaction ids are recorded once whichever way they arrive.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,7 +24,7 @@ use crate::app::Actor;
 use crate::bot::render::discord as render;
 use crate::bot::reply::{Block, Field, FieldKind, Form, Reply};
 use crate::bot::{Command, render::discord::DEFAULT_POINTER};
-use crate::domain::{Code, Source};
+use crate::domain::Code;
 use crate::http::HttpState;
 
 use super::commands::{self, Complete};
@@ -31,7 +35,9 @@ pub const MAX_SKEW_SECS: i64 = 300;
 /// Settings of the endpoint.
 #[derive(Clone)]
 pub struct Interactions {
-    pub verifier: Verifier,
+    /// Checks the endpoint's requests. `None` in gateway mode, where interactions arrive on
+    /// baton's own connection; an endpoint without one refuses everything.
+    pub verifier: Option<Verifier>,
     /// For finishing deferred responses (needs the application id set).
     pub followup: Option<Arc<Http>>,
     /// Work that takes longer than this is deferred and finished by a follow-up.
@@ -46,10 +52,18 @@ impl Interactions {
         let verifier = Verifier::try_new(bytes)
             .map_err(|e| anyhow::anyhow!("the Discord public key is invalid: {e}"))?;
         Ok(Interactions {
-            verifier,
+            verifier: Some(verifier),
+            ..Interactions::gateway(followup)
+        })
+    }
+
+    /// For interactions that arrive over the gateway (nothing to verify).
+    pub fn gateway(followup: Option<Arc<Http>>) -> Self {
+        Interactions {
+            verifier: None,
             followup,
             defer_after: Duration::from_millis(2500),
-        })
+        }
     }
 }
 
@@ -65,9 +79,9 @@ fn hex32(s: &str) -> Option<[u8; 32]> {
 }
 
 #[derive(Clone)]
-struct DiscordState {
-    http: HttpState,
-    cfg: Interactions,
+pub(crate) struct DiscordState {
+    pub(crate) http: HttpState,
+    pub(crate) cfg: Interactions,
 }
 
 /// The endpoint's routes, state applied; merge into [`crate::http::router`].
@@ -87,8 +101,9 @@ struct Member {
     user: User,
 }
 
+/// The parts of an interaction baton reads, as Discord sends them (both transports).
 #[derive(Debug, Deserialize)]
-struct Interaction {
+pub(crate) struct Interaction {
     id: String,
     #[serde(rename = "type")]
     kind: u8,
@@ -110,8 +125,12 @@ fn unauthorized(why: &'static str) -> Response {
     (StatusCode::UNAUTHORIZED, "invalid request signature\n").into_response()
 }
 
+/// An interaction's answer is for the one who asked: what baton says for everyone (review
+/// items, captures, summaries) reaches the thread or channel through the outbox.
 fn message(reply: &Reply, pointer: &str) -> Value {
-    json!({ "type": 4, "data": render::message(reply, pointer) })
+    let mut data = render::message(reply, pointer);
+    data["flags"] = json!(render::EPHEMERAL);
+    json!({ "type": 4, "data": data })
 }
 
 fn refusal(text: &str) -> Value {
@@ -126,7 +145,10 @@ async fn endpoint(State(s): State<DiscordState>, headers: HeaderMap, body: Bytes
     ) else {
         return unauthorized("missing signature headers");
     };
-    if s.cfg.verifier.verify(sig, ts, &body).is_err() {
+    let Some(verifier) = &s.cfg.verifier else {
+        return unauthorized("no public key configured");
+    };
+    if verifier.verify(sig, ts, &body).is_err() {
         return unauthorized("bad signature");
     }
     let Ok(ts) = ts.parse::<i64>() else {
@@ -140,7 +162,11 @@ async fn endpoint(State(s): State<DiscordState>, headers: HeaderMap, body: Bytes
     };
     match i.kind {
         1 => json_response(json!({ "type": 1 })),
-        2..=5 => json_response(handle(&s, i).await),
+        2..=5 => json_response(
+            answer(&s, i)
+                .await
+                .unwrap_or_else(|| refusal("That interaction was already handled.")),
+        ),
         _ => (StatusCode::BAD_REQUEST, "unknown interaction type\n").into_response(),
     }
 }
@@ -148,85 +174,13 @@ async fn endpoint(State(s): State<DiscordState>, headers: HeaderMap, body: Bytes
 /// Who is asking: the Discord user in the guild, mapped through `chat_identities`.
 /// `Err` carries the polite refusal.
 async fn resolve(s: &DiscordState, i: &Interaction) -> Result<Actor, String> {
-    let app = &s.http.app;
-    let Some(user) = i
-        .member
-        .as_ref()
-        .map(|m| &m.user)
-        .or(i.user.as_ref())
-        .map(|u| u.id.clone())
-    else {
-        return Err("I could not tell who you are.".into());
-    };
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT o.key, p.key FROM chat_identities ci \
-         JOIN organisations o ON o.id = ci.org_id \
-         JOIN people p ON p.id = ci.person_id \
-         WHERE ci.platform = 'discord' AND ci.user_id = $1 \
-           AND ($2::text IS NULL OR ci.workspace = $2) AND p.archived_at IS NULL",
+    let user = i.member.as_ref().map(|m| &m.user).or(i.user.as_ref());
+    super::person(
+        &s.http.app,
+        user.map(|u| u.id.as_str()),
+        i.guild_id.as_deref(),
     )
-    .bind(&user)
-    .bind(i.guild_id.as_deref())
-    .fetch_all(app.store.pool())
     .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "discord identity lookup failed");
-        "Something went wrong on my side; please try again.".to_string()
-    })?;
-    match rows.as_slice() {
-        [(org, person)] => {
-            let org = app.org(Some(org)).await.map_err(|e| e.to_string())?;
-            app.actor(org, person, Source::Discord)
-                .await
-                .map_err(|e| e.to_string())
-        }
-        [] => {
-            let known_guild = match &i.guild_id {
-                Some(g) => sqlx::query_scalar::<_, bool>(
-                    "SELECT EXISTS (SELECT 1 FROM chat_identities WHERE platform = 'discord' AND workspace = $1)",
-                )
-                .bind(g)
-                .fetch_one(app.store.pool())
-                .await
-                .unwrap_or(false),
-                None => true,
-            };
-            if known_guild {
-                tracing::warn!(user = %user, guild = ?i.guild_id, "unknown discord user");
-                Err(format!(
-                    "Sorry, I don't know you yet. Ask a baton admin to add your Discord user id ({user}) to the manifest."
-                ))
-            } else {
-                tracing::warn!(user = %user, guild = ?i.guild_id, "unknown discord guild");
-                Err("Sorry, this Discord server is not connected to a baton organisation.".into())
-            }
-        }
-        _ => {
-            tracing::warn!(user = %user, "discord user known in several organisations");
-            Err("You belong to several baton organisations; use the command in your organisation's server.".into())
-        }
-    }
-}
-
-/// Records the interaction id; `false` if it was seen before.
-async fn first_delivery(s: &DiscordState, org_id: i64, delivery: &str) -> bool {
-    let app = &s.http.app;
-    match sqlx::query(
-        "INSERT INTO inbound_events (org_id, delivery_id, received_at) VALUES ($1, $2, $3) \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(org_id)
-    .bind(delivery)
-    .bind(app.clock.now())
-    .execute(app.store.pool())
-    .await
-    {
-        Ok(r) => r.rows_affected() == 1,
-        Err(e) => {
-            tracing::error!(error = %e, "recording a discord interaction failed");
-            true
-        }
-    }
 }
 
 /// What an interaction asks for.
@@ -313,23 +267,31 @@ fn ask(i: &Interaction) -> Result<Ask, String> {
     }
 }
 
-/// The response to a command, button or modal submission (type 2, 3, 5) or autocomplete (4).
-async fn handle(s: &DiscordState, i: Interaction) -> Value {
+/// The answer to a command, button or modal submission (type 2, 3, 5) or autocomplete
+/// (4), whichever transport brought it; `None` if this interaction id was handled before
+/// (the endpoint still answers; over the gateway the first answer already acknowledged it).
+pub(crate) async fn answer(s: &DiscordState, i: Interaction) -> Option<Value> {
     let actor = match resolve(s, &i).await {
         Ok(a) => a,
         Err(msg) if i.kind == 4 => {
             tracing::debug!(msg, "autocomplete refused");
-            return json!({ "type": 8, "data": { "choices": [] } });
+            return Some(json!({ "type": 8, "data": { "choices": [] } }));
         }
-        Err(msg) => return refusal(&msg),
+        Err(msg) => return Some(refusal(&msg)),
     };
     if i.kind == 4 {
-        return autocomplete(s, &actor, &i.data).await;
+        return Some(autocomplete(s, &actor, &i.data).await);
     }
     let delivery = format!("discord:{}", i.id);
-    if !first_delivery(s, actor.org.id, &delivery).await {
-        return refusal("That interaction was already handled.");
+    if !super::first_delivery(&s.http.app, actor.org.id, &delivery).await {
+        tracing::info!(delivery, "discord interaction already handled");
+        return None;
     }
+    Some(handle(s, i, actor, delivery).await)
+}
+
+/// Runs an admitted interaction and says what to answer.
+async fn handle(s: &DiscordState, i: Interaction, actor: Actor, delivery: String) -> Value {
     let ask = match ask(&i) {
         Ok(a) => a,
         Err(e) => return message(&Reply::error(e), DEFAULT_POINTER),

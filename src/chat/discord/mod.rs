@@ -1,11 +1,15 @@
-//! Discord: the HTTP interactions endpoint ([`interactions::routes`]), the outbox adapter
-//! ([`outbox::DiscordAdapter`]) and the `/baton` command definition ([`commands`]).
-//! Like every adapter it only translates; the app decides.
+//! Discord: the HTTP interactions endpoint ([`interactions::routes`]), the gateway
+//! connection held by one replica ([`gateway`]), review-thread capture ([`threads`]), the
+//! outbox adapter ([`outbox::DiscordAdapter`]) and the `/baton` command definition
+//! ([`commands`]). Like every adapter it only translates; the app decides.
 
 pub mod commands;
+pub mod gateway;
 pub mod interactions;
 pub mod outbox;
+pub mod threads;
 
+pub use gateway::Gateway;
 pub use interactions::{Interactions, routes};
 pub use outbox::DiscordAdapter;
 
@@ -14,14 +18,17 @@ use std::sync::Arc;
 use serenity::all::{ApplicationId, GuildId};
 use serenity::http::{Http, HttpBuilder};
 
-/// Builds serenity's REST client. `api_url` redirects every request to
+use crate::app::{Actor, App};
+use crate::domain::Source;
+
+/// serenity's REST client, unbuilt. `api_url` redirects every request to
 /// `{api_url}/api/v10/...` (tests, proxies); `ratelimiter_disabled` is for tests only.
-pub fn http(
+pub fn http_builder(
     token: &str,
     application_id: Option<u64>,
     api_url: Option<&str>,
     ratelimiter_disabled: bool,
-) -> Arc<Http> {
+) -> HttpBuilder {
     let mut b = HttpBuilder::new(token).ratelimiter_disabled(ratelimiter_disabled);
     if let Some(url) = api_url {
         b = b.proxy(url.trim_end_matches('/'));
@@ -29,7 +36,98 @@ pub fn http(
     if let Some(id) = application_id {
         b = b.application_id(ApplicationId::new(id));
     }
-    Arc::new(b.build())
+    b
+}
+
+/// serenity's REST client (see [`http_builder`]).
+pub fn http(
+    token: &str,
+    application_id: Option<u64>,
+    api_url: Option<&str>,
+    ratelimiter_disabled: bool,
+) -> Arc<Http> {
+    Arc::new(http_builder(token, application_id, api_url, ratelimiter_disabled).build())
+}
+
+/// The person behind a Discord user in a guild (or in a DM: `guild` is `None`), mapped
+/// through `chat_identities`. `Err` carries the polite refusal; each refusal is logged.
+pub(crate) async fn person(
+    app: &App,
+    user: Option<&str>,
+    guild: Option<&str>,
+) -> Result<Actor, String> {
+    let Some(user) = user else {
+        return Err("I could not tell who you are.".into());
+    };
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT o.key, p.key FROM chat_identities ci \
+         JOIN organisations o ON o.id = ci.org_id \
+         JOIN people p ON p.id = ci.person_id \
+         WHERE ci.platform = 'discord' AND ci.user_id = $1 \
+           AND ($2::text IS NULL OR ci.workspace = $2) AND p.archived_at IS NULL",
+    )
+    .bind(user)
+    .bind(guild)
+    .fetch_all(app.store.pool())
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "discord identity lookup failed");
+        "Something went wrong on my side; please try again.".to_string()
+    })?;
+    match rows.as_slice() {
+        [(org, person)] => {
+            let org = app.org(Some(org)).await.map_err(|e| e.to_string())?;
+            app.actor(org, person, Source::Discord)
+                .await
+                .map_err(|e| e.to_string())
+        }
+        [] => {
+            let known_guild = match guild {
+                Some(g) => sqlx::query_scalar::<_, bool>(
+                    "SELECT EXISTS (SELECT 1 FROM chat_identities WHERE platform = 'discord' AND workspace = $1)",
+                )
+                .bind(g)
+                .fetch_one(app.store.pool())
+                .await
+                .unwrap_or(false),
+                None => true,
+            };
+            if known_guild {
+                tracing::warn!(user = %user, guild = ?guild, "unknown discord user");
+                Err(format!(
+                    "Sorry, I don't know you yet. Ask a baton admin to add your Discord user id ({user}) to the manifest."
+                ))
+            } else {
+                tracing::warn!(user = %user, guild = ?guild, "unknown discord guild");
+                Err("Sorry, this Discord server is not connected to a baton organisation.".into())
+            }
+        }
+        _ => {
+            tracing::warn!(user = %user, "discord user known in several organisations");
+            Err("You belong to several baton organisations; use the command in your organisation's server.".into())
+        }
+    }
+}
+
+/// Records an inbound delivery (interaction or message id); `false` if it was seen before.
+/// A failure to record is logged and the delivery handled (better twice than never).
+pub(crate) async fn first_delivery(app: &App, org_id: i64, delivery: &str) -> bool {
+    match sqlx::query(
+        "INSERT INTO inbound_events (org_id, delivery_id, received_at) VALUES ($1, $2, $3) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(org_id)
+    .bind(delivery)
+    .bind(app.clock.now())
+    .execute(app.store.pool())
+    .await
+    {
+        Ok(r) => r.rows_affected() == 1,
+        Err(e) => {
+            tracing::error!(error = %e, delivery, "recording a discord delivery failed");
+            true
+        }
+    }
 }
 
 /// Registers `/baton` by bulk overwrite (idempotent): in one guild for development (instant),

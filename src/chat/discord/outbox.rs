@@ -32,7 +32,8 @@ impl DiscordAdapter {
         DiscordAdapter { store, http }
     }
 
-    async fn call(
+    /// One REST call with a JSON body; the answer's JSON (`Null` if it has none).
+    pub(crate) async fn call(
         &self,
         route: Route<'_>,
         method: LightMethod,
