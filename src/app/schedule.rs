@@ -227,7 +227,9 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
         .into_iter()
         .map(|(id, k)| (k, id))
         .collect();
+    tracing::debug!(elapsed = ?t0.elapsed(), "tick: people");
     let away = app.store.away_periods(org_id).await?;
+    tracing::debug!(elapsed = ?t0.elapsed(), "tick: away");
     let holidays: BTreeSet<NaiveDate> = spec.holidays.iter().map(|h| h.date).collect();
 
     let mut tx = app
@@ -237,7 +239,9 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
         .await
         .map_err(crate::store::StoreError::from)?;
     let cadences = Store::claim_cadences(&mut tx, org_id, now).await?;
+    tracing::debug!(elapsed = ?t0.elapsed(), "tick: claimed");
     let index = Index::new(&spec, now);
+    tracing::debug!(elapsed = ?t0.elapsed(), "tick: index");
     // Departments that take prompts in their channel rather than by DM.
     let in_channel: HashMap<i64, String> = cadences
         .iter()
