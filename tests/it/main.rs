@@ -14,4 +14,5 @@ mod schedule;
 mod serve;
 mod shell;
 mod slack;
+mod slack_reviews;
 mod store;

@@ -20,21 +20,40 @@ use tower::ServiceExt;
 
 use crate::common::{app_with, count, example_spec, now};
 
-const SECRET: &str = "baton-test-signing-secret";
-const TEAM: &str = "T04NWCLOUD";
-const EMMA: &str = "U04EMMADV5";
-const MAYA: &str = "U04MAYA7QK";
-const LIMIT: Duration = Duration::from_secs(5);
+pub(crate) const SECRET: &str = "baton-test-signing-secret";
+pub(crate) const TEAM: &str = "T04NWCLOUD";
+pub(crate) const EMMA: &str = "U04EMMADV5";
+pub(crate) const MAYA: &str = "U04MAYA7QK";
+pub(crate) const LIMIT: Duration = Duration::from_secs(5);
 
-struct Rig {
-    app: Arc<baton::app::App>,
-    fake: FakeSlack,
-    bot: Arc<SlackBot>,
-    router: axum::Router,
+pub(crate) struct Rig {
+    pub app: Arc<baton::app::App>,
+    pub fake: FakeSlack,
+    pub bot: Arc<SlackBot>,
+    pub router: axum::Router,
 }
 
 async fn rig(pool: PgPool) -> Rig {
-    let app = Arc::new(app_with(pool, &example_spec()).await);
+    rig_on(
+        pool,
+        &example_spec(),
+        Arc::new(baton::clock::FixedClock::new(now())),
+    )
+    .await
+}
+
+/// A rig over `spec` on a clock the test controls (signatures are made at its now).
+pub(crate) async fn rig_on(
+    pool: PgPool,
+    spec: &baton::domain::OrgSpec,
+    clock: Arc<baton::clock::FixedClock>,
+) -> Rig {
+    let app = baton::app::App::new(baton::store::Store::new(pool), clock);
+    let applied = baton::app::apply::apply(&app, spec, false)
+        .await
+        .expect("apply");
+    assert!(applied.written);
+    let app = Arc::new(app);
     let fake = FakeSlack::start().await.expect("fake slack");
     let bot = Arc::new(
         SlackBot::new(app.clone(), &fake.api_url(), "xoxb-test", Some("xapp-test")).unwrap(),
@@ -48,7 +67,54 @@ async fn rig(pool: PgPool) -> Rig {
     }
 }
 
-fn signed(path: &str, content_type: &str, body: String, ts: i64) -> Request<Body> {
+impl Rig {
+    fn ts(&self) -> i64 {
+        self.app.clock.now().timestamp()
+    }
+
+    /// `/baton <text>` from `user`, signed at the app's now.
+    pub(crate) async fn slash(&self, user: &str, text: &str, trigger: &str) -> (StatusCode, Value) {
+        let body = command_body(&self.fake, user, TEAM, text, trigger);
+        let req = signed(
+            "/slack/commands",
+            "application/x-www-form-urlencoded",
+            body,
+            self.ts(),
+        );
+        send(&self.router, req).await
+    }
+
+    /// An interaction payload, signed at the app's now.
+    pub(crate) async fn interact(&self, payload: &Value) -> (StatusCode, Value) {
+        let body = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
+        let req = signed(
+            "/slack/interactions",
+            "application/x-www-form-urlencoded",
+            body,
+            self.ts(),
+        );
+        send(&self.router, req).await
+    }
+
+    /// An Events API payload, signed at the app's now; `retry` sets `X-Slack-Retry-Num`.
+    pub(crate) async fn event(&self, v: &Value, retry: Option<&str>) -> StatusCode {
+        let mut req = signed(
+            "/slack/events",
+            "application/json",
+            v.to_string(),
+            self.ts(),
+        );
+        if let Some(n) = retry {
+            req.headers_mut()
+                .insert("x-slack-retry-num", n.parse().unwrap());
+            req.headers_mut()
+                .insert("x-slack-retry-reason", "http_timeout".parse().unwrap());
+        }
+        send(&self.router, req).await.0
+    }
+}
+
+pub(crate) fn signed(path: &str, content_type: &str, body: String, ts: i64) -> Request<Body> {
     let ts = ts.to_string();
     Request::post(path)
         .header("content-type", content_type)
@@ -58,7 +124,7 @@ fn signed(path: &str, content_type: &str, body: String, ts: i64) -> Request<Body
         .unwrap()
 }
 
-async fn send(router: &axum::Router, req: Request<Body>) -> (StatusCode, Value) {
+pub(crate) async fn send(router: &axum::Router, req: Request<Body>) -> (StatusCode, Value) {
     let res = router.clone().oneshot(req).await.unwrap();
     let status = res.status();
     let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
@@ -110,7 +176,8 @@ fn interaction_request(payload: &Value) -> Request<Body> {
     )
 }
 
-fn dm_event(event_id: &str, user: &str, text: &str) -> Value {
+/// An `event_callback` envelope around `event`.
+pub(crate) fn event_callback(event_id: &str, event: Value) -> Value {
     json!({
         "token": "gIkuvaNzQIHg97ATvDxqgjtO",
         "team_id": TEAM,
@@ -118,7 +185,14 @@ fn dm_event(event_id: &str, user: &str, text: &str) -> Value {
         "type": "event_callback",
         "event_id": event_id,
         "event_time": now().timestamp(),
-        "event": {
+        "event": event
+    })
+}
+
+fn dm_event(event_id: &str, user: &str, text: &str) -> Value {
+    event_callback(
+        event_id,
+        json!({
             "type": "message",
             "channel": "D04EMMADV5",
             "channel_type": "im",
@@ -126,8 +200,8 @@ fn dm_event(event_id: &str, user: &str, text: &str) -> Value {
             "text": text,
             "ts": "1763294400.000100",
             "event_ts": "1763294400.000100"
-        }
-    })
+        }),
+    )
 }
 
 async fn checkins(pool: &PgPool) -> i64 {
