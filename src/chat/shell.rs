@@ -183,10 +183,7 @@ async fn write_pictures<W: Write>(
     let Some(dir) = dir else {
         return Ok(());
     };
-    for block in &reply.blocks {
-        let crate::bot::Block::Image(image) = block else {
-            continue;
-        };
+    for image in crate::app::pictures::images(reply) {
         let path = dir.join(crate::app::pictures::file_name(image));
         match crate::app::pictures::render(app, actor.org.id, image).await {
             Ok(png) => {

@@ -14,5 +14,6 @@ mod schedule;
 mod serve;
 mod shell;
 mod slack;
+mod slack_pictures;
 mod slack_reviews;
 mod store;

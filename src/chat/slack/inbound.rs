@@ -13,6 +13,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::files::PictureTo;
 use super::{SlackBot, Who};
 use crate::app::reviews::THREAD_HINT;
 use crate::bot::render::slack::{self as render, ModalOrigin};
@@ -99,10 +100,11 @@ impl SlackBot {
         };
         let bot = self.clone();
         let delivery = p.trigger_id.clone();
+        let org_id = actor.org.id;
         let mut task =
             tokio::spawn(async move { bot.app.handle_line(&actor, &line, &delivery).await });
         match tokio::time::timeout(self.ack_budget, &mut task).await {
-            Ok(Ok(reply)) => self.command_reply(&p, reply, share).await,
+            Ok(Ok(reply)) => self.command_reply(&p, org_id, reply, share).await,
             Ok(Err(e)) => {
                 tracing::error!(error = %e, "command task failed");
                 ephemeral("Something went wrong running that command.")
@@ -112,7 +114,7 @@ impl SlackBot {
                 let bot = self.clone();
                 tokio::spawn(async move {
                     let body = match task.await {
-                        Ok(reply) => bot.command_reply(&p, reply, share).await,
+                        Ok(reply) => bot.command_reply(&p, org_id, reply, share).await,
                         Err(_) => ephemeral("Something went wrong running that command."),
                     };
                     if body.as_object().is_some_and(|o| !o.is_empty())
@@ -126,8 +128,15 @@ impl SlackBot {
         }
     }
 
-    /// What a command's reply becomes: a modal for forms, else a message.
-    async fn command_reply(&self, p: &CommandPayload, reply: Reply, share: bool) -> Value {
+    /// What a command's reply becomes: a modal for forms, else a message. Its pictures
+    /// follow by upload: into the channel when shared, else into the person's DM.
+    async fn command_reply(
+        self: &Arc<Self>,
+        p: &CommandPayload,
+        org_id: i64,
+        reply: Reply,
+        share: bool,
+    ) -> Value {
         if let Some(form) = reply.form() {
             let view = render::modal(form, &ModalOrigin::default());
             match self
@@ -141,7 +150,28 @@ impl SlackBot {
                 Err(e) => tracing::warn!(error = %e, "views.open failed; answering in text"),
             }
         }
-        response(&reply, share)
+        let mut body = response(&reply, share);
+        if !reply.is_error() && crate::app::pictures::images(&reply).next().is_some() {
+            let shared = body["response_type"] == "in_channel";
+            let to = if shared {
+                PictureTo::Channel {
+                    channel: p.channel_id.clone(),
+                    thread_ts: None,
+                }
+            } else {
+                // A private answer's picture must not land in the channel.
+                if let Some(blocks) = body["blocks"].as_array_mut()
+                    && blocks.len() < render::MAX_BLOCKS
+                {
+                    blocks.push(json!({ "type": "context", "elements": [{ "type": "mrkdwn",
+                        "text": ":frame_with_picture: The picture is on its way to your direct messages with baton." }] }));
+                }
+                PictureTo::Dm(p.user_id.clone())
+            };
+            let bot = self.clone();
+            tokio::spawn(async move { bot.upload_pictures_now(org_id, &reply, to).await });
+        }
+        body
     }
 
     /// An interaction (`block_actions`, `view_submission`, …). Returns the ack body.
@@ -416,6 +446,11 @@ impl SlackBot {
         if let Err(e) = self.call("chat.postMessage", &body).await {
             tracing::warn!(error = %e, "answering the DM failed");
         }
+        let to = PictureTo::Channel {
+            channel: channel.to_string(),
+            thread_ts: None,
+        };
+        self.upload_pictures_now(actor.org.id, &reply, to).await;
     }
 
     /// A message in a channel: only replies in a review's thread matter (see
