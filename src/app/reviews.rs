@@ -19,7 +19,6 @@ use crate::outbox::{Payload, enqueue};
 use crate::store::StoreError;
 use crate::store::reviews::{CaptureRow, ItemRow, NewCapture, ReviewRow};
 
-use super::schedule::person_zone;
 use super::status::View;
 use super::{Actor, App};
 
@@ -81,7 +80,10 @@ async fn agenda(
     let today = app
         .clock
         .now()
-        .with_timezone(&person_zone(spec, &actor.person.spec))
+        .with_timezone(
+            &app.person_zone(actor.org.id, spec, &actor.person.spec)
+                .await?,
+        )
         .date_naive();
     let mut items: Vec<(String, String, Vec<String>)> = Vec::new();
     for section in template {
@@ -730,14 +732,13 @@ pub async fn capture(
     // Due dates are read in the facilitator's time zone.
     let facilitator_zone = match &review {
         Some(r) => {
-            let key = people_key(app, r.facilitator_id).await?;
-            spec.people
-                .iter()
-                .find(|p| Some(p.key.as_str()) == key.as_deref())
-                .map(|p| person_zone(&spec, p))
-                .unwrap_or(spec.org.time_zone)
+            let key = people_key(app, r.facilitator_id).await?.unwrap_or_default();
+            app.zone_of_key(actor.org.id, &spec, &key).await?
         }
-        None => person_zone(&spec, &actor.person.spec),
+        None => {
+            app.person_zone(actor.org.id, &spec, &actor.person.spec)
+                .await?
+        }
     };
     let today = app
         .clock
@@ -948,7 +949,10 @@ pub async fn edit(app: &App, actor: &Actor, id: &str, text: &str) -> Result<Repl
     let today = app
         .clock
         .now()
-        .with_timezone(&person_zone(&spec, &actor.person.spec))
+        .with_timezone(
+            &app.person_zone(actor.org.id, &spec, &actor.person.spec)
+                .await?,
+        )
         .date_naive();
     let (owner, due, body) = if c.kind == "action" {
         let (o, rest) = find_owner(&spec, text);
@@ -1037,7 +1041,10 @@ pub async fn actions(app: &App, actor: &Actor, filter: Option<&str>) -> Result<R
     let today = app
         .clock
         .now()
-        .with_timezone(&person_zone(&spec, &actor.person.spec))
+        .with_timezone(
+            &app.person_zone(actor.org.id, &spec, &actor.person.spec)
+                .await?,
+        )
         .date_naive();
     let all = app
         .store
@@ -1246,6 +1253,7 @@ pub async fn remind(app: &App, org_id: i64) -> Result<u64> {
     let holidays: Vec<NaiveDate> = spec.holidays.iter().map(|h| h.date).collect();
     let now: DateTime<Utc> = app.clock.now();
     let all = app.store.captures(org_id, None, Some("action")).await?;
+    let reported = app.reported_zones(org_id).await?;
     let mut sent = 0;
     let mut tx = app.store.pool().begin().await.map_err(StoreError::from)?;
     for c in all.iter().filter(|c| c.status == "open") {
@@ -1256,7 +1264,7 @@ pub async fn remind(app: &App, org_id: i64) -> Result<u64> {
             .people
             .iter()
             .find(|p| p.key.as_str() == owner)
-            .map(|p| person_zone(&spec, p))
+            .map(|p| super::zones::zone_of(&spec, p, reported.get(owner).copied()))
             .unwrap_or(spec.org.time_zone);
         let today = now.with_timezone(&tz).date_naive();
         // The working day before the due date.

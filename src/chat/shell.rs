@@ -210,7 +210,10 @@ pub async fn run<R: AsyncBufRead + Unpin, W: Write>(
     png: Option<&std::path::Path>,
 ) -> std::io::Result<usize> {
     let spec_tz = match app.spec(actor.org.id).await {
-        Ok(spec) => crate::app::schedule::person_zone(&spec, &actor.person.spec),
+        Ok(spec) => app
+            .person_zone(actor.org.id, &spec, &actor.person.spec)
+            .await
+            .unwrap_or(spec.org.time_zone),
         Err(_) => chrono_tz::UTC,
     };
     let mut count = 0;

@@ -930,3 +930,93 @@ fn block_kit_snapshots() {
     let _: slack_morphism::prelude::SlackView =
         serde_json::from_value(modal).expect("the modal parses as a Slack view");
 }
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn a_zone_from_slack_places_prompts_and_due_dates_when_the_manifest_has_none(pool: PgPool) {
+    use baton::app::schedule::run_due;
+    use chrono::TimeZone;
+    let at = |d: u32, h: u32, m: u32| chrono::Utc.with_ymd_and_hms(2026, 11, d, h, m, 0).unwrap();
+    let mut spec = example_spec();
+    for p in &mut spec.people {
+        if ["tom", "lena"].contains(&p.key.as_str()) {
+            p.time_zone = None;
+        }
+    }
+    // Monday 16 November, 12:00 UTC.
+    let clock = Arc::new(baton::clock::FixedClock::new(now()));
+    let r = rig_on(pool.clone(), &spec, clock.clone()).await;
+    r.fake
+        .add_user("U07TOM0001", "tom.okafor@northwind.example", "Asia/Tokyo");
+    r.fake.add_user(
+        "U07LENA001",
+        "lena.vogel@northwind.example",
+        "Mars/Olympus_Mons",
+    );
+    r.slash("U07TOM0001", "whoami", "960.1").await;
+    r.slash("U07LENA001", "whoami", "960.2").await;
+    let zones: Vec<(String, String)> = sqlx::query_as(
+        "SELECT p.key, z.time_zone FROM platform_zones z JOIN people p ON p.id = z.person_id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(zones, [("tom".to_string(), "Asia/Tokyo".to_string())]);
+
+    // Sales checks in weekly on Monday at 09:00, in each person's zone.
+    let due = |who: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, chrono::DateTime<chrono::Utc>>(
+                "SELECT pr.due_at FROM prompts pr JOIN people p ON p.id = pr.person_id
+                 WHERE p.key = $1 ORDER BY pr.due_at",
+            )
+            .bind(who)
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    clock.set(at(22, 23, 59));
+    run_due(&r.app, None).await.unwrap();
+    assert!(due("tom").await.is_empty(), "not Monday in Tokyo yet");
+    // Lena's Slack zone was not a zone: Sales' New York applies (09:00 EST = 14:00Z).
+    assert_eq!(due("lena").await, [at(16, 14, 0)]);
+    clock.set(at(23, 0, 0));
+    run_due(&r.app, None).await.unwrap();
+    assert_eq!(due("tom").await, [at(23, 0, 0)], "09:00 on Monday in Tokyo");
+
+    // Due dates are read in Tokyo too: Monday 09:00 there is still Sunday in New York.
+    let (_, ack) = r
+        .slash("U07TOM0001", "action @tom call the bank tomorrow", "960.3")
+        .await;
+    assert!(
+        ack["text"]
+            .as_str()
+            .unwrap()
+            .contains("due Tue 24 Nov 2026"),
+        "{ack}"
+    );
+    // A person linked by Slack id and without a manifest zone is looked up once for it.
+    for p in &mut spec.people {
+        if p.key.as_str() == "priya" {
+            p.time_zone = None;
+        }
+    }
+    baton::app::apply::apply(&r.app, &spec, false)
+        .await
+        .unwrap();
+    r.app.invalidate(None);
+    r.fake
+        .add_user("U04PRIYA2R", "priya@northwind.example", "Asia/Kolkata");
+    let before = r.fake.calls("users.info").len();
+    r.slash("U04PRIYA2R", "whoami", "960.4").await;
+    r.slash("U04PRIYA2R", "whoami", "960.5").await;
+    assert_eq!(r.fake.calls("users.info").len(), before + 1);
+    let priya: String = sqlx::query_scalar(
+        "SELECT z.time_zone FROM platform_zones z JOIN people p ON p.id = z.person_id WHERE p.key = 'priya'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(priya, "Asia/Kolkata");
+}

@@ -408,23 +408,63 @@ impl SlackBot {
             return Ok(Who::UnknownUser);
         };
         let actor = self.app.actor(org, &key, Source::Slack).await?;
-        if actor.person.spec.time_zone.is_none()
-            && let Some(tz) = info.as_ref().and_then(|v| v["user"]["tz"].as_str())
-            && tz.parse::<chrono_tz::Tz>().is_ok()
-        {
-            sqlx::query(
-                "INSERT INTO platform_zones (org_id, person_id, platform, time_zone)
-                 VALUES ($1, $2, 'slack', $3)
-                 ON CONFLICT (org_id, person_id, platform) DO UPDATE SET time_zone = $3",
-            )
-            .bind(actor.org.id)
-            .bind(actor.person.id)
-            .bind(tz)
-            .execute(pool)
-            .await
-            .map_err(crate::store::StoreError::from)?;
+        if actor.person.spec.time_zone.is_none() {
+            self.remember_zone(&actor, user, info).await?;
         }
         Ok(Who::Person(Box::new(actor)))
+    }
+
+    /// Records Slack's `tz` for a person whose manifest sets no zone (see `app::zones`):
+    /// from the `users.info` answer already at hand, else asked once (a person linked by
+    /// Slack id is never looked up otherwise). A value that is not an IANA zone is ignored.
+    async fn remember_zone(
+        &self,
+        actor: &Actor,
+        user: &str,
+        info: Option<Value>,
+    ) -> crate::error::Result<()> {
+        let pool = self.app.store.pool();
+        let info = match info {
+            Some(v) => Some(v),
+            None => {
+                let known: bool = sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM platform_zones
+                     WHERE org_id = $1 AND person_id = $2 AND platform = 'slack')",
+                )
+                .bind(actor.org.id)
+                .bind(actor.person.id)
+                .fetch_one(pool)
+                .await
+                .map_err(crate::store::StoreError::from)?;
+                if known {
+                    return Ok(());
+                }
+                self.get("users.info", &[("user", user)]).await.ok()
+            }
+        };
+        let Some(tz) = info.as_ref().and_then(|v| v["user"]["tz"].as_str()) else {
+            return Ok(());
+        };
+        if tz.parse::<chrono_tz::Tz>().is_err() {
+            tracing::debug!(
+                user,
+                tz,
+                "Slack reported a time zone that is not an IANA name; ignored"
+            );
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO platform_zones (org_id, person_id, platform, time_zone)
+             VALUES ($1, $2, 'slack', $3)
+             ON CONFLICT (org_id, person_id, platform) DO UPDATE SET time_zone = $3",
+        )
+        .bind(actor.org.id)
+        .bind(actor.person.id)
+        .bind(tz)
+        .execute(pool)
+        .await
+        .map_err(crate::store::StoreError::from)?;
+        Ok(())
     }
 
     /// Records a delivery; false if it was seen before (a retry or re-delivery).
