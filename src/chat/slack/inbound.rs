@@ -2,6 +2,12 @@
 //! into a `Command`, runs it through the app and returns what Slack should get in the ack
 //! (the rest goes out through the Web API or `response_url`).
 //!
+//! Message events: a person's line in their DM with baton runs as a command; in channels,
+//! only replies in a review meeting's thread are read (found through `platform_threads`),
+//! classified by [`classify_thread_line`]: captures and moves run as the writer in that
+//! review (the app echoes them into the thread through the outbox), near misses get a
+//! private hint, discussion is left alone. Review buttons act on the review they belong to.
+//!
 //! De-duplication: events by `event_id`, slash commands and button presses by `trigger_id`
 //! (recorded in `inbound_events`); modal submissions by view id, through the check-in's own
 //! idempotency key (`slack:<view id>`), so a corrected resubmission after a field error still
