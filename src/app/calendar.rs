@@ -5,11 +5,10 @@
 //! calendar app shows it in whatever zone its user lives in.
 
 use chrono::{DateTime, Duration, Utc};
-use chrono_tz::Tz;
 
 use crate::bot::{Align, Cell, Reply, Table};
 use crate::domain::calendar::{
-    CalendarEvent, department_events, department_zone, events, ics, next_occurrence, upcoming,
+    CalendarEvent, department_events, events, ics, next_occurrence, upcoming,
 };
 use crate::domain::{Key, OrgSpec};
 use crate::error::{AppError, Result};
@@ -44,26 +43,16 @@ fn selected(spec: &OrgSpec, dept: Option<&Key>) -> Vec<CalendarEvent> {
     }
 }
 
-/// The reader's zone: their own, else their first department's, else the organisation's.
-fn reader_zone(spec: &OrgSpec, actor: &Actor) -> Tz {
-    if let Some(tz) = actor.person.spec.time_zone {
-        return tz;
-    }
-    actor
-        .departments()
-        .next()
-        .and_then(|d| Key::parse(d).ok())
-        .map(|k| department_zone(spec, &k))
-        .unwrap_or(spec.org.time_zone)
-}
-
 /// `calendar [dept]`: upcoming events of all four layers, in the reader's time zone.
 pub async fn calendar(app: &App, actor: &Actor, dept: Option<&str>) -> Result<Reply> {
     let spec = app.spec(actor.org.id).await?;
     let key = resolve(&spec, dept)?;
     let now = app.clock.now();
     let evs = selected(&spec, key.as_ref());
-    let zone = reader_zone(&spec, actor);
+    // The reader's zone (see `app::zones`).
+    let zone = app
+        .person_zone(actor.org.id, &spec, &actor.person.spec)
+        .await?;
 
     // The next fortnight of the operational and coordination rhythm…
     let mut rows: Vec<(DateTime<Utc>, &CalendarEvent)> =

@@ -11,6 +11,7 @@ pub mod schedule;
 pub mod seed;
 pub mod status;
 pub mod strategy;
+pub mod zones;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -240,7 +241,24 @@ impl App {
     /// once, with their cause.
     #[tracing::instrument(skip_all, fields(org = %actor.org.key, person = %actor.key()))]
     pub async fn handle(&self, actor: &Actor, cmd: Command, delivery: &str) -> Reply {
-        match self.run(actor, cmd, delivery).await {
+        Self::answer(self.run(actor, None, cmd, delivery).await)
+    }
+
+    /// Runs one command in the context of a review (a reply in its thread, a press of one of
+    /// its buttons): moving, ending and capturing act on that review, whichever others run.
+    #[tracing::instrument(skip_all, fields(org = %actor.org.key, person = %actor.key(), review))]
+    pub async fn handle_in_review(
+        &self,
+        actor: &Actor,
+        review: i64,
+        cmd: Command,
+        delivery: &str,
+    ) -> Reply {
+        Self::answer(self.run(actor, Some(review), cmd, delivery).await)
+    }
+
+    fn answer(result: Result<Reply>) -> Reply {
+        match result {
             Ok(r) => r,
             Err(AppError::Store(e)) => {
                 tracing::error!(error = %e, "command failed in the store");
@@ -250,7 +268,13 @@ impl App {
         }
     }
 
-    async fn run(&self, actor: &Actor, cmd: Command, delivery: &str) -> Result<Reply> {
+    async fn run(
+        &self,
+        actor: &Actor,
+        review: Option<i64>,
+        cmd: Command,
+        delivery: &str,
+    ) -> Result<Reply> {
         match cmd {
             Command::Help(topic) => Ok(status::help(topic.as_deref())),
             Command::Whoami => status::whoami(self, actor).await,
@@ -260,9 +284,10 @@ impl App {
             Command::Checkin(line) => checkins::record(self, actor, &line, false, delivery).await,
             Command::Correct(line) => checkins::record(self, actor, &line, true, delivery).await,
             Command::CheckinForm(code) => checkins::form(self, actor, code.as_ref()).await,
-            Command::SubmitForm { id, values } => {
-                checkins::submit(self, actor, &id, &values, delivery).await
-            }
+            Command::SubmitForm { id, values } => match id.strip_prefix(reviews::EDIT_FORM) {
+                Some(capture) => reviews::submit_edit(self, actor, capture, &values).await,
+                None => checkins::submit(self, actor, &id, &values, delivery).await,
+            },
             Command::Gaps => strategy::gaps(self, actor).await,
             Command::Map => strategy::map(self, actor).await,
             Command::Deps(dept) => strategy::deps(self, actor, dept.as_deref()).await,
@@ -282,13 +307,16 @@ impl App {
             Command::ReviewStart { tier, dept } => {
                 reviews::start(self, actor, &tier, dept.as_deref()).await
             }
-            Command::ReviewNext => reviews::step(self, actor, true).await,
-            Command::ReviewBack => reviews::step(self, actor, false).await,
-            Command::ReviewEnd => reviews::end(self, actor).await,
+            Command::ReviewNext => reviews::step(self, actor, review, true).await,
+            Command::ReviewBack => reviews::step(self, actor, review, false).await,
+            Command::ReviewEnd => reviews::end(self, actor, review).await,
             Command::ReviewShow(id) => reviews::show(self, actor, &id).await,
             Command::ReviewWhere => reviews::where_now(self, actor).await,
-            Command::Capture { kind, text } => reviews::capture(self, actor, &kind, &text).await,
+            Command::Capture { kind, text } => {
+                reviews::capture(self, actor, review, &kind, &text).await
+            }
             Command::Edit { id, text } => reviews::edit(self, actor, &id, &text).await,
+            Command::EditForm(id) => reviews::edit_form(self, actor, &id).await,
             Command::Delete(id) => reviews::delete(self, actor, &id).await,
             Command::Done(id) => reviews::done(self, actor, &id).await,
             Command::Actions(f) => reviews::actions(self, actor, f.as_deref()).await,

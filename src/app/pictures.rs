@@ -84,6 +84,26 @@ pub fn file_name(image: &ImageRef) -> String {
     }
 }
 
+/// A short title for a picture (shown above it where platforms show one).
+pub fn title(image: &ImageRef) -> String {
+    let subject = image.subject.as_deref().filter(|s| !s.is_empty());
+    match (image.kind.as_str(), subject) {
+        (KR_TREND, Some(code)) => format!("Trend of {code}"),
+        (SCORECARD, Some(scope)) if scope != "company" => format!("Scorecard — {scope}"),
+        (SCORECARD, _) => "Scorecard".to_string(),
+        (STRATEGY_MAP, _) => "Strategy map".to_string(),
+        (kind, _) => kind.replace('_', " "),
+    }
+}
+
+/// The pictures a reply carries, in order.
+pub fn images(reply: &crate::bot::Reply) -> impl Iterator<Item = &ImageRef> {
+    reply.blocks.iter().filter_map(|b| match b {
+        crate::bot::Block::Image(i) => Some(i),
+        _ => None,
+    })
+}
+
 fn day_start(d: NaiveDate) -> DateTime<Utc> {
     Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight exists"))
 }

@@ -19,7 +19,6 @@ use crate::outbox::{Payload, enqueue};
 use crate::store::StoreError;
 use crate::store::reviews::{CaptureRow, ItemRow, NewCapture, ReviewRow};
 
-use super::schedule::person_zone;
 use super::status::View;
 use super::{Actor, App};
 
@@ -81,7 +80,10 @@ async fn agenda(
     let today = app
         .clock
         .now()
-        .with_timezone(&person_zone(spec, &actor.person.spec))
+        .with_timezone(
+            &app.person_zone(actor.org.id, spec, &actor.person.spec)
+                .await?,
+        )
         .date_naive();
     let mut items: Vec<(String, String, Vec<String>)> = Vec::new();
     for section in template {
@@ -516,10 +518,34 @@ async fn current(app: &App, actor: &Actor) -> Result<ReviewRow> {
         })
 }
 
+/// A review by number (from a thread or a button), which must still be running.
+async fn running(app: &App, actor: &Actor, id: i64) -> Result<ReviewRow> {
+    let r = app
+        .store
+        .review(actor.org.id, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("There is no review #{id}.")))?;
+    if r.status != "running" {
+        return Err(AppError::Invalid(format!(
+            "Review #{id} has ended. Capture it outside the meeting with `/baton action …` or `/baton decision …`."
+        )));
+    }
+    Ok(r)
+}
+
+/// The review a command is about: the one named (a thread reply or a button carries its
+/// number), else the running review the person is in.
+async fn review_or_current(app: &App, actor: &Actor, review: Option<i64>) -> Result<ReviewRow> {
+    match review {
+        Some(id) => running(app, actor, id).await,
+        None => current(app, actor).await,
+    }
+}
+
 /// The running review, if the person may move or end it (its facilitator, any
 /// facilitator, a head of its scope, or an admin).
-async fn current_to_run(app: &App, actor: &Actor) -> Result<ReviewRow> {
-    let r = current(app, actor).await?;
+async fn current_to_run(app: &App, actor: &Actor, review: Option<i64>) -> Result<ReviewRow> {
+    let r = review_or_current(app, actor, review).await?;
     let spec = app.spec(actor.org.id).await?;
     if !may_run(&spec, actor, &r.scope) && r.facilitator_id != actor.person.id {
         return Err(AppError::Forbidden(
@@ -529,9 +555,9 @@ async fn current_to_run(app: &App, actor: &Actor) -> Result<ReviewRow> {
     Ok(r)
 }
 
-/// `review next` / `review back`.
-pub async fn step(app: &App, actor: &Actor, forward: bool) -> Result<Reply> {
-    let r = current_to_run(app, actor).await?;
+/// `review next` / `review back` (of the review named, else the person's running one).
+pub async fn step(app: &App, actor: &Actor, review: Option<i64>, forward: bool) -> Result<Reply> {
+    let r = current_to_run(app, actor, review).await?;
     let items = app.store.review_items(r.id).await?;
     let pos = r.current_item + if forward { 1 } else { -1 };
     if pos < 0 {
@@ -559,8 +585,8 @@ pub async fn step(app: &App, actor: &Actor, forward: bool) -> Result<Reply> {
 }
 
 /// `review end`: the summary goes to the thread and the channel.
-pub async fn end(app: &App, actor: &Actor) -> Result<Reply> {
-    let r = current_to_run(app, actor).await?;
+pub async fn end(app: &App, actor: &Actor, review: Option<i64>) -> Result<Reply> {
+    let r = current_to_run(app, actor, review).await?;
     if !app
         .store
         .end_review(actor.org.id, r.id, app.clock.now())
@@ -654,7 +680,12 @@ fn find_owner(spec: &OrgSpec, text: &str) -> (Option<Key>, String) {
     for (i, w) in words.iter().enumerate() {
         let bare = w.trim_matches(|c: char| matches!(c, ',' | ':' | '.' | '<' | '>'));
         let mention = bare.strip_prefix('@');
-        let candidate = mention.unwrap_or(bare);
+        // A Slack mention may carry a label: `<@U04EMMADV5|emma>`.
+        let candidate = mention
+            .unwrap_or(bare)
+            .split('|')
+            .next()
+            .unwrap_or_default();
         // Only a mention anywhere, or a bare name as the first word, counts.
         if mention.is_none() && i > 0 {
             continue;
@@ -678,8 +709,15 @@ fn find_owner(spec: &OrgSpec, text: &str) -> (Option<Key>, String) {
 }
 
 /// `action: …`, `decision: …`, `note: …` (in a review thread, or anywhere with
-/// `action …` / `decision …`).
-pub async fn capture(app: &App, actor: &Actor, kind: &str, text: &str) -> Result<Reply> {
+/// `action …` / `decision …`). A reply in a review's thread names its review; otherwise
+/// the capture goes to the person's running review, if any.
+pub async fn capture(
+    app: &App,
+    actor: &Actor,
+    review: Option<i64>,
+    kind: &str,
+    text: &str,
+) -> Result<Reply> {
     let text = text.trim();
     if text.is_empty() {
         return Err(AppError::Usage(format!(
@@ -687,18 +725,20 @@ pub async fn capture(app: &App, actor: &Actor, kind: &str, text: &str) -> Result
         )));
     }
     let spec = app.spec(actor.org.id).await?;
-    let review = current(app, actor).await.ok();
+    let review = match review {
+        Some(id) => Some(running(app, actor, id).await?),
+        None => current(app, actor).await.ok(),
+    };
     // Due dates are read in the facilitator's time zone.
     let facilitator_zone = match &review {
         Some(r) => {
-            let key = people_key(app, r.facilitator_id).await?;
-            spec.people
-                .iter()
-                .find(|p| Some(p.key.as_str()) == key.as_deref())
-                .map(|p| person_zone(&spec, p))
-                .unwrap_or(spec.org.time_zone)
+            let key = people_key(app, r.facilitator_id).await?.unwrap_or_default();
+            app.zone_of_key(actor.org.id, &spec, &key).await?
         }
-        None => person_zone(&spec, &actor.person.spec),
+        None => {
+            app.person_zone(actor.org.id, &spec, &actor.person.spec)
+                .await?
+        }
     };
     let today = app
         .clock
@@ -772,18 +812,7 @@ pub async fn capture(app: &App, actor: &Actor, kind: &str, text: &str) -> Result
         "decision" => reply.text(format!("✔ Decision #{id} recorded: {}", body.trim())),
         _ => reply.text(format!("✔ Note #{id} recorded: {}", body.trim())),
     };
-    reply.push(Block::Actions(vec![
-        Action {
-            id: "capture_edit".into(),
-            label: "Edit".into(),
-            value: id.to_string(),
-        },
-        Action {
-            id: "capture_delete".into(),
-            label: "Delete".into(),
-            value: id.to_string(),
-        },
-    ]));
+    reply.push(capture_buttons(id));
     if kind == "action" && (owner.is_none() || due.is_none()) {
         reply = reply.note(format!(
             "Missing {}: `edit {id} @owner <text> by <date>` corrects it.",
@@ -809,6 +838,76 @@ pub async fn capture(app: &App, actor: &Actor, kind: &str, text: &str) -> Result
         .await?;
     }
     Ok(reply)
+}
+
+/// The Edit and Delete buttons under a captured item.
+fn capture_buttons(id: i64) -> Block {
+    Block::Actions(vec![
+        Action {
+            id: "capture_edit".into(),
+            label: "Edit".into(),
+            value: id.to_string(),
+        },
+        Action {
+            id: "capture_delete".into(),
+            label: "Delete".into(),
+            value: id.to_string(),
+        },
+    ])
+}
+
+/// The form id of [`edit_form`]; submitting it runs [`edit`].
+pub const EDIT_FORM: &str = "capture_edit:";
+
+/// `edit <id>` without text (the Edit button): a form with one field, pre-filled with the
+/// item as it would be typed (`@owner text by <due date>`), for the people who may change it.
+pub async fn edit_form(app: &App, actor: &Actor, id: &str) -> Result<Reply> {
+    let c = own_capture(app, actor, id, "edit <id> [new text]").await?;
+    let mut typed = String::new();
+    if let Some(owner) = &c.owner_key {
+        typed.push_str(&format!("@{owner} "));
+    }
+    typed.push_str(&c.text);
+    if let Some(due) = c.due_on {
+        typed.push_str(&format!(" by {due}"));
+    }
+    let mut r = Reply::new();
+    r.push(Block::Form(crate::bot::reply::Form {
+        id: format!("{EDIT_FORM}{}", c.id),
+        title: format!("Edit {} #{}", c.kind, c.id),
+        fields: vec![crate::bot::reply::Field {
+            name: "text".into(),
+            label: if c.kind == "action" {
+                "Owner, action and due date (e.g. @kofi send the update by Friday)".into()
+            } else {
+                format!("The {}", c.kind)
+            },
+            kind: crate::bot::reply::FieldKind::Text,
+            default: Some(typed),
+            required: true,
+        }],
+    }));
+    Ok(r)
+}
+
+/// A submitted [`edit_form`].
+pub async fn submit_edit(
+    app: &App,
+    actor: &Actor,
+    id: &str,
+    values: &[(String, String)],
+) -> Result<Reply> {
+    let text = values
+        .iter()
+        .find(|(k, _)| k == "text")
+        .map(|(_, v)| v.trim())
+        .unwrap_or_default();
+    if text.is_empty() {
+        return Err(AppError::Usage(
+            "text: write the corrected item, or press Delete to remove it.".into(),
+        ));
+    }
+    edit(app, actor, id, text).await
 }
 
 async fn people_key(app: &App, id: i64) -> Result<Option<String>> {
@@ -850,7 +949,10 @@ pub async fn edit(app: &App, actor: &Actor, id: &str, text: &str) -> Result<Repl
     let today = app
         .clock
         .now()
-        .with_timezone(&person_zone(&spec, &actor.person.spec))
+        .with_timezone(
+            &app.person_zone(actor.org.id, &spec, &actor.person.spec)
+                .await?,
+        )
         .date_naive();
     let (owner, due, body) = if c.kind == "action" {
         let (o, rest) = find_owner(&spec, text);
@@ -863,6 +965,13 @@ pub async fn edit(app: &App, actor: &Actor, id: &str, text: &str) -> Result<Repl
     } else {
         (None, None, text.trim().to_string())
     };
+    if body.trim().is_empty() {
+        return Err(AppError::Usage(format!(
+            "text: `{}` leaves no text for #{}; nothing was changed.",
+            text.trim(),
+            c.id
+        )));
+    }
     let owner_id = match &owner {
         Some(k) => app
             .store
@@ -877,7 +986,7 @@ pub async fn edit(app: &App, actor: &Actor, id: &str, text: &str) -> Result<Repl
     let who = owner
         .and_then(|k| spec.people.iter().find(|p| p.key == k))
         .map(|p| p.name.clone());
-    Ok(Reply::new().text(match c.kind.as_str() {
+    let mut reply = Reply::new().text(match c.kind.as_str() {
         "action" => format!(
             "✔ Action #{} now: {} — {}, due {}",
             c.id,
@@ -886,7 +995,10 @@ pub async fn edit(app: &App, actor: &Actor, id: &str, text: &str) -> Result<Repl
             fmt_due(due)
         ),
         k => format!("✔ {} #{} now: {}", capitalise(k), c.id, body.trim()),
-    }))
+    });
+    // The corrected item keeps its buttons (a chat message updated in place stays editable).
+    reply.push(capture_buttons(c.id));
+    Ok(reply)
 }
 
 /// `delete <id>`.
@@ -895,7 +1007,10 @@ pub async fn delete(app: &App, actor: &Actor, id: &str) -> Result<Reply> {
     app.store
         .delete_capture(actor.org.id, c.id, app.clock.now())
         .await?;
-    Ok(Reply::new().text(format!("Deleted {} #{}.", c.kind, c.id)))
+    Ok(Reply::new().text(format!(
+        "🗑 Deleted {} #{} ({}) — by {}.",
+        c.kind, c.id, c.text, actor.person.spec.name
+    )))
 }
 
 /// `done <id>`.
@@ -926,7 +1041,10 @@ pub async fn actions(app: &App, actor: &Actor, filter: Option<&str>) -> Result<R
     let today = app
         .clock
         .now()
-        .with_timezone(&person_zone(&spec, &actor.person.spec))
+        .with_timezone(
+            &app.person_zone(actor.org.id, &spec, &actor.person.spec)
+                .await?,
+        )
         .date_naive();
     let all = app
         .store
@@ -1135,6 +1253,7 @@ pub async fn remind(app: &App, org_id: i64) -> Result<u64> {
     let holidays: Vec<NaiveDate> = spec.holidays.iter().map(|h| h.date).collect();
     let now: DateTime<Utc> = app.clock.now();
     let all = app.store.captures(org_id, None, Some("action")).await?;
+    let reported = app.reported_zones(org_id).await?;
     let mut sent = 0;
     let mut tx = app.store.pool().begin().await.map_err(StoreError::from)?;
     for c in all.iter().filter(|c| c.status == "open") {
@@ -1145,7 +1264,7 @@ pub async fn remind(app: &App, org_id: i64) -> Result<u64> {
             .people
             .iter()
             .find(|p| p.key.as_str() == owner)
-            .map(|p| person_zone(&spec, p))
+            .map(|p| super::zones::zone_of(&spec, p, reported.get(owner).copied()))
             .unwrap_or(spec.org.time_zone);
         let today = now.with_timezone(&tz).date_naive();
         // The working day before the due date.

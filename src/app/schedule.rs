@@ -56,18 +56,6 @@ impl TickReport {
     }
 }
 
-/// A person's zone: their own, else their first department's, else the organisation's.
-pub fn person_zone(spec: &OrgSpec, p: &PersonSpec) -> Tz {
-    if let Some(tz) = p.time_zone {
-        return tz;
-    }
-    spec.departments
-        .iter()
-        .find(|d| d.heads.contains(&p.key) || d.members.contains(&p.key))
-        .map(|d| department_zone(spec, &d.key))
-        .unwrap_or(spec.org.time_zone)
-}
-
 /// Lookups built once per tick, so materialising prompts for thousands of people stays
 /// linear in their number.
 struct Index<'a> {
@@ -79,24 +67,13 @@ struct Index<'a> {
 }
 
 impl<'a> Index<'a> {
-    fn new(spec: &'a OrgSpec, now: DateTime<Utc>) -> Index<'a> {
+    fn new(spec: &'a OrgSpec, now: DateTime<Utc>, reported: &HashMap<String, Tz>) -> Index<'a> {
         let cycle = active_cycle(spec, now).map(|c| c.key.clone());
-        let mut first_dept: HashMap<&str, &Key> = HashMap::new();
-        for d in &spec.departments {
-            for p in d.heads.iter().chain(d.members.iter()) {
-                first_dept.entry(p.as_str()).or_insert(&d.key);
-            }
-        }
         let zones = spec
             .people
             .iter()
             .map(|p| {
-                let tz = p.time_zone.unwrap_or_else(|| {
-                    first_dept
-                        .get(p.key.as_str())
-                        .map(|d| department_zone(spec, d))
-                        .unwrap_or(spec.org.time_zone)
-                });
+                let tz = super::zones::zone_of(spec, p, reported.get(p.key.as_str()).copied());
                 (p.key.as_str(), tz)
             })
             .collect();
@@ -240,7 +217,7 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
         .map_err(crate::store::StoreError::from)?;
     let cadences = Store::claim_cadences(&mut tx, org_id, now).await?;
     tracing::debug!(elapsed = ?t0.elapsed(), "tick: claimed");
-    let index = Index::new(&spec, now);
+    let index = Index::new(&spec, now, &app.reported_zones(org_id).await?);
     tracing::debug!(elapsed = ?t0.elapsed(), "tick: index");
     // Departments that take prompts in their channel rather than by DM.
     let in_channel: HashMap<i64, String> = cadences
@@ -603,12 +580,7 @@ pub async fn render_prompt(
         .fetch_one(app.store.pool())
         .await
         .map_err(crate::store::StoreError::from)?;
-    let tz = spec
-        .people
-        .iter()
-        .find(|x| x.key.as_str() == person)
-        .map(|x| person_zone(&spec, x))
-        .unwrap_or(spec.org.time_zone);
+    let tz = app.zone_of_key(org_id, &spec, &person).await?;
     let closes = p
         .window_ends_at
         .with_timezone(&tz)
@@ -887,7 +859,9 @@ pub async fn snooze(app: &App, actor: &Actor, d: Duration) -> Result<Reply> {
     let now = app.clock.now();
     let until = now + d;
     let spec = app.spec(actor.org.id).await?;
-    let tz = person_zone(&spec, &actor.person.spec);
+    let tz = app
+        .person_zone(actor.org.id, &spec, &actor.person.spec)
+        .await?;
     if until >= p.window_ends_at {
         return Err(AppError::Invalid(format!(
             "That is after the check-in closes ({}); snooze for less, or `skip`.",
@@ -906,7 +880,9 @@ pub async fn snooze(app: &App, actor: &Actor, d: Duration) -> Result<Reply> {
 /// `away <from> <to>`.
 pub async fn away(app: &App, actor: &Actor, from: &str, to: &str) -> Result<Reply> {
     let spec = app.spec(actor.org.id).await?;
-    let tz = person_zone(&spec, &actor.person.spec);
+    let tz = app
+        .person_zone(actor.org.id, &spec, &actor.person.spec)
+        .await?;
     let today = app.clock.now().with_timezone(&tz).date_naive();
     let usage = |e: String| AppError::Usage(format!("{e}\nUsage: away <from> <to>"));
     let from = parse_date(from, today).map_err(usage)?;

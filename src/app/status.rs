@@ -43,7 +43,7 @@ pub async fn whoami(app: &App, actor: &Actor) -> Result<Reply> {
             }
         })
         .collect();
-    let tz = p.time_zone.unwrap_or(spec.org.time_zone);
+    let tz = app.person_zone(actor.org.id, &spec, p).await?;
     Ok(Reply::new()
         .text(format!(
             "You are {} (`{}`) in {}.",

@@ -87,6 +87,8 @@ pub enum Command {
         id: String,
         text: String,
     },
+    /// `edit <id>` alone (or an Edit button): a form pre-filled with the item.
+    EditForm(String),
     /// `delete <id>`.
     Delete(String),
     /// `done <action>`.
@@ -182,7 +184,7 @@ pub const COMMANDS: &[CommandHelp] = &[
     },
     CommandHelp {
         name: "edit",
-        usage: "edit <id> <new text>",
+        usage: "edit <id> [new text]",
         summary: "correct a captured action, decision or note",
     },
     CommandHelp {
@@ -332,6 +334,7 @@ impl Command {
                     id: id.to_string(),
                     text: text.trim().to_string(),
                 }),
+                None if !rest.is_empty() => Ok(Command::EditForm(rest.to_string())),
                 _ => Err(usage_err("edit", "`edit` needs a number and the new text.")),
             },
             "delete" => match args.as_slice() {

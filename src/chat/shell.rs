@@ -183,10 +183,7 @@ async fn write_pictures<W: Write>(
     let Some(dir) = dir else {
         return Ok(());
     };
-    for block in &reply.blocks {
-        let crate::bot::Block::Image(image) = block else {
-            continue;
-        };
+    for image in crate::app::pictures::images(reply) {
         let path = dir.join(crate::app::pictures::file_name(image));
         match crate::app::pictures::render(app, actor.org.id, image).await {
             Ok(png) => {
@@ -213,7 +210,10 @@ pub async fn run<R: AsyncBufRead + Unpin, W: Write>(
     png: Option<&std::path::Path>,
 ) -> std::io::Result<usize> {
     let spec_tz = match app.spec(actor.org.id).await {
-        Ok(spec) => crate::app::schedule::person_zone(&spec, &actor.person.spec),
+        Ok(spec) => app
+            .person_zone(actor.org.id, &spec, &actor.person.spec)
+            .await
+            .unwrap_or(spec.org.time_zone),
         Err(_) => chrono_tz::UTC,
     };
     let mut count = 0;

@@ -15,4 +15,6 @@ mod schedule;
 mod serve;
 mod shell;
 mod slack;
+mod slack_pictures;
+mod slack_reviews;
 mod store;

@@ -20,21 +20,40 @@ use tower::ServiceExt;
 
 use crate::common::{app_with, count, example_spec, now};
 
-const SECRET: &str = "baton-test-signing-secret";
-const TEAM: &str = "T04NWCLOUD";
-const EMMA: &str = "U04EMMADV5";
-const MAYA: &str = "U04MAYA7QK";
-const LIMIT: Duration = Duration::from_secs(5);
+pub(crate) const SECRET: &str = "baton-test-signing-secret";
+pub(crate) const TEAM: &str = "T04NWCLOUD";
+pub(crate) const EMMA: &str = "U04EMMADV5";
+pub(crate) const MAYA: &str = "U04MAYA7QK";
+pub(crate) const LIMIT: Duration = Duration::from_secs(5);
 
-struct Rig {
-    app: Arc<baton::app::App>,
-    fake: FakeSlack,
-    bot: Arc<SlackBot>,
-    router: axum::Router,
+pub(crate) struct Rig {
+    pub app: Arc<baton::app::App>,
+    pub fake: FakeSlack,
+    pub bot: Arc<SlackBot>,
+    pub router: axum::Router,
 }
 
 async fn rig(pool: PgPool) -> Rig {
-    let app = Arc::new(app_with(pool, &example_spec()).await);
+    rig_on(
+        pool,
+        &example_spec(),
+        Arc::new(baton::clock::FixedClock::new(now())),
+    )
+    .await
+}
+
+/// A rig over `spec` on a clock the test controls (signatures are made at its now).
+pub(crate) async fn rig_on(
+    pool: PgPool,
+    spec: &baton::domain::OrgSpec,
+    clock: Arc<baton::clock::FixedClock>,
+) -> Rig {
+    let app = baton::app::App::new(baton::store::Store::new(pool), clock);
+    let applied = baton::app::apply::apply(&app, spec, false)
+        .await
+        .expect("apply");
+    assert!(applied.written);
+    let app = Arc::new(app);
     let fake = FakeSlack::start().await.expect("fake slack");
     let bot = Arc::new(
         SlackBot::new(app.clone(), &fake.api_url(), "xoxb-test", Some("xapp-test")).unwrap(),
@@ -48,7 +67,54 @@ async fn rig(pool: PgPool) -> Rig {
     }
 }
 
-fn signed(path: &str, content_type: &str, body: String, ts: i64) -> Request<Body> {
+impl Rig {
+    fn ts(&self) -> i64 {
+        self.app.clock.now().timestamp()
+    }
+
+    /// `/baton <text>` from `user`, signed at the app's now.
+    pub(crate) async fn slash(&self, user: &str, text: &str, trigger: &str) -> (StatusCode, Value) {
+        let body = command_body(&self.fake, user, TEAM, text, trigger);
+        let req = signed(
+            "/slack/commands",
+            "application/x-www-form-urlencoded",
+            body,
+            self.ts(),
+        );
+        send(&self.router, req).await
+    }
+
+    /// An interaction payload, signed at the app's now.
+    pub(crate) async fn interact(&self, payload: &Value) -> (StatusCode, Value) {
+        let body = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
+        let req = signed(
+            "/slack/interactions",
+            "application/x-www-form-urlencoded",
+            body,
+            self.ts(),
+        );
+        send(&self.router, req).await
+    }
+
+    /// An Events API payload, signed at the app's now; `retry` sets `X-Slack-Retry-Num`.
+    pub(crate) async fn event(&self, v: &Value, retry: Option<&str>) -> StatusCode {
+        let mut req = signed(
+            "/slack/events",
+            "application/json",
+            v.to_string(),
+            self.ts(),
+        );
+        if let Some(n) = retry {
+            req.headers_mut()
+                .insert("x-slack-retry-num", n.parse().unwrap());
+            req.headers_mut()
+                .insert("x-slack-retry-reason", "http_timeout".parse().unwrap());
+        }
+        send(&self.router, req).await.0
+    }
+}
+
+pub(crate) fn signed(path: &str, content_type: &str, body: String, ts: i64) -> Request<Body> {
     let ts = ts.to_string();
     Request::post(path)
         .header("content-type", content_type)
@@ -58,7 +124,7 @@ fn signed(path: &str, content_type: &str, body: String, ts: i64) -> Request<Body
         .unwrap()
 }
 
-async fn send(router: &axum::Router, req: Request<Body>) -> (StatusCode, Value) {
+pub(crate) async fn send(router: &axum::Router, req: Request<Body>) -> (StatusCode, Value) {
     let res = router.clone().oneshot(req).await.unwrap();
     let status = res.status();
     let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
@@ -110,7 +176,8 @@ fn interaction_request(payload: &Value) -> Request<Body> {
     )
 }
 
-fn dm_event(event_id: &str, user: &str, text: &str) -> Value {
+/// An `event_callback` envelope around `event`.
+pub(crate) fn event_callback(event_id: &str, event: Value) -> Value {
     json!({
         "token": "gIkuvaNzQIHg97ATvDxqgjtO",
         "team_id": TEAM,
@@ -118,7 +185,14 @@ fn dm_event(event_id: &str, user: &str, text: &str) -> Value {
         "type": "event_callback",
         "event_id": event_id,
         "event_time": now().timestamp(),
-        "event": {
+        "event": event
+    })
+}
+
+fn dm_event(event_id: &str, user: &str, text: &str) -> Value {
+    event_callback(
+        event_id,
+        json!({
             "type": "message",
             "channel": "D04EMMADV5",
             "channel_type": "im",
@@ -126,8 +200,8 @@ fn dm_event(event_id: &str, user: &str, text: &str) -> Value {
             "text": text,
             "ts": "1763294400.000100",
             "event_ts": "1763294400.000100"
-        }
-    })
+        }),
+    )
 }
 
 async fn checkins(pool: &PgPool) -> i64 {
@@ -855,4 +929,94 @@ fn block_kit_snapshots() {
     assert_eq!(blocks.len(), render::blocks(&prompt).len());
     let _: slack_morphism::prelude::SlackView =
         serde_json::from_value(modal).expect("the modal parses as a Slack view");
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn a_zone_from_slack_places_prompts_and_due_dates_when_the_manifest_has_none(pool: PgPool) {
+    use baton::app::schedule::run_due;
+    use chrono::TimeZone;
+    let at = |d: u32, h: u32, m: u32| chrono::Utc.with_ymd_and_hms(2026, 11, d, h, m, 0).unwrap();
+    let mut spec = example_spec();
+    for p in &mut spec.people {
+        if ["tom", "lena"].contains(&p.key.as_str()) {
+            p.time_zone = None;
+        }
+    }
+    // Monday 16 November, 12:00 UTC.
+    let clock = Arc::new(baton::clock::FixedClock::new(now()));
+    let r = rig_on(pool.clone(), &spec, clock.clone()).await;
+    r.fake
+        .add_user("U07TOM0001", "tom.okafor@northwind.example", "Asia/Tokyo");
+    r.fake.add_user(
+        "U07LENA001",
+        "lena.vogel@northwind.example",
+        "Mars/Olympus_Mons",
+    );
+    r.slash("U07TOM0001", "whoami", "960.1").await;
+    r.slash("U07LENA001", "whoami", "960.2").await;
+    let zones: Vec<(String, String)> = sqlx::query_as(
+        "SELECT p.key, z.time_zone FROM platform_zones z JOIN people p ON p.id = z.person_id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(zones, [("tom".to_string(), "Asia/Tokyo".to_string())]);
+
+    // Sales checks in weekly on Monday at 09:00, in each person's zone.
+    let due = |who: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, chrono::DateTime<chrono::Utc>>(
+                "SELECT pr.due_at FROM prompts pr JOIN people p ON p.id = pr.person_id
+                 WHERE p.key = $1 ORDER BY pr.due_at",
+            )
+            .bind(who)
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    clock.set(at(22, 23, 59));
+    run_due(&r.app, None).await.unwrap();
+    assert!(due("tom").await.is_empty(), "not Monday in Tokyo yet");
+    // Lena's Slack zone was not a zone: Sales' New York applies (09:00 EST = 14:00Z).
+    assert_eq!(due("lena").await, [at(16, 14, 0)]);
+    clock.set(at(23, 0, 0));
+    run_due(&r.app, None).await.unwrap();
+    assert_eq!(due("tom").await, [at(23, 0, 0)], "09:00 on Monday in Tokyo");
+
+    // Due dates are read in Tokyo too: Monday 09:00 there is still Sunday in New York.
+    let (_, ack) = r
+        .slash("U07TOM0001", "action @tom call the bank tomorrow", "960.3")
+        .await;
+    assert!(
+        ack["text"]
+            .as_str()
+            .unwrap()
+            .contains("due Tue 24 Nov 2026"),
+        "{ack}"
+    );
+    // A person linked by Slack id and without a manifest zone is looked up once for it.
+    for p in &mut spec.people {
+        if p.key.as_str() == "priya" {
+            p.time_zone = None;
+        }
+    }
+    baton::app::apply::apply(&r.app, &spec, false)
+        .await
+        .unwrap();
+    r.app.invalidate(None);
+    r.fake
+        .add_user("U04PRIYA2R", "priya@northwind.example", "Asia/Kolkata");
+    let before = r.fake.calls("users.info").len();
+    r.slash("U04PRIYA2R", "whoami", "960.4").await;
+    r.slash("U04PRIYA2R", "whoami", "960.5").await;
+    assert_eq!(r.fake.calls("users.info").len(), before + 1);
+    let priya: String = sqlx::query_scalar(
+        "SELECT z.time_zone FROM platform_zones z JOIN people p ON p.id = z.person_id WHERE p.key = 'priya'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(priya, "Asia/Kolkata");
 }

@@ -3,8 +3,11 @@
 //! (`{"ok": true, …}`), and can be told to answer the next calls with 429 + `Retry-After`
 //! or 500, or to enforce a per-channel rate on chat.postMessage.
 //!
-//! Routes: `POST|GET /api/<method>` (JSON, form or query parameters) and
-//! `POST /response/<id>` (stands in for `response_url`s).
+//! Routes: `POST|GET /api/<method>` (JSON, form or query parameters),
+//! `POST /response/<id>` (stands in for `response_url`s) and `POST /upload/<file id>` (the
+//! `upload_url` that `files.getUploadURLExternal` hands out; it records the bytes, and
+//! `files.completeUploadExternal` fails with `file_not_found` for a file never uploaded).
+//! Faults for the upload URL are queued under the method name `upload`.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -46,6 +49,8 @@ struct Inner {
     faults: HashMap<String, VecDeque<Fault>>,
     users: HashMap<String, Value>,
     socket_url: Option<String>,
+    /// Bytes received on upload URLs, by file id.
+    uploads: HashMap<String, Vec<u8>>,
     /// chat.postMessage per channel: (per second, burst) and the buckets.
     limit: Option<(f64, f64)>,
     buckets: HashMap<String, (f64, Instant)>,
@@ -74,6 +79,7 @@ impl FakeSlack {
         let app = Router::new()
             .route("/api/{method}", post(api).get(api_get))
             .route("/response/{id}", post(response_url))
+            .route("/upload/{id}", post(upload))
             .with_state(fake.clone());
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -155,6 +161,27 @@ impl FakeSlack {
         }
     }
 
+    /// Records a request and wakes whoever waits for one.
+    fn record(&self, method: String, body: Value, status: u16) {
+        self.inner.lock().expect("fake").requests.push(Recorded {
+            method,
+            body,
+            at: Instant::now(),
+            status,
+        });
+        self.seen.notify_waiters();
+    }
+
+    /// The bytes uploaded for a file id.
+    pub fn uploaded(&self, file_id: &str) -> Option<Vec<u8>> {
+        self.inner
+            .lock()
+            .expect("fake")
+            .uploads
+            .get(file_id)
+            .cloned()
+    }
+
     pub fn clear(&self) {
         self.inner.lock().expect("fake").requests.clear();
     }
@@ -226,17 +253,44 @@ async fn response_url(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let body = parse_body(&headers, &body);
-    let mut inner = f.inner.lock().expect("fake");
-    inner.requests.push(Recorded {
-        method: format!("response/{id}"),
-        body,
-        at: Instant::now(),
-        status: 200,
-    });
-    drop(inner);
-    f.seen.notify_waiters();
+    f.record(format!("response/{id}"), parse_body(&headers, &body), 200);
     reply(StatusCode::OK, json!({ "ok": true }), None)
+}
+
+async fn upload(
+    State(f): State<FakeSlack>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (status, retry) = {
+        let mut inner = f.inner.lock().expect("fake");
+        match inner.faults.get_mut("upload").and_then(VecDeque::pop_front) {
+            Some(Fault::RateLimited { retry_after_s }) => {
+                (StatusCode::TOO_MANY_REQUESTS, Some(retry_after_s))
+            }
+            Some(_) => (StatusCode::INTERNAL_SERVER_ERROR, None),
+            None => {
+                inner.uploads.insert(id.clone(), body.to_vec());
+                (StatusCode::OK, None)
+            }
+        }
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    f.record(
+        format!("upload/{id}"),
+        json!({ "length": body.len(), "content_type": content_type }),
+        status.as_u16(),
+    );
+    // Slack's upload URL answers in plain text.
+    let mut r = (status, format!("OK - {}", body.len())).into_response();
+    if let Some(s) = retry {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, s.to_string().parse().expect("digits"));
+    }
+    r
 }
 
 fn answer(f: &FakeSlack, method: String, body: Value) -> Response {
@@ -297,6 +351,24 @@ fn answer(f: &FakeSlack, method: String, body: Value) -> Response {
                 None => json!({ "ok": false, "error": "user_not_found" }),
             },
             "views.open" => json!({ "ok": true, "view": { "id": format!("V{}", inner.seq) } }),
+            "files.getUploadURLExternal" => {
+                let id = format!("F0FAKE{:05}", inner.seq);
+                json!({ "ok": true, "upload_url": format!("{}/upload/{id}", f.base), "file_id": id })
+            }
+            "files.completeUploadExternal" => {
+                let files: Vec<Value> = body["files"].as_array().cloned().unwrap_or_default();
+                if files.is_empty()
+                    || files.iter().any(|x| {
+                        !x["id"]
+                            .as_str()
+                            .is_some_and(|id| inner.uploads.contains_key(id))
+                    })
+                {
+                    json!({ "ok": false, "error": "file_not_found" })
+                } else {
+                    json!({ "ok": true, "files": files })
+                }
+            }
             "apps.connections.open" => match &inner.socket_url {
                 Some(u) => json!({ "ok": true, "url": u }),
                 None => json!({ "ok": false, "error": "invalid_auth" }),

@@ -2,6 +2,12 @@
 //! into a `Command`, runs it through the app and returns what Slack should get in the ack
 //! (the rest goes out through the Web API or `response_url`).
 //!
+//! Message events: a person's line in their DM with baton runs as a command; in channels,
+//! only replies in a review meeting's thread are read (found through `platform_threads`),
+//! classified by [`classify_thread_line`]: captures and moves run as the writer in that
+//! review (the app echoes them into the thread through the outbox), near misses get a
+//! private hint, discussion is left alone. Review buttons act on the review they belong to.
+//!
 //! De-duplication: events by `event_id`, slash commands and button presses by `trigger_id`
 //! (recorded in `inbound_events`); modal submissions by view id, through the check-in's own
 //! idempotency key (`slack:<view id>`), so a corrected resubmission after a field error still
@@ -13,10 +19,13 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::files::PictureTo;
 use super::{SlackBot, Who};
+use crate::app::reviews::THREAD_HINT;
 use crate::bot::render::slack::{self as render, ModalOrigin};
 use crate::bot::{Command, Reply};
 use crate::domain::Code;
+use crate::domain::review::{ThreadLine, classify_thread_line};
 
 pub const UNKNOWN_USER: &str = "Hello! I don't know you yet: your Slack account is not linked to a \
 person in this organisation's baton manifest. Ask a baton admin to add your Slack user id or your \
@@ -97,10 +106,11 @@ impl SlackBot {
         };
         let bot = self.clone();
         let delivery = p.trigger_id.clone();
+        let org_id = actor.org.id;
         let mut task =
             tokio::spawn(async move { bot.app.handle_line(&actor, &line, &delivery).await });
         match tokio::time::timeout(self.ack_budget, &mut task).await {
-            Ok(Ok(reply)) => self.command_reply(&p, reply, share).await,
+            Ok(Ok(reply)) => self.command_reply(&p, org_id, reply, share).await,
             Ok(Err(e)) => {
                 tracing::error!(error = %e, "command task failed");
                 ephemeral("Something went wrong running that command.")
@@ -110,7 +120,7 @@ impl SlackBot {
                 let bot = self.clone();
                 tokio::spawn(async move {
                     let body = match task.await {
-                        Ok(reply) => bot.command_reply(&p, reply, share).await,
+                        Ok(reply) => bot.command_reply(&p, org_id, reply, share).await,
                         Err(_) => ephemeral("Something went wrong running that command."),
                     };
                     if body.as_object().is_some_and(|o| !o.is_empty())
@@ -124,8 +134,15 @@ impl SlackBot {
         }
     }
 
-    /// What a command's reply becomes: a modal for forms, else a message.
-    async fn command_reply(&self, p: &CommandPayload, reply: Reply, share: bool) -> Value {
+    /// What a command's reply becomes: a modal for forms, else a message. Its pictures
+    /// follow by upload: into the channel when shared, else into the person's DM.
+    async fn command_reply(
+        self: &Arc<Self>,
+        p: &CommandPayload,
+        org_id: i64,
+        reply: Reply,
+        share: bool,
+    ) -> Value {
         if let Some(form) = reply.form() {
             let view = render::modal(form, &ModalOrigin::default());
             match self
@@ -139,7 +156,28 @@ impl SlackBot {
                 Err(e) => tracing::warn!(error = %e, "views.open failed; answering in text"),
             }
         }
-        response(&reply, share)
+        let mut body = response(&reply, share);
+        if !reply.is_error() && crate::app::pictures::images(&reply).next().is_some() {
+            let shared = body["response_type"] == "in_channel";
+            let to = if shared {
+                PictureTo::Channel {
+                    channel: p.channel_id.clone(),
+                    thread_ts: None,
+                }
+            } else {
+                // A private answer's picture must not land in the channel.
+                if let Some(blocks) = body["blocks"].as_array_mut()
+                    && blocks.len() < render::MAX_BLOCKS
+                {
+                    blocks.push(json!({ "type": "context", "elements": [{ "type": "mrkdwn",
+                        "text": ":frame_with_picture: The picture is on its way to your direct messages with baton." }] }));
+                }
+                PictureTo::Dm(p.user_id.clone())
+            };
+            let bot = self.clone();
+            tokio::spawn(async move { bot.upload_pictures_now(org_id, &reply, to).await });
+        }
+        body
     }
 
     /// An interaction (`block_actions`, `view_submission`, …). Returns the ack body.
@@ -201,7 +239,21 @@ impl SlackBot {
             .as_str()
             .or_else(|| action["selected_option"]["value"].as_str())
             .unwrap_or_default();
-        let cmd = match render::parse_action_id(action_id) {
+        let kind = render::parse_action_id(action_id);
+        // The review buttons name their review; the capture buttons their item.
+        let review = match kind {
+            "review_next" | "review_back" | "review_end" => match value.parse::<i64>() {
+                Ok(id) => Some(id),
+                Err(_) => return,
+            },
+            _ => None,
+        };
+        let cmd = match kind {
+            "review_next" => Some(Command::ReviewNext),
+            "review_back" => Some(Command::ReviewBack),
+            "review_end" => Some(Command::ReviewEnd),
+            "capture_edit" => Some(Command::EditForm(value.to_string())),
+            "capture_delete" => Some(Command::Delete(value.to_string())),
             "update" => Code::parse(value)
                 .map(|c| Command::CheckinForm(Some(c)))
                 .ok(),
@@ -227,7 +279,27 @@ impl SlackBot {
         let Some(cmd) = cmd else {
             return;
         };
-        let reply = self.app.handle(&actor, cmd, &trigger).await;
+        let reply = match review {
+            Some(id) => self.app.handle_in_review(&actor, id, cmd, &trigger).await,
+            None => self.app.handle(&actor, cmd, &trigger).await,
+        };
+        if review.is_some() && !reply.is_error() {
+            // The app posts the next item or the summary into the thread (outbox).
+            return;
+        }
+        if kind == "capture_delete"
+            && !reply.is_error()
+            && let (Some(channel), Some(ts)) = (&channel, &ts)
+        {
+            // The echo in the thread is everyone's: it becomes the deletion notice.
+            let mut body = render::message(&reply);
+            body["channel"] = json!(channel);
+            body["ts"] = json!(ts);
+            match self.call("chat.update", &body).await {
+                Ok(_) => return,
+                Err(e) => tracing::warn!(error = %e, "chat.update failed; answering privately"),
+            }
+        }
         if let Some(form) = reply.form() {
             let origin = ModalOrigin {
                 channel: channel.clone(),
@@ -353,30 +425,144 @@ impl SlackBot {
         let team = p["team_id"].as_str().unwrap_or_default();
         let event_id = p["event_id"].as_str().unwrap_or_default();
         let ev = &p["event"];
-        // Only people's own DM lines: no bot posts (ours included), no edits or joins.
+        // Only people's own lines: no bot posts (ours included), no edits or joins. A thread
+        // reply also sent to the channel (`thread_broadcast`) is still a reply.
         if ev["type"] != "message"
             || ev.get("bot_id").is_some_and(|b| !b.is_null())
-            || ev.get("subtype").is_some_and(|s| !s.is_null())
-            || ev["channel_type"] != "im"
+            || ev
+                .get("subtype")
+                .is_some_and(|s| !s.is_null() && s != "thread_broadcast")
         {
             return;
+        }
+        match ev["channel_type"].as_str() {
+            Some("im") => {}
+            Some("channel" | "group") => return self.thread_reply(team, event_id, ev).await,
+            _ => return,
         }
         let user = ev["user"].as_str().unwrap_or_default();
         let channel = ev["channel"].as_str().unwrap_or_default();
         let text = ev["text"].as_str().unwrap_or_default();
+        let Some(actor) = self.event_actor(team, user, channel, None, event_id).await else {
+            return;
+        };
+        let reply = self.app.handle_line(&actor, text, event_id).await;
+        let mut body = render::message(&reply);
+        body["channel"] = json!(channel);
+        if let Err(e) = self.call("chat.postMessage", &body).await {
+            tracing::warn!(error = %e, "answering the DM failed");
+        }
+        let to = PictureTo::Channel {
+            channel: channel.to_string(),
+            thread_ts: None,
+        };
+        self.upload_pictures_now(actor.org.id, &reply, to).await;
+    }
+
+    /// A message in a channel: only replies in a review's thread matter (see
+    /// [`classify_thread_line`] for which); everything else in channels is ignored, and
+    /// ordinary discussion in the thread is left alone without looking anyone up.
+    async fn thread_reply(self: &Arc<Self>, team: &str, event_id: &str, ev: &Value) {
+        let (Some(channel), Some(ts), Some(parent)) = (
+            ev["channel"].as_str(),
+            ev["ts"].as_str(),
+            ev["thread_ts"].as_str(),
+        ) else {
+            return;
+        };
+        if parent == ts {
+            return;
+        }
+        let text = ev["text"].as_str().unwrap_or_default();
+        let line = classify_thread_line(text);
+        if line == ThreadLine::Discussion {
+            return;
+        }
+        let Ok(Ok(org)) = self.org_for_team(team).await else {
+            return;
+        };
+        let review = match self.review_of_thread(org.id, channel, parent).await {
+            Ok(Some(r)) => r,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot look up the thread");
+                return;
+            }
+        };
+        let user = ev["user"].as_str().unwrap_or_default();
+        let Some(actor) = self
+            .event_actor(team, user, channel, Some(parent), event_id)
+            .await
+        else {
+            return;
+        };
+        let cmd = match line {
+            ThreadLine::Capture { kind, text } => Command::Capture {
+                kind: kind.to_string(),
+                text,
+            },
+            ThreadLine::Command => match Command::parse(text) {
+                Ok(c) => c,
+                Err(e) => {
+                    let reply = Reply::error(e);
+                    self.ephemeral(channel, user, Some(parent), &render::message(&reply))
+                        .await;
+                    return;
+                }
+            },
+            _ => {
+                self.ephemeral(channel, user, Some(parent), &json!({ "text": THREAD_HINT }))
+                    .await;
+                return;
+            }
+        };
+        // Captures and moves are posted into the thread by the app, through the outbox;
+        // a correction typed in the thread is answered there; refusals only to the writer.
+        let echoes = matches!(
+            cmd,
+            Command::Capture { .. }
+                | Command::ReviewNext
+                | Command::ReviewBack
+                | Command::ReviewEnd
+        );
+        let reply = self
+            .app
+            .handle_in_review(&actor, review, cmd, event_id)
+            .await;
+        if reply.is_error() {
+            self.ephemeral(channel, user, Some(parent), &render::message(&reply))
+                .await;
+        } else if !echoes {
+            let mut body = render::message(&reply);
+            body["channel"] = json!(channel);
+            body["thread_ts"] = json!(parent);
+            if let Err(e) = self.call("chat.postMessage", &body).await {
+                tracing::warn!(error = %e, "answering in the thread failed");
+            }
+        }
+    }
+
+    /// The person behind a message event, the first time the event is seen: `None` for
+    /// a retry, a stranger (told privately, nothing stored) or a workspace baton cannot place.
+    async fn event_actor(
+        &self,
+        team: &str,
+        user: &str,
+        channel: &str,
+        thread_ts: Option<&str>,
+        event_id: &str,
+    ) -> Option<crate::app::Actor> {
         let actor = match self.resolve(team, user).await {
             Ok(Who::Person(a)) => *a,
             Ok(Who::UnknownUser) => {
-                let body = json!({ "channel": channel, "user": user, "text": UNKNOWN_USER });
-                if let Err(e) = self.call("chat.postEphemeral", &body).await {
-                    tracing::warn!(error = %e, "chat.postEphemeral failed");
-                }
-                return;
+                self.ephemeral(channel, user, thread_ts, &json!({ "text": UNKNOWN_USER }))
+                    .await;
+                return None;
             }
-            Ok(_) => return,
+            Ok(_) => return None,
             Err(e) => {
                 tracing::error!(error = %e, "cannot resolve the Slack user");
-                return;
+                return None;
             }
         };
         match self
@@ -385,16 +571,47 @@ impl SlackBot {
         {
             Ok(false) => {
                 tracing::debug!(event_id, "duplicate event ignored");
-                return;
+                None
             }
-            Ok(true) => {}
-            Err(e) => tracing::warn!(error = %e, "cannot record the delivery; running anyway"),
+            Ok(true) => Some(actor),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot record the delivery; running anyway");
+                Some(actor)
+            }
         }
-        let reply = self.app.handle_line(&actor, text, event_id).await;
-        let mut body = render::message(&reply);
+    }
+
+    /// The review whose thread starts at `ts` in `channel`, if any.
+    async fn review_of_thread(
+        &self,
+        org_id: i64,
+        channel: &str,
+        ts: &str,
+    ) -> crate::error::Result<Option<i64>> {
+        let key: Option<String> = sqlx::query_scalar(
+            "SELECT thread_key FROM platform_threads
+             WHERE org_id = $1 AND platform = 'slack' AND channel = $2 AND ts = $3
+               AND thread_key LIKE 'review-%'",
+        )
+        .bind(org_id)
+        .bind(channel)
+        .bind(ts)
+        .fetch_optional(self.app.store.pool())
+        .await
+        .map_err(crate::store::StoreError::from)?;
+        Ok(key.and_then(|k| k.strip_prefix("review-")?.parse().ok()))
+    }
+
+    /// A message only `user` sees (chat.postEphemeral), in a thread when given.
+    async fn ephemeral(&self, channel: &str, user: &str, thread_ts: Option<&str>, body: &Value) {
+        let mut body = body.clone();
         body["channel"] = json!(channel);
-        if let Err(e) = self.call("chat.postMessage", &body).await {
-            tracing::warn!(error = %e, "answering the DM failed");
+        body["user"] = json!(user);
+        if let Some(ts) = thread_ts {
+            body["thread_ts"] = json!(ts);
+        }
+        if let Err(e) = self.call("chat.postEphemeral", &body).await {
+            tracing::warn!(error = %e, "chat.postEphemeral failed");
         }
     }
 

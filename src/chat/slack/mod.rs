@@ -13,6 +13,7 @@
 //!   after, and commands are bounded to about one second before the ack.
 //! - [`inbound`]: the handlers both modes share, with de-duplication by event id, trigger id
 //!   or view id, so retries and re-deliveries store an answer once.
+//! - [`files`]: pictures, uploaded with Slack's external file upload flow.
 //! - [`fake`]: a fake Slack Web API for tests and `baton bench` only (never built by `serve`).
 //!
 //! Web API calls go through slack-morphism's session (`http_post`/`http_get` with JSON values),
@@ -27,6 +28,7 @@
 //! idempotency key) to make such a duplicate identifiable; Slack never replays a post itself.
 
 pub mod fake;
+pub mod files;
 pub mod http;
 pub mod inbound;
 pub mod socket;
@@ -406,23 +408,63 @@ impl SlackBot {
             return Ok(Who::UnknownUser);
         };
         let actor = self.app.actor(org, &key, Source::Slack).await?;
-        if actor.person.spec.time_zone.is_none()
-            && let Some(tz) = info.as_ref().and_then(|v| v["user"]["tz"].as_str())
-            && tz.parse::<chrono_tz::Tz>().is_ok()
-        {
-            sqlx::query(
-                "INSERT INTO platform_zones (org_id, person_id, platform, time_zone)
-                 VALUES ($1, $2, 'slack', $3)
-                 ON CONFLICT (org_id, person_id, platform) DO UPDATE SET time_zone = $3",
-            )
-            .bind(actor.org.id)
-            .bind(actor.person.id)
-            .bind(tz)
-            .execute(pool)
-            .await
-            .map_err(crate::store::StoreError::from)?;
+        if actor.person.spec.time_zone.is_none() {
+            self.remember_zone(&actor, user, info).await?;
         }
         Ok(Who::Person(Box::new(actor)))
+    }
+
+    /// Records Slack's `tz` for a person whose manifest sets no zone (see `app::zones`):
+    /// from the `users.info` answer already at hand, else asked once (a person linked by
+    /// Slack id is never looked up otherwise). A value that is not an IANA zone is ignored.
+    async fn remember_zone(
+        &self,
+        actor: &Actor,
+        user: &str,
+        info: Option<Value>,
+    ) -> crate::error::Result<()> {
+        let pool = self.app.store.pool();
+        let info = match info {
+            Some(v) => Some(v),
+            None => {
+                let known: bool = sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM platform_zones
+                     WHERE org_id = $1 AND person_id = $2 AND platform = 'slack')",
+                )
+                .bind(actor.org.id)
+                .bind(actor.person.id)
+                .fetch_one(pool)
+                .await
+                .map_err(crate::store::StoreError::from)?;
+                if known {
+                    return Ok(());
+                }
+                self.get("users.info", &[("user", user)]).await.ok()
+            }
+        };
+        let Some(tz) = info.as_ref().and_then(|v| v["user"]["tz"].as_str()) else {
+            return Ok(());
+        };
+        if tz.parse::<chrono_tz::Tz>().is_err() {
+            tracing::debug!(
+                user,
+                tz,
+                "Slack reported a time zone that is not an IANA name; ignored"
+            );
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO platform_zones (org_id, person_id, platform, time_zone)
+             VALUES ($1, $2, 'slack', $3)
+             ON CONFLICT (org_id, person_id, platform) DO UPDATE SET time_zone = $3",
+        )
+        .bind(actor.org.id)
+        .bind(actor.person.id)
+        .bind(tz)
+        .execute(pool)
+        .await
+        .map_err(crate::store::StoreError::from)?;
+        Ok(())
     }
 
     /// Records a delivery; false if it was seen before (a retry or re-delivery).
@@ -464,21 +506,24 @@ impl SlackBot {
             .ok_or_else(|| {
                 AdapterError::Permanent(format!("person `{person}` has no Slack identity"))
             })?;
-        let v = self
-            .call("conversations.open", &json!({ "users": user }))
-            .await
-            .map_err(|e| classify(&e))?;
-        let channel = v["channel"]["id"]
-            .as_str()
-            .ok_or_else(|| {
-                AdapterError::Transient("conversations.open returned no channel".into())
-            })?
-            .to_string();
+        let channel = self.open_dm(&user).await?;
         self.dms
             .lock()
             .expect("dm cache")
             .insert((org_id, person.to_string()), channel.clone());
         Ok(channel)
+    }
+
+    /// The DM channel with a Slack user (conversations.open).
+    pub async fn open_dm(&self, user: &str) -> Result<String, AdapterError> {
+        let v = self
+            .call("conversations.open", &json!({ "users": user }))
+            .await
+            .map_err(|e| classify(&e))?;
+        v["channel"]["id"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| AdapterError::Transient("conversations.open returned no channel".into()))
     }
 
     async fn department_channel(&self, org_id: i64, dept: &str) -> Result<String, AdapterError> {
@@ -521,11 +566,7 @@ impl SlackBot {
         thread_ts: Option<&str>,
         msg: &Outbound,
     ) -> Result<String, AdapterError> {
-        match self.pacer.reserve(channel, Instant::now()) {
-            Ok(wait) if !wait.is_zero() => tokio::time::sleep(wait).await,
-            Ok(_) => {}
-            Err(wait) => return Err(AdapterError::RateLimited { retry_after: wait }),
-        }
+        self.pace(channel).await?;
         let mut body = render::message(&msg.reply);
         body["channel"] = json!(channel);
         body["unfurl_links"] = json!(false);
@@ -538,14 +579,27 @@ impl SlackBot {
         }
         match self.call("chat.postMessage", &body).await {
             Ok(v) => Ok(v["ts"].as_str().unwrap_or_default().to_string()),
-            Err(e) => {
-                let err = classify(&e);
-                if let AdapterError::RateLimited { retry_after } = &err {
-                    self.pacer.block(channel, *retry_after, Instant::now());
-                }
-                Err(err)
-            }
+            Err(e) => Err(self.failed(channel, &e)),
         }
+    }
+
+    /// Waits for a slot to post in `channel`, or says how long to come back after.
+    async fn pace(&self, channel: &str) -> Result<(), AdapterError> {
+        match self.pacer.reserve(channel, Instant::now()) {
+            Ok(wait) if !wait.is_zero() => tokio::time::sleep(wait).await,
+            Ok(_) => {}
+            Err(wait) => return Err(AdapterError::RateLimited { retry_after: wait }),
+        }
+        Ok(())
+    }
+
+    /// Classifies a failed post to `channel`; a 429 also holds the channel back.
+    fn failed(&self, channel: &str, e: &SlackClientError) -> AdapterError {
+        let err = classify(e);
+        if let AdapterError::RateLimited { retry_after } = &err {
+            self.pacer.block(channel, *retry_after, Instant::now());
+        }
+        err
     }
 }
 
@@ -563,56 +617,84 @@ impl ChatAdapter for SlackAdapter {
     #[tracing::instrument(skip_all, fields(org = msg.org_id, kind = %msg.kind))]
     async fn send(&self, to: &Target, msg: &Outbound) -> Result<Delivered, AdapterError> {
         let bot = &self.bot;
-        let (channel, ts) = match to {
-            Target::Person { person } => {
-                let ch = bot.dm_channel(msg.org_id, person).await?;
-                let ts = bot.post(&ch, None, msg).await?;
-                (ch, ts)
-            }
-            Target::Channel { department } => {
-                let ch = bot.department_channel(msg.org_id, department).await?;
-                let ts = bot.post(&ch, None, msg).await?;
-                (ch, ts)
-            }
+        let (channel, parent, thread) = match to {
+            Target::Person { person } => (bot.dm_channel(msg.org_id, person).await?, None, None),
+            Target::Channel { department } => (
+                bot.department_channel(msg.org_id, department).await?,
+                None,
+                None,
+            ),
             Target::Thread { department, thread } => {
                 let ch = bot.department_channel(msg.org_id, department).await?;
-                match bot.thread_parent(msg.org_id, department, thread).await? {
-                    Some(parent) => {
-                        let ts = bot.post(&ch, Some(&parent), msg).await?;
-                        (ch, ts)
-                    }
-                    None => {
-                        // The first message of a thread is its parent.
-                        let ts = bot.post(&ch, None, msg).await?;
-                        sqlx::query(
-                            "INSERT INTO platform_threads
-                                 (org_id, platform, department, thread_key, channel, ts, created_at)
-                             VALUES ($1, 'slack', $2, $3, $4, $5, $6)
-                             ON CONFLICT DO NOTHING",
-                        )
-                        .bind(msg.org_id)
-                        .bind(department)
-                        .bind(thread)
-                        .bind(&ch)
-                        .bind(&ts)
-                        .bind(bot.app.clock.now())
-                        .execute(bot.app.store.pool())
-                        .await
-                        .map_err(|e| {
-                            // Posted, but the parent is not remembered: later messages start a
-                            // new thread. Report success (the post happened) and log loudly.
-                            tracing::error!(error = %e, "thread parent not stored");
-                            e
-                        })
-                        .ok();
-                        (ch, ts)
-                    }
-                }
+                let parent = bot.thread_parent(msg.org_id, department, thread).await?;
+                (ch, parent, Some((department, thread)))
             }
         };
+        // Messages with pictures are delivered part by part (see `files`); a retry skips
+        // the text when it went out before.
+        let pictures = crate::app::pictures::images(&msg.reply).next().is_some();
+        let key = &msg.idempotency_key;
+        let posted = if pictures {
+            bot.part_done(msg.org_id, key, "text").await?.flatten()
+        } else {
+            None
+        };
+        let ts = match posted {
+            Some(ts) => ts,
+            None => {
+                let ts = bot.post(&channel, parent.as_deref(), msg).await?;
+                if let (None, Some((department, thread))) = (&parent, thread) {
+                    // The first message of a thread is its parent.
+                    bot.remember_parent(msg.org_id, department, thread, &channel, &ts)
+                        .await;
+                }
+                if pictures {
+                    bot.part_delivered(msg.org_id, key, "text", &channel, Some(&ts))
+                        .await;
+                }
+                ts
+            }
+        };
+        if pictures {
+            // In a thread, pictures go under its parent (this message, if it is the parent).
+            let under = thread.map(|_| parent.clone().unwrap_or_else(|| ts.clone()));
+            bot.outbox_pictures(msg.org_id, key, &msg.reply, &channel, under.as_deref())
+                .await?;
+        }
         Ok(Delivered {
             message_id: Some(format!("{channel}/{ts}")),
         })
+    }
+}
+
+impl SlackBot {
+    /// Remembers a thread's parent. Failing that is logged loudly, not returned: the post
+    /// happened, and later messages of the thread start a new one.
+    async fn remember_parent(
+        &self,
+        org_id: i64,
+        department: &str,
+        thread: &str,
+        channel: &str,
+        ts: &str,
+    ) {
+        if let Err(e) = sqlx::query(
+            "INSERT INTO platform_threads
+                 (org_id, platform, department, thread_key, channel, ts, created_at)
+             VALUES ($1, 'slack', $2, $3, $4, $5, $6)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(org_id)
+        .bind(department)
+        .bind(thread)
+        .bind(channel)
+        .bind(ts)
+        .bind(self.app.clock.now())
+        .execute(self.app.store.pool())
+        .await
+        {
+            tracing::error!(error = %e, "thread parent not stored");
+        }
     }
 }
 

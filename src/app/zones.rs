@@ -1,0 +1,110 @@
+//! A person's time zone, decided in one place. Prompts at 09:00 local, due dates read from
+//! "by Friday", away periods, `whoami` and the calendar all ask [`App::person_zone`] (or, for
+//! a whole organisation at once, [`zone_of`] with [`App::reported_zones`]):
+//!
+//! 1. the zone the manifest sets for the person;
+//! 2. else the zone a chat platform reported for them (Slack's `tz` from `users.info`,
+//!    validated as an IANA name when it is recorded in `platform_zones`);
+//! 3. else the zone of their first department (which falls back to the organisation's);
+//! 4. else the organisation's.
+
+use std::collections::HashMap;
+
+use chrono_tz::Tz;
+
+use crate::domain::cadence::department_zone;
+use crate::domain::{OrgSpec, PersonSpec};
+use crate::error::Result;
+use crate::store::StoreError;
+
+use super::App;
+
+/// The rule, given what platforms reported for the person.
+pub fn zone_of(spec: &OrgSpec, p: &PersonSpec, reported: Option<Tz>) -> Tz {
+    if let Some(tz) = p.time_zone.or(reported) {
+        return tz;
+    }
+    spec.departments
+        .iter()
+        .find(|d| d.heads.contains(&p.key) || d.members.contains(&p.key))
+        .map(|d| department_zone(spec, &d.key))
+        .unwrap_or(spec.org.time_zone)
+}
+
+impl App {
+    /// Zones chat platforms reported, by person key (one per person; platforms in name
+    /// order when several did).
+    pub async fn reported_zones(&self, org_id: i64) -> Result<HashMap<String, Tz>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT p.key, z.time_zone FROM platform_zones z JOIN people p ON p.id = z.person_id
+             WHERE z.org_id = $1 ORDER BY z.platform DESC",
+        )
+        .bind(org_id)
+        .fetch_all(self.store.pool())
+        .await
+        .map_err(StoreError::from)?;
+        // Later rows win: the platform first in name order.
+        Ok(rows
+            .into_iter()
+            .filter_map(|(k, z)| z.parse::<Tz>().ok().map(|tz| (k, tz)))
+            .collect())
+    }
+
+    /// A person's zone (see the module docs). Asks the database only when the manifest
+    /// sets none.
+    pub async fn person_zone(&self, org_id: i64, spec: &OrgSpec, p: &PersonSpec) -> Result<Tz> {
+        if let Some(tz) = p.time_zone {
+            return Ok(tz);
+        }
+        let reported: Option<String> = sqlx::query_scalar(
+            "SELECT z.time_zone FROM platform_zones z JOIN people pe ON pe.id = z.person_id
+             WHERE z.org_id = $1 AND pe.org_id = $1 AND pe.key = $2
+             ORDER BY z.platform LIMIT 1",
+        )
+        .bind(org_id)
+        .bind(p.key.as_str())
+        .fetch_optional(self.store.pool())
+        .await
+        .map_err(StoreError::from)?;
+        Ok(zone_of(spec, p, reported.and_then(|z| z.parse().ok())))
+    }
+
+    /// The zone of the person with this key, or the organisation's if there is none.
+    pub async fn zone_of_key(&self, org_id: i64, spec: &OrgSpec, key: &str) -> Result<Tz> {
+        match spec.people.iter().find(|p| p.key.as_str() == key) {
+            Some(p) => self.person_zone(org_id, spec, p).await,
+            None => Ok(spec.org.time_zone),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_then_platform_then_department_then_organisation() {
+        let spec = crate::manifest::load_manifest(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/manifests/example-org.yaml"
+        )))
+        .unwrap();
+        let mut tom = spec
+            .people
+            .iter()
+            .find(|p| p.key.as_str() == "tom")
+            .unwrap()
+            .clone();
+        let tokyo: Tz = "Asia/Tokyo".parse().unwrap();
+        assert_eq!(
+            zone_of(&spec, &tom, Some(tokyo)),
+            chrono_tz::America::New_York
+        );
+        tom.time_zone = None;
+        assert_eq!(zone_of(&spec, &tom, Some(tokyo)), tokyo);
+        // Tom is in Sales (New York).
+        assert_eq!(zone_of(&spec, &tom, None), chrono_tz::America::New_York);
+        tom.key = crate::domain::Key::parse("nobody").unwrap();
+        assert_eq!(zone_of(&spec, &tom, None), spec.org.time_zone);
+    }
+}
