@@ -69,14 +69,7 @@ struct Index<'a> {
 impl<'a> Index<'a> {
     fn new(spec: &'a OrgSpec, now: DateTime<Utc>, reported: &HashMap<String, Tz>) -> Index<'a> {
         let cycle = active_cycle(spec, now).map(|c| c.key.clone());
-        let zones = spec
-            .people
-            .iter()
-            .map(|p| {
-                let tz = super::zones::zone_of(spec, p, reported.get(p.key.as_str()).copied());
-                (p.key.as_str(), tz)
-            })
-            .collect();
+        let zones = super::zones::zones_of(spec, reported);
         let owning: HashMap<&crate::domain::Code, Option<String>> = spec
             .objectives
             .iter()
@@ -282,6 +275,7 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
                             cadence_id: c.id,
                             occurrence: *local,
                             person_id: pid,
+                            person_key: person.clone(),
                             codes: codes.clone(),
                             due_at: due,
                             window_ends_at: window_ends,

@@ -31,6 +31,32 @@ pub fn zone_of(spec: &OrgSpec, p: &PersonSpec, reported: Option<Tz>) -> Tz {
         .unwrap_or(spec.org.time_zone)
 }
 
+/// [`zone_of`] for everyone at once: each department's zone is worked out once, and each
+/// person's first department found through one pass over the departments.
+pub fn zones_of<'a>(spec: &'a OrgSpec, reported: &HashMap<String, Tz>) -> HashMap<&'a str, Tz> {
+    let mut first: HashMap<&str, Tz> = HashMap::new();
+    for d in &spec.departments {
+        let mut zone = None;
+        for k in d.heads.iter().chain(&d.members) {
+            if !first.contains_key(k.as_str()) {
+                let tz = *zone.get_or_insert_with(|| department_zone(spec, &d.key));
+                first.insert(k.as_str(), tz);
+            }
+        }
+    }
+    spec.people
+        .iter()
+        .map(|p| {
+            let tz = p
+                .time_zone
+                .or_else(|| reported.get(p.key.as_str()).copied())
+                .or_else(|| first.get(p.key.as_str()).copied())
+                .unwrap_or(spec.org.time_zone);
+            (p.key.as_str(), tz)
+        })
+        .collect()
+}
+
 impl App {
     /// Zones chat platforms reported, by person key (one per person; platforms in name
     /// order when several did).
@@ -106,5 +132,37 @@ mod tests {
         assert_eq!(zone_of(&spec, &tom, None), chrono_tz::America::New_York);
         tom.key = crate::domain::Key::parse("nobody").unwrap();
         assert_eq!(zone_of(&spec, &tom, None), spec.org.time_zone);
+    }
+
+    #[test]
+    fn everyone_at_once_agrees_with_one_at_a_time() {
+        let mut spec = crate::manifest::load_manifest(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/manifests/example-org.yaml"
+        )))
+        .unwrap();
+        // Half the people lose their manifest zone; some of those have a reported one.
+        for (i, p) in spec.people.iter_mut().enumerate() {
+            if i % 2 == 0 {
+                p.time_zone = None;
+            }
+        }
+        let reported: HashMap<String, Tz> = spec
+            .people
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 3 == 0)
+            .map(|(_, p)| (p.key.to_string(), chrono_tz::Asia::Tokyo))
+            .collect();
+        let all = zones_of(&spec, &reported);
+        assert_eq!(all.len(), spec.people.len());
+        for p in &spec.people {
+            assert_eq!(
+                all[p.key.as_str()],
+                zone_of(&spec, p, reported.get(p.key.as_str()).copied()),
+                "{}",
+                p.key
+            );
+        }
     }
 }

@@ -26,6 +26,8 @@ pub struct NewPrompt {
     pub cadence_id: i64,
     pub occurrence: NaiveDateTime,
     pub person_id: i64,
+    /// The person's key, for the outbox target.
+    pub person_key: crate::domain::Key,
     pub codes: Vec<String>,
     pub due_at: DateTime<Utc>,
     pub window_ends_at: DateTime<Utc>,
@@ -163,11 +165,13 @@ impl Store {
         let remind: Vec<DateTime<Utc>> = prompts.iter().map(|p| p.remind_at).collect();
         let state: Vec<&str> = prompts.iter().map(|p| p.state).collect();
         let channel: Vec<Option<&str>> = prompts.iter().map(|p| p.channel.as_deref()).collect();
+        let person_key: Vec<&str> = prompts.iter().map(|p| p.person_key.as_str()).collect();
         let rows: Vec<(String, i64)> = sqlx::query_as(
             "WITH x AS (
                 SELECT * FROM UNNEST($2::bigint[], $3::timestamp[], $4::bigint[], $5::text[],
-                         $6::timestamptz[], $7::timestamptz[], $8::timestamptz[], $9::text[], $11::text[])
-                     AS x(c, o, p, codes, d, e, r, s, ch)
+                         $6::timestamptz[], $7::timestamptz[], $8::timestamptz[], $9::text[], $11::text[],
+                         $12::text[])
+                     AS x(c, o, p, codes, d, e, r, s, ch, pk)
              ), ins AS (
                 INSERT INTO prompts (org_id, cadence_id, occurrence, person_id, codes, due_at,
                      window_ends_at, remind_at, state, created_at)
@@ -177,14 +181,15 @@ impl Store {
              ), q AS (
                 INSERT INTO outbox (org_id, idempotency_key, kind, target, payload, not_before, created_at)
                 SELECT $1, 'prompt:' || ins.id, 'prompt',
-                       CASE WHEN x.ch IS NULL THEN jsonb_build_object('to', 'person', 'person', pe.key)
+                       CASE WHEN x.ch IS NULL THEN jsonb_build_object('to', 'person', 'person', x.pk)
                             ELSE jsonb_build_object('to', 'channel', 'department', x.ch) END,
                        jsonb_build_object('type', 'prompt', 'prompt_id', ins.id), $10, $10
                 FROM ins
                 JOIN x ON x.c = ins.cadence_id AND x.o = ins.occurrence AND x.p = ins.person_id
-                JOIN people pe ON pe.id = ins.person_id
                 WHERE ins.state = 'sent'
-                ON CONFLICT (idempotency_key) DO NOTHING
+                -- No ON CONFLICT: only prompts inserted by this very statement get a row, and
+                -- prompt ids are never reused, so `prompt:<id>` cannot exist yet (were it to,
+                -- the statement fails and the tick's transaction writes nothing).
              )
              SELECT state, count(*) FROM ins GROUP BY state",
         )
@@ -199,6 +204,7 @@ impl Store {
         .bind(&state)
         .bind(now)
         .bind(&channel)
+        .bind(&person_key)
         .fetch_all(&mut *conn)
         .await?;
         Ok(rows.into_iter().map(|(s, n)| (s, n as u64)).collect())
