@@ -25,11 +25,17 @@ pub const STRATEGY_MAP: &str = "strategy_map";
 /// How many check-ins a trend chart plots at most (a quarter of daily check-ins fits).
 const TREND_POINTS: i64 = 400;
 
+/// Rasterising is CPU work: it runs off the async workers, one picture at a time, so a
+/// burst of pictures queues behind itself instead of slowing every command's answer.
+static RASTER: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+
+type Raster = Box<dyn FnOnce() -> std::result::Result<Png, pictures::PictureError> + Send>;
+
 /// Renders a picture of an organisation as it is now.
 #[tracing::instrument(skip_all, fields(org = org_id, kind = %image.kind))]
 pub async fn render(app: &App, org_id: i64, image: &ImageRef) -> Result<Png> {
     let v = View::for_org(app, org_id).await?;
-    let png = match image.kind.as_str() {
+    let job: Raster = match image.kind.as_str() {
         KR_TREND => {
             let code = image
                 .subject
@@ -41,22 +47,33 @@ pub async fn render(app: &App, org_id: i64, image: &ImageRef) -> Result<Png> {
             let t = trend(app, &v, org_id, &code).await?.ok_or_else(|| {
                 AppError::NotFound(format!("There is no key result or measure `{code}`."))
             })?;
-            pictures::kr_trend(&t)
+            Box::new(move || pictures::kr_trend(&t))
         }
         SCORECARD => {
             let scope = match image.subject.as_deref() {
                 None | Some("company") => None,
                 Some(p) => Some(Perspective::parse(p).map_err(AppError::Invalid)?),
             };
-            pictures::scorecard(&scorecard(&v, scope))
+            let input = scorecard(&v, scope);
+            Box::new(move || pictures::scorecard(&input))
         }
-        STRATEGY_MAP => pictures::strategy_map(&map(&v)),
+        STRATEGY_MAP => {
+            let input = map(&v);
+            Box::new(move || pictures::strategy_map(&input))
+        }
         other => {
             return Err(AppError::Invalid(format!(
                 "There is no picture of kind `{other}`."
             )));
         }
     };
+    let _slot = RASTER
+        .acquire()
+        .await
+        .map_err(|e| AppError::Invalid(format!("pictures are shut down: {e}")))?;
+    let png = tokio::task::spawn_blocking(job)
+        .await
+        .map_err(|e| AppError::Invalid(format!("drawing the picture failed: {e}")))?;
     png.map_err(|e| AppError::Invalid(e.to_string()))
 }
 
