@@ -441,11 +441,6 @@ async fn evaluate_in(
     Ok(report)
 }
 
-/// Whether a check-in on `code` can change a dependency's conditions.
-pub fn touches_dependency(spec: &OrgSpec, code: &Code) -> bool {
-    !crate::domain::alerts::affected_dependencies(spec, code).is_empty()
-}
-
 fn dependency<'a>(spec: &'a OrgSpec, key: &str) -> Result<&'a DependencySpec> {
     let lower = key.to_ascii_lowercase();
     spec.dependencies.iter().find(|d| d.key.as_str() == lower).ok_or_else(|| {

@@ -133,8 +133,9 @@ pub async fn record(
     delivery: &str,
 ) -> Result<Reply> {
     let spec = app.spec_recent(actor.org.id).await?;
+    let index = app.kr_index(actor.org.id, &spec);
     let (kind, unit, kr, measure) =
-        if let Some(k) = spec.key_results.iter().find(|k| k.code == line.code) {
+        if let Some(k) = index.get(&line.code).map(|&i| &spec.key_results[i]) {
             check_plausible(k, line.value).map_err(AppError::Invalid)?;
             (TargetKind::KeyResult, k.unit.clone(), Some(k), None)
         } else if let Some(m) = spec.measures.iter().find(|m| m.code == line.code) {
@@ -210,7 +211,8 @@ pub async fn record(
     }
     // Other departments may depend on this figure: re-evaluate their alerts now. The
     // check-in itself is stored either way; an alert failure is logged, not returned.
-    if super::alerts::touches_dependency(&spec, &line.code)
+    if !crate::domain::alerts::affected_dependencies_of(&spec, &line.code, kr.map(|k| &k.objective))
+        .is_empty()
         && let Err(e) = super::alerts::evaluate_after_checkin(app, actor.org.id, &line.code).await
     {
         tracing::error!(error = %e, "dependency alerts could not be evaluated after a check-in");

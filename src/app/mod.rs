@@ -61,6 +61,8 @@ pub struct App {
 struct CachedSpec {
     revision: i64,
     spec: Arc<OrgSpec>,
+    /// Key-result positions by code, built on first use.
+    kr_index: std::sync::OnceLock<Arc<HashMap<crate::domain::Code, usize>>>,
     /// When the revision was last confirmed (a process-local monotonic instant, used
     /// only to bound how stale the cache may be, never as domain time).
     checked: std::time::Instant,
@@ -167,6 +169,7 @@ impl App {
             CachedSpec {
                 revision,
                 spec: spec.clone(),
+                kr_index: Default::default(),
                 checked: std::time::Instant::now(),
             },
         );
@@ -190,6 +193,29 @@ impl App {
             .expect("state cache")
             .insert(org_id, (fp, state.clone()));
         Ok(state)
+    }
+
+    /// Positions of `spec`'s key results by code: built once per cached spec (a spec that
+    /// is no longer the cached one gets a fresh index).
+    pub fn kr_index(
+        &self,
+        org_id: i64,
+        spec: &Arc<OrgSpec>,
+    ) -> Arc<HashMap<crate::domain::Code, usize>> {
+        let build = || {
+            Arc::new(
+                spec.key_results
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| (k.code.clone(), i))
+                    .collect::<HashMap<_, _>>(),
+            )
+        };
+        let cache = self.specs.lock().expect("spec cache");
+        match cache.get(&org_id) {
+            Some(c) if Arc::ptr_eq(&c.spec, spec) => c.kr_index.get_or_init(build).clone(),
+            _ => build(),
+        }
     }
 
     /// As [`App::spec`], but reuses a spec confirmed less than a second ago without asking

@@ -144,12 +144,25 @@ pub fn affected_dependencies<'a>(spec: &'a OrgSpec, code: &Code) -> Vec<&'a Depe
     if spec.dependencies.is_empty() {
         return Vec::new();
     }
-    let mut chain: Vec<&Code> = vec![code];
-    let mut cur = spec
+    let objective = spec
         .key_results
         .iter()
         .find(|k| &k.code == code)
         .map(|k| &k.objective);
+    affected_dependencies_of(spec, code, objective)
+}
+
+/// [`affected_dependencies`] when the caller already knows the key result's objective.
+pub fn affected_dependencies_of<'a>(
+    spec: &'a OrgSpec,
+    code: &Code,
+    objective: Option<&Code>,
+) -> Vec<&'a DependencySpec> {
+    if spec.dependencies.is_empty() {
+        return Vec::new();
+    }
+    let mut chain: Vec<&Code> = vec![code];
+    let mut cur = objective;
     while let Some(c) = cur {
         if chain.contains(&c) {
             break;
