@@ -22,14 +22,18 @@ use crate::app::{Actor, App};
 use crate::domain::Source;
 
 /// serenity's REST client, unbuilt. `api_url` redirects every request to
-/// `{api_url}/api/v10/...` (tests, proxies); `ratelimiter_disabled` is for tests only.
+/// `{api_url}/api/v10/...` (tests, rate-limiting proxies such as twilight-http-proxy).
+/// serenity honours a proxy only with its own rate limiter off, so setting `api_url` turns
+/// it off: the proxy is then the one that keeps Discord's buckets (429s and `Retry-After`
+/// are still honoured by the outbox). `ratelimiter_disabled` alone is for tests.
 pub fn http_builder(
     token: &str,
     application_id: Option<u64>,
     api_url: Option<&str>,
     ratelimiter_disabled: bool,
 ) -> HttpBuilder {
-    let mut b = HttpBuilder::new(token).ratelimiter_disabled(ratelimiter_disabled);
+    let mut b =
+        HttpBuilder::new(token).ratelimiter_disabled(ratelimiter_disabled || api_url.is_some());
     if let Some(url) = api_url {
         b = b.proxy(url.trim_end_matches('/'));
     }
