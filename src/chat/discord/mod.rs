@@ -1,10 +1,12 @@
 //! Discord: the HTTP interactions endpoint ([`interactions::routes`]), the outbox adapter
-//! ([`outbox::DiscordAdapter`]) and the `/baton` command definition ([`commands`]).
+//! ([`outbox::DiscordAdapter`]), the `/baton` command definition ([`commands`]) and
+//! pictures as attachments ([`pictures`]).
 //! Like every adapter it only translates; the app decides.
 
 pub mod commands;
 pub mod interactions;
 pub mod outbox;
+pub mod pictures;
 
 pub use interactions::{Interactions, routes};
 pub use outbox::DiscordAdapter;
