@@ -511,7 +511,7 @@ pub async fn run(config: Option<&Path>, database_url: Option<String>) -> anyhow:
     let adapter: Arc<dyn ChatAdapter> = match (&slack_bot, &discord_http) {
         (Some(bot), _) => Arc::new(crate::chat::slack::SlackAdapter { bot: bot.clone() }),
         (None, Some(http)) => Arc::new(crate::chat::discord::DiscordAdapter::new(
-            app.store.clone(),
+            app.clone(),
             http.clone(),
         )),
         (None, None) => {

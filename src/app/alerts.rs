@@ -314,7 +314,7 @@ async fn evaluate_in(
             )
             .await?
             {
-                let msg = alert_message(app, org_id, &spec, dep, id, cond, &detail).await?;
+                let msg = alert_message(app, org_id, spec, dep, id, cond, &detail).await?;
                 say(
                     &mut tx,
                     org_id,
@@ -324,7 +324,7 @@ async fn evaluate_in(
                     now,
                 )
                 .await?;
-                if let Some(owner) = provider_owner(&spec, dep) {
+                if let Some(owner) = provider_owner(spec, dep) {
                     say(
                         &mut tx,
                         org_id,
@@ -407,11 +407,11 @@ async fn evaluate_in(
             && due_reached
             && Store::escalate_alert(&mut tx, org_id, a.id, now).await?
         {
-            if let Some(head) = provider_head(&spec, dep) {
+            if let Some(head) = provider_head(spec, dep) {
                 let mut msg = alert_message(
                     app,
                     org_id,
-                    &spec,
+                    spec,
                     dep,
                     a.id,
                     cond.unwrap_or(Condition::Behind),
@@ -420,7 +420,7 @@ async fn evaluate_in(
                 .await?;
                 msg.blocks.insert(0, Block::Text(format!(
                     "Escalated to you as head of {}: nobody has acknowledged this alert for {ESCALATE_AFTER_WORKING_DAYS} working days.",
-                    dept_name(&spec, &dep.provider_department)
+                    dept_name(spec, &dep.provider_department)
                 )));
                 say(
                     &mut tx,

@@ -306,7 +306,7 @@ mod tests {
             let mut state = OrgState::default();
             for (i, k) in spec.key_results.iter().enumerate() {
                 let mix = ((i as u32 * 7 + round * 3) % 11) as f64 / 10.0;
-                if (i as u32 + round) % 5 == 0 {
+                if (i as u32 + round).is_multiple_of(5) {
                     continue; // never checked in
                 }
                 let (lo, hi) = match (k.start, k.target, k.band) {
@@ -329,7 +329,7 @@ mod tests {
                 .key_results
                 .iter()
                 .enumerate()
-                .filter(|(i, _)| (*i as u32 + round) % 4 == 0)
+                .filter(|(i, _)| (*i as u32 + round).is_multiple_of(4))
                 .map(|(_, k)| (k.code.clone(), "waiting".to_string()))
                 .collect();
             let full = rollup(&spec, &state, now);

@@ -32,7 +32,12 @@ pub fn app(pool: PgPool) -> App {
 }
 
 pub async fn app_with(pool: PgPool, spec: &OrgSpec) -> App {
-    let app = app(pool);
+    app_at(pool, spec, Arc::new(FixedClock::new(now()))).await
+}
+
+/// An organisation applied on a clock the test moves.
+pub async fn app_at(pool: PgPool, spec: &OrgSpec, clock: Arc<FixedClock>) -> App {
+    let app = App::new(Store::new(pool), clock);
     let applied = apply::apply(&app, spec, false).await.expect("apply");
     assert!(applied.written);
     app

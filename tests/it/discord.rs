@@ -1,24 +1,30 @@
 //! Discord: signed interactions against the endpoint, the outbox adapter against a fake
 //! Discord REST API (loopback), and the generated command manifest.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{Method, Request, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, Request, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use baton::app::App;
+use baton::bot::{Block, Reply};
 use baton::chat::discord::{self, DiscordAdapter, Interactions};
 use baton::chat::{AdapterError, ChatAdapter, Outbound, Target};
+use baton::clock::FixedClock;
 use baton::http::HttpState;
 use baton::metrics::Metrics;
+use baton::outbox::{Payload, deliver_batch};
 use baton::serve::Shutdown;
+use chrono::{DateTime, Utc};
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use tower::ServiceExt;
 
-use crate::common::{app_with, count, example_spec, now};
+use crate::common::{actor, app_at, app_with, count, example_spec, now};
 
 pub(crate) const GUILD: &str = "1187532046617530408";
 pub(crate) const CHLOE: &str = "904412873301729300";
@@ -33,7 +39,20 @@ pub(crate) fn hex(b: &[u8]) -> String {
 
 async fn router(pool: PgPool) -> axum::Router {
     let app = Arc::new(app_with(pool, &example_spec()).await);
-    let cfg = Interactions::new(&hex(key().verifying_key().as_bytes()), None).unwrap();
+    router_for(app, None, None)
+}
+
+/// The endpoint finishing deferred responses through `followup`, deferring after
+/// `defer_after` (the default when `None`).
+fn router_for(
+    app: Arc<App>,
+    followup: Option<Arc<serenity::http::Http>>,
+    defer_after: Option<Duration>,
+) -> axum::Router {
+    let mut cfg = Interactions::new(&hex(key().verifying_key().as_bytes()), followup).unwrap();
+    if let Some(d) = defer_after {
+        cfg.defer_after = d;
+    }
     discord::routes(
         HttpState::new(app, Arc::new(Metrics::new()), Shutdown::new()),
         cfg,
@@ -268,43 +287,215 @@ async fn autocomplete_offers_codes(pool: PgPool) {
 
 // ── Fake Discord REST API ─────────────────────────────────────────────────────────
 
+/// One uploaded file of a multipart request.
+#[derive(Clone, Debug)]
+struct File {
+    field: String,
+    filename: String,
+    content_type: String,
+    data: Vec<u8>,
+}
+
+/// One request the fake received: its JSON (a multipart request's `payload_json`) and files.
+#[derive(Clone, Debug)]
+struct Hit {
+    method: String,
+    path: String,
+    json: Value,
+    files: Vec<File>,
+}
+
+/// A scripted answer to the next message post or interaction edit.
+#[derive(Clone, Debug)]
+enum Answer {
+    Status(u16, Value),
+    /// The message is created but the answer is lost (a 500 reaches baton).
+    Lost,
+}
+
 #[derive(Clone, Default)]
 pub(crate) struct Fake {
-    pub(crate) log: Arc<Mutex<Vec<(String, String, Value)>>>,
-    /// Status to answer message posts with (0 = success).
-    fail: Arc<Mutex<u16>>,
+    log: Arc<Mutex<Vec<Hit>>>,
     /// What `GET /gateway` hands out (a local fake gateway's `ws://` URL).
     pub(crate) gateway: Arc<Mutex<String>>,
+    /// Status to answer every message post with (0 = success).
+    fail: Arc<Mutex<u16>>,
+    /// Answers used once each, before `fail`.
+    script: Arc<Mutex<VecDeque<Answer>>>,
+    /// Messages created, with their nonces (Discord drops a repeated nonce).
+    created: Arc<Mutex<Vec<Option<String>>>>,
+    seen: Arc<tokio::sync::Notify>,
 }
 
 impl Fake {
-    /// The bodies of the recorded calls to `path`, in order.
+    fn hits(&self) -> Vec<Hit> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// The JSON bodies of the recorded calls to `path`, in order.
     pub(crate) fn calls(&self, method: &str, path: &str) -> Vec<Value> {
-        self.log
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(m, p, _)| m == method && p == path)
-            .map(|(_, _, v)| v.clone())
+        self.hits()
+            .into_iter()
+            .filter(|h| h.method == method && h.path == path)
+            .map(|h| h.json)
             .collect()
+    }
+
+    fn answer(&self, a: Answer) {
+        self.script.lock().unwrap().push_back(a);
+    }
+
+    /// Waits (bounded) until the requests received satisfy `done`.
+    async fn until(&self, done: impl Fn(&[Hit]) -> bool) -> Vec<Hit> {
+        timed(async {
+            loop {
+                let seen = self.seen.notified();
+                tokio::pin!(seen);
+                seen.as_mut().enable();
+                let hits = self.hits();
+                if done(&hits) {
+                    return hits;
+                }
+                seen.await;
+            }
+        })
+        .await
     }
 }
 
-async fn fake_api(State(f): State<Fake>, method: Method, uri: Uri, body: Bytes) -> Response {
+fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    hay.get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| p + from)
+}
+
+/// Parses a multipart/form-data body into its fields: (name, filename, content type, data).
+fn multipart(content_type: &str, body: &[u8]) -> Vec<File> {
+    let boundary = content_type
+        .split("boundary=")
+        .nth(1)
+        .expect("a multipart boundary")
+        .trim_matches('"');
+    let delim = format!("--{boundary}");
+    let next = format!("\r\n{delim}");
+    let mut at = find(body, delim.as_bytes(), 0).expect("an opening boundary") + delim.len();
+    let mut parts = Vec::new();
+    while body[at..].starts_with(b"\r\n") {
+        let start = at + 2;
+        let head_end = find(body, b"\r\n\r\n", start).expect("part headers");
+        let end = find(body, next.as_bytes(), head_end).expect("a closing boundary");
+        let head = std::str::from_utf8(&body[start..head_end]).unwrap();
+        let mut file = File {
+            field: String::new(),
+            filename: String::new(),
+            content_type: String::new(),
+            data: body[head_end + 4..end].to_vec(),
+        };
+        for line in head.split("\r\n") {
+            let (name, value) = line.split_once(':').expect("a header");
+            match name.trim().to_ascii_lowercase().as_str() {
+                "content-type" => file.content_type = value.trim().to_string(),
+                "content-disposition" => {
+                    for p in value.split(';').map(str::trim) {
+                        if let Some(v) = p.strip_prefix("name=") {
+                            file.field = v.trim_matches('"').to_string();
+                        } else if let Some(v) = p.strip_prefix("filename=") {
+                            file.filename = v.trim_matches('"').to_string();
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        parts.push(file);
+        at = end + next.len();
+    }
+    assert!(
+        body[at..].starts_with(b"--"),
+        "the body ends with the closing boundary"
+    );
+    parts
+}
+
+/// A message as Discord returns it (serenity parses edits' answers into `Message`).
+fn message_json(id: &str) -> Value {
+    json!({"id": id, "channel_id": "1", "content": "", "timestamp": "2026-11-16T12:00:00+00:00",
+           "edited_timestamp": null, "tts": false, "mention_everyone": false, "mentions": [],
+           "mention_roles": [], "attachments": [], "embeds": [], "pinned": false, "type": 0,
+           "author": {"id": "42", "username": "baton", "discriminator": "0000", "avatar": null, "bot": true}})
+}
+
+fn error_response(status: u16, body: Value) -> Response {
+    let mut resp = (StatusCode::from_u16(status).unwrap(), axum::Json(&body)).into_response();
+    // Discord's header is whole seconds, rounded up; the body has the precise wait.
+    if let Some(s) = body["retry_after"].as_f64() {
+        resp.headers_mut()
+            .insert("retry-after", s.ceil().to_string().parse().unwrap());
+    }
+    resp
+}
+
+async fn fake_api(
+    State(f): State<Fake>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let path = uri.path().to_string();
-    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    f.log
-        .lock()
-        .unwrap()
-        .push((method.to_string(), path.clone(), v));
-    let fail = *f.fail.lock().unwrap();
-    if fail != 0 {
-        return (
-            StatusCode::from_u16(fail).unwrap(),
-            [("retry-after", "2")],
-            axum::Json(json!({"message": "nope", "code": 0, "retry_after": 2.0})),
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let (json, files) = if content_type.starts_with("multipart/form-data") {
+        let mut parts = multipart(content_type, &body);
+        let payload = parts
+            .iter()
+            .position(|p| p.field == "payload_json")
+            .map(|i| parts.remove(i))
+            .expect("a payload_json field");
+        (serde_json::from_slice(&payload.data).unwrap(), parts)
+    } else {
+        (
+            serde_json::from_slice(&body).unwrap_or(Value::Null),
+            Vec::new(),
         )
-            .into_response();
+    };
+    f.log.lock().unwrap().push(Hit {
+        method: method.to_string(),
+        path: path.clone(),
+        json: json.clone(),
+        files,
+    });
+    f.seen.notify_waiters();
+    let posts_message = method == Method::POST && path.ends_with("/messages");
+    let edits_original = method == Method::PATCH && path.ends_with("/messages/@original");
+    if posts_message || edits_original {
+        let scripted = f.script.lock().unwrap().pop_front();
+        let lost = match scripted {
+            Some(Answer::Status(status, body)) => return error_response(status, body),
+            Some(Answer::Lost) => true,
+            None => false,
+        };
+        let fail = *f.fail.lock().unwrap();
+        if fail != 0 {
+            return error_response(
+                fail,
+                json!({"message": "nope", "code": 0, "retry_after": 2.0}),
+            );
+        }
+        if posts_message {
+            let nonce = json["nonce"].as_str().map(str::to_string);
+            let mut created = f.created.lock().unwrap();
+            if !(json["enforce_nonce"] == true && nonce.is_some() && created.contains(&nonce)) {
+                created.push(nonce);
+            }
+        }
+        if lost {
+            return error_response(500, json!({"message": "Internal Server Error", "code": 0}));
+        }
+        return axum::Json(message_json("999")).into_response();
     }
     if path.ends_with("/callback") {
         // Interaction responses: 204 No Content, as Discord answers.
@@ -335,6 +526,11 @@ pub(crate) async fn fake() -> (Fake, String) {
     (f, format!("http://{addr}"))
 }
 
+#[test]
+fn the_fakes_message_is_a_discord_message() {
+    serde_json::from_value::<serenity::all::Message>(message_json("999")).unwrap();
+}
+
 fn out(org_id: i64, key: &str) -> Outbound {
     Outbound {
         org_id,
@@ -354,11 +550,11 @@ pub(crate) async fn timed<T>(f: impl Future<Output = T>) -> T {
 
 #[sqlx::test(migrator = "baton::store::MIGRATOR")]
 async fn outbox_delivers_dms_channels_and_threads(pool: PgPool) {
-    let app = app_with(pool.clone(), &example_spec()).await;
+    let app = Arc::new(app_with(pool.clone(), &example_spec()).await);
     let org = app.org(Some("northwind")).await.unwrap().id;
     let (f, url) = fake().await;
     let http = discord::http("bot-token", Some(42), Some(&url), true);
-    let a = DiscordAdapter::new(app.store.clone(), http.clone());
+    let a = DiscordAdapter::new(app.clone(), http.clone());
 
     let d = timed(a.send(
         &Target::Person {
@@ -383,13 +579,7 @@ async fn outbox_delivers_dms_channels_and_threads(pool: PgPool) {
     };
     timed(a.send(&thread, &out(org, "k3"))).await.unwrap();
     timed(a.send(&thread, &out(org, "k4"))).await.unwrap();
-    let log: Vec<(String, String)> = f
-        .log
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(m, p, _)| (m.clone(), p.clone()))
-        .collect();
+    let log: Vec<(String, String)> = f.hits().into_iter().map(|h| (h.method, h.path)).collect();
     let expect = [
         ("POST", "/api/v10/users/@me/channels"),
         ("POST", "/api/v10/channels/777/messages"),
@@ -405,14 +595,14 @@ async fn outbox_delivers_dms_channels_and_threads(pool: PgPool) {
         log,
         expect.map(|(m, p)| (m.to_string(), p.to_string())).to_vec()
     );
-    let first = f.log.lock().unwrap()[1].2.clone();
+    let first = f.hits()[1].json.clone();
     assert_eq!(first["embeds"][0]["title"], "Digest");
     assert!(
         first.get("flags").is_none(),
         "channel posts are not ephemeral"
     );
     assert_eq!(first["nonce"], discord::outbox::nonce("k1"));
-    assert_eq!(f.log.lock().unwrap()[0].2["recipient_id"], CHLOE);
+    assert_eq!(f.hits()[0].json["recipient_id"], CHLOE);
 
     // A department without a Discord channel: permanent, nothing sent.
     let n = f.log.lock().unwrap().len();
@@ -449,7 +639,7 @@ async fn outbox_delivers_dms_channels_and_threads(pool: PgPool) {
     }
     // Network failure (nothing listening) → transient.
     let dead = discord::http("t", None, Some("http://127.0.0.1:9"), true);
-    let e = timed(DiscordAdapter::new(app.store.clone(), dead).send(&chan, &out(org, "k7")))
+    let e = timed(DiscordAdapter::new(app.clone(), dead).send(&chan, &out(org, "k7")))
         .await
         .unwrap_err();
     assert!(matches!(e, AdapterError::Transient(_)), "{e:?}");
@@ -462,12 +652,318 @@ async fn outbox_delivers_dms_channels_and_threads(pool: PgPool) {
     timed(discord::register_commands(&http, None))
         .await
         .unwrap();
-    let log = f.log.lock().unwrap().clone();
+    let log = f.hits();
     let regs: Vec<_> = log.iter().rev().take(2).collect();
-    assert_eq!(regs[1].0, "PUT");
-    assert_eq!(regs[1].1, "/api/v10/applications/42/guilds/5/commands");
-    assert_eq!(regs[0].1, "/api/v10/applications/42/commands");
-    assert_eq!(regs[0].2, baton::chat::discord::commands::commands_json());
+    assert_eq!(regs[1].method, "PUT");
+    assert_eq!(regs[1].path, "/api/v10/applications/42/guilds/5/commands");
+    assert_eq!(regs[0].path, "/api/v10/applications/42/commands");
+    assert_eq!(
+        regs[0].json,
+        baton::chat::discord::commands::commands_json()
+    );
+}
+
+const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+
+/// The alt text the app gives the trend picture of `code` (what Discord must receive).
+async fn trend_alt(app: &App, code: &str) -> (Reply, String) {
+    let chloe = actor(app, "northwind", "chloe").await;
+    let reply = app
+        .handle_line(&chloe, &format!("kr {code}"), "probe")
+        .await;
+    let alt = reply
+        .blocks
+        .iter()
+        .find_map(|b| match b {
+            Block::Image(i) => Some(i.alt.clone()),
+            _ => None,
+        })
+        .expect("kr carries a trend picture");
+    (reply, alt)
+}
+
+/// Asserts `hit` uploaded the trend of EO-K1 as attachment 0, described by `alt` and shown
+/// in the embed.
+fn assert_trend_attached(hit: &Hit, alt: &str) {
+    assert_eq!(hit.files.len(), 1, "{hit:?}");
+    let f = &hit.files[0];
+    assert_eq!(
+        (
+            f.field.as_str(),
+            f.filename.as_str(),
+            f.content_type.as_str()
+        ),
+        ("files[0]", "kr-EO-K1.png", "image/png")
+    );
+    assert!(f.data.starts_with(PNG_SIGNATURE), "a PNG");
+    assert!(f.data.len() > 1000, "a whole picture");
+    assert_eq!(
+        hit.json["attachments"],
+        json!([{"id": 0, "filename": "kr-EO-K1.png", "description": alt}])
+    );
+    assert_eq!(
+        hit.json["embeds"][0]["image"]["url"],
+        "attachment://kr-EO-K1.png"
+    );
+}
+
+fn kr(id: &str, code: &str) -> Value {
+    interaction(
+        id,
+        2,
+        CHLOE,
+        Some(GUILD),
+        command("kr", json!([{"name": "code", "type": 3, "value": code}])),
+    )
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn kr_answers_with_its_trend_attached_after_a_deferral(pool: PgPool) {
+    let app = Arc::new(app_with(pool, &example_spec()).await);
+    let (_, alt) = trend_alt(&app, "EO-K1").await;
+    let (f, url) = fake().await;
+    let http = discord::http("bot-token", Some(42), Some(&url), true);
+    let r = router_for(app, Some(http), None);
+    // The first edit fails; the follow-up tries again.
+    f.answer(Answer::Status(
+        500,
+        json!({"message": "Internal Server Error", "code": 0}),
+    ));
+
+    let (st, v) = send(&r, kr("400", "EO-K1")).await;
+    assert_eq!(st, StatusCode::OK);
+    // Drawing takes a while: "thinking…", as private as the answer.
+    assert_eq!(v, json!({"type": 5, "data": {"flags": 64}}));
+
+    let hits = f
+        .until(|h| h.iter().filter(|h| h.method == "PATCH").count() == 2)
+        .await;
+    for h in &hits {
+        // Only edits of the original response: the retry cannot post a second message.
+        assert_eq!(
+            (h.method.as_str(), h.path.as_str()),
+            ("PATCH", "/api/v10/webhooks/42/tok/messages/@original")
+        );
+        assert_trend_attached(h, &alt);
+        assert!(h.json.get("flags").is_none(), "an edit keeps the privacy");
+        assert!(
+            h.json["embeds"][0]["title"]
+                .as_str()
+                .unwrap()
+                .contains("EO-K1"),
+            "{}",
+            h.json
+        );
+    }
+    assert_eq!(hits.len(), 2);
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn slow_commands_are_deferred_finished_by_an_edit_and_run_once(pool: PgPool) {
+    let app = Arc::new(app_with(pool.clone(), &example_spec()).await);
+    let (f, url) = fake().await;
+    let http = discord::http("bot-token", Some(42), Some(&url), true);
+    // Every command counts as slow.
+    let r = router_for(app, Some(http), Some(Duration::ZERO));
+    let checkins = "SELECT count(*) FROM checkins";
+    let before = count(&pool, checkins).await;
+    let ask = interaction(
+        "500",
+        2,
+        CHLOE,
+        Some(GUILD),
+        command(
+            "checkin",
+            json!([{"name": "code", "type": 3, "value": "EO-K1"},
+                   {"name": "value", "type": 3, "value": "9"}]),
+        ),
+    );
+
+    let started = std::time::Instant::now();
+    let (_, v) = send(&r, ask.clone()).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "within Discord's 3 s"
+    );
+    assert_eq!(v, json!({"type": 5, "data": {"flags": 64}}));
+
+    let hits = f.until(|h| !h.is_empty()).await;
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    let edit = &hits[0];
+    assert_eq!(
+        (edit.method.as_str(), edit.path.as_str()),
+        ("PATCH", "/api/v10/webhooks/42/tok/messages/@original")
+    );
+    assert!(edit.files.is_empty(), "no picture, plain JSON");
+    let text = edit.json["embeds"][0].to_string();
+    assert!(text.contains("EO-K1") && text.contains('9'), "{text}");
+    assert_eq!(count(&pool, checkins).await, before + 1);
+
+    // Discord delivering the same interaction again: refused at once, nothing run or sent.
+    let (_, v) = send(&r, ask).await;
+    assert_eq!(v["type"], 4, "{v}");
+    assert!(description(&v).contains("already handled"), "{v}");
+    assert_eq!(count(&pool, checkins).await, before + 1);
+    assert_eq!(f.hits().len(), 1);
+}
+
+async fn clocked(pool: PgPool) -> (Arc<App>, Arc<FixedClock>, i64) {
+    let clock = Arc::new(FixedClock::new(now()));
+    let app = Arc::new(app_at(pool, &example_spec(), clock.clone()).await);
+    let org = app.org(Some("northwind")).await.unwrap().id;
+    (app, clock, org)
+}
+
+async fn enqueue(app: &App, org: i64, key: &str, reply: Reply) {
+    let mut conn = app.store.pool().acquire().await.unwrap();
+    let target = Target::Channel {
+        department: "eng-onboarding".into(),
+    };
+    let now = app.clock.now();
+    let queued = baton::outbox::enqueue(
+        &mut conn,
+        org,
+        key,
+        &target,
+        &Payload::Reply { reply },
+        now,
+        now,
+    )
+    .await
+    .unwrap();
+    assert!(queued);
+}
+
+/// (state, not_before, attempts, last_error) of an outbox message.
+async fn outbox_row(app: &App, key: &str) -> (String, DateTime<Utc>, i32, Option<String>) {
+    sqlx::query_as(
+        "SELECT state, not_before, attempts, last_error FROM outbox WHERE idempotency_key = $1",
+    )
+    .bind(key)
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap()
+}
+
+fn message_posts(f: &Fake) -> Vec<Hit> {
+    f.hits()
+        .into_iter()
+        .filter(|h| h.method == "POST" && h.path.ends_with("/messages"))
+        .collect()
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn outbox_uploads_pictures_once_and_text_when_drawing_fails(pool: PgPool) {
+    let (app, clock, org) = clocked(pool).await;
+    let (reply, alt) = trend_alt(&app, "EO-K1").await;
+    let (f, url) = fake().await;
+    let a = DiscordAdapter::new(
+        app.clone(),
+        discord::http("bot-token", Some(42), Some(&url), true),
+    );
+
+    // The post is made but its answer is lost (500): retried later with the same nonce.
+    enqueue(&app, org, "pic-1", reply).await;
+    f.answer(Answer::Lost);
+    assert_eq!(deliver_batch(&app, &a, "w", 10, None).await.unwrap(), 1);
+    let (state, not_before, _, error) = outbox_row(&app, "pic-1").await;
+    assert_eq!(state, "pending");
+    assert!(error.unwrap().contains("500"));
+    clock.set(not_before);
+    assert_eq!(deliver_batch(&app, &a, "w", 10, None).await.unwrap(), 1);
+    assert_eq!(outbox_row(&app, "pic-1").await.0, "sent");
+
+    let posts = message_posts(&f);
+    assert_eq!(posts.len(), 2);
+    for p in &posts {
+        assert_eq!(p.path, "/api/v10/channels/1187532046617530999/messages");
+        assert_trend_attached(p, &alt);
+        assert_eq!(p.json["nonce"], discord::outbox::nonce("pic-1"));
+        assert!(p.json.get("flags").is_none(), "channel posts are public");
+    }
+    // Discord kept one message: the retry carried the same nonce.
+    assert_eq!(f.created.lock().unwrap().len(), 1);
+
+    // A picture that cannot be drawn: the text still goes, with a note, as plain JSON.
+    let mut broken = Reply::new().heading("EO-K9").text("Figures as of today.");
+    broken.push(Block::Image(baton::bot::reply::ImageRef {
+        kind: "kr_trend".into(),
+        subject: Some("EO-K9".into()),
+        alt: "Trend of EO-K9".into(),
+    }));
+    enqueue(&app, org, "pic-2", broken).await;
+    assert_eq!(deliver_batch(&app, &a, "w", 10, None).await.unwrap(), 1);
+    assert_eq!(outbox_row(&app, "pic-2").await.0, "sent");
+    let last = message_posts(&f).pop().unwrap();
+    assert!(last.files.is_empty());
+    assert!(last.json.get("attachments").is_none());
+    let text = last.json["embeds"][0]["description"].as_str().unwrap();
+    assert!(
+        text.contains("Figures as of today.") && text.contains(discord::pictures::NOT_DRAWN),
+        "{text}"
+    );
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn outbox_waits_as_long_as_discord_says_and_never_retries_refusals(pool: PgPool) {
+    let (app, clock, org) = clocked(pool).await;
+    let (f, url) = fake().await;
+    let a = DiscordAdapter::new(
+        app.clone(),
+        discord::http("bot-token", Some(42), Some(&url), true),
+    );
+    let limited = |s: f64| {
+        Answer::Status(
+            429,
+            json!({"message": "You are being rate limited.", "retry_after": s, "global": false}),
+        )
+    };
+    f.answer(limited(0.25));
+    f.answer(limited(1.5));
+    enqueue(&app, org, "rl-1", out(org, "rl-1").reply).await;
+
+    let t0 = baton::clock::Clock::now(clock.as_ref());
+    assert_eq!(deliver_batch(&app, &a, "w", 10, None).await.unwrap(), 1);
+    let (state, next, _, error) = outbox_row(&app, "rl-1").await;
+    assert_eq!(state, "pending");
+    // The body's precise wait, not the header's whole second nor a fixed default.
+    assert_eq!(next, t0 + chrono::Duration::milliseconds(250));
+    assert!(error.unwrap().contains("rate limited"));
+    // Not due before then.
+    clock.advance(chrono::Duration::milliseconds(249));
+    assert_eq!(deliver_batch(&app, &a, "w", 10, None).await.unwrap(), 0);
+    assert_eq!(message_posts(&f).len(), 1);
+
+    clock.set(next);
+    assert_eq!(deliver_batch(&app, &a, "w", 10, None).await.unwrap(), 1);
+    let (state, next2, attempts, _) = outbox_row(&app, "rl-1").await;
+    assert_eq!((state.as_str(), attempts), ("pending", 2));
+    assert_eq!(next2, next + chrono::Duration::milliseconds(1500));
+
+    clock.set(next2);
+    assert_eq!(deliver_batch(&app, &a, "w", 10, None).await.unwrap(), 1);
+    assert_eq!(outbox_row(&app, "rl-1").await.0, "sent");
+    assert_eq!(message_posts(&f).len(), 3);
+
+    // A refusal other than 429 is final: one request, the message parked with the reason.
+    f.answer(Answer::Status(
+        403,
+        json!({"message": "Missing Access", "code": 50001}),
+    ));
+    enqueue(&app, org, "no-1", out(org, "no-1").reply).await;
+    assert_eq!(deliver_batch(&app, &a, "w", 10, None).await.unwrap(), 1);
+    let (state, _, attempts, error) = outbox_row(&app, "no-1").await;
+    assert_eq!((state.as_str(), attempts), ("dead", 1));
+    let error = error.unwrap();
+    assert!(
+        error.contains("403")
+            && error.contains("Missing Access (code 50001)")
+            && error.contains("POST /channels/1187532046617530999/messages"),
+        "{error}"
+    );
+    clock.advance(chrono::Duration::hours(1));
+    assert_eq!(deliver_batch(&app, &a, "w", 10, None).await.unwrap(), 0);
+    assert_eq!(message_posts(&f).len(), 4);
 }
 
 #[test]

@@ -337,7 +337,7 @@ impl Rig {
 
     async fn deliver_outbox(&self) {
         let http = discord::http("bot-token", Some(APP_ID), Some(&self.url), true);
-        let adapter = DiscordAdapter::new(self.app.store.clone(), http);
+        let adapter = DiscordAdapter::new(self.app.clone(), http);
         timed(baton::outbox::deliver_batch(
             &self.app, &adapter, "test", 50, None,
         ))
@@ -374,12 +374,30 @@ async fn gateway_answers_a_command_once_across_transports(pool: PgPool) {
     handled(&mut done, 1).await;
     let answers = r.callbacks(id);
     assert_eq!(answers.len(), 1);
-    assert_eq!(answers[0]["type"], 4);
+    // `status` carries a picture: deferred at once (only for the asker), then finished by
+    // editing the original answer, picture attached.
+    assert_eq!(answers[0]["type"], 5);
     assert_eq!(answers[0]["data"]["flags"], 64, "only for the asker");
+    let edit_path = format!("/api/v10/webhooks/{APP_ID}/token-{id}/messages/@original");
+    let edits = timed(async {
+        loop {
+            let edits = r.fake.calls("PATCH", &edit_path);
+            if !edits.is_empty() {
+                return edits;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert_eq!(edits.len(), 1);
+    let embed = &edits[0]["embeds"][0];
     assert!(
-        description(&answers[0]).contains("Northwind"),
-        "{}",
-        answers[0]
+        embed["description"].as_str().unwrap().contains("Northwind"),
+        "{embed}"
+    );
+    assert_eq!(
+        edits[0]["attachments"][0]["filename"], "scorecard-company.png",
+        "the picture rides along"
     );
     assert_eq!(
         count(

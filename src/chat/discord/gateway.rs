@@ -397,7 +397,7 @@ impl EventHandler for Handler {
             content: msg.content,
         };
         let app = &self.state.http.app;
-        let out = DiscordAdapter::new(app.store.clone(), ctx.http.clone());
+        let out = DiscordAdapter::new(app.clone(), ctx.http.clone());
         let outcome = threads::on_message(app, &out, &m).await;
         tracing::debug!(id = %m.id, ?outcome, "discord message");
         self.done();

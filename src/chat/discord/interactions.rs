@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use serenity::http::Http;
+use serenity::http::{Http, HttpError};
 use serenity::interactions_endpoint::Verifier;
 
 use crate::app::Actor;
@@ -28,6 +28,7 @@ use crate::domain::Code;
 use crate::http::HttpState;
 
 use super::commands::{self, Complete};
+use super::pictures;
 
 /// How far a request's timestamp may be from now.
 pub const MAX_SKEW_SECS: i64 = 300;
@@ -329,7 +330,23 @@ async fn handle(s: &DiscordState, i: Interaction, actor: Actor, delivery: String
         }
     };
     match tokio::time::timeout(s.cfg.defer_after, &mut task).await {
-        Ok(Ok(reply)) => finish(reply),
+        Ok(Ok(reply)) => match (&s.cfg.followup, pictures::picture(&reply)) {
+            // Drawing a picture takes a while: answer "thinking…" now (as private as the
+            // answer will be) and send the answer with its picture by editing it.
+            (Some(http), Some(_)) if reply.form().is_none() => {
+                let ephemeral = reply.ephemeral;
+                tokio::spawn(follow_up(
+                    http.clone(),
+                    s.http.app.clone(),
+                    actor.org.id,
+                    i.token.clone(),
+                    reply,
+                    pointer,
+                ));
+                deferred(ephemeral)
+            }
+            _ => finish(reply),
+        },
         Ok(Err(e)) => {
             tracing::error!(error = %e, "discord handler panicked");
             message(
@@ -348,21 +365,67 @@ async fn handle(s: &DiscordState, i: Interaction, actor: Actor, delivery: String
                     ),
                 };
             };
-            let token = i.token.clone();
+            let (app, org_id, token) = (s.http.app.clone(), actor.org.id, i.token.clone());
             tokio::spawn(async move {
                 let reply = task
                     .await
                     .unwrap_or_else(|_| Reply::error("Something went wrong on my side."));
-                let body = render::message(&reply, &pointer);
-                if let Err(e) = http
-                    .edit_original_interaction_response(&token, &body, vec![])
-                    .await
-                {
-                    tracing::warn!(error = %e, "discord follow-up failed");
-                }
+                follow_up(http, app, org_id, token, reply, pointer).await;
             });
-            json!({ "type": 5, "data": { "flags": render::EPHEMERAL } })
+            // Command answers are private unless they say otherwise; not known yet.
+            deferred(true)
         }
+    }
+}
+
+/// A deferred response (type 5): Discord shows "baton is thinking…" until [`follow_up`].
+/// Whether the answer is private is fixed here.
+fn deferred(ephemeral: bool) -> Value {
+    let flags = if ephemeral { render::EPHEMERAL } else { 0 };
+    json!({ "type": 5, "data": { "flags": flags } })
+}
+
+/// How often finishing a deferred response is tried.
+const FOLLOW_UP_ATTEMPTS: u32 = 3;
+
+/// Finishes a deferred response: edits the original response (`PATCH
+/// /webhooks/{app}/{token}/messages/@original`) into the answer, its picture uploaded
+/// with it (multipart). An edit cannot post twice, so 5xx, 429 and network failures are
+/// retried a few times.
+async fn follow_up(
+    http: Arc<Http>,
+    app: Arc<crate::app::App>,
+    org_id: i64,
+    token: String,
+    reply: Reply,
+    pointer: String,
+) {
+    let (mut body, files) = pictures::message(&app, org_id, &reply, &pointer).await;
+    // Privacy was settled by the deferral; an edit may not set it.
+    if let Some(o) = body.as_object_mut() {
+        o.remove("flags");
+    }
+    for attempt in 1..=FOLLOW_UP_ATTEMPTS {
+        let err = match http
+            .edit_original_interaction_response(&token, &body, files.clone())
+            .await
+        {
+            Ok(_) => return,
+            Err(e) => e,
+        };
+        let retry = match &err {
+            serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) => {
+                r.status_code.is_server_error() || r.status_code.as_u16() == 429
+            }
+            serenity::Error::Http(HttpError::Request(_)) => true,
+            _ => false,
+        };
+        if !retry || attempt == FOLLOW_UP_ATTEMPTS {
+            tracing::warn!(error = %err, attempt, "discord follow-up failed");
+            return;
+        }
+        tracing::debug!(error = %err, attempt, "discord follow-up failed; retrying");
+        tokio::time::sleep(Duration::from_millis(200) * attempt).await;
     }
 }
 

@@ -1,12 +1,14 @@
 //! Discord: the HTTP interactions endpoint ([`interactions::routes`]), the gateway
 //! connection held by one replica ([`gateway`]), review-thread capture ([`threads`]), the
-//! outbox adapter ([`outbox::DiscordAdapter`]) and the `/baton` command definition
-//! ([`commands`]). Like every adapter it only translates; the app decides.
+//! outbox adapter ([`outbox::DiscordAdapter`]), the `/baton` command definition
+//! ([`commands`]) and pictures as attachments ([`pictures`]).
+//! Like every adapter it only translates; the app decides.
 
 pub mod commands;
 pub mod gateway;
 pub mod interactions;
 pub mod outbox;
+pub mod pictures;
 pub mod threads;
 
 pub use gateway::Gateway;

@@ -1,10 +1,12 @@
 //! Delivery of outbox messages to Discord: direct messages through a DM channel, channel
 //! posts to the department's `channels.discord`, and threads started from the first
-//! message of a baton thread key (remembered in `discord_threads`).
+//! message of a baton thread key (remembered in `discord_threads`). A reply's picture
+//! goes with it as an attachment ([`super::pictures`]).
 //!
-//! Errors map to the outbox's retry policy: 429 → `RateLimited`, 5xx and network errors →
-//! `Transient`, any other 4xx → `Permanent` (never retried, so baton stays far from
-//! Discord's invalid-request ban).
+//! Errors map to the outbox's retry policy: 429 → `RateLimited` with the wait Discord
+//! gave (`retry_after` in the body, else the `Retry-After` header), 5xx and network
+//! errors → `Transient`, any other 4xx → `Permanent` (never retried, so baton stays far
+//! from Discord's invalid-request ban).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,48 +14,101 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use serenity::all::{ChannelId, MessageId};
-use serenity::http::{Http, HttpError, LightMethod, Request, Route};
+use serenity::builder::CreateAttachment;
+use serenity::http::{Http, LightMethod, Multipart, MultipartUpload, Request, Route};
 
+use crate::app::App;
 use crate::bot::render::discord as render;
 use crate::chat::{AdapterError, ChatAdapter, Delivered, Outbound, Target};
 use crate::store::Store;
 
-/// Used when a 429 reaches baton without a usable `Retry-After` (serenity's rate limiter,
-/// on in production, waits out 429s itself; this is the fallback).
+/// Used when a 429 reaches baton without a usable `retry_after` or `Retry-After`
+/// (serenity's rate limiter, on in production, waits out 429s that carry the header).
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 pub struct DiscordAdapter {
-    pub store: Store,
+    /// Pictures are rendered from the app's figures when a message is sent.
+    pub app: Arc<App>,
     pub http: Arc<Http>,
+    /// Sends requests when serenity's rate limiter is off (tests, rate-limiting proxies).
+    client: reqwest::Client,
 }
 
 impl DiscordAdapter {
-    pub fn new(store: Store, http: Arc<Http>) -> Self {
-        DiscordAdapter { store, http }
+    pub fn new(app: Arc<App>, http: Arc<Http>) -> Self {
+        DiscordAdapter {
+            app,
+            http,
+            client: reqwest::Client::new(),
+        }
     }
 
-    /// One REST call with a JSON body; the answer's JSON (`Null` if it has none).
+    fn store(&self) -> &Store {
+        &self.app.store
+    }
+
+    /// Sends a request and reads Discord's whole answer, whatever its status: serenity's
+    /// own `Http::request` turns a 429 into an error that has lost its `retry_after`.
+    async fn execute(&self, req: Request<'_>) -> serenity::Result<reqwest::Response> {
+        match &self.http.ratelimiter {
+            Some(limiter) => limiter.perform(req).await,
+            None => {
+                let req = req
+                    .build(&self.client, self.http.token(), self.http.proxy.as_deref())?
+                    .build()?;
+                Ok(self.client.execute(req).await?)
+            }
+        }
+    }
+
+    /// One request: JSON, or multipart (`payload_json` + `files[n]`) when there are files.
     pub(crate) async fn call(
         &self,
         route: Route<'_>,
         method: LightMethod,
         body: &Value,
+        files: Vec<CreateAttachment>,
     ) -> Result<Value, AdapterError> {
-        let bytes = serde_json::to_vec(body).map_err(|e| AdapterError::Permanent(e.to_string()))?;
+        let what = format!(
+            "{} {}",
+            method.reqwest_method(),
+            route
+                .path()
+                .trim_start_matches("https://discord.com/api/v10")
+        );
+        let req = Request::new(route, method);
+        let req = if files.is_empty() {
+            let bytes =
+                serde_json::to_vec(body).map_err(|e| AdapterError::Permanent(e.to_string()))?;
+            req.body(Some(bytes))
+        } else {
+            req.multipart(Some(Multipart {
+                upload: MultipartUpload::Attachments(files),
+                fields: Vec::new(),
+                payload_json: Some(body.to_string()),
+            }))
+        };
         let resp = self
-            .http
-            .request(Request::new(route, method).body(Some(bytes)))
+            .execute(req)
             .await
-            .map_err(map_error)?;
+            .map_err(|e| AdapterError::Transient(format!("{what}: {e}")))?;
+        let status = resp.status().as_u16();
+        let header = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let bytes = resp
             .bytes()
             .await
-            .map_err(|e| AdapterError::Transient(e.to_string()))?;
-        Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+            .map_err(|e| AdapterError::Transient(format!("{what}: {e}")))?;
+        outcome(status, header.as_deref(), &bytes, &what)
     }
 
     async fn post(&self, channel: u64, msg: &Outbound) -> Result<String, AdapterError> {
-        let mut body = render::message(&msg.reply, render::DEFAULT_POINTER);
+        let (mut body, files) =
+            super::pictures::message(&self.app, msg.org_id, &msg.reply, render::DEFAULT_POINTER)
+                .await;
         // Outbox messages are for everyone in the channel.
         if let Some(o) = body.as_object_mut() {
             o.remove("flags");
@@ -69,6 +124,7 @@ impl DiscordAdapter {
                 },
                 LightMethod::Post,
                 &body,
+                files,
             )
             .await?;
         Ok(v["id"].as_str().unwrap_or_default().to_string())
@@ -81,7 +137,7 @@ impl DiscordAdapter {
         )
         .bind(org_id)
         .bind(person)
-        .fetch_optional(self.store.pool())
+        .fetch_optional(self.store().pool())
         .await
         .map_err(|e| AdapterError::Transient(e.to_string()))?;
         let user = user
@@ -91,6 +147,7 @@ impl DiscordAdapter {
                 Route::UserMeDmChannels,
                 LightMethod::Post,
                 &json!({ "recipient_id": user }),
+                Vec::new(),
             )
             .await?;
         id_of(&v["id"])
@@ -102,7 +159,7 @@ impl DiscordAdapter {
         )
         .bind(org_id)
         .bind(department)
-        .fetch_optional(self.store.pool())
+        .fetch_optional(self.store().pool())
         .await
         .map_err(|e| AdapterError::Transient(e.to_string()))?;
         let ch = ch.flatten().ok_or_else(|| {
@@ -130,20 +187,45 @@ pub fn nonce(key: &str) -> String {
     format!("{h:016x}")
 }
 
-fn map_error(e: serenity::Error) -> AdapterError {
-    match e {
-        serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) => {
-            let status = r.status_code.as_u16();
-            let what = format!("{status} {}: {}", r.url, r.error.message);
-            match status {
-                429 => AdapterError::RateLimited {
-                    retry_after: DEFAULT_RETRY_AFTER,
-                },
-                500..=599 => AdapterError::Transient(what),
-                _ => AdapterError::Permanent(what),
-            }
-        }
-        other => AdapterError::Transient(other.to_string()),
+/// The wait a 429 asks for: the body's `retry_after` (float seconds, Discord's precise
+/// value), else the `Retry-After` header, else [`DEFAULT_RETRY_AFTER`].
+pub fn retry_after(body: &[u8], header: Option<&str>) -> Duration {
+    let from_body = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v["retry_after"].as_f64());
+    let from_header = header.and_then(|h| h.trim().parse::<f64>().ok());
+    from_body
+        .into_iter()
+        .chain(from_header)
+        .find_map(|s| Duration::try_from_secs_f64(s).ok())
+        .unwrap_or(DEFAULT_RETRY_AFTER)
+}
+
+/// Maps Discord's answer to `what` (e.g. `POST /channels/1/messages`) to the outbox's
+/// policy: 2xx → the JSON body, 429 → wait as told, 5xx → retry, other 4xx → give up.
+pub fn outcome(
+    status: u16,
+    retry_after_header: Option<&str>,
+    body: &[u8],
+    what: &str,
+) -> Result<Value, AdapterError> {
+    let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let said = match (json["message"].as_str(), json["code"].as_i64()) {
+        (Some(m), Some(c)) if c != 0 => format!("{m} (code {c})"),
+        (Some(m), _) => m.to_string(),
+        _ => String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
+    };
+    match status {
+        200..=299 => Ok(json),
+        429 => Err(AdapterError::RateLimited {
+            retry_after: retry_after(body, retry_after_header),
+        }),
+        500..=599 => Err(AdapterError::Transient(format!(
+            "Discord answered {status} to {what}: {said}"
+        ))),
+        _ => Err(AdapterError::Permanent(format!(
+            "Discord refused {what} with {status}: {said}"
+        ))),
     }
 }
 
@@ -170,7 +252,7 @@ impl ChatAdapter for DiscordAdapter {
                 .bind(msg.org_id)
                 .bind(department)
                 .bind(thread)
-                .fetch_optional(self.store.pool())
+                .fetch_optional(self.store().pool())
                 .await
                 .map_err(|e| AdapterError::Transient(e.to_string()))?;
                 if let Some(t) = known.and_then(|t| t.parse::<u64>().ok()) {
@@ -188,6 +270,7 @@ impl ChatAdapter for DiscordAdapter {
                                 },
                                 LightMethod::Post,
                                 &json!({ "name": render::truncate(thread, 100) }),
+                                Vec::new(),
                             )
                             .await
                             .and_then(|v| id_of(&v["id"]))
@@ -202,7 +285,7 @@ impl ChatAdapter for DiscordAdapter {
                                 .bind(thread)
                                 .bind(ch.to_string())
                                 .bind(tid.to_string())
-                                .execute(self.store.pool())
+                                .execute(self.store().pool())
                                 .await
                                 .map_err(|e| AdapterError::Transient(e.to_string()))?;
                             }

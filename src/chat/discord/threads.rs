@@ -210,6 +210,7 @@ async fn post(out: &DiscordAdapter, m: &Incoming, reply: &Reply) {
             },
             LightMethod::Post,
             &body,
+            Vec::new(),
         )
         .await
     {
