@@ -1020,3 +1020,110 @@ async fn a_zone_from_slack_places_prompts_and_due_dates_when_the_manifest_has_no
     .unwrap();
     assert_eq!(priya, "Asia/Kolkata");
 }
+
+/// A button press on an alert message, as Slack sends it.
+fn alert_press(r: &Rig, user: &str, action: &str, alert: i64, n: u32) -> Value {
+    json!({
+        "type": "block_actions",
+        "team": { "id": TEAM, "domain": "northwind" },
+        "user": { "id": user, "team_id": TEAM },
+        "api_app_id": "A0BATON001",
+        "trigger_id": format!("700.{n}.alert"),
+        "container": { "type": "message", "message_ts": "1763294400.000077", "channel_id": "C04MARKETG", "is_ephemeral": false },
+        "channel": { "id": "C04MARKETG", "name": "marketing" },
+        "response_url": r.fake.response_url(&format!("700{n}")),
+        "actions": [{
+            "type": "button", "action_id": format!("{action}:{alert}"), "block_id": "a1",
+            "value": alert.to_string(), "text": { "type": "plain_text", "text": action },
+            "action_ts": "1763294460.000001"
+        }]
+    })
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn alert_buttons_acknowledge_refuse_strangers_and_post_updates(pool: PgPool) {
+    let r = rig(pool.clone()).await;
+    // Marketing's head declares its dependency on Customer Success blocked: alert opens.
+    let yuki = crate::common::actor(&r.app, "northwind", "yuki").await;
+    let out = r
+        .app
+        .handle_line(
+            &yuki,
+            "blocked marketing-needs-stories no stories yet",
+            "b-1",
+        )
+        .await;
+    assert!(!out.is_error(), "{out:?}");
+    let alert: i64 = sqlx::query_scalar("SELECT id FROM alerts WHERE closed_at IS NULL")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let open =
+        || async { count(&pool, "SELECT count(*) FROM alerts WHERE closed_at IS NULL").await };
+
+    // Priya (head of Sales) is neither side: Resolve is refused privately, nothing changes.
+    send(
+        &r.router,
+        interaction_request(&alert_press(&r, "U04PRIYA2R", "alert_resolve", alert, 1)),
+    )
+    .await;
+    assert!(r.fake.wait_for("response/7001", 1, LIMIT).await);
+    let refusal = &r.fake.calls("response/7001")[0].body;
+    assert_eq!(refusal["response_type"], "ephemeral", "{refusal}");
+    assert_eq!(open().await, 1);
+
+    // Emma (head of the provider) acknowledges with the button.
+    send(
+        &r.router,
+        interaction_request(&alert_press(&r, EMMA, "alert_ack", alert, 2)),
+    )
+    .await;
+    let acked: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("SELECT acknowledged_at FROM alerts WHERE id = $1")
+            .bind(alert)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(acked.is_some(), "acknowledged");
+
+    // Post update opens a modal; blank text is a field error, a check-in line stores.
+    send(
+        &r.router,
+        interaction_request(&alert_press(&r, EMMA, "alert_update", alert, 3)),
+    )
+    .await;
+    let opened = r.fake.ok_calls("views.open");
+    assert_eq!(opened.len(), 1, "{:?}", r.fake.requests());
+    let view = opened[0]["view"].clone();
+    assert_eq!(view["callback_id"], format!("alert_update:{alert}"));
+    let submit = |text: &str| {
+        json!({
+            "type": "view_submission",
+            "team": { "id": TEAM, "domain": "northwind" },
+            "user": { "id": EMMA, "team_id": TEAM },
+            "api_app_id": "A0BATON001",
+            "view": {
+                "id": "V0ALERT0001", "type": "modal",
+                "callback_id": view["callback_id"], "private_metadata": view["private_metadata"],
+                "blocks": view["blocks"],
+                "state": { "values": { "text": { "text": { "type": "plain_text_input", "value": text } } } }
+            }
+        })
+    };
+    let (_, ack) = send(&r.router, interaction_request(&submit("   "))).await;
+    assert_eq!(ack["response_action"], "errors", "{ack}");
+    assert!(ack["errors"]["text"].is_string(), "{ack}");
+    assert_eq!(checkins(&pool).await, 0);
+    let (_, ack) = send(
+        &r.router,
+        interaction_request(&submit("S3 42 at risk: two stories drafted")),
+    )
+    .await;
+    assert_eq!(ack["response_action"], "clear", "{ack}");
+    assert_eq!(checkins(&pool).await, 1);
+    let value: f64 = sqlx::query_scalar("SELECT current_value FROM key_results WHERE code = 'S3'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(value, 42.0);
+}

@@ -50,6 +50,9 @@ pub struct CommandPayload {
     pub trigger_id: String,
 }
 
+/// Callback id prefix of the modal behind an alert's **Post update** button.
+const ALERT_UPDATE_FORM: &str = "alert_update:";
+
 fn ephemeral(text: &str) -> Value {
     json!({ "response_type": "ephemeral", "text": text })
 }
@@ -109,13 +112,19 @@ impl SlackBot {
         let org_id = actor.org.id;
         let mut task =
             tokio::spawn(async move { bot.app.handle_line(&actor, &line, &delivery).await });
-        match tokio::time::timeout(self.ack_budget, &mut task).await {
-            Ok(Ok(reply)) => self.command_reply(&p, org_id, reply, share).await,
-            Ok(Err(e)) => {
+        // A zero budget means "always finish through response_url" (never race the task).
+        let quick = if self.ack_budget.is_zero() {
+            None
+        } else {
+            tokio::time::timeout(self.ack_budget, &mut task).await.ok()
+        };
+        match quick {
+            Some(Ok(reply)) => self.command_reply(&p, org_id, reply, share).await,
+            Some(Err(e)) => {
                 tracing::error!(error = %e, "command task failed");
                 ephemeral("Something went wrong running that command.")
             }
-            Err(_) => {
+            None => {
                 // Too slow for the ack: finish through response_url.
                 let bot = self.clone();
                 tokio::spawn(async move {
@@ -265,12 +274,51 @@ impl SlackBot {
             },
             "nochange" => Some(Command::NoChange),
             "skip" => Some(Command::Skip),
+            "alert_ack" => Some(Command::Ack(value.to_string())),
+            "alert_resolve" => Some(Command::Resolve {
+                alert: value.to_string(),
+                note: String::new(),
+            }),
             "snooze" => Some(Command::Snooze(
                 action["selected_option"]["value"]
                     .as_str()
                     .and_then(|d| crate::domain::parse::parse_duration(d).ok())
                     .unwrap_or_else(|| chrono::Duration::hours(2)),
             )),
+            "alert_update" => {
+                let mut form = Reply::new();
+                form.push(crate::bot::reply::Block::Form(crate::bot::reply::Form {
+                    id: format!("{ALERT_UPDATE_FORM}{value}"),
+                    title: format!("Update alert #{value}"),
+                    fields: vec![crate::bot::reply::Field {
+                        name: "text".into(),
+                        label: "A check-in (e.g. PK1 40 at risk: vendor late) or a note".into(),
+                        kind: crate::bot::reply::FieldKind::Text,
+                        default: None,
+                        required: true,
+                    }],
+                }));
+                if let Some(form) = form.form() {
+                    let view = render::modal(form, &ModalOrigin::default());
+                    if let Err(e) = self
+                        .call(
+                            "views.open",
+                            &json!({ "trigger_id": trigger, "view": view }),
+                        )
+                        .await
+                    {
+                        tracing::warn!(error = %e, "views.open failed for an alert update");
+                        self.respond_quietly(
+                            &response_url,
+                            &ephemeral(&format!(
+                                "Type `/baton update {value} <check-in or note>` instead."
+                            )),
+                        )
+                        .await;
+                    }
+                }
+                return;
+            }
             other => {
                 tracing::debug!(action = other, "unknown button");
                 None
@@ -376,10 +424,18 @@ impl SlackBot {
                 return render::field_errors(&fields, "baton could not look you up; try again.");
             }
         };
-        let reply = self
-            .app
-            .handle(&actor, Command::SubmitForm { id, values }, &view_id)
-            .await;
+        let cmd = match id.strip_prefix(ALERT_UPDATE_FORM) {
+            Some(alert) => Command::AlertUpdate {
+                alert: alert.to_string(),
+                text: values
+                    .iter()
+                    .find(|(k, _)| k == "text")
+                    .map(|(_, v)| v.trim().to_string())
+                    .unwrap_or_default(),
+            },
+            None => Command::SubmitForm { id, values },
+        };
+        let reply = self.app.handle(&actor, cmd, &view_id).await;
         if let Some(msg) = render::error_text(&reply) {
             return render::field_errors(&fields, &msg);
         }
