@@ -161,12 +161,12 @@ pub async fn on_message(app: &App, out: &DiscordAdapter, m: &Incoming) -> Outcom
             .filter(|r| r.ended_at.is_none()),
         None => None,
     };
-    if running.is_none() {
+    let Some(review) = running else {
         return answer(Reply::new().text(
             "This review has ended, so I did not capture that. `/baton review action|decision|note` records it outside a meeting.",
         ))
         .await;
-    }
+    };
     let line = match line {
         Line::Capture(l) => l,
         Line::Hint(why) => {
@@ -179,7 +179,14 @@ pub async fn on_message(app: &App, out: &DiscordAdapter, m: &Incoming) -> Outcom
         }
         Line::Discussion => return Outcome::Ignored("discussion"),
     };
-    let reply = app.handle_line(&actor, &line, &delivery).await;
+    // The capture belongs to this thread's review, whichever review the writer is "in".
+    let reply = match crate::bot::Command::parse(&line) {
+        Ok(cmd) => {
+            app.handle_in_review(&actor, review.id, cmd, &delivery)
+                .await
+        }
+        Err(msg) => Reply::error(msg),
+    };
     if reply.is_error() {
         post(out, m, &reply).await;
         return Outcome::Ran { ok: false };
