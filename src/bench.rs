@@ -391,6 +391,30 @@ pub fn schedule_org(people: usize, departments: usize, now: DateTime<Utc>) -> Or
     spec
 }
 
+/// The schedule baseline: prompt-shaped rows into `bench_like` (a copy of `prompts`).
+fn like_prompts<'q>(
+    ids: &'q [i64],
+    occ: &'q [chrono::NaiveDateTime],
+    codes: &'q [String],
+    times: &'q [DateTime<Utc>],
+    states: &'q [&str],
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    sqlx::query(
+        "INSERT INTO bench_like (org_id, cadence_id, occurrence, person_id, codes, due_at, window_ends_at, remind_at, state, created_at)
+         SELECT 1, x.a, x.b, x.c, string_to_array(x.d, ','), x.e, x.f, x.g, x.h, x.e
+         FROM UNNEST($1::bigint[], $2::timestamp[], $3::bigint[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[], $8::text[])
+              AS x(a, b, c, d, e, f, g, h)",
+    )
+    .bind(ids)
+    .bind(occ)
+    .bind(ids)
+    .bind(codes)
+    .bind(times)
+    .bind(times)
+    .bind(times)
+    .bind(states)
+}
+
 async fn run_schedule(base_url: &str, args: &BenchArgs) -> anyhow::Result<()> {
     let (url, store) = fresh_database(base_url, &format!("{}_schedule", args.database)).await?;
     println!(
@@ -460,22 +484,9 @@ async fn run_schedule(base_url: &str, args: &BenchArgs) -> anyhow::Result<()> {
         .execute(store.pool())
         .await?;
     let t = Instant::now();
-    sqlx::query(
-        "INSERT INTO bench_like (org_id, cadence_id, occurrence, person_id, codes, due_at, window_ends_at, remind_at, state, created_at)
-         SELECT 1, x.a, x.b, x.c, string_to_array(x.d, ','), x.e, x.f, x.g, x.h, x.e
-         FROM UNNEST($1::bigint[], $2::timestamp[], $3::bigint[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[], $8::text[])
-              AS x(a, b, c, d, e, f, g, h)",
-    )
-    .bind(&ids)
-    .bind(&occ)
-    .bind(&ids)
-    .bind(&codes)
-    .bind(&times)
-    .bind(&times)
-    .bind(&times)
-    .bind(&states)
-    .execute(store.pool())
-    .await?;
+    like_prompts(&ids, &occ, &codes, &times, &states)
+        .execute(store.pool())
+        .await?;
     let like = t.elapsed();
     // A third baseline: everything the tick stores, plainly: the same prompt rows and as
     // many outbox rows, into copies of both tables with their indexes, in one transaction.
@@ -487,22 +498,9 @@ async fn run_schedule(base_url: &str, args: &BenchArgs) -> anyhow::Result<()> {
         .await?;
     let t = Instant::now();
     let mut tx = store.pool().begin().await?;
-    sqlx::query(
-        "INSERT INTO bench_like (org_id, cadence_id, occurrence, person_id, codes, due_at, window_ends_at, remind_at, state, created_at)
-         SELECT 1, x.a, x.b, x.c, string_to_array(x.d, ','), x.e, x.f, x.g, x.h, x.e
-         FROM UNNEST($1::bigint[], $2::timestamp[], $3::bigint[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[], $8::text[])
-              AS x(a, b, c, d, e, f, g, h)",
-    )
-    .bind(&ids)
-    .bind(&occ)
-    .bind(&ids)
-    .bind(&codes)
-    .bind(&times)
-    .bind(&times)
-    .bind(&times)
-    .bind(&states)
-    .execute(&mut *tx)
-    .await?;
+    like_prompts(&ids, &occ, &codes, &times, &states)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query(
         "INSERT INTO bench_like_outbox (org_id, idempotency_key, kind, target, payload, not_before, created_at)
          SELECT 1, 'prompt:' || x.a, 'prompt', jsonb_build_object('to', 'person', 'person', x.d),

@@ -31,9 +31,42 @@ pub const MAX_ATTEMPTS: i32 = 8;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Payload {
-    Reply { reply: Reply },
-    Prompt { prompt_id: i64 },
-    Reminder { prompt_id: i64 },
+    Reply {
+        reply: Reply,
+    },
+    Prompt {
+        prompt_id: i64,
+    },
+    Reminder {
+        prompt_id: i64,
+    },
+    /// A period's check-in summary, posted as the parent of its thread.
+    CheckinSummary {
+        summary_id: i64,
+    },
+    /// One person's answer, posted into the summary's thread.
+    SummaryLine {
+        summary_id: i64,
+        prompt_id: i64,
+    },
+    /// The summary re-rendered, replacing the thread's parent in place.
+    SummaryEdit {
+        summary_id: i64,
+    },
+}
+
+impl Payload {
+    /// The outbox `kind` column for this payload.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Payload::Reply { .. } => "reply",
+            Payload::Prompt { .. } => "prompt",
+            Payload::Reminder { .. } => "reminder",
+            Payload::CheckinSummary { .. } => "checkin_summary",
+            Payload::SummaryLine { .. } => "summary_line",
+            Payload::SummaryEdit { .. } => "summary_edit",
+        }
+    }
 }
 
 /// Queues a message in the caller's transaction. Returns false if the key was queued before.
@@ -46,11 +79,7 @@ pub async fn enqueue(
     not_before: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> StoreResult<bool> {
-    let kind = match payload {
-        Payload::Reply { .. } => "reply",
-        Payload::Prompt { .. } => "prompt",
-        Payload::Reminder { .. } => "reminder",
-    };
+    let kind = payload.kind();
     let res = sqlx::query(
         "INSERT INTO outbox (org_id, idempotency_key, kind, target, payload, not_before, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -176,6 +205,39 @@ async fn finish(
     Ok(())
 }
 
+/// How long a summary's line or edit waits before looking for its summary again.
+pub const PARENT_WAIT: Duration = Duration::seconds(2);
+
+/// The outbox state of a check-in summary's own message, if it was ever queued.
+async fn summary_state(store: &Store, summary_id: i64) -> StoreResult<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT state FROM outbox WHERE idempotency_key = $1")
+            .bind(crate::app::summaries::summary_key(summary_id))
+            .fetch_optional(store.pool())
+            .await?,
+    )
+}
+
+/// Puts a claimed message back without counting the attempt: it has not been tried.
+async fn wait_for_parent(
+    store: &Store,
+    c: &Claimed,
+    worker: &str,
+    until: DateTime<Utc>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE outbox SET state = 'pending', not_before = $3, attempts = attempts - 1,
+                claimed_by = NULL, claimed_until = NULL
+         WHERE id = $1 AND claimed_by = $2 AND state = 'sending'",
+    )
+    .bind(c.id)
+    .bind(worker)
+    .bind(until)
+    .execute(store.pool())
+    .await?;
+    Ok(())
+}
+
 /// Claims and delivers one batch. Returns how many messages were handled.
 pub async fn deliver_batch(
     app: &App,
@@ -188,6 +250,26 @@ pub async fn deliver_batch(
     let claimed = claim(&app.store, worker, limit, now).await?;
     let n = claimed.len();
     for c in claimed {
+        // A summary's lines and edits wait for the summary itself: a line sent first would
+        // start a second thread, and an edit would have nothing to replace.
+        if let Payload::SummaryLine { summary_id, .. } | Payload::SummaryEdit { summary_id } =
+            &c.payload
+        {
+            match summary_state(&app.store, *summary_id).await?.as_deref() {
+                Some("sent") => {}
+                Some("pending" | "sending") => {
+                    wait_for_parent(&app.store, &c, worker, now + PARENT_WAIT).await?;
+                    continue;
+                }
+                // The summary will never be posted: an edit has nothing to replace, and a
+                // line starts the thread itself.
+                _ if matches!(c.payload, Payload::SummaryEdit { .. }) => {
+                    finish(&app.store, &c, worker, Outcome::new("dropped"), now).await?;
+                    continue;
+                }
+                _ => {}
+            }
+        }
         let reply = match &c.payload {
             Payload::Reply { reply } => Some(reply.clone()),
             Payload::Prompt { prompt_id } => {
@@ -196,6 +278,13 @@ pub async fn deliver_batch(
             Payload::Reminder { prompt_id } => {
                 crate::app::schedule::render_prompt(app, c.org_id, *prompt_id, true).await?
             }
+            Payload::CheckinSummary { summary_id } | Payload::SummaryEdit { summary_id } => {
+                crate::app::summaries::render(app, c.org_id, *summary_id).await?
+            }
+            Payload::SummaryLine {
+                summary_id,
+                prompt_id,
+            } => crate::app::summaries::render_line(app, c.org_id, *summary_id, *prompt_id).await?,
         };
         let Some(reply) = reply else {
             // Answered, skipped or snoozed before delivery: nothing to say any more.
@@ -209,7 +298,15 @@ pub async fn deliver_batch(
             reply,
         };
         let started = Instant::now();
-        let result = adapter.send(&c.target, &msg).await;
+        let result = match (&c.payload, &c.target) {
+            (Payload::SummaryEdit { .. }, Target::Thread { department, thread }) => {
+                adapter.edit_parent(department, thread, &msg).await
+            }
+            (Payload::SummaryEdit { .. }, _) => Err(AdapterError::Permanent(
+                "a summary edit needs a thread target".into(),
+            )),
+            _ => adapter.send(&c.target, &msg).await,
+        };
         let now = app.clock.now();
         match result {
             Ok(d) => {

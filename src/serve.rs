@@ -427,6 +427,23 @@ impl ChatAdapter for LogAdapter {
         tracing::debug!(reply = ?msg.reply, "outbound message body");
         Ok(Delivered { message_id: None })
     }
+
+    async fn edit_parent(
+        &self,
+        department: &str,
+        thread: &str,
+        msg: &Outbound,
+    ) -> Result<Delivered, AdapterError> {
+        tracing::info!(
+            org = msg.org_id,
+            department,
+            thread,
+            kind = %msg.kind,
+            key = %msg.idempotency_key,
+            "thread parent edited (no chat platform configured; logged only)"
+        );
+        Ok(Delivered { message_id: None })
+    }
 }
 
 /// Resolves on SIGTERM or Ctrl-C. The handlers are installed when this is called (not when

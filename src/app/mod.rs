@@ -11,6 +11,7 @@ pub mod schedule;
 pub mod seed;
 pub mod status;
 pub mod strategy;
+pub mod summaries;
 pub mod zones;
 
 use std::collections::HashMap;

@@ -337,6 +337,9 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
         }
     }
 
+    // Each department occurrence that asked someone gets its summary thread.
+    let summaries = super::summaries::occurrences(&cadences, &prompts);
+    Store::open_summaries(&mut tx, org_id, &summaries, now).await?;
     tracing::debug!(elapsed = ?t0.elapsed(), "tick: prompts inserted");
     // Digests: recorded once per occurrence; posted unless hopelessly late.
     for (c, local, due) in &digests {
@@ -839,7 +842,7 @@ async fn open_prompt(app: &App, actor: &Actor) -> Result<crate::store::schedule:
 pub async fn skip(app: &App, actor: &Actor) -> Result<Reply> {
     let p = open_prompt(app, actor).await?;
     app.store
-        .set_prompt_state(actor.org.id, p.id, "skipped")
+        .set_prompt_state(actor.org.id, p.id, "skipped", app.clock.now())
         .await?;
     Ok(Reply::new().text(format!(
         "Skipped your check-in for {}. See you next time.",
@@ -943,7 +946,7 @@ pub async fn no_change(app: &App, actor: &Actor, delivery: &str) -> Result<Reply
     }
     // A prompt about things with no figure yet cannot be confirmed; close it anyway.
     app.store
-        .set_prompt_state(actor.org.id, p.id, "answered")
+        .set_prompt_state(actor.org.id, p.id, "answered", app.clock.now())
         .await?;
     Ok(Reply::new().text(format!(
         "✔ No change recorded for {}.",

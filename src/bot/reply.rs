@@ -88,6 +88,23 @@ pub struct Form {
     pub fields: Vec<Field>,
 }
 
+impl Form {
+    /// A form of one required text field named `text`.
+    pub fn text(id: String, title: impl Into<String>, label: impl Into<String>) -> Form {
+        Form {
+            id,
+            title: title.into(),
+            fields: vec![Field {
+                name: "text".into(),
+                label: label.into(),
+                kind: FieldKind::Text,
+                default: None,
+                required: true,
+            }],
+        }
+    }
+}
+
 /// A button (chat platforms) or a suggested command (shell).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Action {

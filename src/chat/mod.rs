@@ -60,4 +60,20 @@ pub trait ChatAdapter: Send + Sync {
     fn platform(&self) -> &'static str;
     /// Delivers one message and says where it landed.
     async fn send(&self, to: &Target, msg: &Outbound) -> Result<Delivered, AdapterError>;
+
+    /// Replaces, in place, the parent of one of baton's threads (the first message sent to
+    /// that thread key) with `msg`; a period's check-in summary is kept current this way.
+    /// A thread whose parent is not known yet is a transient failure: the outbox retries.
+    async fn edit_parent(
+        &self,
+        department: &str,
+        thread: &str,
+        msg: &Outbound,
+    ) -> Result<Delivered, AdapterError> {
+        let _ = (department, thread, msg);
+        Err(AdapterError::Permanent(format!(
+            "{} cannot edit messages it sent",
+            self.platform()
+        )))
+    }
 }

@@ -14,6 +14,8 @@ pub struct RecordingAdapter {
     sent: Mutex<Vec<(Target, Outbound)>>,
     script: Mutex<VecDeque<AdapterError>>,
     attempts: Mutex<usize>,
+    /// Threads started so far, with the id of their parent message.
+    threads: Mutex<std::collections::HashMap<Target, String>>,
 }
 
 impl RecordingAdapter {
@@ -52,10 +54,45 @@ impl ChatAdapter for RecordingAdapter {
         if let Some(e) = self.script.lock().expect("script").pop_front() {
             return Err(e);
         }
-        let mut sent = self.sent.lock().expect("sent");
-        sent.push((to.clone(), msg.clone()));
+        let id = {
+            let mut sent = self.sent.lock().expect("sent");
+            sent.push((to.clone(), msg.clone()));
+            *self.attempts.lock().expect("attempts")
+        };
+        let id = format!("rec-{id}");
+        if matches!(to, Target::Thread { .. }) {
+            let mut threads = self.threads.lock().expect("threads");
+            threads.entry(to.clone()).or_insert_with(|| id.clone());
+        }
         Ok(Delivered {
-            message_id: Some(format!("rec-{}", sent.len())),
+            message_id: Some(id),
+        })
+    }
+
+    /// Recorded like a send, to the thread, with the outbox's `summary_edit` kind telling
+    /// them apart; like a platform, it refuses to edit a thread it never started.
+    async fn edit_parent(
+        &self,
+        department: &str,
+        thread: &str,
+        msg: &Outbound,
+    ) -> Result<Delivered, AdapterError> {
+        *self.attempts.lock().expect("attempts") += 1;
+        if let Some(e) = self.script.lock().expect("script").pop_front() {
+            return Err(e);
+        }
+        let to = Target::Thread {
+            department: department.to_string(),
+            thread: thread.to_string(),
+        };
+        let Some(parent) = self.threads.lock().expect("threads").get(&to).cloned() else {
+            return Err(AdapterError::Transient(format!(
+                "thread {thread} has no parent yet"
+            )));
+        };
+        self.sent.lock().expect("sent").push((to, msg.clone()));
+        Ok(Delivered {
+            message_id: Some(parent),
         })
     }
 }

@@ -79,11 +79,14 @@ fn print_delivered<W: Write>(
             others += 1;
             continue;
         }
-        let place = match target {
+        let mut place = match target {
             Target::Person { .. } => "direct message".to_string(),
             Target::Channel { department } => format!("#{department}"),
             Target::Thread { department, thread } => format!("#{department} thread {thread}"),
         };
+        if msg.kind == "summary_edit" {
+            place.push_str(" · summary updated in place");
+        }
         writeln!(out, "── {when} · {place} ──")?;
         out.write_all(text::render(&msg.reply).as_bytes())?;
     }

@@ -18,6 +18,30 @@ use crate::domain::{
     PersonSpec, PerspectiveSpec, ScorecardObjective, Source,
 };
 
+/// SQL (a string literal) that queues one coalesced edit of each check-in summary that
+/// `$src` (a relation with `cadence_id` and `occurrence` columns) touches, at the time
+/// `$now` (a parameter such as `$11`). Edits coalesce per summary into 10-second buckets:
+/// the first change in a bucket queues an edit due at the bucket's end, later ones find it
+/// queued; it renders the summary when sent, so it shows every change made until then.
+macro_rules! summary_edits_from {
+    ($src:literal, $now:literal) => {
+        concat!(
+            "INSERT INTO outbox (org_id, idempotency_key, kind, target, payload, not_before, created_at)
+             SELECT DISTINCT ON (s.id) s.org_id,
+                    'summary-edit:' || s.id || ':' || floor(extract(epoch FROM ", $now, "::timestamptz) / 10)::bigint,
+                    'summary_edit',
+                    jsonb_build_object('to', 'thread', 'department', s.department, 'thread', s.thread_key),
+                    jsonb_build_object('type', 'summary_edit', 'summary_id', s.id),
+                    to_timestamp((floor(extract(epoch FROM ", $now, "::timestamptz) / 10) + 1) * 10),
+                    ", $now, "
+             FROM ", $src, " src
+             JOIN checkin_summaries s ON s.cadence_id = src.cadence_id AND s.occurrence = src.occurrence
+             ORDER BY s.id
+             ON CONFLICT (idempotency_key) DO NOTHING"
+        )
+    };
+}
+
 pub mod alerts;
 pub mod reviews;
 pub mod schedule;
@@ -563,7 +587,7 @@ impl Store {
     ) -> StoreResult<Recorded> {
         let sql = match kind {
             TargetKind::KeyResult => {
-                "WITH k AS (
+                concat!("WITH k AS (
                     SELECT t.id, t.current_value, t.current_checkin_id FROM key_results t
                     WHERE t.org_id = $1 AND t.code = $2 AND t.archived_at IS NULL
                       AND (t.owner_key = $12 OR EXISTS (
@@ -592,9 +616,27 @@ impl Store {
                     WHERE p.org_id = $1 AND p.person_id = $3 AND p.state IN ('sent', 'missed')
                       AND $2 = ANY(p.codes) AND p.due_at <= $11
                       AND p.window_ends_at > $11 - interval '14 days'
-                    RETURNING p.id
+                    RETURNING p.id, p.cadence_id, p.occurrence
+                 ), lines AS (
+                    -- The answer that closes a prompt goes into its period's summary thread.
+                    INSERT INTO outbox (org_id, idempotency_key, kind, target, payload, not_before, created_at)
+                    SELECT $1, 'summary-line:' || c.id, 'summary_line',
+                           jsonb_build_object('to', 'thread', 'department', s.department, 'thread', s.thread_key),
+                           jsonb_build_object('type', 'summary_line', 'summary_id', s.id, 'prompt_id', c.id),
+                           $11, $11
+                    FROM closed c
+                    JOIN checkin_summaries s ON s.cadence_id = c.cadence_id AND s.occurrence = c.occurrence
+                    ON CONFLICT (idempotency_key) DO NOTHING
+                 ), edits AS (
+                    -- The summary changes with every answer to one of its prompts, first or not.
+                    ", summary_edits_from!("(
+                        SELECT p.cadence_id, p.occurrence FROM prompts p, ins
+                        WHERE p.org_id = $1 AND p.person_id = $3 AND $2 = ANY(p.codes)
+                          AND p.due_at <= $11 AND p.window_ends_at > $11 - interval '14 days'
+                          AND p.state IN ('sent', 'missed', 'answered', 'late'))", "$11"), "
                  )
                  SELECT ins.id, k.current_value, ins.supersedes, (SELECT count(*) FROM closed) FROM ins, k"
+            )
             }
             TargetKind::Measure => {
                 "WITH k AS (

@@ -210,6 +210,54 @@ impl Store {
         Ok(rows.into_iter().map(|(s, n)| (s, n as u64)).collect())
     }
 
+    /// Opens the check-in summaries of the given occurrences `(cadence, occurrence,
+    /// department, thread key)`: a new one is recorded and its post queued; one opened
+    /// before (its department's members in another zone were asked earlier) gets an edit,
+    /// since it now counts more prompts. Returns how many were opened.
+    pub async fn open_summaries(
+        conn: &mut PgConnection,
+        org_id: i64,
+        occurrences: &[(i64, NaiveDateTime, String, String)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        if occurrences.is_empty() {
+            return Ok(0);
+        }
+        let cadence: Vec<i64> = occurrences.iter().map(|o| o.0).collect();
+        let occ: Vec<NaiveDateTime> = occurrences.iter().map(|o| o.1).collect();
+        let dept: Vec<&str> = occurrences.iter().map(|o| o.2.as_str()).collect();
+        let thread: Vec<&str> = occurrences.iter().map(|o| o.3.as_str()).collect();
+        Ok(sqlx::query_scalar(concat!(
+            "WITH x AS (
+                SELECT * FROM UNNEST($2::bigint[], $3::timestamp[], $4::text[], $5::text[])
+                    AS x(cadence_id, occurrence, department, thread_key)
+             ), ins AS (
+                INSERT INTO checkin_summaries
+                    (org_id, cadence_id, occurrence, department, thread_key, created_at)
+                SELECT $1, cadence_id, occurrence, department, thread_key, $6 FROM x
+                ON CONFLICT (cadence_id, occurrence) DO NOTHING
+                RETURNING id, department, thread_key
+             ), posts AS (
+                INSERT INTO outbox (org_id, idempotency_key, kind, target, payload, not_before, created_at)
+                SELECT $1, 'summary:' || id, 'checkin_summary',
+                       jsonb_build_object('to', 'thread', 'department', department, 'thread', thread_key),
+                       jsonb_build_object('type', 'checkin_summary', 'summary_id', id), $6, $6
+                FROM ins
+             ), edits AS (",
+            // The statement's snapshot holds only the summaries opened before.
+            summary_edits_from!("x", "$6"),
+            ") SELECT count(*) FROM ins"
+        ))
+        .bind(org_id)
+        .bind(&cadence)
+        .bind(&occ)
+        .bind(&dept)
+        .bind(&thread)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?)
+    }
+
     /// Queues many outbox rows at once: `(key, target json, payload json)`.
     pub async fn enqueue_many(
         conn: &mut PgConnection,
@@ -292,16 +340,29 @@ impl Store {
         .await?)
     }
 
-    pub async fn set_prompt_state(&self, org_id: i64, id: i64, state: &str) -> StoreResult<bool> {
-        let res = sqlx::query(
-            "UPDATE prompts SET state = $3 WHERE org_id = $1 AND id = $2 AND state = 'sent'",
-        )
+    /// Closes an open prompt (`skipped`, `answered`) and queues an edit of its summary.
+    pub async fn set_prompt_state(
+        &self,
+        org_id: i64,
+        id: i64,
+        state: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let changed: i64 = sqlx::query_scalar(concat!(
+            "WITH u AS (
+                UPDATE prompts SET state = $3 WHERE org_id = $1 AND id = $2 AND state = 'sent'
+                RETURNING cadence_id, occurrence
+             ), edits AS (",
+            summary_edits_from!("u", "$4"),
+            ") SELECT count(*) FROM u"
+        ))
         .bind(org_id)
         .bind(id)
         .bind(state)
-        .execute(&self.pool)
+        .bind(now)
+        .fetch_one(&self.pool)
         .await?;
-        Ok(res.rows_affected() == 1)
+        Ok(changed == 1)
     }
 
     pub async fn snooze_prompt(
@@ -341,18 +402,24 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        let res = sqlx::query(
-            "UPDATE prompts SET state = 'away' WHERE org_id = $1 AND person_id = $2 AND state = 'sent'
-               AND occurrence::date BETWEEN $3 AND $4",
-        )
+        let closed: i64 = sqlx::query_scalar(concat!(
+            "WITH u AS (
+                UPDATE prompts SET state = 'away' WHERE org_id = $1 AND person_id = $2 AND state = 'sent'
+                  AND occurrence::date BETWEEN $3 AND $4
+                RETURNING cadence_id, occurrence
+             ), edits AS (",
+            summary_edits_from!("u", "$5"),
+            ") SELECT count(*) FROM u"
+        ))
         .bind(org_id)
         .bind(person_id)
         .bind(from)
         .bind(to)
-        .execute(&mut *tx)
+        .bind(now)
+        .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(res.rows_affected())
+        Ok(closed as u64)
     }
 
     /// Prompt states of one department's check-in cadence(s) with occurrences due in
@@ -457,16 +524,23 @@ impl Store {
         .await?)
     }
 
-    /// Closes prompts whose window ended unanswered; returns how many.
+    /// Closes prompts whose window ended unanswered (their summaries then say so); returns
+    /// how many.
     pub async fn expire_prompts(&self, org_id: i64, now: DateTime<Utc>) -> StoreResult<u64> {
-        let res = sqlx::query(
-            "UPDATE prompts SET state = 'missed' WHERE org_id = $1 AND state = 'sent' AND window_ends_at <= $2",
-        )
+        let missed: i64 = sqlx::query_scalar(concat!(
+            "WITH u AS (
+                UPDATE prompts SET state = 'missed'
+                WHERE org_id = $1 AND state = 'sent' AND window_ends_at <= $2
+                RETURNING cadence_id, occurrence
+             ), edits AS (",
+            summary_edits_from!("u", "$2"),
+            ") SELECT count(*) FROM u"
+        ))
         .bind(org_id)
         .bind(now)
-        .execute(&self.pool)
+        .fetch_one(&self.pool)
         .await?;
-        Ok(res.rows_affected())
+        Ok(missed as u64)
     }
 
     /// The earliest pending prompt event after `now` (reminder, snooze or window end).

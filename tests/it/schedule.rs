@@ -315,7 +315,27 @@ async fn after_downtime_open_windows_go_out_late_and_older_ones_are_missed(pool:
     );
     // Only the open one is sent: no burst of old prompts. Bo is away on the 18th.
     assert_eq!(report.prompts_sent, 1, "{report:?}");
-    assert_eq!(count(&pool, "SELECT count(*) FROM outbox").await, 1);
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM outbox WHERE kind = 'prompt'").await,
+        1
+    );
+    // One summary thread, for the one occurrence that asked anybody.
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM outbox WHERE kind = 'checkin_summary'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM checkin_summaries WHERE occurrence = '2026-11-18 09:00'"
+        )
+        .await,
+        1
+    );
     // A second tick at the same moment does nothing more.
     let again = run_due(&app, None).await.unwrap();
     assert_eq!((again.prompts_sent, again.prompts_missed), (0, 0));
@@ -398,7 +418,11 @@ async fn answering_closes_the_prompt_and_reminders_respect_the_cap(pool: PgPool)
     )
     .await;
     while deliver_batch(&app, &rec, "w", 10, None).await.unwrap() > 0 {}
-    let sent = rec.take();
+    let sent: Vec<_> = rec
+        .take()
+        .into_iter()
+        .filter(|(_, m)| m.kind == "prompt")
+        .collect();
     assert_eq!(sent.len(), 2, "ana and bo are prompted");
     let to_ana = sent
         .iter()
@@ -435,7 +459,11 @@ async fn answering_closes_the_prompt_and_reminders_respect_the_cap(pool: PgPool)
     )
     .await;
     while deliver_batch(&app, &rec, "w", 10, None).await.unwrap() > 0 {}
-    let reminders = rec.take();
+    let reminders: Vec<_> = rec
+        .take()
+        .into_iter()
+        .filter(|(_, m)| m.kind == "reminder")
+        .collect();
     assert_eq!(reminders.len(), 1, "{reminders:?}");
     assert_eq!(
         reminders[0].0,
@@ -828,4 +856,229 @@ async fn the_shell_watches_prompts_arrive_on_a_simulated_clock(pool: PgPool) {
         "digest in ana's channel: {out}"
     );
     assert!(out.contains("Error: `nonsense` is not a duration"), "{out}");
+}
+
+/// What the recording adapter delivered to one department thread, as `(kind, text)`.
+fn in_thread(
+    sent: &[(Target, baton::chat::Outbound)],
+    department: &str,
+    thread: &str,
+) -> Vec<(String, String)> {
+    let to = Target::Thread {
+        department: department.into(),
+        thread: thread.into(),
+    };
+    sent.iter()
+        .filter(|(t, _)| *t == to)
+        .map(|(_, m)| (m.kind.clone(), baton::bot::render::text::render(&m.reply)))
+        .collect()
+}
+
+async fn deliver_all(app: &App, rec: &RecordingAdapter) -> Vec<(Target, baton::chat::Outbound)> {
+    while deliver_batch(app, rec, "w", 50, None).await.unwrap() > 0 {}
+    rec.take()
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn a_periods_summary_thread_counts_answers_and_late_answers_edit_it(pool: PgPool) {
+    let (app, clock) = clocked(pool.clone(), SMALL_ORG, at("2026-11-16T08:00:00Z")).await;
+    let rec = RecordingAdapter::new();
+    const MON: &str = "check-ins 2026-11-16 09:00";
+    const TUE: &str = "check-ins 2026-11-17 09:00";
+    run_until(
+        &app,
+        &clock,
+        at("2026-11-16T09:05:00Z"),
+        Duration::minutes(5),
+    )
+    .await;
+    let sent = deliver_all(&app, &rec).await;
+    let mon = in_thread(&sent, "ops", MON);
+    assert_eq!(mon.len(), 1, "{mon:?}");
+    assert_eq!(mon[0].0, "checkin_summary");
+    for want in [
+        "Ops check-in · Mon 16 Nov 2026",
+        "0 of 2 answered",
+        "2 waiting",
+        "Ana",
+        "Bo",
+    ] {
+        assert!(mon[0].1.contains(want), "{want:?} in {}", mon[0].1);
+    }
+
+    // Ana answers on time: a line in the thread at once; the parent is edited when the
+    // 10-second bucket ends, once for both of her check-ins in it.
+    let out = shell(&app, "small", "ana", "K1 95 on track: all green\n").await;
+    assert!(out.contains("Recorded K1"), "{out}");
+    let sent = deliver_all(&app, &rec).await;
+    let mon = in_thread(&sent, "ops", MON);
+    assert_eq!(mon.len(), 1, "{mon:?}");
+    assert_eq!(mon[0].0, "summary_line");
+    assert!(
+        mon[0].1.contains("Ana* answered: K1 95% (on track)") && mon[0].1.contains("all green"),
+        "{}",
+        mon[0].1
+    );
+    clock.advance(Duration::seconds(3));
+    shell(&app, "small", "ana", "K1 96 on track\n").await;
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM outbox WHERE kind = 'summary_edit'"
+        )
+        .await,
+        1,
+        "edits in one bucket coalesce"
+    );
+    assert!(
+        deliver_all(&app, &rec).await.is_empty(),
+        "the edit waits for its bucket to end"
+    );
+    clock.advance(Duration::seconds(10));
+    let mon = in_thread(&deliver_all(&app, &rec).await, "ops", MON);
+    assert_eq!(mon.len(), 1, "{mon:?}");
+    assert_eq!(mon[0].0, "summary_edit");
+    assert!(
+        mon[0].1.contains("1 of 2 answered")
+            && mon[0].1.contains("K1 96%")
+            && !mon[0].1.contains("K1 95%"),
+        "the latest figure: {}",
+        mon[0].1
+    );
+
+    // Bo lets Monday's window close: the summary says he missed it, and Tuesday gets a
+    // thread of its own.
+    run_until(
+        &app,
+        &clock,
+        at("2026-11-17T09:05:00Z"),
+        Duration::minutes(10),
+    )
+    .await;
+    clock.advance(Duration::seconds(10));
+    let sent = deliver_all(&app, &rec).await;
+    let mon = in_thread(&sent, "ops", MON);
+    let last = &mon.last().expect("an edit when the window closed").1;
+    assert!(
+        last.contains("1 of 2 answered")
+            && last.contains("1 missed")
+            && last.contains("has closed"),
+        "{last}"
+    );
+    let tue = in_thread(&sent, "ops", TUE);
+    assert_eq!(tue.len(), 1, "{tue:?}");
+    assert_eq!(tue[0].0, "checkin_summary");
+
+    // Bo answers late: it closes Monday's (late) and Tuesday's prompts, with a line and
+    // an edit in each thread.
+    let out = shell(&app, "small", "bo", "K2 12 at risk: queue backlog\n").await;
+    assert!(out.contains("Recorded K2"), "{out}");
+    clock.advance(Duration::seconds(10));
+    let sent = deliver_all(&app, &rec).await;
+    let mut mon = in_thread(&sent, "ops", MON);
+    mon.sort();
+    assert_eq!(
+        mon.iter().map(|m| m.0.as_str()).collect::<Vec<_>>(),
+        ["summary_edit", "summary_line"]
+    );
+    assert!(
+        mon[1]
+            .1
+            .contains("Bo* answered late: K2 12 tickets (at risk)")
+            && mon[1].1.contains("queue backlog"),
+        "{}",
+        mon[1].1
+    );
+    assert!(
+        mon[0].1.contains("2 of 2 answered* (1 late)") && mon[0].1.contains("answered late"),
+        "{}",
+        mon[0].1
+    );
+    let tue = in_thread(&sent, "ops", TUE);
+    assert!(
+        tue.iter()
+            .any(|m| m.0 == "summary_line" && m.1.contains("Bo* answered: K2 12")),
+        "{tue:?}"
+    );
+    // Each occurrence was summarised exactly once, whatever was edited since.
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM outbox WHERE kind = 'checkin_summary'"
+        )
+        .await,
+        2
+    );
+    let left: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT idempotency_key, kind, state FROM outbox WHERE state NOT IN ('sent', 'dropped')",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    // (A reminder found its prompt already missed when finally delivered: dropped.)
+    assert!(left.is_empty(), "nothing left behind or dead: {left:?}");
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn a_summary_line_waits_for_its_summary_and_skips_edit_it(pool: PgPool) {
+    let (app, clock) = clocked(pool.clone(), SMALL_ORG, at("2026-11-16T08:59:00Z")).await;
+    let rec = RecordingAdapter::new();
+    clock.set(at("2026-11-16T09:00:00Z"));
+    run_due(&app, None).await.unwrap();
+    // The two prompts go out; then the summary's own post fails.
+    while deliver_batch(&app, &rec, "w", 2, None).await.unwrap() > 0
+        && count(
+            &pool,
+            "SELECT count(*) FROM outbox WHERE kind = 'prompt' AND state <> 'sent'",
+        )
+        .await
+            > 0
+    {}
+    shell(&app, "small", "ana", "K1 95\n").await;
+    rec.fail_with([AdapterError::Transient("503".into())]);
+    let attempts = rec.attempts();
+    deliver_batch(&app, &rec, "w", 50, None).await.unwrap();
+    assert_eq!(rec.attempts(), attempts + 1, "only the summary was tried");
+    let line: (String, i32) =
+        sqlx::query_as("SELECT state, attempts FROM outbox WHERE kind = 'summary_line'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(line, ("pending".to_string(), 0), "waiting costs no attempt");
+    // Bo skips: the summary is edited (not re-posted).
+    let out = shell(&app, "small", "bo", "skip\n").await;
+    assert!(out.contains("Skipped"), "{out}");
+    clock.advance(Duration::seconds(20));
+    let sent = deliver_all(&app, &rec).await;
+    let thread = in_thread(&sent, "ops", "check-ins 2026-11-16 09:00");
+    let mut kinds: Vec<&str> = thread.iter().map(|m| m.0.as_str()).collect();
+    assert_eq!(kinds[0], "checkin_summary", "the summary first: {kinds:?}");
+    kinds.sort();
+    assert_eq!(kinds, ["checkin_summary", "summary_edit", "summary_line"]);
+    let edit = &thread.iter().find(|m| m.0 == "summary_edit").unwrap().1;
+    assert!(
+        edit.contains("1 of 1 answered") && edit.contains("1 excused"),
+        "{edit}"
+    );
+    // Another organisation cannot read this summary.
+    let id: i64 = sqlx::query_scalar("SELECT id FROM checkin_summaries")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let org: i64 = sqlx::query_scalar("SELECT org_id FROM checkin_summaries")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(
+        baton::app::summaries::render(&app, org, id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        baton::app::summaries::render(&app, org + 1, id)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

@@ -22,7 +22,7 @@ use serenity::interactions_endpoint::Verifier;
 
 use crate::app::Actor;
 use crate::bot::render::discord as render;
-use crate::bot::reply::{Block, Field, FieldKind, Form, Reply};
+use crate::bot::reply::{Block, Form, Reply};
 use crate::bot::{Command, render::discord::DEFAULT_POINTER};
 use crate::domain::Code;
 use crate::http::HttpState;
@@ -192,20 +192,6 @@ enum Ask {
     Modal(Form),
 }
 
-fn text_form(id: String, title: &str, label: &str) -> Form {
-    Form {
-        id,
-        title: title.into(),
-        fields: vec![Field {
-            name: "text".into(),
-            label: label.into(),
-            kind: FieldKind::Text,
-            default: None,
-            required: true,
-        }],
-    }
-}
-
 fn ask(i: &Interaction) -> Result<Ask, String> {
     match i.kind {
         2 => commands::line(&i.data).map(Ask::Line),
@@ -222,7 +208,7 @@ fn ask(i: &Interaction) -> Result<Ask, String> {
                 "snooze" => Ask::Line("snooze 2h".into()),
                 "alert_ack" => Ask::Line(format!("ack {value}")),
                 "alert_resolve" => Ask::Line(format!("resolve {value}")),
-                "alert_update" => Ask::Modal(text_form(
+                "alert_update" => Ask::Modal(Form::text(
                     format!("alert_update:{value}"),
                     "Update the alert",
                     "A check-in or a note",
@@ -230,7 +216,7 @@ fn ask(i: &Interaction) -> Result<Ask, String> {
                 "review_next" => Ask::Cmd(Command::ReviewNext),
                 "review_back" => Ask::Cmd(Command::ReviewBack),
                 "review_end" => Ask::Cmd(Command::ReviewEnd),
-                "capture_edit" => Ask::Modal(text_form(
+                "capture_edit" => Ask::Modal(Form::text(
                     format!("capture_edit:{value}"),
                     "Edit",
                     "New text",

@@ -277,14 +277,15 @@ impl ChatAdapter for DiscordAdapter {
                         {
                             Ok(tid) => {
                                 sqlx::query(
-                                    "INSERT INTO discord_threads (org_id, department, thread_key, channel_id, thread_id) \
-                                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                                    "INSERT INTO discord_threads (org_id, department, thread_key, channel_id, thread_id, parent_id) \
+                                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
                                 )
                                 .bind(msg.org_id)
                                 .bind(department)
                                 .bind(thread)
                                 .bind(ch.to_string())
                                 .bind(tid.to_string())
+                                .bind(&first)
                                 .execute(self.store().pool())
                                 .await
                                 .map_err(|e| AdapterError::Transient(e.to_string()))?;
@@ -301,6 +302,56 @@ impl ChatAdapter for DiscordAdapter {
         };
         Ok(Delivered {
             message_id: (!id.is_empty()).then_some(id),
+        })
+    }
+
+    /// Edits the message the thread was started from (`PATCH` of the channel message).
+    async fn edit_parent(
+        &self,
+        department: &str,
+        thread: &str,
+        msg: &Outbound,
+    ) -> Result<Delivered, AdapterError> {
+        let known: Option<(String, Option<String>, String)> = sqlx::query_as(
+            "SELECT channel_id, parent_id, thread_id FROM discord_threads
+             WHERE org_id = $1 AND department = $2 AND thread_key = $3",
+        )
+        .bind(msg.org_id)
+        .bind(department)
+        .bind(thread)
+        .fetch_optional(self.store().pool())
+        .await
+        .map_err(|e| AdapterError::Transient(e.to_string()))?;
+        // A thread started from a message shares its id, for rows from before parents
+        // were recorded.
+        let Some((channel, parent)) = known.map(|(c, p, t)| (c, p.unwrap_or(t))) else {
+            return Err(AdapterError::Transient(format!(
+                "thread {thread} has no parent yet"
+            )));
+        };
+        let (Ok(channel), Ok(parent)) = (channel.parse::<u64>(), parent.parse::<u64>()) else {
+            return Err(AdapterError::Permanent(format!(
+                "thread {thread} has an unreadable parent ({channel}/{parent})"
+            )));
+        };
+        let (mut body, files) =
+            super::pictures::message(&self.app, msg.org_id, &msg.reply, render::DEFAULT_POINTER)
+                .await;
+        if let Some(o) = body.as_object_mut() {
+            o.remove("flags");
+        }
+        self.call(
+            Route::ChannelMessage {
+                channel_id: ChannelId::new(channel),
+                message_id: MessageId::new(parent),
+            },
+            LightMethod::Patch,
+            &body,
+            files,
+        )
+        .await?;
+        Ok(Delivered {
+            message_id: Some(parent.to_string()),
         })
     }
 }

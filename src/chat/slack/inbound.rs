@@ -286,36 +286,27 @@ impl SlackBot {
                     .unwrap_or_else(|| chrono::Duration::hours(2)),
             )),
             "alert_update" => {
-                let mut form = Reply::new();
-                form.push(crate::bot::reply::Block::Form(crate::bot::reply::Form {
-                    id: format!("{ALERT_UPDATE_FORM}{value}"),
-                    title: format!("Update alert #{value}"),
-                    fields: vec![crate::bot::reply::Field {
-                        name: "text".into(),
-                        label: "A check-in (e.g. PK1 40 at risk: vendor late) or a note".into(),
-                        kind: crate::bot::reply::FieldKind::Text,
-                        default: None,
-                        required: true,
-                    }],
-                }));
-                if let Some(form) = form.form() {
-                    let view = render::modal(form, &ModalOrigin::default());
-                    if let Err(e) = self
-                        .call(
-                            "views.open",
-                            &json!({ "trigger_id": trigger, "view": view }),
-                        )
-                        .await
-                    {
-                        tracing::warn!(error = %e, "views.open failed for an alert update");
-                        self.respond_quietly(
-                            &response_url,
-                            &ephemeral(&format!(
-                                "Type `/baton update {value} <check-in or note>` instead."
-                            )),
-                        )
-                        .await;
-                    }
+                let form = crate::bot::reply::Form::text(
+                    format!("{ALERT_UPDATE_FORM}{value}"),
+                    format!("Update alert #{value}"),
+                    "A check-in (e.g. PK1 40 at risk: vendor late) or a note",
+                );
+                let view = render::modal(&form, &ModalOrigin::default());
+                if let Err(e) = self
+                    .call(
+                        "views.open",
+                        &json!({ "trigger_id": trigger, "view": view }),
+                    )
+                    .await
+                {
+                    tracing::warn!(error = %e, "views.open failed for an alert update");
+                    self.respond_quietly(
+                        &response_url,
+                        &ephemeral(&format!(
+                            "Type `/baton update {value} <check-in or note>` instead."
+                        )),
+                    )
+                    .await;
                 }
                 return;
             }

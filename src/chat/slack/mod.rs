@@ -665,6 +665,42 @@ impl ChatAdapter for SlackAdapter {
             message_id: Some(format!("{channel}/{ts}")),
         })
     }
+
+    /// `chat.update` of the thread's parent, paced like a post in its channel.
+    #[tracing::instrument(skip_all, fields(org = msg.org_id, kind = %msg.kind))]
+    async fn edit_parent(
+        &self,
+        department: &str,
+        thread: &str,
+        msg: &Outbound,
+    ) -> Result<Delivered, AdapterError> {
+        let bot = &self.bot;
+        let parent: Option<(String, String)> = sqlx::query_as(
+            "SELECT channel, ts FROM platform_threads
+             WHERE org_id = $1 AND platform = 'slack' AND department = $2 AND thread_key = $3",
+        )
+        .bind(msg.org_id)
+        .bind(department)
+        .bind(thread)
+        .fetch_optional(bot.app.store.pool())
+        .await
+        .map_err(|e| AdapterError::Transient(e.to_string()))?;
+        let Some((channel, ts)) = parent else {
+            return Err(AdapterError::Transient(format!(
+                "thread {thread} has no parent yet"
+            )));
+        };
+        bot.pace(&channel).await?;
+        let mut body = render::message(&msg.reply);
+        body["channel"] = json!(channel);
+        body["ts"] = json!(ts);
+        match bot.call("chat.update", &body).await {
+            Ok(_) => Ok(Delivered {
+                message_id: Some(format!("{channel}/{ts}")),
+            }),
+            Err(e) => Err(bot.failed(&channel, &e)),
+        }
+    }
 }
 
 impl SlackBot {
