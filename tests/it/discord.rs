@@ -981,3 +981,78 @@ fn commands_manifest_does_not_drift() {
         "manifests/discord-commands.json is out of date; regenerate with BATON_BLESS=1 cargo test commands_manifest"
     );
 }
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn a_periods_checkin_summary_is_a_thread_whose_starter_message_is_edited(pool: PgPool) {
+    let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+    let clock = Arc::new(FixedClock::new(at("2026-11-22T21:00:00Z")));
+    let app = Arc::new(app_at(pool.clone(), &example_spec(), clock.clone()).await);
+    let (f, url) = fake().await;
+    let http = discord::http("bot-token", Some(42), Some(&url), true);
+    let a = DiscordAdapter::new(app.clone(), http);
+    let deliver = || async {
+        while timed(deliver_batch(&app, &a, "w", 100, None))
+            .await
+            .unwrap()
+            > 0
+        {}
+    };
+    const CHANNEL: &str = "/api/v10/channels/1187532046617530999/messages";
+
+    // Monday 09:00 in Sydney: the Onboarding squad's fortnightly check-in.
+    clock.set(at("2026-11-22T22:00:30Z"));
+    baton::app::schedule::run_due(&app, None).await.unwrap();
+    deliver().await;
+    let parents: Vec<Value> = f
+        .calls("POST", CHANNEL)
+        .into_iter()
+        .filter(|b| {
+            b.to_string()
+                .contains("Onboarding squad check-in · Mon 23 Nov 2026")
+        })
+        .collect();
+    assert_eq!(parents.len(), 1, "{parents:?}");
+    assert!(
+        parents[0].to_string().contains("0 of 2 answered"),
+        "{}",
+        parents[0]
+    );
+    let threads = f.calls("POST", &format!("{CHANNEL}/999/threads"));
+    assert_eq!(threads.len(), 1);
+    assert_eq!(threads[0]["name"], "check-ins 2026-11-23 09:00");
+
+    // Chloe answers: a line in the thread, and the starter message is edited in place.
+    let out = crate::common::shell(
+        &app,
+        "northwind",
+        "chloe",
+        "EO-K1 9 at risk: wizard slips\n",
+    )
+    .await;
+    assert!(out.contains("Recorded EO-K1"), "{out}");
+    clock.advance(chrono::Duration::seconds(10));
+    deliver().await;
+    let lines = f.calls("POST", "/api/v10/channels/888/messages");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let line = lines[0].to_string();
+    assert!(
+        line.contains("Chloe") && line.contains("EO-K1 9 steps (at risk)"),
+        "{line}"
+    );
+    let edits = f.calls("PATCH", &format!("{CHANNEL}/999"));
+    assert_eq!(edits.len(), 1, "{edits:?}");
+    let edit = edits[0].to_string();
+    assert!(
+        edit.contains("1 of 2 answered") && edit.contains("1 waiting"),
+        "{edit}"
+    );
+    assert!(edits[0].get("nonce").is_none() && edits[0].get("flags").is_none());
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM outbox WHERE kind LIKE 'summary%' AND state <> 'sent'"
+        )
+        .await,
+        0
+    );
+}

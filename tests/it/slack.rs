@@ -1127,3 +1127,129 @@ async fn alert_buttons_acknowledge_refuse_strangers_and_post_updates(pool: PgPoo
         .unwrap();
     assert_eq!(value, 42.0);
 }
+
+const PRIYA: &str = "U04PRIYA2R";
+
+/// Every outbox message due at the app's now, delivered to the fake Slack.
+async fn deliver_due(r: &Rig) {
+    let adapter = SlackAdapter { bot: r.bot.clone() };
+    while outbox::deliver_batch(&r.app, &adapter, "w", 100, None)
+        .await
+        .unwrap()
+        > 0
+    {}
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn a_periods_checkin_summary_is_a_thread_whose_parent_is_updated_in_place(pool: PgPool) {
+    let at = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    let clock = Arc::new(baton::clock::FixedClock::new(at("2026-11-23T07:00:00Z")));
+    let r = rig_on(pool.clone(), &example_spec(), clock.clone()).await;
+    const SALES: &str = "C04SALES7X2";
+    let summary_posts = |fake: &FakeSlack| -> Vec<Value> {
+        fake.ok_calls("chat.postMessage")
+            .into_iter()
+            .filter(|b| b["channel"] == SALES && b.get("thread_ts").is_none())
+            .filter(|b| b.to_string().contains("Sales check-in"))
+            .collect()
+    };
+
+    // Monday 09:00 in Berlin: Lena's prompt goes out and Sales' summary thread opens.
+    clock.set(at("2026-11-23T08:00:30Z"));
+    baton::app::schedule::run_due(&r.app, None).await.unwrap();
+    deliver_due(&r).await;
+    let parents = summary_posts(&r.fake);
+    assert_eq!(parents.len(), 1, "{parents:?}");
+    assert!(
+        parents[0].to_string().contains("0 of 1 answered"),
+        "{}",
+        parents[0]
+    );
+    let (parent_ts,): (String,) = sqlx::query_as(
+        "SELECT ts FROM platform_threads WHERE platform = 'slack' AND department = 'sales'
+           AND thread_key = 'check-ins 2026-11-23 09:00'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+
+    // 09:00 in New York: Priya and Tom are asked too; the parent is edited, not re-posted.
+    clock.set(at("2026-11-23T14:00:30Z"));
+    baton::app::schedule::run_due(&r.app, None).await.unwrap();
+    clock.advance(chrono::Duration::seconds(10));
+    deliver_due(&r).await;
+    assert_eq!(summary_posts(&r.fake).len(), 1, "one parent per period");
+    let updates = r.fake.ok_calls("chat.update");
+    assert_eq!(updates.len(), 1, "{updates:?}");
+    assert_eq!(updates[0]["channel"], SALES);
+    assert_eq!(updates[0]["ts"], parent_ts.as_str());
+    assert!(
+        updates[0].to_string().contains("0 of 3 answered"),
+        "{}",
+        updates[0]
+    );
+
+    // Priya answers by DM: a line in the thread, then the parent says 1 of 3.
+    let ev = event_callback(
+        "Ev04SUMMARY1",
+        json!({
+            "type": "message", "channel": "D04PRIYADM", "channel_type": "im",
+            "user": PRIYA, "text": "SA-K1 1.4 on track: two enterprise wins",
+            "ts": "1763906500.000100", "event_ts": "1763906500.000100"
+        }),
+    );
+    assert_eq!(r.event(&ev, None).await, StatusCode::OK);
+    deliver_due(&r).await;
+    let lines: Vec<Value> = r
+        .fake
+        .ok_calls("chat.postMessage")
+        .into_iter()
+        .filter(|b| b["thread_ts"] == parent_ts.as_str())
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let line = lines[0].to_string();
+    assert!(
+        line.contains("Priya Raman* answered: SA-K1 1.4 $M (on track)")
+            && line.contains("two enterprise wins"),
+        "{line}"
+    );
+    clock.advance(chrono::Duration::seconds(10));
+    deliver_due(&r).await;
+    let updates = r.fake.ok_calls("chat.update");
+    assert_eq!(updates.len(), 2, "{updates:?}");
+    assert_eq!(updates[1]["ts"], parent_ts.as_str());
+    let text = updates[1].to_string();
+    assert!(
+        text.contains("1 of 3 answered") && text.contains("2 waiting"),
+        "{text}"
+    );
+
+    // A failed update is retried, never re-posted as a new message.
+    r.fake.fail_next("chat.update", Fault::ServerError);
+    let ev = event_callback(
+        "Ev04SUMMARY2",
+        json!({
+            "type": "message", "channel": "D04PRIYADM", "channel_type": "im",
+            "user": PRIYA, "text": "SA-K3 60 at risk",
+            "ts": "1763906600.000100", "event_ts": "1763906600.000100"
+        }),
+    );
+    assert_eq!(r.event(&ev, None).await, StatusCode::OK);
+    clock.advance(chrono::Duration::seconds(10));
+    deliver_due(&r).await;
+    assert_eq!(r.fake.ok_calls("chat.update").len(), 2, "the failed one");
+    clock.advance(chrono::Duration::seconds(3));
+    deliver_due(&r).await;
+    let updates = r.fake.ok_calls("chat.update");
+    assert_eq!(updates.len(), 3, "retried");
+    assert!(
+        updates[2].to_string().contains("SA-K3 60 days (at risk)"),
+        "{}",
+        updates[2]
+    );
+    assert_eq!(summary_posts(&r.fake).len(), 1);
+}
