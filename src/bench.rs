@@ -443,13 +443,21 @@ async fn run_schedule(base_url: &str, args: &BenchArgs) -> anyhow::Result<()> {
     let t = Instant::now();
     let report = crate::app::schedule::run_due(&app, None).await?;
     let tick = t.elapsed();
-    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
+    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE kind = 'prompt'")
         .fetch_one(store.pool())
         .await?;
     anyhow::ensure!(
         queued as usize == spec.people.len(),
         "expected {} queued prompts, found {queued}",
         spec.people.len()
+    );
+    let summaries: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE kind = 'checkin_summary'")
+            .fetch_one(store.pool())
+            .await?;
+    anyhow::ensure!(
+        summaries as usize == spec.departments.len(),
+        "expected a summary per department, found {summaries}"
     );
 
     // The baseline: one plain batched INSERT of as many rows of the same shape.
@@ -516,7 +524,7 @@ async fn run_schedule(base_url: &str, args: &BenchArgs) -> anyhow::Result<()> {
     let both = t.elapsed();
     let queued = report.queued_in;
     println!(
-        "tick → {} prompts materialised and committed to the outbox: {:.0} ms (the whole tick, with next-wake planning: {:.0} ms)",
+        "tick → {} prompts and {summaries} department summaries materialised and committed to the outbox: {:.0} ms (the whole tick, with next-wake planning: {:.0} ms)",
         report.prompts_sent,
         ms(queued),
         ms(tick)
@@ -551,7 +559,7 @@ async fn run_schedule(base_url: &str, args: &BenchArgs) -> anyhow::Result<()> {
     }
     let secs = t.elapsed().as_secs_f64();
     println!(
-        "outbox: delivered {delivered} prompts (rendered at send time) in {secs:.1} s: {:.0} messages/s on one worker",
+        "outbox: delivered {delivered} prompts and summaries (rendered at send time) in {secs:.1} s: {:.0} messages/s on one worker",
         delivered as f64 / secs
     );
     Ok(())
