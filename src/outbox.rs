@@ -10,7 +10,7 @@
 
 use std::time::Instant;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, Row};
 
@@ -40,6 +40,13 @@ pub enum Payload {
     Reminder {
         prompt_id: i64,
     },
+    /// The prompts one cadence occurrence made due at one instant, delivered one by one
+    /// (see [`deliver_prompts`]).
+    Prompts {
+        cadence_id: i64,
+        occurrence: NaiveDateTime,
+        due_at: DateTime<Utc>,
+    },
     /// A period's check-in summary, posted as the parent of its thread.
     CheckinSummary {
         summary_id: i64,
@@ -61,6 +68,7 @@ impl Payload {
         match self {
             Payload::Reply { .. } => "reply",
             Payload::Prompt { .. } => "prompt",
+            Payload::Prompts { .. } => "prompts",
             Payload::Reminder { .. } => "reminder",
             Payload::CheckinSummary { .. } => "checkin_summary",
             Payload::SummaryLine { .. } => "summary_line",
@@ -218,8 +226,9 @@ async fn summary_state(store: &Store, summary_id: i64) -> StoreResult<Option<Str
     )
 }
 
-/// Puts a claimed message back without counting the attempt: it has not been tried.
-async fn wait_for_parent(
+/// Puts a claimed message back without counting the attempt: it has not been tried (or,
+/// for a group of prompts, it made progress and continues).
+async fn put_back(
     store: &Store,
     c: &Claimed,
     worker: &str,
@@ -238,6 +247,189 @@ async fn wait_for_parent(
     Ok(())
 }
 
+/// Which prompts a [`Payload::Prompts`] message stands for.
+struct Group {
+    cadence_id: i64,
+    occurrence: NaiveDateTime,
+    due_at: DateTime<Utc>,
+}
+
+/// Prompts fetched from a group per query.
+const GROUP_CHUNK: i64 = 100;
+
+/// Delivers a group of prompts one by one, each under its own idempotency key
+/// (`prompt:<id>`) and to its own person, or to the department's channel when the
+/// department takes prompts there. Each prompt is marked `delivered_at` once it left the
+/// group, so a group claimed again (after a crash, or when its worker hands it back before
+/// its lease runs out) continues where it stopped.
+///
+/// - A prompt answered meanwhile is dropped (rendering says there is nothing to ask).
+/// - A 429 stops the group until the platform's `Retry-After`.
+/// - Any other failure moves that one prompt into an outbox message of its own, retried
+///   (transient) or parked as dead (permanent) by the usual rules; the group goes on.
+async fn deliver_prompts(
+    app: &App,
+    adapter: &dyn ChatAdapter,
+    c: &Claimed,
+    worker: &str,
+    g: &Group,
+    metrics: Option<&Metrics>,
+) -> Result<()> {
+    let claimed_at = Instant::now();
+    let pool = app.store.pool();
+    let cadence: Option<(String, String)> =
+        sqlx::query_as("SELECT scope, scope_key FROM cadences WHERE org_id = $1 AND id = $2")
+            .bind(c.org_id)
+            .bind(g.cadence_id)
+            .fetch_optional(pool)
+            .await
+            .map_err(crate::store::StoreError::from)?;
+    let Some((scope, scope_key)) = cadence else {
+        finish(
+            &app.store,
+            c,
+            worker,
+            Outcome::new("dropped"),
+            app.clock.now(),
+        )
+        .await?;
+        return Ok(());
+    };
+    let spec = app.spec_recent(c.org_id).await?;
+    let in_channel = scope == "department"
+        && spec
+            .departments
+            .iter()
+            .any(|d| d.key.as_str() == scope_key && d.prompts_in_channel);
+    let mark = |id: i64, now: DateTime<Utc>| {
+        sqlx::query("UPDATE prompts SET delivered_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(now)
+            .execute(pool)
+    };
+    loop {
+        let chunk: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT p.id, pe.key FROM prompts p JOIN people pe ON pe.id = p.person_id
+             WHERE p.org_id = $1 AND p.cadence_id = $2 AND p.occurrence = $3 AND p.due_at = $4
+               AND p.delivered_at IS NULL
+             ORDER BY p.id LIMIT $5",
+        )
+        .bind(c.org_id)
+        .bind(g.cadence_id)
+        .bind(g.occurrence)
+        .bind(g.due_at)
+        .bind(GROUP_CHUNK)
+        .fetch_all(pool)
+        .await
+        .map_err(crate::store::StoreError::from)?;
+        if chunk.is_empty() {
+            finish(&app.store, c, worker, Outcome::new("sent"), app.clock.now()).await?;
+            return Ok(());
+        }
+        for (id, person) in chunk {
+            let now = app.clock.now();
+            // Hand the rest back well before the lease runs out, so no other worker ever
+            // takes the group over while this one still sends from it.
+            if claimed_at.elapsed() > (LEASE / 2).to_std().unwrap_or_default() {
+                put_back(&app.store, c, worker, now).await?;
+                return Ok(());
+            }
+            let Some(reply) = crate::app::schedule::render_prompt(app, c.org_id, id, false).await?
+            else {
+                mark(id, now)
+                    .await
+                    .map_err(crate::store::StoreError::from)?;
+                continue;
+            };
+            let target = if in_channel {
+                Target::Channel {
+                    department: scope_key.clone(),
+                }
+            } else {
+                Target::Person { person }
+            };
+            let msg = Outbound {
+                org_id: c.org_id,
+                kind: "prompt".into(),
+                idempotency_key: format!("prompt:{id}"),
+                reply,
+            };
+            let started = Instant::now();
+            let result = adapter.send(&target, &msg).await;
+            let now = app.clock.now();
+            match result {
+                Ok(_) => {
+                    if let Some(m) = metrics {
+                        m.observe_send(started.elapsed().as_secs_f64());
+                        Metrics::add(&m.messages_sent, 1);
+                    }
+                    mark(id, now)
+                        .await
+                        .map_err(crate::store::StoreError::from)?;
+                }
+                Err(AdapterError::RateLimited { retry_after }) => {
+                    if let Some(m) = metrics {
+                        Metrics::add(&m.send_failures, 1);
+                    }
+                    let wait = Duration::from_std(retry_after).unwrap_or(Duration::seconds(1));
+                    put_back(&app.store, c, worker, now + wait).await?;
+                    return Ok(());
+                }
+                Err(e) => {
+                    if let Some(m) = metrics {
+                        Metrics::add(&m.send_failures, 1);
+                    }
+                    tracing::warn!(prompt = id, error = %e, "prompt delivery failed; it continues on its own");
+                    spill(&app.store, c.org_id, id, &target, &e, now).await?;
+                }
+            }
+        }
+    }
+}
+
+/// Moves one prompt of a group into an outbox message of its own after a failed attempt:
+/// pending with backoff if the failure was transient, dead if not. One transaction.
+async fn spill(
+    store: &Store,
+    org_id: i64,
+    prompt_id: i64,
+    target: &Target,
+    e: &AdapterError,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let (state, not_before) = match e {
+        AdapterError::Transient(_) => ("pending", now + backoff(1)),
+        _ => ("dead", now),
+    };
+    let mut tx = store.pool().begin().await?;
+    sqlx::query(
+        "INSERT INTO outbox (org_id, idempotency_key, kind, target, payload, not_before, created_at,
+                             state, attempts, last_error)
+         VALUES ($1, $2, 'prompt', $3, $4, $5, $6, $7, 1, $8)
+         ON CONFLICT (idempotency_key) DO NOTHING",
+    )
+    .bind(org_id)
+    .bind(format!("prompt:{prompt_id}"))
+    .bind(sqlx::types::Json(target))
+    .bind(sqlx::types::Json(Payload::Prompt { prompt_id }))
+    .bind(not_before)
+    .bind(now)
+    .bind(state)
+    .bind(e.to_string())
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE prompts SET delivered_at = $2 WHERE id = $1")
+        .bind(prompt_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    if state == "dead" {
+        tracing::error!(prompt = prompt_id, error = %e, "prompt parked as dead");
+    }
+    Ok(())
+}
+
 /// Claims and delivers one batch. Returns how many messages were handled.
 pub async fn deliver_batch(
     app: &App,
@@ -250,6 +442,20 @@ pub async fn deliver_batch(
     let claimed = claim(&app.store, worker, limit, now).await?;
     let n = claimed.len();
     for c in claimed {
+        if let Payload::Prompts {
+            cadence_id,
+            occurrence,
+            due_at,
+        } = &c.payload
+        {
+            let group = Group {
+                cadence_id: *cadence_id,
+                occurrence: *occurrence,
+                due_at: *due_at,
+            };
+            deliver_prompts(app, adapter, &c, worker, &group, metrics).await?;
+            continue;
+        }
         // A summary's lines and edits wait for the summary itself: a line sent first would
         // start a second thread, and an edit would have nothing to replace.
         if let Payload::SummaryLine { summary_id, .. } | Payload::SummaryEdit { summary_id } =
@@ -258,7 +464,7 @@ pub async fn deliver_batch(
             match summary_state(&app.store, *summary_id).await?.as_deref() {
                 Some("sent") => {}
                 Some("pending" | "sending") => {
-                    wait_for_parent(&app.store, &c, worker, now + PARENT_WAIT).await?;
+                    put_back(&app.store, &c, worker, now + PARENT_WAIT).await?;
                     continue;
                 }
                 // The summary will never be posted: an edit has nothing to replace, and a
@@ -278,6 +484,8 @@ pub async fn deliver_batch(
             Payload::Reminder { prompt_id } => {
                 crate::app::schedule::render_prompt(app, c.org_id, *prompt_id, true).await?
             }
+            // Delivered above.
+            Payload::Prompts { .. } => continue,
             Payload::CheckinSummary { summary_id } | Payload::SummaryEdit { summary_id } => {
                 crate::app::summaries::render(app, c.org_id, *summary_id).await?
             }

@@ -212,17 +212,6 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
     tracing::debug!(elapsed = ?t0.elapsed(), "tick: claimed");
     let index = Index::new(&spec, now, &app.reported_zones(org_id).await?);
     tracing::debug!(elapsed = ?t0.elapsed(), "tick: index");
-    // Departments that take prompts in their channel rather than by DM.
-    let in_channel: HashMap<i64, String> = cadences
-        .iter()
-        .filter(|c| c.scope == "department")
-        .filter_map(|c| {
-            spec.departments
-                .iter()
-                .find(|d| d.key.as_str() == c.scope_key && d.prompts_in_channel)
-                .map(|d| (c.id, d.key.to_string()))
-        })
-        .collect();
     let mut prompts: Vec<NewPrompt> = Vec::new();
     let mut digests: Vec<(CadenceRow, NaiveDateTime, DateTime<Utc>)> = Vec::new();
     let mut review_events: Vec<(CadenceRow, NaiveDateTime, bool)> = Vec::new();
@@ -275,13 +264,11 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
                             cadence_id: c.id,
                             occurrence: *local,
                             person_id: pid,
-                            person_key: person.clone(),
                             codes: codes.clone(),
                             due_at: due,
                             window_ends_at: window_ends,
                             remind_at,
                             state,
-                            channel: in_channel.get(&c.id).cloned(),
                         });
                     }
                 }

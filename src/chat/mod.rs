@@ -25,6 +25,9 @@ pub enum Target {
     Channel { department: String },
     /// A thread in a department's channel, keyed by baton (e.g. `checkins:2026-11-16`).
     Thread { department: String, thread: String },
+    /// The people one cadence asked at one instant: a group of prompts the outbox delivers
+    /// one by one, each to its own person or channel. Adapters never receive it.
+    Prompted { cadence: i64 },
 }
 
 /// One message leaving baton.
@@ -34,6 +37,15 @@ pub struct Outbound {
     pub kind: String,
     pub idempotency_key: String,
     pub reply: Reply,
+}
+
+impl Target {
+    /// The refusal an adapter gives a target that is not a single place.
+    pub fn not_a_place(&self) -> AdapterError {
+        AdapterError::Permanent(format!(
+            "{self:?} is a group of messages, delivered one by one by the outbox"
+        ))
+    }
 }
 
 /// Where a message landed (platform message id, when there is one).

@@ -74,6 +74,7 @@ fn print_delivered<W: Write>(
             Target::Channel { department } | Target::Thread { department, .. } => {
                 actor.departments().any(|d| d == department)
             }
+            Target::Prompted { .. } => false,
         };
         if !mine {
             others += 1;
@@ -83,6 +84,7 @@ fn print_delivered<W: Write>(
             Target::Person { .. } => "direct message".to_string(),
             Target::Channel { department } => format!("#{department}"),
             Target::Thread { department, thread } => format!("#{department} thread {thread}"),
+            Target::Prompted { .. } => "prompts".to_string(),
         };
         if msg.kind == "summary_edit" {
             place.push_str(" · summary updated in place");

@@ -26,15 +26,11 @@ pub struct NewPrompt {
     pub cadence_id: i64,
     pub occurrence: NaiveDateTime,
     pub person_id: i64,
-    /// The person's key, for the outbox target.
-    pub person_key: crate::domain::Key,
     pub codes: Vec<String>,
     pub due_at: DateTime<Utc>,
     pub window_ends_at: DateTime<Utc>,
     pub remind_at: DateTime<Utc>,
     pub state: &'static str,
-    /// Department whose channel gets the prompt instead of a DM.
-    pub channel: Option<String>,
 }
 
 /// An open prompt as commands see it.
@@ -144,8 +140,10 @@ impl Store {
         Ok(())
     }
 
-    /// Inserts prompts, skipping any that exist, and queues an outbox message for each new
-    /// one in state `sent`, in one statement. Returns the count of new prompts per state.
+    /// Inserts prompts, skipping any that exist, and queues one outbox message per group of
+    /// new prompts in state `sent` that share a cadence, an occurrence and a due instant
+    /// (the outbox fans it out prompt by prompt), in one statement. Returns the count of
+    /// new prompts per state.
     pub async fn insert_prompts(
         conn: &mut PgConnection,
         org_id: i64,
@@ -164,32 +162,31 @@ impl Store {
         let ends: Vec<DateTime<Utc>> = prompts.iter().map(|p| p.window_ends_at).collect();
         let remind: Vec<DateTime<Utc>> = prompts.iter().map(|p| p.remind_at).collect();
         let state: Vec<&str> = prompts.iter().map(|p| p.state).collect();
-        let channel: Vec<Option<&str>> = prompts.iter().map(|p| p.channel.as_deref()).collect();
-        let person_key: Vec<&str> = prompts.iter().map(|p| p.person_key.as_str()).collect();
         let rows: Vec<(String, i64)> = sqlx::query_as(
-            "WITH x AS (
-                SELECT * FROM UNNEST($2::bigint[], $3::timestamp[], $4::bigint[], $5::text[],
-                         $6::timestamptz[], $7::timestamptz[], $8::timestamptz[], $9::text[], $11::text[],
-                         $12::text[])
-                     AS x(c, o, p, codes, d, e, r, s, ch, pk)
-             ), ins AS (
+            "WITH ins AS (
                 INSERT INTO prompts (org_id, cadence_id, occurrence, person_id, codes, due_at,
                      window_ends_at, remind_at, state, created_at)
-                SELECT $1, x.c, x.o, x.p, string_to_array(x.codes, ','), x.d, x.e, x.r, x.s, $10 FROM x
+                SELECT $1, x.c, x.o, x.p, string_to_array(x.codes, ','), x.d, x.e, x.r, x.s, $10
+                FROM UNNEST($2::bigint[], $3::timestamp[], $4::bigint[], $5::text[],
+                            $6::timestamptz[], $7::timestamptz[], $8::timestamptz[], $9::text[])
+                     AS x(c, o, p, codes, d, e, r, s)
                 ON CONFLICT (cadence_id, occurrence, person_id) DO NOTHING
-                RETURNING id, cadence_id, occurrence, person_id, state
+                RETURNING cadence_id, occurrence, due_at, state
              ), q AS (
                 INSERT INTO outbox (org_id, idempotency_key, kind, target, payload, not_before, created_at)
-                SELECT $1, 'prompt:' || ins.id, 'prompt',
-                       CASE WHEN x.ch IS NULL THEN jsonb_build_object('to', 'person', 'person', x.pk)
-                            ELSE jsonb_build_object('to', 'channel', 'department', x.ch) END,
-                       jsonb_build_object('type', 'prompt', 'prompt_id', ins.id), $10, $10
-                FROM ins
-                JOIN x ON x.c = ins.cadence_id AND x.o = ins.occurrence AND x.p = ins.person_id
-                WHERE ins.state = 'sent'
-                -- No ON CONFLICT: only prompts inserted by this very statement get a row, and
-                -- prompt ids are never reused, so `prompt:<id>` cannot exist yet (were it to,
-                -- the statement fails and the tick's transaction writes nothing).
+                SELECT $1,
+                       'prompts:' || cadence_id || ':' || to_char(occurrence, 'YYYYMMDD\"T\"HH24MI')
+                           || ':' || floor(extract(epoch FROM due_at))::bigint,
+                       'prompts',
+                       jsonb_build_object('to', 'prompted', 'cadence', cadence_id),
+                       jsonb_build_object('type', 'prompts', 'cadence_id', cadence_id,
+                                          'occurrence', occurrence, 'due_at', due_at),
+                       $10, $10
+                FROM ins WHERE state = 'sent'
+                GROUP BY cadence_id, occurrence, due_at
+                -- A group is made whole by the tick that claimed its cadence (later ticks
+                -- only see later instants), so its key cannot exist yet; were it to, the
+                -- statement fails and the tick's transaction writes nothing.
              )
              SELECT state, count(*) FROM ins GROUP BY state",
         )
@@ -203,8 +200,6 @@ impl Store {
         .bind(&remind)
         .bind(&state)
         .bind(now)
-        .bind(&channel)
-        .bind(&person_key)
         .fetch_all(&mut *conn)
         .await?;
         Ok(rows.into_iter().map(|(s, n)| (s, n as u64)).collect())

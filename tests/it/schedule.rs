@@ -316,8 +316,9 @@ async fn after_downtime_open_windows_go_out_late_and_older_ones_are_missed(pool:
     // Only the open one is sent: no burst of old prompts. Bo is away on the 18th.
     assert_eq!(report.prompts_sent, 1, "{report:?}");
     assert_eq!(
-        count(&pool, "SELECT count(*) FROM outbox WHERE kind = 'prompt'").await,
-        1
+        count(&pool, "SELECT count(*) FROM outbox WHERE kind = 'prompts'").await,
+        1,
+        "one group: ana's open prompt"
     );
     // One summary thread, for the one occurrence that asked anybody.
     assert_eq!(
@@ -390,12 +391,46 @@ async fn two_replicas_over_a_simulated_day_never_prompt_twice(pool: PgPool) {
     keys.sort();
     keys.dedup();
     assert_eq!(keys.len(), total, "a message was delivered twice");
-    let queued = count(&pool, "SELECT count(*) FROM outbox WHERE state = 'sent'").await;
-    assert_eq!(total as i64, queued);
-    // What the two schedulers say they queued adds up to what was queued: neither
-    // counted (or sent) the other's work.
-    let prompt_rows = count(&pool, "SELECT count(*) FROM outbox WHERE kind = 'prompt'").await;
-    assert_eq!(reported as i64, prompt_rows);
+    // Every message delivered once: each outbox message of its own, and each prompt of
+    // the groups.
+    let queued = count(
+        &pool,
+        "SELECT count(*) FROM outbox WHERE state = 'sent' AND kind <> 'prompts'",
+    )
+    .await;
+    let grouped = count(
+        &pool,
+        "SELECT count(*) FROM prompts WHERE delivered_at IS NOT NULL",
+    )
+    .await;
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM outbox WHERE state NOT IN ('sent', 'dropped')"
+        )
+        .await,
+        0,
+        "every group finished"
+    );
+    let prompts_sent = rec_a
+        .sent()
+        .into_iter()
+        .chain(rec_b.sent())
+        .filter(|(_, m)| m.kind == "prompt")
+        .count();
+    assert_eq!(
+        prompts_sent as i64, grouped,
+        "no prompt was left in its group"
+    );
+    assert_eq!(total as i64, queued + grouped);
+    // What the two schedulers say they sent adds up to the prompts asked: neither counted
+    // (or sent) the other's work.
+    let asked = count(
+        &pool,
+        "SELECT count(*) FROM prompts WHERE delivered_at IS NOT NULL OR state = 'sent'",
+    )
+    .await;
+    assert_eq!(reported as i64, asked);
     let dup: i64 = count(
         &pool,
         "SELECT count(*) FROM (SELECT cadence_id, occurrence, person_id FROM prompts GROUP BY 1,2,3 HAVING count(*) > 1) d",
@@ -1025,15 +1060,10 @@ async fn a_summary_line_waits_for_its_summary_and_skips_edit_it(pool: PgPool) {
     let rec = RecordingAdapter::new();
     clock.set(at("2026-11-16T09:00:00Z"));
     run_due(&app, None).await.unwrap();
-    // The two prompts go out; then the summary's own post fails.
-    while deliver_batch(&app, &rec, "w", 2, None).await.unwrap() > 0
-        && count(
-            &pool,
-            "SELECT count(*) FROM outbox WHERE kind = 'prompt' AND state <> 'sent'",
-        )
-        .await
-            > 0
-    {}
+    // The two prompts go out (one group, queued before the summary); then the summary's
+    // own post fails.
+    deliver_batch(&app, &rec, "w", 1, None).await.unwrap();
+    assert_eq!(rec.attempts(), 2, "ana and bo were prompted");
     shell(&app, "small", "ana", "K1 95\n").await;
     rec.fail_with([AdapterError::Transient("503".into())]);
     let attempts = rec.attempts();
@@ -1080,5 +1110,134 @@ async fn a_summary_line_waits_for_its_summary_and_skips_edit_it(pool: PgPool) {
             .await
             .unwrap()
             .is_none()
+    );
+}
+
+/// `(person, state)` of the outbox message of each prompt that left its group on its own.
+async fn spilled(pool: &PgPool) -> Vec<(String, String, Option<String>)> {
+    sqlx::query_as(
+        "SELECT pe.key, o.state, o.last_error FROM outbox o
+         JOIN prompts p ON o.idempotency_key = 'prompt:' || p.id
+         JOIN people pe ON pe.id = p.person_id ORDER BY o.id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+fn people_prompted(sent: &[(Target, baton::chat::Outbound)]) -> Vec<String> {
+    let mut v: Vec<String> = sent
+        .iter()
+        .filter(|(_, m)| m.kind == "prompt")
+        .map(|(t, _)| match t {
+            Target::Person { person } => person.clone(),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Delivers everything due a minute before `at` (so the next failure scripted hits the
+/// prompts), then ticks at `at`.
+async fn drain_then_tick(app: &App, clock: &FixedClock, rec: &RecordingAdapter, at: DateTime<Utc>) {
+    clock.set(at - Duration::minutes(1));
+    run_due(app, None).await.unwrap();
+    // Summary edits wait for the end of their 10-second bucket.
+    clock.set(at - Duration::seconds(30));
+    while deliver_batch(app, rec, "w", 50, None).await.unwrap() > 0 {}
+    rec.take();
+    clock.set(at);
+    run_due(app, None).await.unwrap();
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn a_group_of_prompts_survives_a_crash_a_refusal_a_failure_and_a_429(pool: PgPool) {
+    let (app, clock) = clocked(pool.clone(), SMALL_ORG, at("2026-11-16T08:59:00Z")).await;
+    let rec = RecordingAdapter::new();
+    // Monday: the worker that claimed the group sent Ana's prompt, then died.
+    clock.set(at("2026-11-16T09:00:00Z"));
+    run_due(&app, None).await.unwrap();
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM outbox WHERE kind = 'prompts'").await,
+        1
+    );
+    let claimed = claim(&app.store, "crashed", 1, clock.now()).await.unwrap();
+    assert!(matches!(claimed[0].payload, Payload::Prompts { .. }));
+    sqlx::query(
+        "UPDATE prompts SET delivered_at = $1 WHERE person_id = (SELECT id FROM people WHERE key = 'ana')",
+    )
+    .bind(clock.now())
+    .execute(&pool)
+    .await
+    .unwrap();
+    while deliver_batch(&app, &rec, "w", 10, None).await.unwrap() > 0 {}
+    assert!(
+        people_prompted(&rec.take()).is_empty(),
+        "the group is leased to the dead worker"
+    );
+    clock.advance(Duration::seconds(61));
+    while deliver_batch(&app, &rec, "w", 10, None).await.unwrap() > 0 {}
+    assert_eq!(
+        people_prompted(&rec.take()),
+        ["bo"],
+        "Ana is not asked twice"
+    );
+
+    // Tuesday: Ana cannot be reached for good; Bo is still asked, in the same pass.
+    drain_then_tick(&app, &clock, &rec, at("2026-11-17T09:00:00Z")).await;
+    rec.fail_with([AdapterError::Permanent("user_not_found".into())]);
+    deliver_batch(&app, &rec, "w", 1, None).await.unwrap();
+    assert_eq!(people_prompted(&rec.take()), ["bo"]);
+    assert_eq!(
+        spilled(&pool).await,
+        [(
+            "ana".to_string(),
+            "dead".to_string(),
+            Some("permanent failure: user_not_found".to_string())
+        )]
+    );
+
+    // Wednesday (Bo is away): a transient failure; Ana's prompt is retried on its own.
+    drain_then_tick(&app, &clock, &rec, at("2026-11-18T09:00:00Z")).await;
+    rec.fail_with([AdapterError::Transient("503".into())]);
+    while deliver_batch(&app, &rec, "w", 10, None).await.unwrap() > 0 {}
+    let sent = rec.take();
+    assert!(people_prompted(&sent).is_empty(), "{sent:?}");
+    assert_eq!(spilled(&pool).await[1].1, "pending");
+    clock.advance(Duration::seconds(2));
+    while deliver_batch(&app, &rec, "w", 10, None).await.unwrap() > 0 {}
+    let sent = rec.take();
+    assert_eq!(people_prompted(&sent), ["ana"]);
+    let key: Vec<&str> = sent
+        .iter()
+        .filter(|(_, m)| m.kind == "prompt")
+        .map(|(_, m)| m.idempotency_key.as_str())
+        .collect();
+    assert!(key[0].starts_with("prompt:"), "{key:?}");
+    assert_eq!(spilled(&pool).await[1].1, "sent");
+
+    // Friday (Thursday is a holiday): a 429 holds the whole group until Retry-After.
+    drain_then_tick(&app, &clock, &rec, at("2026-11-20T09:00:00Z")).await;
+    rec.fail_with([AdapterError::RateLimited {
+        retry_after: StdDuration::from_secs(7),
+    }]);
+    while deliver_batch(&app, &rec, "w", 10, None).await.unwrap() > 0 {}
+    let sent = rec.take();
+    assert!(people_prompted(&sent).is_empty(), "{sent:?}");
+    clock.advance(Duration::seconds(6));
+    while deliver_batch(&app, &rec, "w", 10, None).await.unwrap() > 0 {}
+    assert!(people_prompted(&rec.take()).is_empty(), "not before 7 s");
+    clock.advance(Duration::seconds(1));
+    while deliver_batch(&app, &rec, "w", 10, None).await.unwrap() > 0 {}
+    assert_eq!(people_prompted(&rec.take()), ["ana", "bo"]);
+    assert_eq!(spilled(&pool).await.len(), 2, "a 429 moves nobody out");
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM outbox WHERE kind = 'prompts' AND state <> 'sent'"
+        )
+        .await,
+        0
     );
 }

@@ -237,6 +237,7 @@ impl ChatAdapter for DiscordAdapter {
 
     async fn send(&self, to: &Target, msg: &Outbound) -> Result<Delivered, AdapterError> {
         let id = match to {
+            Target::Prompted { .. } => return Err(to.not_a_place()),
             Target::Person { person } => {
                 let ch = self.dm_channel(msg.org_id, person).await?;
                 self.post(ch, msg).await?

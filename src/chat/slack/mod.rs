@@ -618,6 +618,7 @@ impl ChatAdapter for SlackAdapter {
     async fn send(&self, to: &Target, msg: &Outbound) -> Result<Delivered, AdapterError> {
         let bot = &self.bot;
         let (channel, parent, thread) = match to {
+            Target::Prompted { .. } => return Err(to.not_a_place()),
             Target::Person { person } => (bot.dm_channel(msg.org_id, person).await?, None, None),
             Target::Channel { department } => (
                 bot.department_channel(msg.org_id, department).await?,
