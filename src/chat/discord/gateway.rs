@@ -22,7 +22,7 @@
 //! [`threads`]: super::threads
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serde_json::json;
@@ -76,6 +76,15 @@ const STOP_WAIT: Duration = Duration::from_secs(3);
 /// not burn Discord's daily identify allowance.
 const FIRST_BACKOFF: Duration = Duration::from_secs(30);
 const MAX_BACKOFF: Duration = Duration::from_secs(30 * 60);
+/// A connection that lasted this long was healthy: its end starts the backoff afresh.
+const HEALTHY_FOR: Duration = Duration::from_secs(10 * 60);
+
+/// The wait after a connection that ended on its own, having lasted `held`, and the
+/// backoff for the next such end. Pure.
+fn after_failure(backoff: Duration, held: Duration, first: Duration) -> (Duration, Duration) {
+    let wait = if held >= HEALTHY_FOR { first } else { backoff };
+    (wait, (wait * 2).min(MAX_BACKOFF))
+}
 
 /// Everything the gateway runner needs. Build with [`Gateway::new`].
 #[derive(Clone)]
@@ -315,18 +324,19 @@ pub async fn run(gw: Gateway, shutdown: Shutdown) {
     let mut backoff = FIRST_BACKOFF.max(gw.poll);
     while !is_stopped(&rx) {
         let wait = match gw.try_lock().await {
-            Ok(Some(lock)) => match gw.hold(lock, &shutdown).await {
-                Ended::Failed => {
+            Ok(Some(lock)) => match (Instant::now(), gw.hold(lock, &shutdown).await) {
+                (since, Ended::Failed) => {
+                    let (w, next) =
+                        after_failure(backoff, since.elapsed(), FIRST_BACKOFF.max(gw.poll));
                     tracing::warn!(
-                        retry_s = backoff.as_secs(),
+                        retry_s = w.as_secs(),
                         "the Discord gateway stopped on its own; trying again later"
                     );
-                    let w = backoff;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    backoff = next;
                     w
                 }
-                Ended::LockLost => gw.takeover_delay.max(gw.poll),
-                Ended::Shutdown => gw.poll,
+                (_, Ended::LockLost) => gw.takeover_delay.max(gw.poll),
+                (_, Ended::Shutdown) => gw.poll,
             },
             Ok(None) => {
                 tracing::trace!("another replica holds the Discord gateway");
@@ -434,6 +444,21 @@ impl Handler {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refusals_back_off_and_a_healthy_connection_starts_afresh() {
+        let first = FIRST_BACKOFF;
+        let quick = Duration::from_secs(2);
+        // Refused again and again: 30 s, 60 s, 120 s … up to 30 minutes.
+        let (w1, b) = after_failure(first, quick, first);
+        let (w2, b) = after_failure(b, quick, first);
+        let (w3, _) = after_failure(b, quick, first);
+        assert_eq!((w1, w2, w3), (first, first * 2, first * 4));
+        assert_eq!(after_failure(MAX_BACKOFF, quick, first).1, MAX_BACKOFF);
+        // After a session that ran for an hour, the next end waits the first step again.
+        let (w, next) = after_failure(MAX_BACKOFF, Duration::from_secs(3600), first);
+        assert_eq!((w, next), (first, first * 2));
+    }
 
     #[test]
     fn lock_keys_are_stable_and_per_bot() {
