@@ -41,6 +41,15 @@ impl RecordingAdapter {
     pub fn attempts(&self) -> usize {
         *self.attempts.lock().expect("attempts")
     }
+
+    /// Counts an attempt and returns the scripted failure for it, if any is left.
+    fn attempt(&self) -> Result<(), AdapterError> {
+        *self.attempts.lock().expect("attempts") += 1;
+        match self.script.lock().expect("script").pop_front() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
 }
 
 #[async_trait]
@@ -50,10 +59,7 @@ impl ChatAdapter for RecordingAdapter {
     }
 
     async fn send(&self, to: &Target, msg: &Outbound) -> Result<Delivered, AdapterError> {
-        *self.attempts.lock().expect("attempts") += 1;
-        if let Some(e) = self.script.lock().expect("script").pop_front() {
-            return Err(e);
-        }
+        self.attempt()?;
         let id = {
             let mut sent = self.sent.lock().expect("sent");
             sent.push((to.clone(), msg.clone()));
@@ -77,10 +83,7 @@ impl ChatAdapter for RecordingAdapter {
         thread: &str,
         msg: &Outbound,
     ) -> Result<Delivered, AdapterError> {
-        *self.attempts.lock().expect("attempts") += 1;
-        if let Some(e) = self.script.lock().expect("script").pop_front() {
-            return Err(e);
-        }
+        self.attempt()?;
         let to = Target::Thread {
             department: department.to_string(),
             thread: thread.to_string(),

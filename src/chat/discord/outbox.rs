@@ -26,6 +26,15 @@ use crate::store::Store;
 /// (serenity's rate limiter, on in production, waits out 429s that carry the header).
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
 
+/// A row of `discord_threads`.
+#[derive(sqlx::FromRow)]
+struct KnownThread {
+    channel_id: String,
+    /// The message the thread was started from (unset on rows from before it was kept).
+    parent_id: Option<String>,
+    thread_id: String,
+}
+
 pub struct DiscordAdapter {
     /// Pictures are rendered from the app's figures when a message is sent.
     pub app: Arc<App>,
@@ -128,6 +137,25 @@ impl DiscordAdapter {
             )
             .await?;
         Ok(v["id"].as_str().unwrap_or_default().to_string())
+    }
+
+    /// A thread baton started for one of its thread keys, once it exists.
+    async fn thread(
+        &self,
+        org_id: i64,
+        department: &str,
+        thread: &str,
+    ) -> Result<Option<KnownThread>, AdapterError> {
+        sqlx::query_as(
+            "SELECT channel_id, parent_id, thread_id FROM discord_threads
+             WHERE org_id = $1 AND department = $2 AND thread_key = $3",
+        )
+        .bind(org_id)
+        .bind(department)
+        .bind(thread)
+        .fetch_optional(self.store().pool())
+        .await
+        .map_err(|e| AdapterError::Transient(e.to_string()))
     }
 
     async fn dm_channel(&self, org_id: i64, person: &str) -> Result<u64, AdapterError> {
@@ -247,16 +275,8 @@ impl ChatAdapter for DiscordAdapter {
                 self.post(ch, msg).await?
             }
             Target::Thread { department, thread } => {
-                let known: Option<String> = sqlx::query_scalar(
-                    "SELECT thread_id FROM discord_threads WHERE org_id = $1 AND department = $2 AND thread_key = $3",
-                )
-                .bind(msg.org_id)
-                .bind(department)
-                .bind(thread)
-                .fetch_optional(self.store().pool())
-                .await
-                .map_err(|e| AdapterError::Transient(e.to_string()))?;
-                if let Some(t) = known.and_then(|t| t.parse::<u64>().ok()) {
+                let known = self.thread(msg.org_id, department, thread).await?;
+                if let Some(t) = known.and_then(|k| k.thread_id.parse::<u64>().ok()) {
                     self.post(t, msg).await?
                 } else {
                     let ch = self.channel(msg.org_id, department).await?;
@@ -313,19 +333,12 @@ impl ChatAdapter for DiscordAdapter {
         thread: &str,
         msg: &Outbound,
     ) -> Result<Delivered, AdapterError> {
-        let known: Option<(String, Option<String>, String)> = sqlx::query_as(
-            "SELECT channel_id, parent_id, thread_id FROM discord_threads
-             WHERE org_id = $1 AND department = $2 AND thread_key = $3",
-        )
-        .bind(msg.org_id)
-        .bind(department)
-        .bind(thread)
-        .fetch_optional(self.store().pool())
-        .await
-        .map_err(|e| AdapterError::Transient(e.to_string()))?;
+        let known = self.thread(msg.org_id, department, thread).await?;
         // A thread started from a message shares its id, for rows from before parents
         // were recorded.
-        let Some((channel, parent)) = known.map(|(c, p, t)| (c, p.unwrap_or(t))) else {
+        let Some((channel, parent)) =
+            known.map(|k| (k.channel_id, k.parent_id.unwrap_or(k.thread_id)))
+        else {
             return Err(AdapterError::Transient(format!(
                 "thread {thread} has no parent yet"
             )));

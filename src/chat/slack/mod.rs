@@ -547,8 +547,21 @@ impl SlackBot {
         dept: &str,
         thread: &str,
     ) -> Result<Option<String>, AdapterError> {
-        sqlx::query_scalar(
-            "SELECT ts FROM platform_threads
+        Ok(self
+            .thread_parent_in(org_id, dept, thread)
+            .await?
+            .map(|(_, ts)| ts))
+    }
+
+    /// The channel and `ts` of a baton thread's parent, once posted.
+    async fn thread_parent_in(
+        &self,
+        org_id: i64,
+        dept: &str,
+        thread: &str,
+    ) -> Result<Option<(String, String)>, AdapterError> {
+        sqlx::query_as(
+            "SELECT channel, ts FROM platform_threads
              WHERE org_id = $1 AND platform = 'slack' AND department = $2 AND thread_key = $3",
         )
         .bind(org_id)
@@ -676,17 +689,8 @@ impl ChatAdapter for SlackAdapter {
         msg: &Outbound,
     ) -> Result<Delivered, AdapterError> {
         let bot = &self.bot;
-        let parent: Option<(String, String)> = sqlx::query_as(
-            "SELECT channel, ts FROM platform_threads
-             WHERE org_id = $1 AND platform = 'slack' AND department = $2 AND thread_key = $3",
-        )
-        .bind(msg.org_id)
-        .bind(department)
-        .bind(thread)
-        .fetch_optional(bot.app.store.pool())
-        .await
-        .map_err(|e| AdapterError::Transient(e.to_string()))?;
-        let Some((channel, ts)) = parent else {
+        let Some((channel, ts)) = bot.thread_parent_in(msg.org_id, department, thread).await?
+        else {
             return Err(AdapterError::Transient(format!(
                 "thread {thread} has no parent yet"
             )));
