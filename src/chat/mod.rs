@@ -67,11 +67,36 @@ pub enum AdapterError {
     Permanent(String),
 }
 
+/// What a platform says about an earlier attempt to deliver a message whose outcome baton
+/// never saw (the worker died, the connection dropped, or the answer timed out).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Recovered {
+    /// The message is there: it must not be sent again.
+    Landed(Delivered),
+    /// The platform was asked and the message is not there: send it.
+    Absent,
+    /// The platform cannot tell (no lookup, or its own sends are idempotent by key).
+    Unknown,
+}
+
 #[async_trait]
 pub trait ChatAdapter: Send + Sync {
     fn platform(&self) -> &'static str;
     /// Delivers one message and says where it landed.
     async fn send(&self, to: &Target, msg: &Outbound) -> Result<Delivered, AdapterError>;
+
+    /// Looks for a message with `msg.idempotency_key` that an earlier, unfinished attempt
+    /// may have delivered to `to` at or after `since`. The outbox asks before sending a
+    /// message whose previous attempt started but never finished.
+    async fn recover(
+        &self,
+        to: &Target,
+        msg: &Outbound,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Recovered, AdapterError> {
+        let _ = (to, msg, since);
+        Ok(Recovered::Unknown)
+    }
 
     /// Replaces, in place, the parent of one of baton's threads (the first message sent to
     /// that thread key) with `msg`; a period's check-in summary is kept current this way.
