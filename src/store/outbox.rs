@@ -118,7 +118,7 @@ pub struct Claimed {
 
 /// Claims up to `limit` messages that are due (or whose previous claim expired), each
 /// under a fresh fencing token and a lease until `now + lease`. A message to one of
-/// baton's threads waits until every earlier message to that thread is done, so the first
+/// baton's threads waits until every earlier post to that thread is done, so the first
 /// one posted is the parent and no two workers ever start the same thread.
 pub async fn claim(
     store: &Store,
@@ -134,10 +134,12 @@ pub async fn claim(
          FROM (SELECT id FROM outbox m
                WHERE ((state = 'pending' AND not_before <= $3)
                       OR (state = 'sending' AND claimed_until <= $3))
-                 -- One message of a thread at a time, in order: the first starts it.
-                 AND NOT (target->>'to' = 'thread' AND EXISTS (
+                 -- One post to a thread at a time, in order: the first starts it. (Edits
+                 -- of a thread's parent post nothing; they wait for the parent itself.)
+                 AND NOT (target->>'to' = 'thread' AND kind <> 'summary_edit' AND EXISTS (
                      SELECT 1 FROM outbox e
                      WHERE e.state IN ('pending', 'sending') AND e.target->>'to' = 'thread'
+                       AND e.kind <> 'summary_edit'
                        AND e.target->>'department' = m.target->>'department'
                        AND e.target->>'thread' = m.target->>'thread'
                        AND e.org_id = m.org_id AND e.id < m.id))

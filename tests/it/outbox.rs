@@ -414,3 +414,55 @@ async fn sends_to_different_people_are_in_flight_together(pool: PgPool) {
     assert_eq!(per_key.len(), 12);
     assert!(per_key.values().all(|n| *n == 1), "{per_key:?}");
 }
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn posts_to_one_thread_go_out_one_at_a_time_in_order(pool: PgPool) {
+    let (app, _clock) = due_team(pool.clone(), 1).await;
+    only(&pool, "none").await;
+    let org = app.org(Some("team")).await.unwrap();
+    let thread = Target::Thread {
+        department: "ops".into(),
+        thread: "alert-7".into(),
+    };
+    for key in ["t-1", "t-2", "t-3"] {
+        let mut tx = pool.begin().await.unwrap();
+        enqueue(
+            &mut tx,
+            org.id,
+            key,
+            &thread,
+            &Payload::Reply {
+                reply: baton::bot::Reply::new().text(key),
+            },
+            app.clock.now(),
+            app.clock.now(),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    // A's post of the first (the thread's parent-to-be) is in flight…
+    let platform = Arc::new(RecordingAdapter::new());
+    platform.hold_landing(1);
+    let a = worker_a(&app, &platform);
+    platform.wait_landed(1).await;
+    // …so no worker may post anything else to that thread yet: it would start a second.
+    let b = Handle {
+        platform: platform.clone(),
+    };
+    let d = Deliverer::new(&app, &b, "worker-b", None).parallel(4);
+    assert_eq!(d.batch(10).await.unwrap(), 0);
+    platform.release_held(1);
+    assert_eq!(
+        a.await.unwrap().unwrap(),
+        1,
+        "A claimed the first post only"
+    );
+    while d.batch(10).await.unwrap() > 0 {}
+    let keys: Vec<String> = platform
+        .sent()
+        .into_iter()
+        .map(|(_, m)| m.idempotency_key)
+        .collect();
+    assert_eq!(keys, ["t-1", "t-2", "t-3"]);
+}
