@@ -336,8 +336,9 @@ fn answer(f: &FakeSlack, method: String, body: Value) -> Response {
         inner.seq += 1;
         let ts = format!("1763294400.{:06}", inner.seq);
         let v = match method.as_str() {
+            // Posting to a user id lands in the app's DM with them: Slack answers with it.
             "chat.postMessage" => json!({
-                "ok": true, "channel": body["channel"], "ts": ts,
+                "ok": true, "channel": dm_for_user(&body["channel"]), "ts": ts,
                 "message": { "ts": ts, "text": body["text"] }
             }),
             "chat.update" => json!({ "ok": true, "channel": body["channel"], "ts": body["ts"] }),
@@ -345,6 +346,16 @@ fn answer(f: &FakeSlack, method: String, body: Value) -> Response {
             "conversations.open" => {
                 let user = body["users"].as_str().unwrap_or("U0").to_string();
                 json!({ "ok": true, "channel": { "id": format!("D{}", user.trim_start_matches('U')) } })
+            }
+            "users.lookupByEmail" => {
+                let email = body["email"].as_str().unwrap_or_default().to_lowercase();
+                let found = inner.users.values().find(|u| {
+                    u["profile"]["email"].as_str().map(str::to_lowercase) == Some(email.clone())
+                });
+                match found {
+                    Some(u) => json!({ "ok": true, "user": u }),
+                    None => json!({ "ok": false, "error": "users_not_found" }),
+                }
             }
             "users.info" => match body["user"].as_str().and_then(|u| inner.users.get(u)) {
                 Some(u) => json!({ "ok": true, "user": u }),
@@ -386,4 +397,13 @@ fn answer(f: &FakeSlack, method: String, body: Value) -> Response {
     drop(inner);
     f.seen.notify_waiters();
     reply(status, v, retry)
+}
+
+/// The channel Slack reports for a post: a user id (`U…`) stands for the DM with that user,
+/// whose id is the one `conversations.open` hands out here (`D` + the rest of the user id).
+fn dm_for_user(channel: &Value) -> Value {
+    match channel.as_str().and_then(|c| c.strip_prefix('U')) {
+        Some(rest) => json!(format!("D{rest}")),
+        None => channel.clone(),
+    }
 }
