@@ -11,6 +11,7 @@ mod discord_gateway;
 mod isolation;
 mod pictures;
 mod reviews;
+mod route;
 mod schedule;
 mod serve;
 mod shell;
