@@ -60,8 +60,8 @@ pub fn route_person<'a>(
     if let Some(p) = prefer.and_then(|want| usable.iter().copied().find(|p| *p == want)) {
         return PersonRoute::To(p);
     }
-    match usable.first() {
-        Some(p) => PersonRoute::To(*p),
+    match usable.first().copied() {
+        Some(p) => PersonRoute::To(p),
         None if on.is_empty() => PersonRoute::Nowhere,
         None => {
             let mut off: Vec<&'a str> = on.to_vec();

@@ -441,8 +441,36 @@ async fn an_unreachable_person_is_reported_once_counted_and_their_prompt_undeliv
     let body = String::from_utf8(body.to_vec()).unwrap();
     assert!(body.contains("baton_unreachable_people 1"), "{body}");
 
-    // When his window ends he is not counted as missing: the prompt stays undeliverable.
+    // When his window ends he is not counted as missing: the prompt stays undeliverable,
+    // and the Sales summary lists him as unreachable, outside those asked.
     b.clock.set(at(23, 14, 30));
     baton::app::schedule::run_due(b.app(), None).await.unwrap();
     assert_eq!(prompt_state(&b, prompt).await, "undeliverable");
+    let summary: i64 = sqlx::query_scalar(
+        "SELECT s.id FROM checkin_summaries s JOIN prompts p
+           ON p.cadence_id = s.cadence_id AND p.occurrence = s.occurrence
+         WHERE p.id = $1",
+    )
+    .bind(prompt)
+    .fetch_one(b.app().store.pool())
+    .await
+    .unwrap();
+    let text = baton::bot::render::text::render(
+        &baton::app::summaries::render(b.app(), b.org, summary)
+            .await
+            .unwrap()
+            .unwrap(),
+    );
+    assert!(text.contains("1 unreachable"), "{text}");
+    assert!(
+        text.contains("Tom Okafor") && text.contains("unreachable"),
+        "{text}"
+    );
+    let missed = count(
+        b.app().store.pool(),
+        "SELECT count(*) FROM prompts p JOIN people pe ON pe.id = p.person_id
+         WHERE pe.key = 'tom' AND p.state = 'missed'",
+    )
+    .await;
+    assert_eq!(missed, 0);
 }
