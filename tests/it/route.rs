@@ -474,3 +474,103 @@ async fn an_unreachable_person_is_reported_once_counted_and_their_prompt_undeliv
     .await;
     assert_eq!(missed, 0);
 }
+
+/// An adapter that answers `recover` as told and counts sends.
+struct Stub {
+    name: &'static str,
+    recovered: baton::chat::Recovered,
+    sent: Mutex<Vec<String>>,
+}
+
+impl Stub {
+    fn new(name: &'static str, recovered: baton::chat::Recovered) -> Arc<Stub> {
+        Arc::new(Stub {
+            name,
+            recovered,
+            sent: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn sent(&self) -> Vec<String> {
+        self.sent.lock().unwrap().clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl ChatAdapter for Stub {
+    fn platform(&self) -> &'static str {
+        self.name
+    }
+
+    async fn send(
+        &self,
+        _to: &Target,
+        msg: &Outbound,
+    ) -> Result<baton::chat::Delivered, AdapterError> {
+        self.sent.lock().unwrap().push(msg.idempotency_key.clone());
+        Ok(baton::chat::Delivered {
+            message_id: Some(format!("{}-new", self.name)),
+        })
+    }
+
+    async fn recover(
+        &self,
+        _to: &Target,
+        _msg: &Outbound,
+        _since: DateTime<Utc>,
+    ) -> Result<baton::chat::Recovered, AdapterError> {
+        Ok(self.recovered.clone())
+    }
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn recovery_is_asked_per_platform_and_what_landed_is_not_sent_again(pool: PgPool) {
+    use baton::chat::{Delivered, Recovered};
+    let app = Arc::new(crate::common::app_with(pool, &example_spec()).await);
+    let org = app.org(Some("northwind")).await.unwrap().id;
+    let landed = Recovered::Landed(Delivered {
+        message_id: Some("slack-old".into()),
+    });
+    let slack = Stub::new("slack", landed.clone());
+    let discord = Stub::new("discord", Recovered::Absent);
+    let adapters: Vec<Arc<dyn ChatAdapter>> = vec![slack.clone(), discord.clone()];
+    let router = Router::new(app.clone(), adapters);
+    let msg = Outbound {
+        org_id: org,
+        kind: "reply".into(),
+        idempotency_key: "uncertain".into(),
+        reply: Reply::new().text("hello"),
+    };
+    let onboarding = Target::Channel {
+        department: "eng-onboarding".into(),
+    };
+    // Slack has it, Discord does not: send, and only Discord is posted to.
+    assert_eq!(
+        router.recover(&onboarding, &msg, now()).await,
+        Ok(Recovered::Absent)
+    );
+    let d = router.send(&onboarding, &msg).await.unwrap();
+    assert_eq!(d.message_id.as_deref(), Some("slack-old"));
+    assert!(slack.sent().is_empty());
+    assert_eq!(discord.sent(), ["uncertain"]);
+    // Both have it now.
+    assert_eq!(
+        router.recover(&onboarding, &msg, now()).await,
+        Ok(Recovered::Landed(Delivered {
+            message_id: Some("slack-old".into())
+        }))
+    );
+    // A person is asked on their platform only: Chloe is on Slack first.
+    let chloe = Target::Person {
+        person: "chloe".into(),
+    };
+    assert_eq!(router.recover(&chloe, &msg, now()).await, Ok(landed));
+    // Sales has only a Slack channel: Slack's answer is the answer.
+    let sales = Target::Channel {
+        department: "sales".into(),
+    };
+    assert!(matches!(
+        router.recover(&sales, &msg, now()).await,
+        Ok(Recovered::Landed(_))
+    ));
+}
