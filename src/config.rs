@@ -191,6 +191,8 @@ pub struct Settings {
     pub http_addr: SocketAddr,
     /// Concurrent outbox delivery loops.
     pub outbox_workers: NonZeroUsize,
+    /// Sends each outbox loop keeps in flight at once (to different channels).
+    pub outbox_parallel: NonZeroUsize,
     /// Longest sleep between scheduler ticks, in seconds.
     pub tick_seconds: NonZeroU64,
     /// Log filter, `tracing_subscriber::EnvFilter` syntax (e.g. `info,sqlx=warn`).
@@ -210,6 +212,7 @@ impl Default for Settings {
             database_url: DEFAULT_DATABASE_URL.to_string(),
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             outbox_workers: NonZeroUsize::new(2).expect("2 is not zero"),
+            outbox_parallel: NonZeroUsize::new(16).expect("16 is not zero"),
             tick_seconds: NonZeroU64::new(60).expect("60 is not zero"),
             log: "info,sqlx=warn".to_string(),
             log_format: LogFormat::Text,
@@ -231,6 +234,7 @@ impl fmt::Debug for Settings {
             )
             .field("http_addr", &self.http_addr)
             .field("outbox_workers", &self.outbox_workers)
+            .field("outbox_parallel", &self.outbox_parallel)
             .field("tick_seconds", &self.tick_seconds)
             .field("log", &self.log)
             .field("log_format", &self.log_format)
@@ -296,6 +300,13 @@ const ENV: &[(&str, Apply)] = &[
         "BATON_OUTBOX_WORKERS",
         Apply::Value(|s, v| {
             s.outbox_workers = parse(v, "a whole number of at least 1")?;
+            Ok(())
+        }),
+    ),
+    (
+        "BATON_OUTBOX_PARALLEL",
+        Apply::Value(|s, v| {
+            s.outbox_parallel = parse(v, "a whole number of at least 1")?;
             Ok(())
         }),
     ),

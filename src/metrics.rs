@@ -15,6 +15,12 @@ pub struct Metrics {
     pub digests_posted: AtomicU64,
     pub messages_sent: AtomicU64,
     pub send_failures: AtomicU64,
+    /// Sends whose outcome was never seen and that the platform could not account for.
+    pub uncertain_sends: AtomicU64,
+    /// Unfinished attempts the platform showed had landed (so not sent again).
+    pub recovered_sends: AtomicU64,
+    /// Claims a worker found taken over before it sent.
+    pub lost_claims: AtomicU64,
     send_buckets: [AtomicU64; BUCKETS.len()],
     send_count: AtomicU64,
     /// Sum of send latencies in microseconds.
@@ -92,6 +98,24 @@ impl Metrics {
             "baton_send_failures_total",
             "Failed delivery attempts.",
             &self.send_failures,
+        );
+        counter(
+            &mut out,
+            "baton_outbox_uncertain_sends_total",
+            "Sends whose outcome was never seen (answer timed out, worker died) and that the platform could not account for; each may have been delivered twice.",
+            &self.uncertain_sends,
+        );
+        counter(
+            &mut out,
+            "baton_outbox_recovered_sends_total",
+            "Unfinished attempts the platform showed had landed, so they were not sent again.",
+            &self.recovered_sends,
+        );
+        counter(
+            &mut out,
+            "baton_outbox_lost_claims_total",
+            "Times a worker found its claim taken over and stopped sending that message.",
+            &self.lost_claims,
         );
         if let Some(d) = outbox_depth {
             let _ = writeln!(

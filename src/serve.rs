@@ -134,15 +134,10 @@ pub async fn run_worker(
 ) {
     tracing::info!(worker = %worker, "outbox worker started");
     while !is_stopped(&shutdown) {
-        match crate::outbox::deliver_batch(
-            &app,
-            adapter.as_ref(),
-            &worker,
-            opts.batch,
-            Some(&metrics),
-        )
-        .await
-        {
+        let deliverer =
+            crate::outbox::Deliverer::new(&app, adapter.as_ref(), &worker, Some(&metrics))
+                .parallel(opts.parallel);
+        match deliverer.batch(opts.batch).await {
             Ok(0) => pause(opts.idle, &mut shutdown).await,
             Ok(n) => tracing::debug!(worker = %worker, handled = n, "outbox batch"),
             Err(e) => {
@@ -159,6 +154,8 @@ pub async fn run_worker(
 pub struct WorkerOptions {
     /// Messages claimed at once.
     pub batch: i64,
+    /// Sends in flight at once.
+    pub parallel: usize,
     /// Sleep after an empty batch.
     pub idle: Duration,
     /// Sleep after a failed batch (e.g. the database is down).
@@ -168,7 +165,8 @@ pub struct WorkerOptions {
 impl Default for WorkerOptions {
     fn default() -> Self {
         WorkerOptions {
-            batch: 50,
+            batch: 16,
+            parallel: 16,
             idle: Duration::from_millis(500),
             retry: Duration::from_secs(2),
         }
@@ -192,7 +190,10 @@ impl ServiceOptions {
             workers: s.outbox_workers.get(),
             tick: Duration::from_secs(s.tick_seconds.get()),
             grace: Duration::from_secs(s.shutdown_grace_seconds),
-            worker: WorkerOptions::default(),
+            worker: WorkerOptions {
+                parallel: s.outbox_parallel.get(),
+                ..WorkerOptions::default()
+            },
             worker_prefix: format!("worker-{}-{}", hostname(), std::process::id()),
         }
     }

@@ -16,8 +16,8 @@ use crate::domain::calendar::suggest_rhythm;
 use crate::domain::progress::rollup;
 use crate::domain::{Code, DependencySpec, Key, OrgSpec};
 use crate::error::{AppError, Result};
-use crate::outbox::{Payload, enqueue};
 use crate::store::alerts::AlertRow;
+use crate::store::outbox::{Payload, enqueue};
 use crate::store::{Store, StoreError};
 
 use super::{Actor, App};

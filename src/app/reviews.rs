@@ -15,8 +15,8 @@ use crate::domain::alerts::add_working_days;
 use crate::domain::due::parse_due;
 use crate::domain::{Key, OrgSpec, Perspective, Role};
 use crate::error::{AppError, Result};
-use crate::outbox::{Payload, enqueue};
 use crate::store::StoreError;
+use crate::store::outbox::{Payload, enqueue};
 use crate::store::reviews::{CaptureRow, ItemRow, NewCapture, ReviewRow};
 
 use super::status::View;

@@ -22,8 +22,8 @@ use crate::domain::progress::{active_cycle, rollup};
 use crate::domain::{Key, KrKind, OrgSpec, PersonSpec, Status};
 use crate::error::{AppError, Result};
 use crate::metrics::Metrics;
-use crate::outbox::Payload;
 use crate::store::Store;
+use crate::store::outbox::Payload;
 use crate::store::schedule::{CadenceRow, NewPrompt};
 
 use super::{Actor, App};
@@ -343,7 +343,7 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
             .unwrap_or(*due - rule.nominal_period());
         let reply = digest(app, org_id, &spec, &c.scope_key, since, *due).await?;
         let key = format!("digest:{}:{}", c.id, local.format("%Y%m%dT%H%M"));
-        crate::outbox::enqueue(
+        crate::store::outbox::enqueue(
             &mut tx,
             org_id,
             &key,
@@ -391,7 +391,7 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
             Some(d) => Target::Channel { department: d },
             None => Target::Person { person: person_key },
         };
-        crate::outbox::enqueue(
+        crate::store::outbox::enqueue(
             &mut tx,
             org_id,
             &format!("remind:{id}"),
@@ -411,7 +411,7 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
             .await
             .map_err(crate::store::StoreError::from)?;
         let key = format!("snooze:{id}:{}", until.timestamp());
-        crate::outbox::enqueue(
+        crate::store::outbox::enqueue(
             &mut tx,
             org_id,
             &key,

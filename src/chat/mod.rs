@@ -76,6 +76,9 @@ pub enum Recovered {
     Landed(Delivered),
     /// The platform was asked and the message is not there: send it.
     Absent,
+    /// Sending again is safe: the platform itself drops a repeat of this message (e.g.
+    /// Discord's enforced nonce, within its window).
+    Idempotent,
     /// The platform cannot tell (no lookup, or its own sends are idempotent by key).
     Unknown,
 }

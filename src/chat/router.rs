@@ -441,7 +441,7 @@ impl ChatAdapter for Router {
             .map_err(Self::store_failed)?
             .into_iter()
             .collect();
-        let (mut absent, mut unknown) = (false, false);
+        let (mut absent, mut unknown, mut idempotent) = (false, false, false);
         let mut first: Option<Delivered> = None;
         for p in &platforms {
             if let Some(id) = done.get(*p) {
@@ -466,14 +466,20 @@ impl ChatAdapter for Router {
                     first.get_or_insert(d);
                 }
                 Recovered::Absent => absent = true,
+                Recovered::Idempotent => idempotent = true,
                 Recovered::Unknown => unknown = true,
             }
         }
-        // Platforms found to have it are recorded, so a send that follows skips them.
-        Ok(match (unknown, absent) {
-            (true, _) => Recovered::Unknown,
-            (false, true) => Recovered::Absent,
-            (false, false) => Recovered::Landed(first.unwrap_or_default()),
+        // Platforms found to have it are recorded, so a send that follows skips them. The
+        // least certain answer of the others is the answer.
+        Ok(if unknown {
+            Recovered::Unknown
+        } else if absent {
+            Recovered::Absent
+        } else if idempotent {
+            Recovered::Idempotent
+        } else {
+            Recovered::Landed(first.unwrap_or_default())
         })
     }
 

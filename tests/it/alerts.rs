@@ -250,6 +250,27 @@ async fn two_replicas_raise_and_announce_once(pool: PgPool) {
         .await,
         2
     );
+    // Both replicas deliver at once; what reaches the platform is counted per key.
+    let (rec_a, rec_b) = (RecordingAdapter::new(), RecordingAdapter::new());
+    loop {
+        let (da, db) = tokio::join!(
+            deliver_batch(&a, &rec_a, "replica-a", 1, None),
+            deliver_batch(&b, &rec_b, "replica-b", 1, None)
+        );
+        if da.unwrap() + db.unwrap() == 0 {
+            break;
+        }
+    }
+    let mut per_key = std::collections::HashMap::new();
+    for (_, m) in rec_a.sent().into_iter().chain(rec_b.sent()) {
+        *per_key.entry(m.idempotency_key).or_insert(0) += 1;
+    }
+    let alerts: Vec<_> = per_key
+        .iter()
+        .filter(|(k, _)| k.starts_with("alert:"))
+        .collect();
+    assert_eq!(alerts.len(), 2, "{per_key:?}");
+    assert!(per_key.values().all(|n| *n == 1), "{per_key:?}");
 }
 
 #[sqlx::test(migrator = "baton::store::MIGRATOR")]

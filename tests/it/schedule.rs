@@ -1152,37 +1152,19 @@ async fn drain_then_tick(app: &App, clock: &FixedClock, rec: &RecordingAdapter, 
 }
 
 #[sqlx::test(migrator = "baton::store::MIGRATOR")]
-async fn a_group_of_prompts_survives_a_crash_a_refusal_a_failure_and_a_429(pool: PgPool) {
+async fn a_group_of_prompts_survives_a_refusal_a_failure_and_a_429(pool: PgPool) {
+    // (A worker killed mid fan-out is tested with a real send cut off midway in
+    // `outbox::a_group_killed_mid_fan_out_resumes_without_repeating_anyone`.)
     let (app, clock) = clocked(pool.clone(), SMALL_ORG, at("2026-11-16T08:59:00Z")).await;
     let rec = RecordingAdapter::new();
-    // Monday: the worker that claimed the group sent Ana's prompt, then died.
     clock.set(at("2026-11-16T09:00:00Z"));
     run_due(&app, None).await.unwrap();
     assert_eq!(
         count(&pool, "SELECT count(*) FROM outbox WHERE kind = 'prompts'").await,
         1
     );
-    let claimed = claim(&app.store, "crashed", 1, clock.now()).await.unwrap();
-    assert!(matches!(claimed[0].payload, Payload::Prompts { .. }));
-    sqlx::query(
-        "UPDATE prompts SET delivered_at = $1 WHERE person_id = (SELECT id FROM people WHERE key = 'ana')",
-    )
-    .bind(clock.now())
-    .execute(&pool)
-    .await
-    .unwrap();
     while deliver_batch(&app, &rec, "w", 10, None).await.unwrap() > 0 {}
-    assert!(
-        people_prompted(&rec.take()).is_empty(),
-        "the group is leased to the dead worker"
-    );
-    clock.advance(Duration::seconds(61));
-    while deliver_batch(&app, &rec, "w", 10, None).await.unwrap() > 0 {}
-    assert_eq!(
-        people_prompted(&rec.take()),
-        ["bo"],
-        "Ana is not asked twice"
-    );
+    assert_eq!(people_prompted(&rec.take()), ["ana", "bo"]);
 
     // Tuesday: Ana cannot be reached for good; Bo is still asked, in the same pass.
     drain_then_tick(&app, &clock, &rec, at("2026-11-17T09:00:00Z")).await;

@@ -19,7 +19,7 @@ use serenity::http::{Http, LightMethod, Multipart, MultipartUpload, Request, Rou
 
 use crate::app::App;
 use crate::bot::render::discord as render;
-use crate::chat::{AdapterError, ChatAdapter, Delivered, Outbound, Target};
+use crate::chat::{AdapterError, ChatAdapter, Delivered, Outbound, Recovered, Target};
 use crate::store::Store;
 
 /// Used when a 429 reaches baton without a usable `retry_after` or `Retry-After`
@@ -205,6 +205,10 @@ fn id_of(v: &Value) -> Result<u64, AdapterError> {
         .ok_or_else(|| AdapterError::Transient("Discord answered without an id".into()))
 }
 
+/// How long after a post Discord still drops a repeat with the same enforced nonce: its
+/// documentation says "the past few minutes"; baton counts on two.
+pub const NONCE_WINDOW: chrono::Duration = chrono::Duration::minutes(2);
+
 /// A stable nonce (at most 25 characters) for an idempotency key (FNV-1a, hex).
 pub fn nonce(key: &str) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -261,6 +265,24 @@ pub fn outcome(
 impl ChatAdapter for DiscordAdapter {
     fn platform(&self) -> &'static str {
         "discord"
+    }
+
+    /// Every post carries an enforced nonce derived from its idempotency key, and Discord
+    /// answers a repeat within a few minutes with the message already posted: a send
+    /// whose answer was lost is safely repeated inside that window. Past it, Discord
+    /// cannot tell.
+    async fn recover(
+        &self,
+        _to: &Target,
+        _msg: &Outbound,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Recovered, AdapterError> {
+        let age = self.app.clock.now() - since;
+        Ok(if age < NONCE_WINDOW {
+            Recovered::Idempotent
+        } else {
+            Recovered::Unknown
+        })
     }
 
     async fn send(&self, to: &Target, msg: &Outbound) -> Result<Delivered, AdapterError> {

@@ -32,6 +32,7 @@ pub mod files;
 pub mod http;
 pub mod inbound;
 pub mod people;
+pub mod recover;
 pub mod socket;
 
 use std::collections::HashMap;
@@ -46,7 +47,7 @@ use slack_morphism::prelude::*;
 
 use crate::app::{Actor, App};
 use crate::bot::render::slack as render;
-use crate::chat::{AdapterError, ChatAdapter, Delivered, Outbound, Target};
+use crate::chat::{AdapterError, ChatAdapter, Delivered, Outbound, Recovered, Target};
 use crate::domain::Source;
 use crate::store::OrgRow;
 
@@ -685,6 +686,53 @@ impl ChatAdapter for SlackAdapter {
         Ok(Delivered {
             message_id: Some(format!("{channel}/{ts}")),
         })
+    }
+
+    /// Looks for the message in its channel's history by the key in its metadata (see
+    /// [`recover`]). A thread parent found this way is remembered, so the thread goes on
+    /// under it; for a message with pictures, a found text is recorded as its first part
+    /// and the send goes on with the pictures alone.
+    #[tracing::instrument(skip_all, fields(org = msg.org_id, kind = %msg.kind))]
+    async fn recover(
+        &self,
+        to: &Target,
+        msg: &Outbound,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Recovered, AdapterError> {
+        let bot = &self.bot;
+        let (channel, parent, thread) = match to {
+            Target::Prompted { .. } => return Err(to.not_a_place()),
+            Target::Person { person } => (bot.dm_channel(msg.org_id, person).await?, None, None),
+            Target::Channel { department } => (
+                bot.department_channel(msg.org_id, department).await?,
+                None,
+                None,
+            ),
+            Target::Thread { department, thread } => {
+                let ch = bot.department_channel(msg.org_id, department).await?;
+                let parent = bot.thread_parent(msg.org_id, department, thread).await?;
+                (ch, parent, Some((department, thread)))
+            }
+        };
+        let key = &msg.idempotency_key;
+        let ts = match bot
+            .find_posted(&channel, parent.as_deref(), key, since)
+            .await
+        {
+            Ok(Some(ts)) => ts,
+            Ok(None) => return Ok(Recovered::Absent),
+            Err(e) => return e.into_recovered(),
+        };
+        if let (None, Some((department, thread))) = (&parent, thread) {
+            bot.remember_parent(msg.org_id, department, thread, &channel, &ts)
+                .await;
+        }
+        if crate::app::pictures::images(&msg.reply).next().is_some() {
+            bot.part_delivered(msg.org_id, key, "text", &channel, Some(&ts))
+                .await;
+            return Ok(Recovered::Absent);
+        }
+        Ok(recover::landed(&channel, &ts))
     }
 
     /// `chat.update` of the thread's parent, paced like a post in its channel.
