@@ -8,10 +8,32 @@
 //! `upload_url` that `files.getUploadURLExternal` hands out; it records the bytes, and
 //! `files.completeUploadExternal` fails with `file_not_found` for a file never uploaded).
 //! Faults for the upload URL are queued under the method name `upload`.
+//!
+//! For the soak harness and the delivery benchmark it can also:
+//! - answer every Web API call after a set latency ([`FakeSlack::set_latency`]); a call is
+//!   decided (accepted, refused) when it arrives and answered after the latency, so a post
+//!   counts as delivered even if the client dies before reading the answer, as with Slack;
+//! - answer a random, seeded fraction of calls 429 (with `Retry-After`) or 500
+//!   ([`FakeSlack::chaos`]);
+//! - enforce chat.postMessage's per-channel pacing exactly: a token bucket that never lets
+//!   more than `burst + rate × elapsed` posts through ([`FakeSlack::limit_per_channel`]);
+//! - count accepted posts per idempotency key (`metadata.event_payload.key`, which baton
+//!   puts into every post) ([`FakeSlack::posts_by_key`]);
+//! - serve `conversations.history` (`channel`, `oldest`, `latest`, `inclusive`, `limit`,
+//!   `cursor`, `include_all_metadata`) from what was posted, newest first, and
+//!   `conversations.replies` (the same, plus the parent's `ts`), oldest first;
+//! - post to a user id (`U…`) given as `channel`: like Slack, it lands in the app's DM with
+//!   that user and the answer names the DM (`D…`, the same id `conversations.open` gives).
+//!
+//! Message `ts` values are real Unix time with a unique, increasing fraction, so
+//! `conversations.history`'s `oldest` works with wall-clock instants.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -43,6 +65,68 @@ pub enum Fault {
     Api(String),
 }
 
+/// A token bucket that lets through at most `burst + rate × elapsed` calls in any stretch
+/// of time: a call passes only with a whole token in hand.
+#[derive(Debug, Clone, Copy)]
+pub struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    pub fn full(burst: f64, now: Instant) -> Bucket {
+        Bucket {
+            tokens: burst,
+            at: now,
+        }
+    }
+
+    /// Takes a token if one is there (true), or refuses (false, nothing taken).
+    pub fn take(&mut self, rate: f64, burst: f64, now: Instant) -> bool {
+        // Time never runs backwards for the bucket (calls may carry slightly older instants).
+        if now > self.at {
+            let elapsed = now.duration_since(self.at).as_secs_f64();
+            self.tokens = (self.tokens + elapsed * rate).min(burst);
+            self.at = now;
+        }
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// One message as `conversations.history` returns it.
+#[derive(Debug, Clone)]
+struct Posted {
+    ts: String,
+    text: Value,
+    metadata: Value,
+    thread_ts: Value,
+}
+
+/// A random fraction of calls refused (seeded).
+struct Chaos {
+    rate_limited: f64,
+    server_error: f64,
+    retry_after_s: u64,
+    methods: Vec<String>,
+    rng: ChaCha8Rng,
+}
+
+/// What the fake accepted for one idempotency key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyPosts {
+    /// `metadata.event_payload.kind` of the first accepted post.
+    pub kind: String,
+    /// Accepted posts (the first is the delivery; the rest are duplicates).
+    pub count: u32,
+    /// When each accepted post arrived.
+    pub at: Vec<Instant>,
+}
+
 #[derive(Default)]
 struct Inner {
     requests: Vec<Recorded>,
@@ -53,8 +137,20 @@ struct Inner {
     uploads: HashMap<String, Vec<u8>>,
     /// chat.postMessage per channel: (per second, burst) and the buckets.
     limit: Option<(f64, f64)>,
-    buckets: HashMap<String, (f64, Instant)>,
+    /// Per-method limits for the whole workspace (Web API tiers): (per second, burst, bucket).
+    method_limits: HashMap<String, (f64, f64, Option<Bucket>)>,
+    buckets: HashMap<String, Bucket>,
     seq: u64,
+    /// The last `ts` handed out (seconds, micros), so every ts is unique and increasing.
+    last_ts: (u64, u32),
+    latency: Duration,
+    chaos: Option<Chaos>,
+    /// Accepted chat.postMessage calls by idempotency key.
+    by_key: HashMap<String, KeyPosts>,
+    /// What was posted, per (DM-resolved) channel, oldest first.
+    history: HashMap<String, Vec<Posted>>,
+    /// Keep request bodies in `requests` (off for large benchmarks to save memory).
+    keep_bodies: Option<bool>,
 }
 
 #[derive(Clone, Default)]
@@ -110,9 +206,84 @@ impl FakeSlack {
         self.inner.lock().expect("fake").socket_url = Some(url.to_string());
     }
 
-    /// Enforce `per_second` posts per channel (bursts of `burst`) with 429s.
+    /// Enforce `per_second` posts per channel (bursts of `burst`) with 429s, exactly: in
+    /// any stretch of `t` seconds a channel accepts at most `burst + per_second × t` posts.
     pub fn limit_per_channel(&self, per_second: f64, burst: u32) {
         self.inner.lock().expect("fake").limit = Some((per_second, f64::from(burst)));
+    }
+
+    /// Enforce a Web API tier on `method` for the whole workspace: `per_minute` calls a
+    /// minute, bursts of `burst` (e.g. Tier 3, conversations.open: 50 a minute).
+    pub fn limit_method(&self, method: &str, per_minute: f64, burst: u32) {
+        self.inner.lock().expect("fake").method_limits.insert(
+            method.to_string(),
+            (per_minute / 60.0, f64::from(burst), None),
+        );
+    }
+
+    /// Answer every Web API call after `latency` (decided on arrival, answered after).
+    pub fn set_latency(&self, latency: Duration) {
+        self.inner.lock().expect("fake").latency = latency;
+    }
+
+    /// Answer a random fraction of calls of `methods` 429 (with `Retry-After:
+    /// retry_after_s`) and another fraction 500, drawn from a generator seeded with `seed`.
+    /// A refused call has no effect (nothing is posted).
+    pub fn chaos(
+        &self,
+        rate_limited: f64,
+        server_error: f64,
+        retry_after_s: u64,
+        methods: &[&str],
+        seed: u64,
+    ) {
+        self.inner.lock().expect("fake").chaos = Some(Chaos {
+            rate_limited,
+            server_error,
+            retry_after_s,
+            methods: methods.iter().map(|m| m.to_string()).collect(),
+            rng: ChaCha8Rng::seed_from_u64(seed),
+        });
+    }
+
+    /// Stop keeping request bodies (large benchmarks); counts per key are kept.
+    pub fn forget_bodies(&self) {
+        self.inner.lock().expect("fake").keep_bodies = Some(false);
+    }
+
+    /// Accepted posts per idempotency key (`metadata.event_payload.key`).
+    pub fn posts_by_key(&self) -> HashMap<String, KeyPosts> {
+        self.inner.lock().expect("fake").by_key.clone()
+    }
+
+    /// Accepted posts, counted: (distinct keys, all accepted posts with a key).
+    pub fn post_totals(&self) -> (usize, u64) {
+        let inner = self.inner.lock().expect("fake");
+        let total = inner.by_key.values().map(|k| u64::from(k.count)).sum();
+        (inner.by_key.len(), total)
+    }
+
+    /// Calls of `method` answered with `status`, counted.
+    pub fn count(&self, method: &str, status: u16) -> usize {
+        self.inner
+            .lock()
+            .expect("fake")
+            .requests
+            .iter()
+            .filter(|r| r.method == method && r.status == status)
+            .count()
+    }
+
+    /// The latest request of `method`, when it came.
+    pub fn last_call(&self, method: &str) -> Option<Instant> {
+        self.inner
+            .lock()
+            .expect("fake")
+            .requests
+            .iter()
+            .rev()
+            .find(|r| r.method == method)
+            .map(|r| r.at)
     }
 
     /// The next call of `method` gets `fault` (queued in order).
@@ -187,6 +358,105 @@ impl FakeSlack {
     }
 }
 
+/// The DM channel id of a user (`U…` → `D…`), the same for conversations.open and a post
+/// addressed to the user.
+pub fn dm_of(user: &str) -> String {
+    format!("D{}", user.trim_start_matches('U'))
+}
+
+/// A `ts` of the current wall-clock second, unique and increasing across calls.
+fn next_ts(last: &mut (u64, u32)) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut next = (now.as_secs(), now.subsec_micros());
+    if next <= *last {
+        next = if last.1 >= 999_999 {
+            (last.0 + 1, 0)
+        } else {
+            (last.0, last.1 + 1)
+        };
+    }
+    *last = next;
+    format!("{}.{:06}", next.0, next.1)
+}
+
+/// Parses a Slack `ts` (or `oldest`/`latest`) into comparable (seconds, micros).
+fn ts_key(ts: &str) -> Option<(u64, u32)> {
+    let (s, f) = ts.split_once('.').unwrap_or((ts, "0"));
+    let f = format!("{f:0<6}");
+    Some((s.parse().ok()?, f.get(..6)?.parse().ok()?))
+}
+
+/// `conversations.history` (the channel's messages, newest first) and
+/// `conversations.replies` (with `ts`: the thread's parent and its replies, oldest first),
+/// within `oldest`/`latest` (exclusive unless `inclusive`).
+fn history(inner: &Inner, body: &Value, replies: bool) -> Value {
+    let Some(channel) = body["channel"].as_str() else {
+        return json!({ "ok": false, "error": "channel_not_found" });
+    };
+    let param = |k: &str| match &body[k] {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    };
+    let thread = param("ts");
+    if replies && thread.is_none() {
+        return json!({ "ok": false, "error": "thread_not_found" });
+    }
+    let oldest = param("oldest").and_then(|s| ts_key(&s));
+    let latest = param("latest").and_then(|s| ts_key(&s));
+    let inclusive = matches!(param("inclusive").as_deref(), Some("true" | "1"));
+    let limit = param("limit")
+        .and_then(|s| s.parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(100)
+        .min(999);
+    let skip = param("cursor")
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(0);
+    let metadata = matches!(param("include_all_metadata").as_deref(), Some("true" | "1"));
+    let empty = Vec::new();
+    let in_channel = inner.history.get(channel).unwrap_or(&empty);
+    let within = |m: &&Posted| {
+        let k = ts_key(&m.ts);
+        let after = oldest.is_none_or(|o| if inclusive { k >= Some(o) } else { k > Some(o) });
+        let before = latest.is_none_or(|l| if inclusive { k <= Some(l) } else { k < Some(l) });
+        after && before
+    };
+    let all: Vec<&Posted> = match &thread {
+        Some(t) if replies => in_channel
+            .iter()
+            .filter(|m| m.ts == *t || m.thread_ts.as_str() == Some(t.as_str()))
+            .filter(within)
+            .collect(),
+        _ => in_channel.iter().rev().filter(within).collect(),
+    };
+    let page: Vec<Value> = all
+        .iter()
+        .skip(skip)
+        .take(limit)
+        .map(|m| {
+            let mut v =
+                json!({ "type": "message", "ts": m.ts, "text": m.text, "bot_id": "B0FAKE" });
+            if !m.thread_ts.is_null() {
+                v["thread_ts"] = m.thread_ts.clone();
+            }
+            if metadata && !m.metadata.is_null() {
+                v["metadata"] = m.metadata.clone();
+            }
+            v
+        })
+        .collect();
+    let has_more = all.len() > skip + page.len();
+    let mut v = json!({ "ok": true, "messages": page, "has_more": has_more });
+    if has_more {
+        v["response_metadata"] = json!({ "next_cursor": (skip + page.len()).to_string() });
+    }
+    v
+}
+
 fn parse_body(headers: &HeaderMap, body: &[u8]) -> Value {
     let json_ct = headers
         .get(header::CONTENT_TYPE)
@@ -234,7 +504,7 @@ async fn api_get(
             .map(|(k, v)| (k, Value::String(v)))
             .collect(),
     );
-    answer(&f, method, body)
+    answer_later(&f, method, body).await
 }
 
 async fn api(
@@ -244,7 +514,17 @@ async fn api(
     body: Bytes,
 ) -> Response {
     let body = parse_body(&headers, &body);
-    answer(&f, method, body)
+    answer_later(&f, method, body).await
+}
+
+/// Decides the call now and answers it after the configured latency.
+async fn answer_later(f: &FakeSlack, method: String, body: Value) -> Response {
+    let latency = f.inner.lock().expect("fake").latency;
+    let r = answer(f, method, body);
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    r
 }
 
 async fn response_url(
@@ -293,28 +573,56 @@ async fn upload(
     r
 }
 
-fn answer(f: &FakeSlack, method: String, body: Value) -> Response {
+fn answer(f: &FakeSlack, method: String, mut body: Value) -> Response {
     let now = Instant::now();
-    let mut inner = f.inner.lock().expect("fake");
-    let fault = inner.faults.get_mut(&method).and_then(VecDeque::pop_front);
+    let mut guard = f.inner.lock().expect("fake");
+    let inner = &mut *guard;
+    // A post addressed to a user lands in the app's DM with them.
+    let mut dm_channel = None;
+    if method == "chat.postMessage"
+        && let Some(user) = body["channel"].as_str().filter(|c| c.starts_with('U'))
+    {
+        dm_channel = Some(dm_of(user));
+    }
+    let mut fault = inner.faults.get_mut(&method).and_then(VecDeque::pop_front);
+    if fault.is_none()
+        && let Some(c) = inner.chaos.as_mut()
+        && c.methods.contains(&method)
+    {
+        let x: f64 = c.rng.random();
+        if x < c.rate_limited {
+            fault = Some(Fault::RateLimited {
+                retry_after_s: c.retry_after_s,
+            });
+        } else if x < c.rate_limited + c.server_error {
+            fault = Some(Fault::ServerError);
+        }
+    }
     let mut rate_limited = fault.as_ref().and_then(|x| match x {
         Fault::RateLimited { retry_after_s } => Some(*retry_after_s),
         _ => None,
     });
     if fault.is_none()
+        && let Some((rate, burst, bucket)) = inner.method_limits.get_mut(&method)
+        && !bucket
+            .get_or_insert_with(|| Bucket::full(*burst, now))
+            .take(*rate, *burst, now)
+    {
+        rate_limited = Some((1.0 / *rate).ceil() as u64);
+    }
+    if fault.is_none()
+        && rate_limited.is_none()
         && method == "chat.postMessage"
         && let Some((rate, burst)) = inner.limit
     {
-        let channel = body["channel"].as_str().unwrap_or_default().to_string();
-        let (tokens, at) = inner.buckets.entry(channel).or_insert((burst, now));
-        let refilled =
-            (*tokens + now.saturating_duration_since(*at).as_secs_f64() * rate).min(burst);
-        *at = now;
-        // A little slack for clock granularity between client and fake.
-        if refilled >= 0.98 {
-            *tokens = refilled - 1.0;
-        } else {
-            *tokens = refilled;
+        let channel = dm_channel
+            .clone()
+            .unwrap_or_else(|| body["channel"].as_str().unwrap_or_default().to_string());
+        let bucket = inner
+            .buckets
+            .entry(channel)
+            .or_insert_with(|| Bucket::full(burst, now));
+        if !bucket.take(rate, burst, now) {
             rate_limited = Some(1);
         }
     }
@@ -334,18 +642,61 @@ fn answer(f: &FakeSlack, method: String, body: Value) -> Response {
         )
     } else {
         inner.seq += 1;
-        let ts = format!("1763294400.{:06}", inner.seq);
+        let ts = next_ts(&mut inner.last_ts);
         let v = match method.as_str() {
-            // Posting to a user id lands in the app's DM with them: Slack answers with it.
-            "chat.postMessage" => json!({
-                "ok": true, "channel": dm_for_user(&body["channel"]), "ts": ts,
-                "message": { "ts": ts, "text": body["text"] }
-            }),
-            "chat.update" => json!({ "ok": true, "channel": body["channel"], "ts": body["ts"] }),
+            "chat.postMessage" => {
+                let channel = dm_channel
+                    .clone()
+                    .map(Value::String)
+                    .unwrap_or_else(|| body["channel"].clone());
+                let metadata = body["metadata"].clone();
+                if let Some(key) = metadata["event_payload"]["key"].as_str() {
+                    let e = inner
+                        .by_key
+                        .entry(key.to_string())
+                        .or_insert_with(|| KeyPosts {
+                            kind: metadata["event_payload"]["kind"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .to_string(),
+                            count: 0,
+                            at: Vec::new(),
+                        });
+                    e.count += 1;
+                    e.at.push(now);
+                }
+                inner
+                    .history
+                    .entry(channel.as_str().unwrap_or_default().to_string())
+                    .or_default()
+                    .push(Posted {
+                        ts: ts.clone(),
+                        text: body["text"].clone(),
+                        metadata,
+                        thread_ts: body["thread_ts"].clone(),
+                    });
+                json!({
+                    "ok": true, "channel": channel, "ts": ts,
+                    "message": { "ts": ts, "text": body["text"] }
+                })
+            }
+            "chat.update" => {
+                if let (Some(c), Some(t)) = (body["channel"].as_str(), body["ts"].as_str())
+                    && let Some(m) = inner
+                        .history
+                        .get_mut(c)
+                        .and_then(|h| h.iter_mut().find(|m| m.ts == t))
+                {
+                    m.text = body["text"].clone();
+                }
+                json!({ "ok": true, "channel": body["channel"], "ts": body["ts"] })
+            }
+            "conversations.history" => history(inner, &body, false),
+            "conversations.replies" => history(inner, &body, true),
             "chat.postEphemeral" => json!({ "ok": true, "message_ts": ts }),
             "conversations.open" => {
                 let user = body["users"].as_str().unwrap_or("U0").to_string();
-                json!({ "ok": true, "channel": { "id": format!("D{}", user.trim_start_matches('U')) } })
+                json!({ "ok": true, "channel": { "id": dm_of(&user) } })
             }
             "users.lookupByEmail" => {
                 let email = body["email"].as_str().unwrap_or_default().to_lowercase();
@@ -388,22 +739,199 @@ fn answer(f: &FakeSlack, method: String, body: Value) -> Response {
         };
         (StatusCode::OK, v, None)
     };
+    if inner.keep_bodies == Some(false) {
+        body = Value::Null;
+    }
     inner.requests.push(Recorded {
         method,
         body,
         at: now,
         status: status.as_u16(),
     });
-    drop(inner);
+    drop(guard);
     f.seen.notify_waiters();
     reply(status, v, retry)
 }
 
-/// The channel Slack reports for a post: a user id (`U…`) stands for the DM with that user,
-/// whose id is the one `conversations.open` hands out here (`D` + the rest of the user id).
-fn dm_for_user(channel: &Value) -> Value {
-    match channel.as_str().and_then(|c| c.strip_prefix('U')) {
-        Some(rest) => json!(format!("D{rest}")),
-        None => channel.clone(),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post(f: &FakeSlack, channel: &str, key: &str) -> u16 {
+        let body = json!({
+            "channel": channel, "text": key,
+            "metadata": { "event_type": "baton_message", "event_payload": { "key": key, "kind": "prompt" } }
+        });
+        answer(f, "chat.postMessage".into(), body).status().as_u16()
+    }
+
+    #[test]
+    fn the_bucket_never_lets_more_than_the_limit_through() {
+        let t0 = Instant::now();
+        let (rate, burst) = (1.0, 3.0);
+        let mut b = Bucket::full(burst, t0);
+        // Calls every 10 ms for 20 s: at most burst + rate × t at every instant.
+        let mut passed = 0u32;
+        for i in 0..2_000u64 {
+            let now = t0 + Duration::from_millis(10 * i);
+            if b.take(rate, burst, now) {
+                passed += 1;
+            }
+            let allowed = burst + rate * (10 * i) as f64 / 1000.0;
+            assert!(f64::from(passed) <= allowed, "{passed} > {allowed} at {i}");
+        }
+        // And it does let the whole allowance through: 3 + 19.99 s × 1/s, floored.
+        assert_eq!(passed, 22);
+        // A call just short of a whole token is refused (the old fake allowed 0.98).
+        let mut b = Bucket::full(1.0, t0);
+        assert!(b.take(1.0, 1.0, t0));
+        assert!(!b.take(1.0, 1.0, t0 + Duration::from_millis(985)));
+        assert!(b.take(1.0, 1.0, t0 + Duration::from_millis(1001)));
+    }
+
+    #[test]
+    fn posts_are_counted_per_key_and_limited_per_channel() {
+        let f = FakeSlack::default();
+        f.limit_per_channel(1.0, 2);
+        assert_eq!(post(&f, "C1", "a"), 200);
+        assert_eq!(post(&f, "C1", "a"), 200);
+        assert_eq!(post(&f, "C1", "b"), 429);
+        assert_eq!(post(&f, "C2", "b"), 200);
+        let keys = f.posts_by_key();
+        assert_eq!(keys["a"].count, 2);
+        assert_eq!(keys["b"].count, 1);
+        assert_eq!(keys["b"].kind, "prompt");
+        assert_eq!(f.post_totals(), (2, 3));
+        assert_eq!(f.count("chat.postMessage", 429), 1);
+    }
+
+    #[test]
+    fn a_method_tier_limits_the_whole_workspace() {
+        let f = FakeSlack::default();
+        f.limit_method("conversations.open", 60.0, 2);
+        let open = |u: &str| {
+            answer(&f, "conversations.open".into(), json!({ "users": u }))
+                .status()
+                .as_u16()
+        };
+        assert_eq!((open("U1"), open("U2"), open("U3")), (200, 200, 429));
+        assert_eq!(post(&f, "C1", "a"), 200, "other methods are not limited");
+    }
+
+    #[test]
+    fn a_post_to_a_user_lands_in_their_dm_and_history_returns_it() {
+        let f = FakeSlack::default();
+        let r = answer(
+            &f,
+            "chat.postMessage".into(),
+            json!({ "channel": "U0ANNA", "text": "hi",
+                    "metadata": { "event_type": "baton_message", "event_payload": { "key": "k1", "kind": "prompt" } } }),
+        );
+        assert_eq!(r.status(), StatusCode::OK);
+        post(&f, "D0ANNA", "k2");
+        post(&f, "C0OTHER", "k3");
+        let open = answer(
+            &f,
+            "conversations.open".into(),
+            json!({ "users": "U0ANNA" }),
+        );
+        assert_eq!(open.status(), StatusCode::OK);
+        let inner = f.inner.lock().unwrap();
+        let h = history(
+            &inner,
+            &json!({ "channel": "D0ANNA", "include_all_metadata": "true", "limit": "1" }),
+            false,
+        );
+        assert_eq!(h["ok"], true);
+        let msgs = h["messages"].as_array().unwrap();
+        assert_eq!(msgs.len(), 1);
+        // Newest first, with metadata when asked for.
+        assert_eq!(msgs[0]["metadata"]["event_payload"]["key"], "k2");
+        assert_eq!(h["has_more"], true);
+        let next = h["response_metadata"]["next_cursor"].as_str().unwrap();
+        let h2 = history(
+            &inner,
+            &json!({ "channel": "D0ANNA", "cursor": next }),
+            false,
+        );
+        assert_eq!(h2["messages"][0]["text"], "hi");
+        assert!(
+            h2["messages"][0]["metadata"].is_null(),
+            "metadata only on request"
+        );
+        // `oldest` is exclusive unless `inclusive`.
+        let first_ts = h2["messages"][0]["ts"].as_str().unwrap().to_string();
+        let h3 = history(
+            &inner,
+            &json!({ "channel": "D0ANNA", "oldest": first_ts }),
+            false,
+        );
+        assert_eq!(h3["messages"].as_array().unwrap().len(), 1);
+        let h4 = history(
+            &inner,
+            &json!({ "channel": "D0ANNA", "oldest": first_ts, "inclusive": "true" }),
+            false,
+        );
+        assert_eq!(h4["messages"].as_array().unwrap().len(), 2);
+        assert_eq!(dm_of("U0ANNA"), "D0ANNA");
+    }
+
+    #[test]
+    fn replies_list_a_thread_oldest_first() {
+        let f = FakeSlack::default();
+        post(&f, "C1", "parent");
+        let parent_ts = f.inner.lock().unwrap().history["C1"][0].ts.clone();
+        post(&f, "C1", "other");
+        let r = answer(
+            &f,
+            "chat.postMessage".into(),
+            json!({ "channel": "C1", "text": "line", "thread_ts": parent_ts,
+                    "metadata": { "event_type": "baton_message", "event_payload": { "key": "line", "kind": "summary_line" } } }),
+        );
+        assert_eq!(r.status(), StatusCode::OK);
+        let inner = f.inner.lock().unwrap();
+        let v = history(
+            &inner,
+            &json!({ "channel": "C1", "ts": parent_ts, "include_all_metadata": true }),
+            true,
+        );
+        let keys: Vec<&str> = v["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["metadata"]["event_payload"]["key"].as_str().unwrap())
+            .collect();
+        assert_eq!(keys, ["parent", "line"]);
+        assert_eq!(
+            history(&inner, &json!({ "channel": "C1" }), true)["ok"],
+            false
+        );
+    }
+
+    #[test]
+    fn chaos_is_seeded_and_refused_calls_post_nothing() {
+        let run = || {
+            let f = FakeSlack::default();
+            f.chaos(0.1, 0.1, 2, &["chat.postMessage"], 7);
+            let statuses: Vec<u16> = (0..200).map(|i| post(&f, "C1", &format!("k{i}"))).collect();
+            (statuses, f.post_totals())
+        };
+        let (a, totals) = run();
+        assert_eq!(a, run().0, "same seed, same faults");
+        let ok = a.iter().filter(|s| **s == 200).count();
+        let limited = a.iter().filter(|s| **s == 429).count();
+        let failed = a.iter().filter(|s| **s == 500).count();
+        assert_eq!(ok + limited + failed, 200);
+        assert!(limited > 5 && failed > 5, "{limited} {failed}");
+        assert_eq!(totals, (ok, ok as u64));
+    }
+
+    #[test]
+    fn ts_values_are_unique_and_increasing() {
+        let mut last = (0, 0);
+        let a: Vec<String> = (0..1000).map(|_| next_ts(&mut last)).collect();
+        for w in a.windows(2) {
+            assert!(ts_key(&w[0]) < ts_key(&w[1]));
+        }
     }
 }
