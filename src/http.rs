@@ -99,10 +99,20 @@ async fn metrics(State(state): State<HttpState>) -> Response {
         .await
         .ok()
         .and_then(Result::ok);
+    let mut body = state.metrics.render(depth);
+    let unreachable =
+        tokio::time::timeout(DB_PROBE_TIMEOUT, state.app.store.unreachable_count()).await;
+    if let Ok(Ok(n)) = unreachable {
+        body.push_str(&crate::metrics::gauge(
+            "baton_unreachable_people",
+            "People baton cannot reach on any configured chat platform (see the log for why).",
+            n,
+        ));
+    }
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)],
-        state.metrics.render(depth),
+        body,
     )
         .into_response()
 }

@@ -5,7 +5,8 @@
 //! - [`manifest`]: the `org.yaml` schema and validation.
 //! - [`app`]: use cases; the only place where domain meets storage.
 //! - [`bot`]: `Command` parsing, the neutral `Reply`, and its renderers.
-//! - [`chat`]: platform adapters (the shell today).
+//! - [`chat`]: platform adapters (Slack, Discord, the shell) and the router that sends each
+//!   outbound message to its recipient's platform(s).
 //! - [`store`]: Postgres through sqlx.
 //! - [`pictures`]: pure PNG renderers (trend chart, scorecard, strategy map).
 //! - [`clock`]: time as a parameter.

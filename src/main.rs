@@ -130,7 +130,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::from(2));
                 }
             };
-            let app = App::new(connect(&url, true).await?, Arc::new(SystemClock));
+            let app = Arc::new(App::new(connect(&url, true).await?, Arc::new(SystemClock)));
             let applied = apply::apply(&app, &spec, dry_run).await?;
             for c in &applied.changes {
                 println!("{c}");
@@ -146,6 +146,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     applied.changes.len(),
                     spec.org.key
                 ),
+            }
+            if !dry_run
+                && let Some(r) =
+                    baton::serve::link_emails_after_apply(app, spec.org.key.as_str()).await?
+            {
+                println!(
+                    "Slack by email: {} linked, {} not found, {} to retry.",
+                    r.linked, r.not_found, r.failed
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -149,6 +149,11 @@ impl Metrics {
     }
 }
 
+/// One gauge in Prometheus text format (for values read elsewhere, e.g. the database).
+pub fn gauge(name: &str, help: &str, value: i64) -> String {
+    format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

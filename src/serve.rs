@@ -464,6 +464,30 @@ fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
     })
 }
 
+/// After `baton apply`: when Slack is configured (`BATON_SLACK_BOT_TOKEN`), looks up the
+/// organisation's email-linked people in Slack (paced, Tier 3). `None` without Slack.
+pub async fn link_emails_after_apply(
+    app: Arc<App>,
+    org_key: &str,
+) -> anyhow::Result<Option<crate::chat::slack::people::LinkReport>> {
+    use secrecy::ExposeSecret;
+    let settings = Settings::from_env(None)?;
+    let Some(token) = &settings.slack.bot_token else {
+        return Ok(None);
+    };
+    let bot = crate::chat::slack::SlackBot::new(
+        app.clone(),
+        &settings.slack.api_url,
+        token.expose_secret(),
+        None,
+    )?;
+    let org = app.org(Some(org_key)).await?;
+    Ok(Some(
+        bot.link_by_email(org.id, crate::chat::slack::people::LOOKUP_PACE)
+            .await?,
+    ))
+}
+
 /// Runs the service until SIGTERM or Ctrl-C.
 pub async fn run(config: Option<&Path>, database_url: Option<String>) -> anyhow::Result<()> {
     let mut settings = Settings::from_env(config)?;
@@ -525,20 +549,43 @@ pub async fn run(config: Option<&Path>, database_url: Option<String>) -> anyhow:
             Err(e) => tracing::error!(error = %e, "registering /baton on Discord failed"),
         }
     }
-    // One platform delivers the outbox: Slack when configured, else Discord, else a log.
-    let adapter: Arc<dyn ChatAdapter> = match (&slack_bot, &discord_http) {
-        (Some(bot), _) => Arc::new(crate::chat::slack::SlackAdapter { bot: bot.clone() }),
-        (None, Some(http)) => Arc::new(crate::chat::discord::DiscordAdapter::new(
+    // Every configured platform delivers, side by side: the router sends each message to
+    // the platform of its recipient (see `chat::router`). With none, messages are logged.
+    let mut adapters: Vec<Arc<dyn ChatAdapter>> = Vec::new();
+    if let Some(bot) = &slack_bot {
+        adapters.push(Arc::new(crate::chat::slack::SlackAdapter {
+            bot: bot.clone(),
+        }));
+    }
+    if let Some(http) = &discord_http {
+        adapters.push(Arc::new(crate::chat::discord::DiscordAdapter::new(
             app.clone(),
             http.clone(),
-        )),
-        (None, None) => {
-            tracing::warn!(
-                "no chat platform is configured: outbound messages are only logged (LogAdapter)"
-            );
-            Arc::new(LogAdapter)
-        }
+        )));
+    }
+    let adapter: Arc<dyn ChatAdapter> = if adapters.is_empty() {
+        tracing::warn!(
+            "no chat platform is configured: outbound messages are only logged (LogAdapter)"
+        );
+        Arc::new(LogAdapter)
+    } else {
+        let router = crate::chat::router::Router::new(app.clone(), adapters);
+        tracing::info!(platforms = ?router.platforms(), "outbound messages are routed per recipient");
+        Arc::new(router)
     };
+    if let Some(bot) = &slack_bot {
+        // People linked by email are looked up in Slack, paced, beside everything else;
+        // their messages wait (retried) until the lookup has reached them.
+        let bot = bot.clone();
+        tokio::spawn(async move {
+            if let Err(e) = bot
+                .link_all_by_email(crate::chat::slack::people::LOOKUP_PACE)
+                .await
+            {
+                tracing::error!(error = %e, "looking up email-linked people in Slack failed");
+            }
+        });
+    }
     let (service_app, service_metrics) = (app.clone(), metrics.clone());
     let mut service = Service::new(app, metrics, adapter, opts).with_http(listener);
     if let Some(bot) = slack_bot {

@@ -278,6 +278,9 @@ pub async fn apply(app: &App, desired: &OrgSpec, dry_run: bool) -> Result<Applie
         .store
         .apply_spec(desired, &summary, app.clock.now())
         .await?;
+    // Identities may have changed: each person is judged reachable or not again when next
+    // messaged.
+    app.store.clear_unreachable(org_id).await?;
     // A changed manifest can start or end a dependency's conditions (a new provider, a
     // moved needed-by date, a removed dependency): judge them now. A first apply has no
     // history yet (nobody could have checked in), so the first tick judges it instead of

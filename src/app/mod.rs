@@ -146,6 +146,7 @@ impl App {
                     roles: vec![],
                     chat: vec![],
                     away: vec![],
+                    prefer: None,
                 },
                 departments: vec![],
             },

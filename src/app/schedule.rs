@@ -685,6 +685,8 @@ pub async fn digest(
                     tally[pos].2 += 1;
                 }
                 "skipped" | "away" => tally[pos].3 += 1,
+                // Never reached them: neither answered nor missing (listed apart below).
+                "undeliverable" => {}
                 _ => tally[pos].2 += 1,
             }
         }
@@ -714,6 +716,19 @@ pub async fn digest(
         reply = reply.text(format!("Missing: {}", list(missing, "nobody")));
         if !excused.is_empty() {
             reply = reply.text(format!("Skipped or away: {}", excused.join(", ")));
+        }
+        let mut unreachable: Vec<&str> = states
+            .iter()
+            .filter(|(_, _, state)| state == "undeliverable")
+            .map(|(_, name, _)| name.as_str())
+            .collect();
+        unreachable.sort_unstable();
+        unreachable.dedup();
+        if !unreachable.is_empty() {
+            reply = reply.text(format!(
+                "Not reachable on any chat platform: {}",
+                unreachable.join(", ")
+            ));
         }
         let mut t = Table::new(&[
             ("Code", Align::Left),

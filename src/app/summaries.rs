@@ -194,6 +194,7 @@ fn state_label(state: &str) -> &'static str {
         "missed" => "✖ missed",
         "skipped" => "skipped",
         "away" => "away",
+        "undeliverable" => "unreachable",
         _ => "—",
     }
 }
@@ -220,7 +221,9 @@ pub async fn render(app: &App, org_id: i64, summary_id: i64) -> Result<Option<Re
     let waiting = count(&["sent"]);
     let missed = count(&["missed"]);
     let excused = count(&["skipped", "away"]);
-    let asked = s.rows.len() - excused;
+    // Prompts baton could not deliver (nobody to reach them on) were never asked.
+    let unreachable = count(&["undeliverable"]);
+    let asked = s.rows.len() - excused - unreachable;
 
     let mut reply = Reply::new();
     reply.ephemeral = false;
@@ -232,7 +235,11 @@ pub async fn render(app: &App, org_id: i64, summary_id: i64) -> Result<Option<Re
     if late > 0 {
         line.push_str(&format!(" ({late} late)"));
     }
-    for (n, what) in [(waiting, "waiting"), (missed, "missed")] {
+    for (n, what) in [
+        (waiting, "waiting"),
+        (missed, "missed"),
+        (unreachable, "unreachable"),
+    ] {
         if n > 0 {
             line.push_str(&format!(" · {n} {what}"));
         }

@@ -184,6 +184,7 @@ pub fn synthetic_org(args: &BenchArgs, now: DateTime<Utc>) -> OrgSpec {
                 roles: if d == 0 { vec![Role::Admin] } else { vec![] },
                 chat: vec![],
                 away: vec![],
+                prefer: None,
             });
         }
         departments.push(DepartmentSpec {
@@ -441,6 +442,7 @@ pub fn schedule_org(people: usize, departments: usize, now: DateTime<Utc>) -> Or
                 roles: vec![],
                 chat: vec![],
                 away: vec![],
+                prefer: None,
             });
         }
     }

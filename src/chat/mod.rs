@@ -4,6 +4,7 @@
 
 pub mod discord;
 pub mod recording;
+pub mod router;
 pub mod shell;
 pub mod slack;
 

@@ -57,6 +57,10 @@ pub struct PersonSpec {
     pub roles: Vec<Role>,
     pub chat: Vec<ChatIdentity>,
     pub away: Vec<AwayPeriod>,
+    /// The platform baton messages the person on when they can be reached on several
+    /// (`slack` or `discord`); otherwise the first listed in `chat`, then Slack by email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefer: Option<String>,
 }
 
 /// A cadence as written in the manifest: a friendly preset or a raw `RRULE:`.

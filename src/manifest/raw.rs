@@ -88,6 +88,9 @@ pub(super) struct RawPerson {
     pub chat: List<RawChat>,
     #[serde(default)]
     pub away: List<RawAway>,
+    /// The platform to message the person on when they are on several.
+    #[serde(default)]
+    pub prefer: Str,
 }
 
 #[derive(Debug, Deserialize)]

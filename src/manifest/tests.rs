@@ -897,3 +897,54 @@ fn example_manifest_parses_and_is_rich() {
             .any(|o| o.title.contains("time-to-value"))
     );
 }
+
+#[test]
+fn a_preferred_platform_must_be_one_the_person_is_on() {
+    // On both: the preference is kept, normalised.
+    let y = with(
+        "{key: ann, name: Ann}",
+        "{key: ann, name: Ann, prefer: Discord, chat: [{platform: slack, workspace: T1, user: U1}, {platform: discord, workspace: '1', user: '2'}]}",
+    );
+    let org = parse_manifest("t.yaml", &y).unwrap();
+    assert_eq!(org.people[0].prefer.as_deref(), Some("discord"));
+    assert_eq!(org.people[1].prefer, None);
+
+    // Slack by email counts as being on Slack.
+    let y = with(
+        "{key: ann, name: Ann}",
+        "{key: ann, name: Ann, email: ann@acme.example, prefer: slack, chat: [{platform: discord, workspace: '1', user: '2'}]}",
+    );
+    let org = parse_manifest("t.yaml", &y).unwrap();
+    assert_eq!(org.people[0].prefer.as_deref(), Some("slack"));
+
+    let y = with(
+        "{key: ann, name: Ann}",
+        "{key: ann, name: Ann, prefer: teams}",
+    );
+    expect(
+        &y,
+        3,
+        "people[ann].prefer",
+        &["`teams` is not a chat platform", "slack, discord"],
+    );
+    let y = with(
+        "{key: ann, name: Ann}",
+        "{key: ann, name: Ann, prefer: discord, chat: [{platform: slack, workspace: T1, user: U1}]}",
+    );
+    expect(
+        &y,
+        3,
+        "people[ann].prefer",
+        &["prefers discord but has no discord identity"],
+    );
+    let y = with(
+        "{key: ann, name: Ann}",
+        "{key: ann, name: Ann, prefer: slack}",
+    );
+    expect(
+        &y,
+        3,
+        "people[ann].prefer",
+        &["prefers slack but has no slack identity", "email"],
+    );
+}

@@ -861,6 +861,37 @@ pub(super) fn build(file: &str, raw: RawManifest) -> Result<OrgSpec, Vec<Manifes
                 }
             }
         }
+        let prefer = r.prefer.as_ref().and_then(|s| {
+            let field = format!("{path}.prefer");
+            let v = s.value.trim().to_ascii_lowercase();
+            let reachable = chat.iter().any(|c| c.platform == v) || (v == "slack" && email.is_some());
+            if !PLATFORMS.contains(&v.as_str()) {
+                cx.err(
+                    s.referenced,
+                    &field,
+                    format!(
+                        "`{}` is not a chat platform; expected one of: {}",
+                        s.value.trim(),
+                        PLATFORMS.join(", ")
+                    ),
+                );
+                None
+            } else if !reachable {
+                let how = if v == "slack" {
+                    "add a `chat` entry with `platform: slack`, or an `email` to find them in Slack by"
+                } else {
+                    "add a `chat` entry with `platform: discord`"
+                };
+                cx.err(
+                    s.referenced,
+                    &field,
+                    format!("the person prefers {v} but has no {v} identity; {how}"),
+                );
+                None
+            } else {
+                Some(v)
+            }
+        });
         if let (Some(key), Some(name)) = (key, name) {
             people.push(PersonSpec {
                 key,
@@ -870,6 +901,7 @@ pub(super) fn build(file: &str, raw: RawManifest) -> Result<OrgSpec, Vec<Manifes
                 roles,
                 chat,
                 away,
+                prefer,
             });
         }
     }

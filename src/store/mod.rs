@@ -43,6 +43,7 @@ macro_rules! summary_edits_from {
 }
 
 pub mod alerts;
+pub mod identities;
 pub mod outbox;
 pub mod reviews;
 pub mod schedule;

@@ -12,6 +12,7 @@ mod isolation;
 mod outbox;
 mod pictures;
 mod reviews;
+mod route;
 mod schedule;
 mod serve;
 mod shell;

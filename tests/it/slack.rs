@@ -579,7 +579,9 @@ async fn outbox_posts_through_slack_and_honours_retry_after(pool: PgPool) {
     assert_eq!(posts.iter().filter(|p| p.status == 429).count(), 1);
     let dm: Vec<_> = posts.iter().filter(|p| p.status == 200).collect();
     assert_eq!(dm.len(), 1);
-    assert_eq!(dm[0].body["channel"], "D04EMMADV5");
+    // A DM is posted to the user id: Slack delivers it to the app's DM with them.
+    assert_eq!(dm[0].body["channel"], EMMA);
+    assert!(r.fake.calls("conversations.open").is_empty());
     assert_eq!(dm[0].body["metadata"]["event_payload"]["key"], "test:2");
     let states: Vec<(String, String, Option<chrono::DateTime<chrono::Utc>>)> = sqlx::query_as(
         "SELECT idempotency_key, state, not_before FROM outbox ORDER BY idempotency_key",

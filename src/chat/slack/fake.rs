@@ -698,6 +698,16 @@ fn answer(f: &FakeSlack, method: String, mut body: Value) -> Response {
                 let user = body["users"].as_str().unwrap_or("U0").to_string();
                 json!({ "ok": true, "channel": { "id": dm_of(&user) } })
             }
+            "users.lookupByEmail" => {
+                let email = body["email"].as_str().unwrap_or_default().to_lowercase();
+                let found = inner.users.values().find(|u| {
+                    u["profile"]["email"].as_str().map(str::to_lowercase) == Some(email.clone())
+                });
+                match found {
+                    Some(u) => json!({ "ok": true, "user": u }),
+                    None => json!({ "ok": false, "error": "users_not_found" }),
+                }
+            }
             "users.info" => match body["user"].as_str().and_then(|u| inner.users.get(u)) {
                 Some(u) => json!({ "ok": true, "user": u }),
                 None => json!({ "ok": false, "error": "user_not_found" }),

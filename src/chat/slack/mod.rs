@@ -31,6 +31,7 @@ pub mod fake;
 pub mod files;
 pub mod http;
 pub mod inbound;
+pub mod people;
 pub mod recover;
 pub mod socket;
 
@@ -335,8 +336,11 @@ impl SlackBot {
     pub async fn org_for_team(&self, team: &str) -> crate::error::Result<Result<OrgRow, Who>> {
         let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
             "SELECT DISTINCT o.id, o.key, o.name, o.revision
-             FROM chat_identities ci JOIN organisations o ON o.id = ci.org_id
-             WHERE ci.platform = 'slack' AND ci.workspace = $1",
+             FROM (SELECT org_id FROM chat_identities WHERE platform = 'slack' AND workspace = $1
+                   UNION
+                   SELECT org_id FROM learned_identities
+                   WHERE platform = 'slack' AND workspace = $1 AND user_id IS NOT NULL) w
+             JOIN organisations o ON o.id = w.org_id",
         )
         .bind(team)
         .fetch_all(self.app.store.pool())
@@ -365,10 +369,18 @@ impl SlackBot {
             }
         };
         let pool = self.app.store.pool();
+        // Declared in the manifest, else learned (by email, or from an earlier message).
         let by_id: Option<String> = sqlx::query_scalar(
-            "SELECT p.key FROM chat_identities ci JOIN people p ON p.id = ci.person_id
-             WHERE ci.org_id = $1 AND ci.platform = 'slack' AND ci.workspace = $2
-               AND ci.user_id = $3 AND p.archived_at IS NULL",
+            "SELECT p.key FROM (
+                 SELECT person_id FROM chat_identities
+                 WHERE org_id = $1 AND platform = 'slack' AND workspace = $2 AND user_id = $3
+                 UNION
+                 SELECT person_id FROM learned_identities
+                 WHERE org_id = $1 AND platform = 'slack' AND user_id = $3
+                   AND (workspace IS NULL OR workspace = $2)
+             ) ci JOIN people p ON p.id = ci.person_id
+             WHERE p.archived_at IS NULL
+             LIMIT 1",
         )
         .bind(org.id)
         .bind(team)
@@ -387,28 +399,31 @@ impl SlackBot {
         } else {
             None
         };
-        let key = match by_id {
-            Some(k) => Some(k),
-            None => match info
-                .as_ref()
-                .and_then(|v| v["user"]["profile"]["email"].as_str())
-            {
-                Some(email) => sqlx::query_scalar(
-                    "SELECT key FROM people
-                     WHERE org_id = $1 AND lower(email) = lower($2) AND archived_at IS NULL",
-                )
-                .bind(org.id)
-                .bind(email)
-                .fetch_optional(pool)
-                .await
-                .map_err(crate::store::StoreError::from)?,
-                None => None,
-            },
+        let email = info
+            .as_ref()
+            .and_then(|v| v["user"]["profile"]["email"].as_str());
+        let key = match (by_id, email) {
+            (Some(k), _) => Some(k),
+            (None, Some(email)) => sqlx::query_scalar(
+                "SELECT key FROM people
+                 WHERE org_id = $1 AND lower(email) = lower($2) AND archived_at IS NULL",
+            )
+            .bind(org.id)
+            .bind(email)
+            .fetch_optional(pool)
+            .await
+            .map_err(crate::store::StoreError::from)?,
+            (None, None) => None,
         };
         let Some(key) = key else {
             return Ok(Who::UnknownUser);
         };
         let actor = self.app.actor(org, &key, Source::Slack).await?;
+        if let Some(email) = email {
+            // Matched by email: baton can now message them without a lookup.
+            self.learn_from_inbound(actor.org.id, actor.person.id, team, user, email)
+                .await;
+        }
         if actor.person.spec.time_zone.is_none() {
             self.remember_zone(&actor, user, info).await?;
         }
@@ -483,38 +498,6 @@ impl SlackBot {
         Ok(res.rows_affected() == 1)
     }
 
-    /// The DM channel with a person (conversations.open), cached.
-    async fn dm_channel(&self, org_id: i64, person: &str) -> Result<String, AdapterError> {
-        if let Some(c) = self
-            .dms
-            .lock()
-            .expect("dm cache")
-            .get(&(org_id, person.to_string()))
-        {
-            return Ok(c.clone());
-        }
-        let spec = self
-            .app
-            .spec(org_id)
-            .await
-            .map_err(|e| AdapterError::Transient(e.to_string()))?;
-        let user = spec
-            .people
-            .iter()
-            .find(|p| p.key.as_str() == person)
-            .and_then(|p| p.chat.iter().find(|c| c.platform == PLATFORM))
-            .map(|c| c.user.clone())
-            .ok_or_else(|| {
-                AdapterError::Permanent(format!("person `{person}` has no Slack identity"))
-            })?;
-        let channel = self.open_dm(&user).await?;
-        self.dms
-            .lock()
-            .expect("dm cache")
-            .insert((org_id, person.to_string()), channel.clone());
-        Ok(channel)
-    }
-
     /// The DM channel with a Slack user (conversations.open).
     pub async fn open_dm(&self, user: &str) -> Result<String, AdapterError> {
         let v = self
@@ -573,13 +556,24 @@ impl SlackBot {
         .map_err(|e| AdapterError::Transient(e.to_string()))
     }
 
-    /// Posts one message to `channel` (optionally in a thread), paced.
+    /// Posts one message to `channel` (optionally in a thread), paced. Returns its `ts`.
     pub async fn post(
         &self,
         channel: &str,
         thread_ts: Option<&str>,
         msg: &Outbound,
     ) -> Result<String, AdapterError> {
+        Ok(self.post_in(channel, thread_ts, msg).await?.1)
+    }
+
+    /// [`SlackBot::post`], also returning the channel Slack posted in: the DM channel when
+    /// `channel` is a user id.
+    pub async fn post_in(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+        msg: &Outbound,
+    ) -> Result<(String, String), AdapterError> {
         self.pace(channel).await?;
         let mut body = render::message(&msg.reply);
         body["channel"] = json!(channel);
@@ -592,7 +586,10 @@ impl SlackBot {
             body["thread_ts"] = json!(ts);
         }
         match self.call("chat.postMessage", &body).await {
-            Ok(v) => Ok(v["ts"].as_str().unwrap_or_default().to_string()),
+            Ok(v) => Ok((
+                v["channel"].as_str().unwrap_or(channel).to_string(),
+                v["ts"].as_str().unwrap_or_default().to_string(),
+            )),
             Err(e) => Err(self.failed(channel, &e)),
         }
     }
@@ -633,7 +630,10 @@ impl ChatAdapter for SlackAdapter {
         let bot = &self.bot;
         let (channel, parent, thread) = match to {
             Target::Prompted { .. } => return Err(to.not_a_place()),
-            Target::Person { person } => (bot.dm_channel(msg.org_id, person).await?, None, None),
+            // A DM goes to the user id until Slack has told us the DM channel.
+            Target::Person { person } => {
+                (bot.dm_destination(msg.org_id, person).await?, None, None)
+            }
             Target::Channel { department } => (
                 bot.department_channel(msg.org_id, department).await?,
                 None,
@@ -654,10 +654,17 @@ impl ChatAdapter for SlackAdapter {
         } else {
             None
         };
-        let ts = match posted {
-            Some(ts) => ts,
+        let (channel, ts) = match posted {
+            // The text went out before: pictures to a person need their DM channel.
+            Some(ts) => match to {
+                Target::Person { person } => (bot.dm_channel(msg.org_id, person).await?, ts),
+                _ => (channel, ts),
+            },
             None => {
-                let ts = bot.post(&channel, parent.as_deref(), msg).await?;
+                let (channel, ts) = bot.post_in(&channel, parent.as_deref(), msg).await?;
+                if let Target::Person { person } = to {
+                    bot.remember_dm(msg.org_id, person, &channel);
+                }
                 if let (None, Some((department, thread))) = (&parent, thread) {
                     // The first message of a thread is its parent.
                     bot.remember_parent(msg.org_id, department, thread, &channel, &ts)
@@ -667,7 +674,7 @@ impl ChatAdapter for SlackAdapter {
                     bot.part_delivered(msg.org_id, key, "text", &channel, Some(&ts))
                         .await;
                 }
-                ts
+                (channel, ts)
             }
         };
         if pictures {
