@@ -284,6 +284,21 @@ impl Router {
         }
     }
 
+    /// The platforms that already have `msg`, with where it landed on each.
+    async fn delivered_on(
+        &self,
+        msg: &Outbound,
+    ) -> Result<HashMap<String, Option<String>>, AdapterError> {
+        Ok(self
+            .app
+            .store
+            .delivered_platforms(msg.org_id, &msg.idempotency_key)
+            .await
+            .map_err(Self::store_failed)?
+            .into_iter()
+            .collect())
+    }
+
     /// Does `op` on every platform of `platforms` that does not have the message yet.
     async fn fan_out(
         &self,
@@ -296,14 +311,7 @@ impl Router {
         }
         let org = msg.org_id;
         let key = &msg.idempotency_key;
-        let done: HashMap<String, Option<String>> = self
-            .app
-            .store
-            .delivered_platforms(org, key)
-            .await
-            .map_err(Self::store_failed)?
-            .into_iter()
-            .collect();
+        let done = self.delivered_on(msg).await?;
         let mut first_ok: Option<Delivered> = None;
         let mut first_err: Option<AdapterError> = None;
         for p in platforms {
@@ -433,14 +441,7 @@ impl ChatAdapter for Router {
         }
         let org = msg.org_id;
         let key = &msg.idempotency_key;
-        let done: HashMap<String, Option<String>> = self
-            .app
-            .store
-            .delivered_platforms(org, key)
-            .await
-            .map_err(Self::store_failed)?
-            .into_iter()
-            .collect();
+        let done = self.delivered_on(msg).await?;
         let (mut absent, mut unknown, mut idempotent) = (false, false, false);
         let mut first: Option<Delivered> = None;
         for p in &platforms {

@@ -614,6 +614,39 @@ impl SlackBot {
     }
 }
 
+/// Where a target lands in Slack: the channel, the thread's parent `ts` once posted, and
+/// the thread's (department, key) when it is one of baton's threads.
+type Place<'a> = (String, Option<String>, Option<(&'a String, &'a String)>);
+
+impl SlackBot {
+    /// Resolves a target to a place. A person's DM is their user id until the DM channel is
+    /// known, unless `real_dm` asks for the channel itself (`conversations.open`).
+    async fn place<'a>(
+        &self,
+        org_id: i64,
+        to: &'a Target,
+        real_dm: bool,
+    ) -> Result<Place<'a>, AdapterError> {
+        Ok(match to {
+            Target::Prompted { .. } => return Err(to.not_a_place()),
+            Target::Person { person } if real_dm => {
+                (self.dm_channel(org_id, person).await?, None, None)
+            }
+            Target::Person { person } => (self.dm_destination(org_id, person).await?, None, None),
+            Target::Channel { department } => (
+                self.department_channel(org_id, department).await?,
+                None,
+                None,
+            ),
+            Target::Thread { department, thread } => {
+                let ch = self.department_channel(org_id, department).await?;
+                let parent = self.thread_parent(org_id, department, thread).await?;
+                (ch, parent, Some((department, thread)))
+            }
+        })
+    }
+}
+
 /// The outbox's view of Slack.
 pub struct SlackAdapter {
     pub bot: Arc<SlackBot>,
@@ -628,23 +661,8 @@ impl ChatAdapter for SlackAdapter {
     #[tracing::instrument(skip_all, fields(org = msg.org_id, kind = %msg.kind))]
     async fn send(&self, to: &Target, msg: &Outbound) -> Result<Delivered, AdapterError> {
         let bot = &self.bot;
-        let (channel, parent, thread) = match to {
-            Target::Prompted { .. } => return Err(to.not_a_place()),
-            // A DM goes to the user id until Slack has told us the DM channel.
-            Target::Person { person } => {
-                (bot.dm_destination(msg.org_id, person).await?, None, None)
-            }
-            Target::Channel { department } => (
-                bot.department_channel(msg.org_id, department).await?,
-                None,
-                None,
-            ),
-            Target::Thread { department, thread } => {
-                let ch = bot.department_channel(msg.org_id, department).await?;
-                let parent = bot.thread_parent(msg.org_id, department, thread).await?;
-                (ch, parent, Some((department, thread)))
-            }
-        };
+        // A DM goes to the user id until Slack has told us the DM channel.
+        let (channel, parent, thread) = bot.place(msg.org_id, to, false).await?;
         // Messages with pictures are delivered part by part (see `files`); a retry skips
         // the text when it went out before.
         let pictures = crate::app::pictures::images(&msg.reply).next().is_some();
@@ -700,20 +718,8 @@ impl ChatAdapter for SlackAdapter {
         since: chrono::DateTime<chrono::Utc>,
     ) -> Result<Recovered, AdapterError> {
         let bot = &self.bot;
-        let (channel, parent, thread) = match to {
-            Target::Prompted { .. } => return Err(to.not_a_place()),
-            Target::Person { person } => (bot.dm_channel(msg.org_id, person).await?, None, None),
-            Target::Channel { department } => (
-                bot.department_channel(msg.org_id, department).await?,
-                None,
-                None,
-            ),
-            Target::Thread { department, thread } => {
-                let ch = bot.department_channel(msg.org_id, department).await?;
-                let parent = bot.thread_parent(msg.org_id, department, thread).await?;
-                (ch, parent, Some((department, thread)))
-            }
-        };
+        // History is read by channel id, so a DM needs its real channel.
+        let (channel, parent, thread) = bot.place(msg.org_id, to, true).await?;
         let key = &msg.idempotency_key;
         let ts = match bot
             .find_posted(&channel, parent.as_deref(), key, since)
