@@ -373,6 +373,9 @@ async fn an_unreachable_person_is_reported_once_counted_and_their_prompt_undeliv
         .with_max_level(tracing::Level::WARN)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Other tests' threads may have cached "no subscriber wants this" for the callsite
+    // before this one's subscriber existed; have it asked again.
+    tracing::callsite::rebuild_interest_cache();
 
     // Tom has neither a chat identity nor an email.
     let b = both(
@@ -383,6 +386,7 @@ async fn an_unreachable_person_is_reported_once_counted_and_their_prompt_undeliv
     )
     .await;
     let prompt = prompt_tom(&b).await;
+    tracing::callsite::rebuild_interest_cache();
     b.deliver().await;
     assert_eq!(prompt_state(&b, prompt).await, "undeliverable");
     // His prompt is parked with the reason (never retried); nothing went anywhere for him.
