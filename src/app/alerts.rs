@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::bot::reply::{Action, Block};
 use crate::bot::{Align, Cell, Reply, Table};
-use crate::chat::Target;
+use crate::delivery::Target;
 use crate::domain::alerts::{Condition, add_working_days, conditions};
 use crate::domain::calendar::suggest_rhythm;
 use crate::domain::progress::rollup;
@@ -665,6 +665,19 @@ pub async fn resolve(app: &App, actor: &Actor, id: &str, note: &str) -> Result<R
 
 /// `update <alert> <check-in line | note>`: records a check-in on the provider's key
 /// result (or the note against its current figure) and posts it in the alert's thread.
+/// `update <alert>` alone, or an alert's **Post update** button: the form that takes the
+/// update (a check-in line or a note), for an alert the person may act on.
+pub async fn update_form(app: &App, actor: &Actor, id: &str) -> Result<Reply> {
+    let (a, _) = alert_for(app, actor, id, "update <alert> <check-in or note>").await?;
+    let mut r = Reply::new();
+    r.push(crate::bot::Block::Form(crate::bot::reply::Form::text(
+        format!("{}{}", crate::bot::inbound::ALERT_UPDATE_FORM, a.id),
+        format!("Update alert #{}", a.id),
+        "A check-in (e.g. PK1 40 at risk: vendor late) or a note",
+    )));
+    Ok(r)
+}
+
 pub async fn post_update(
     app: &App,
     actor: &Actor,

@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 
 use crate::bot::reply::{Action, Block};
 use crate::bot::{Align, Cell, Reply, Table};
-use crate::chat::Target;
+use crate::delivery::Target;
 use crate::domain::alerts::add_working_days;
 use crate::domain::due::parse_due;
 use crate::domain::{Key, OrgSpec, Perspective, Role};
@@ -19,7 +19,7 @@ use crate::store::StoreError;
 use crate::store::outbox::{Payload, enqueue};
 use crate::store::reviews::{CaptureRow, ItemRow, NewCapture, ReviewRow};
 
-use super::status::View;
+use super::view::View;
 use super::{Actor, App};
 
 pub use crate::domain::review::{SECTIONS, TIERS, default_template};
@@ -673,19 +673,15 @@ async fn summary(app: &App, org_id: i64, r: &ReviewRow) -> Result<Reply> {
     Ok(s)
 }
 
-/// Finds the owner in a capture: a mention (`@kofi`, a Slack `<@U…>`) or a person's key or
-/// first name at the start. Returns the person's key and the text without it.
+/// Finds the owner in a capture: a mention (`@kofi`; adapters write a platform's mention
+/// as `@<user id>` and the inbound pipeline turns known ones into `@<key>`) or a person's
+/// key or first name at the start. Returns the person's key and the text without it.
 fn find_owner(spec: &OrgSpec, text: &str) -> (Option<Key>, String) {
     let words: Vec<&str> = text.split_whitespace().collect();
     for (i, w) in words.iter().enumerate() {
-        let bare = w.trim_matches(|c: char| matches!(c, ',' | ':' | '.' | '<' | '>'));
+        let bare = w.trim_matches(|c: char| matches!(c, ',' | ':' | '.'));
         let mention = bare.strip_prefix('@');
-        // A Slack mention may carry a label: `<@U04EMMADV5|emma>`.
-        let candidate = mention
-            .unwrap_or(bare)
-            .split('|')
-            .next()
-            .unwrap_or_default();
+        let candidate = mention.unwrap_or(bare);
         // Only a mention anywhere, or a bare name as the first word, counts.
         if mention.is_none() && i > 0 {
             continue;
@@ -857,7 +853,7 @@ fn capture_buttons(id: i64) -> Block {
 }
 
 /// The form id of [`edit_form`]; submitting it runs [`edit`].
-pub const EDIT_FORM: &str = "capture_edit:";
+pub use crate::bot::inbound::EDIT_FORM;
 
 /// `edit <id>` without text (the Edit button): a form with one field, pre-filled with the
 /// item as it would be typed (`@owner text by <due date>`), for the people who may change it.

@@ -15,7 +15,7 @@ use chrono_tz::Tz;
 
 use crate::bot::reply::Block;
 use crate::bot::{Align, Cell, Reply, Table};
-use crate::chat::Target;
+use crate::delivery::Target;
 use crate::domain::cadence::{CadenceRule, department_zone, parse_rule, to_instant};
 use crate::domain::parse::parse_date;
 use crate::domain::progress::{active_cycle, rollup};

@@ -44,9 +44,11 @@ macro_rules! summary_edits_from {
 
 pub mod alerts;
 pub mod identities;
+pub mod inbound;
 pub mod outbox;
 pub mod reviews;
 pub mod schedule;
+pub mod threads;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
