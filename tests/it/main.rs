@@ -9,6 +9,7 @@ mod common;
 mod discord;
 mod discord_gateway;
 mod isolation;
+mod org;
 mod outbox;
 mod pictures;
 mod reviews;
