@@ -456,10 +456,13 @@ fn may_act(spec: &OrgSpec, actor: &Actor, dep: &DependencySpec) -> bool {
     let me = &actor.person.spec.key;
     actor.is_admin()
         || provider_owner(spec, dep).as_ref() == Some(me)
-        || spec.departments.iter().any(|d| {
-            (d.key == dep.provider_department && (d.members.contains(me) || d.heads.contains(me)))
-                || (d.key == dep.dependent_department && d.heads.contains(me))
-        })
+        || crate::domain::org::may_act_for(spec, me.as_str(), dep.provider_department.as_str())
+        || spec
+            .department(dep.dependent_department.as_str())
+            .is_some_and(|d| {
+                crate::domain::org::standing(d, me.as_str())
+                    == Some(crate::domain::org::Standing::Head)
+            })
 }
 
 async fn alert_for(
@@ -487,10 +490,9 @@ pub async fn declare_blocked(app: &App, actor: &Actor, key: &str, reason: &str) 
     let dep = dependency(&spec, key)?;
     let me = &actor.person.spec.key;
     let involved = actor.is_admin()
-        || spec.departments.iter().any(|d| {
-            (d.key == dep.dependent_department || d.key == dep.provider_department)
-                && (d.members.contains(me) || d.heads.contains(me))
-        });
+        || [&dep.dependent_department, &dep.provider_department]
+            .iter()
+            .any(|d| crate::domain::org::may_act_for(&spec, me.as_str(), d.as_str()));
     if !involved {
         return Err(AppError::Forbidden(format!(
             "Only people of {} or {} can declare `{}` blocked.",

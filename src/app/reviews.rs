@@ -137,8 +137,8 @@ async fn agenda(
                 for p in persp {
                     let mut lines = Vec::new();
                     for o in spec.objectives.iter().filter(|o| v.in_active_cycle(o)) {
-                        let dept = crate::store::owning_department(spec, o);
-                        if !dept.as_ref().is_some_and(|d| depts.contains(d)) {
+                        let dept = crate::domain::org::owning_department(spec, o);
+                        if !dept.is_some_and(|d| depts.iter().any(|x| x == d.as_str())) {
                             continue;
                         }
                         let served = o
@@ -260,11 +260,8 @@ async fn agenda(
                     .key_results
                     .iter()
                     .filter(|k| {
-                        spec.objectives
-                            .iter()
-                            .find(|o| o.code == k.objective)
-                            .and_then(|o| crate::store::owning_department(spec, o))
-                            .is_some_and(|d| depts.contains(&d))
+                        crate::domain::org::kr_department(spec, k)
+                            .is_some_and(|d| depts.iter().any(|x| x == d.as_str()))
                     })
                     .map(|k| (k.code.as_str(), ()))
                     .collect();
@@ -306,17 +303,11 @@ fn may_run(spec: &OrgSpec, actor: &Actor, scope: &str) -> bool {
         Some(scope.to_string())
     };
     // Heads of the scope's department or of any department above it.
-    let mut cur = target.and_then(|t| spec.departments.iter().find(|d| d.key.as_str() == t));
-    while let Some(d) = cur {
-        if d.heads.contains(me) {
-            return true;
-        }
-        cur = d
-            .parent
-            .as_ref()
-            .and_then(|p| spec.departments.iter().find(|x| &x.key == p));
-    }
-    false
+    target.is_some_and(|t| {
+        crate::domain::org::ancestors(spec, &t)
+            .iter()
+            .any(|d| d.heads.contains(me))
+    })
 }
 
 fn thread(r: &ReviewRow) -> Target {

@@ -247,21 +247,6 @@ fn company(v: &View) -> Reply {
     r.note("`status <dept>` for one department · `map` for the strategy map · `gaps` for what is missing")
 }
 
-fn descendants(spec: &OrgSpec, root: &Key) -> Vec<Key> {
-    let mut out = vec![root.clone()];
-    let mut i = 0;
-    while i < out.len() {
-        let cur = out[i].clone();
-        for d in &spec.departments {
-            if d.parent.as_ref() == Some(&cur) && !out.contains(&d.key) {
-                out.push(d.key.clone());
-            }
-        }
-        i += 1;
-    }
-    out
-}
-
 fn department(v: &View, key: &Key) -> Reply {
     let d = v
         .spec
@@ -278,15 +263,12 @@ fn department(v: &View, key: &Key) -> Reply {
         e.map(|e| e.status).unwrap_or(Status::NoData).mark(),
         e.map(|e| e.status).unwrap_or(Status::NoData).label()
     ));
-    let scope = descendants(&v.spec, key);
+    let scope = crate::domain::org::descendants(&v.spec, key.as_str());
     let mut t = okr_table();
     let mut serves: Vec<&Code> = Vec::new();
     for o in v.spec.objectives.iter().filter(|o| v.in_active_cycle(o)) {
-        let owning = crate::store::owning_department(&v.spec, o);
-        if owning
-            .as_deref()
-            .is_some_and(|k| scope.iter().any(|s| s.as_str() == k))
-        {
+        let owning = crate::domain::org::owning_department(&v.spec, o);
+        if owning.is_some_and(|k| scope.contains(&k)) {
             objective_row(v, &mut t, o);
             for a in &o.aligns_to {
                 if !serves.contains(&a) {
@@ -501,7 +483,7 @@ pub async fn okrs(app: &App, actor: &Actor, scope: OkrScope) -> Result<Reply> {
                     depts.join(", ")
                 )));
             };
-            let scope_keys: Vec<String> = descendants(&v.spec, &d.key)
+            let scope_keys: Vec<String> = crate::domain::org::descendants(&v.spec, d.key.as_str())
                 .iter()
                 .map(|k| k.as_str().to_string())
                 .collect();
@@ -509,8 +491,8 @@ pub async fn okrs(app: &App, actor: &Actor, scope: OkrScope) -> Result<Reply> {
             (
                 format!("OKRs of {}", d.name),
                 Box::new(move |o: &ObjectiveSpec| {
-                    crate::store::owning_department(&spec, o)
-                        .is_some_and(|k| scope_keys.contains(&k))
+                    crate::domain::org::owning_department(&spec, o)
+                        .is_some_and(|k| scope_keys.iter().any(|s| s == k.as_str()))
                 }),
             )
         }

@@ -11,6 +11,7 @@ mod discord_gateway;
 mod inbound;
 mod isolation;
 mod layers;
+mod org;
 mod outbox;
 mod pictures;
 mod reviews;
