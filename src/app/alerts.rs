@@ -17,8 +17,8 @@ use crate::domain::progress::rollup;
 use crate::domain::{Code, DependencySpec, Key, OrgSpec};
 use crate::error::{AppError, Result};
 use crate::store::alerts::AlertRow;
-use crate::store::outbox::{Payload, enqueue};
-use crate::store::{Store, StoreError};
+use crate::store::outbox::{Payload, enqueue, enqueue_alone};
+use crate::store::{Store, Tx};
 
 use super::{Actor, App};
 
@@ -203,7 +203,7 @@ async fn alert_message(
 }
 
 async fn say(
-    conn: &mut sqlx::PgConnection,
+    tx: &mut Tx,
     org_id: i64,
     key: String,
     target: Target,
@@ -211,7 +211,29 @@ async fn say(
     now: DateTime<Utc>,
 ) -> Result<()> {
     enqueue(
-        conn,
+        tx,
+        org_id,
+        &key,
+        &target,
+        &Payload::Reply { reply },
+        now,
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// As [`say`], on its own (no transaction to join).
+async fn say_alone(
+    app: &App,
+    org_id: i64,
+    key: String,
+    target: Target,
+    reply: Reply,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    enqueue_alone(
+        &app.store,
         org_id,
         &key,
         &target,
@@ -295,7 +317,7 @@ async fn evaluate_in(
         .collect();
     let holidays: Vec<_> = spec.holidays.iter().map(|h| h.date).collect();
     let mut report = AlertReport::default();
-    let mut tx = app.store.pool().begin().await.map_err(StoreError::from)?;
+    let mut tx = app.store.begin().await?;
     let mut active: HashSet<(String, &'static str)> = HashSet::new();
     for dep in &scope.dependencies {
         for (cond, detail) in conditions(scope, &roll, &blockers, dep, today) {
@@ -437,7 +459,7 @@ async fn evaluate_in(
             report.escalated.push(a.id);
         }
     }
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(report)
 }
 
@@ -499,7 +521,7 @@ pub async fn declare_blocked(app: &App, actor: &Actor, key: &str, reason: &str) 
     }
     let now = app.clock.now();
     let detail = format!("Declared blocked by {}: {reason}", actor.person.spec.name);
-    let mut tx = app.store.pool().begin().await.map_err(StoreError::from)?;
+    let mut tx = app.store.begin().await?;
     let Some(id) = Store::open_alert(
         &mut tx,
         actor.org.id,
@@ -555,7 +577,7 @@ pub async fn declare_blocked(app: &App, actor: &Actor, key: &str, reason: &str) 
         )
         .await?;
     }
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(Reply::new().text(format!(
         "⚠ Alert #{id} raised: `{}` is blocked. {} and the provider's owner are told.",
         dep.key,
@@ -588,13 +610,12 @@ pub async fn acknowledge(app: &App, actor: &Actor, id: &str) -> Result<Reply> {
     {
         return Ok(Reply::new().text(format!("Alert #{} was already acknowledged.", a.id)));
     }
-    let mut conn = app.store.pool().acquire().await.map_err(StoreError::from)?;
     let note = Reply::new().text(format!(
         "👀 {} acknowledged alert #{}.",
         actor.person.spec.name, a.id
     ));
-    say(
-        &mut conn,
+    say_alone(
+        app,
         actor.org.id,
         format!("alert:{}:ack", a.id),
         thread(dep, a.id),
@@ -620,7 +641,7 @@ pub async fn resolve(app: &App, actor: &Actor, id: &str, note: &str) -> Result<R
         )));
     }
     let now = app.clock.now();
-    let mut tx = app.store.pool().begin().await.map_err(StoreError::from)?;
+    let mut tx = app.store.begin().await?;
     if !Store::close_alert(
         &mut tx,
         actor.org.id,
@@ -659,7 +680,7 @@ pub async fn resolve(app: &App, actor: &Actor, id: &str, note: &str) -> Result<R
         now,
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(Reply::new().text(format!("Resolved alert #{}.", a.id)))
 }
 
@@ -722,14 +743,13 @@ pub async fn post_update(
         }
     };
     let recorded = super::checkins::record(app, actor, &line, false, delivery).await?;
-    let mut conn = app.store.pool().acquire().await.map_err(StoreError::from)?;
     let mut posted = Reply::new().text(format!(
         "📝 Update from {} on alert #{}:",
         actor.person.spec.name, a.id
     ));
     posted.blocks.extend(recorded.blocks.iter().cloned());
-    say(
-        &mut conn,
+    say_alone(
+        app,
         actor.org.id,
         format!("alert:{}:update:{delivery}", a.id),
         thread(dep, a.id),

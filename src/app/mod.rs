@@ -21,7 +21,7 @@ use crate::bot::{Command, Reply};
 use crate::clock::Clock;
 use crate::domain::{OrgSpec, OrgState, Role, Source};
 use crate::error::{AppError, Result};
-use crate::store::{OrgRow, PersonRow, Store};
+use crate::store::{OrgRow, PersonRow, Store, StoreError};
 
 /// The person a command runs as, resolved once per session or inbound event.
 #[derive(Debug, Clone)]
@@ -288,9 +288,12 @@ impl App {
     fn answer(result: Result<Reply>) -> Reply {
         match result {
             Ok(r) => r,
+            // Written for the person (a manifest that clashes with another organisation).
+            Err(AppError::Store(StoreError::Conflict(msg))) => Reply::error(msg),
             Err(AppError::Store(e)) => {
-                tracing::error!(error = %e, "command failed in the store");
-                Reply::error(format!("{e}"))
+                let incident = incident_id();
+                tracing::error!(incident = %incident, error = %e, "command failed in the store");
+                Reply::error(store_failed(&incident))
             }
             Err(e) => Reply::error(e.to_string()),
         }
@@ -351,4 +354,24 @@ impl App {
             Command::Decisions(d) => reviews::decisions(self, actor, d.as_deref()).await,
         }
     }
+}
+
+/// What a person is told when the store fails under their command. The database's own
+/// words stay in the log, under the incident id the person can quote. Whether anything
+/// was written depends on the command, so it does not promise that nothing was.
+pub fn store_failed(incident: &str) -> String {
+    format!("Something went wrong on baton's side (incident {incident}). Please try again.")
+}
+
+/// A short id for one failure, to find its log line: six hex digits, different on each
+/// call (a per-process random key over a sequence number).
+pub fn incident_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static KEYS: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let mut h = KEYS.get_or_init(Default::default).build_hasher();
+    h.write_u64(NEXT.fetch_add(1, Ordering::Relaxed));
+    format!("{:06x}", h.finish() & 0xff_ffff)
 }
