@@ -293,7 +293,7 @@ impl App {
             Err(AppError::Store(e)) => {
                 let incident = incident_id();
                 tracing::error!(incident = %incident, error = %e, "command failed in the store");
-                Reply::error(store_failed(&incident))
+                Reply::error(store_failed(&e, &incident))
             }
             Err(e) => Reply::error(e.to_string()),
         }
@@ -359,8 +359,15 @@ impl App {
 /// What a person is told when the store fails under their command. The database's own
 /// words stay in the log, under the incident id the person can quote. Whether anything
 /// was written depends on the command, so it does not promise that nothing was.
-pub fn store_failed(incident: &str) -> String {
-    format!("Something went wrong on baton's side (incident {incident}). Please try again.")
+pub fn store_failed(e: &StoreError, incident: &str) -> String {
+    match e {
+        StoreError::Unreachable { .. } | StoreError::Unavailable(_) => format!(
+            "baton cannot reach its database right now (incident {incident}). Please try again in a moment."
+        ),
+        _ => {
+            format!("Something went wrong on baton's side (incident {incident}). Please try again.")
+        }
+    }
 }
 
 /// A short id for one failure, to find its log line: six hex digits, different on each

@@ -2,6 +2,18 @@
 //!
 //! The store is a concrete type over a `PgPool` rather than a trait: there is one real
 //! backend, and tests run against the real server through `#[sqlx::test]`.
+//!
+//! **Closed.** Every SQL statement of baton lives under `src/store` (the chat adapters'
+//! inbound statements are on their way here with the one inbound pipeline), split by
+//! table family: this file (organisations, the declared structure, check-ins),
+//! [`alerts`], [`reviews`], [`schedule`] (cadences, prompts, digests, nudges, away),
+//! [`summaries`], [`zones`], [`identities`], [`outbox`], [`parts`] (Slack's delivered
+//! parts), [`locks`] (advisory locks) and [`bench`] (the benchmark's own statements).
+//! Callers get rows as typed structs; work that spans several calls runs in a [`Tx`]
+//! from [`Store::begin`]. Outbox payloads and targets are built in Rust and bound as
+//! JSON, never assembled in SQL. A unique violation is a typed [`StoreError::Unique`]
+//! (see [`ResultExt::on_constraint`]); the database's own words go to the log, not to
+//! people (see `App::answer`).
 
 use std::collections::HashMap;
 use std::str::FromStr;

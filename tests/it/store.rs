@@ -227,7 +227,10 @@ async fn a_database_that_goes_away_gives_a_clear_error(pool: PgPool) {
     let r = app.handle_line(&kofi, "S1 70 on track", "x").await;
     let text = baton::bot::render::text::render(&r);
     assert!(r.is_error(), "{text}");
-    assert!(text.contains("database"), "{text}");
+    assert!(text.contains("cannot reach its database"), "{text}");
+    // What the pool said stays in the log.
+    assert!(!text.contains("closed"), "{text}");
+    assert!(text.contains("incident "), "{text}");
 }
 
 /// The figures a process caches are re-read whenever anything behind them changed, by
