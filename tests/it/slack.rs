@@ -543,7 +543,7 @@ async fn outbox_posts_through_slack_and_honours_retry_after(pool: PgPool) {
     let reply = baton::bot::Reply::new()
         .heading("Sales digest")
         .text("Pipeline up 4%.");
-    let mut tx = pool.begin().await.unwrap();
+    let mut tx = r.app.store.begin().await.unwrap();
     for (i, target) in [
         Target::Channel {
             department: "sales".into(),
