@@ -189,7 +189,7 @@ pub(crate) fn event_callback(event_id: &str, event: Value) -> Value {
     })
 }
 
-fn dm_event(event_id: &str, user: &str, text: &str) -> Value {
+pub(crate) fn dm_event(event_id: &str, user: &str, text: &str) -> Value {
     event_callback(
         event_id,
         json!({
