@@ -672,6 +672,93 @@ pub(crate) async fn fake() -> (Fake, String) {
     (f, format!("http://{addr}"))
 }
 
+/// The fake hands out ids as Discord does and refuses what Discord refuses: a message id
+/// it never issued in that channel (404, 10008), a channel that does not exist (404,
+/// 10003), a second thread from one message (400, 160004).
+#[tokio::test]
+async fn the_fake_issues_its_own_ids_and_refuses_unknown_ones() {
+    let (_f, url) = fake().await;
+    let c = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: &str, body: Value| {
+        let req = c
+            .request(method, format!("{url}/api/v10{path}"))
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        async move {
+            let r = req.send().await.unwrap();
+            let status = r.status().as_u16();
+            let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+            (status, v)
+        }
+    };
+    use reqwest::Method as M;
+    const CH: &str = "1187532046617530999";
+    let post = |ch: &str| format!("/channels/{ch}/messages");
+    assert_eq!(
+        call(M::POST, &post("42"), json!({})).await,
+        (404, json!({"message": "Unknown Channel", "code": 10003}))
+    );
+    let (status, m) = call(M::POST, &post(CH), json!({"content": "a"})).await;
+    assert_eq!((status, m["id"].as_str()), (200, Some("1000")));
+    assert_eq!(m["channel_id"], CH);
+    // Edits only of messages posted in that channel.
+    assert_eq!(
+        call(M::PATCH, &format!("{}/999", post(CH)), json!({})).await,
+        (404, json!({"message": "Unknown Message", "code": 10008}))
+    );
+    assert_eq!(
+        call(M::PATCH, &format!("{}/1000", post(CH)), json!({}))
+            .await
+            .0,
+        200
+    );
+    // DM channels: their own space, one per recipient.
+    let dm = |who: &str| call(M::POST, "/users/@me/channels", json!({"recipient_id": who}));
+    assert_eq!(dm("7").await.1["id"], "9000");
+    assert_eq!(dm("8").await.1["id"], "9001");
+    assert_eq!(dm("7").await.1["id"], "9000");
+    assert_eq!(
+        call(M::POST, &post("9000"), json!({})).await.1["id"],
+        "1001"
+    );
+    // A thread from a message shares the message's id (as on Discord); only one per message.
+    let from = format!("{}/1000/threads", post(CH));
+    assert_eq!(
+        call(M::POST, &from, json!({"name": "t"})).await.1["id"],
+        "1000"
+    );
+    assert_eq!(call(M::POST, &from, json!({"name": "t"})).await.0, 400);
+    assert_eq!(
+        call(
+            M::POST,
+            &format!("{}/999/threads", post(CH)),
+            json!({"name": "t"})
+        )
+        .await
+        .0,
+        404
+    );
+    // Messages in the thread get their own ids; the starter message is not in the thread.
+    assert_eq!(
+        call(M::POST, &post("1000"), json!({})).await.1["id"],
+        "1002"
+    );
+    assert_eq!(
+        call(M::PATCH, &format!("{}/1000", post("1000")), json!({}))
+            .await
+            .0,
+        404
+    );
+    // A thread of its own (not from a message): the thread space.
+    let own = call(
+        M::POST,
+        &format!("/channels/{CH}/threads"),
+        json!({"name": "u"}),
+    )
+    .await;
+    assert_eq!(own.1["id"], "5000");
+}
+
 #[test]
 fn the_fakes_message_is_a_discord_message() {
     serde_json::from_value::<serenity::all::Message>(message_json("1000", "9000")).unwrap();

@@ -290,7 +290,7 @@ fn input(f: &Field) -> Value {
             let opts: Vec<Value> = options.iter().map(|o| option(o)).collect();
             let mut e = json!({ "type": "static_select", "action_id": name, "options": opts });
             if let Some(d) = &f.default
-                && options.iter().any(|o| *o == d)
+                && options.contains(&d)
             {
                 e["initial_option"] = option(d);
             }
