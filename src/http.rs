@@ -21,7 +21,7 @@ use serde::Deserialize;
 use crate::app::App;
 use crate::error::AppError;
 use crate::metrics::Metrics;
-use crate::serve::Shutdown;
+use crate::shutdown::Shutdown;
 use crate::store::{Store, StoreError};
 
 /// How long `/readyz` (and the outbox depth on `/metrics`) waits for the database.

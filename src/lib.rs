@@ -1,16 +1,31 @@
 //! baton: a self-hosted chat-ops bot that runs a company's strategy rhythm.
 //!
-//! Module map (three rings, see ARCHITECTURE.md):
-//! - [`domain`]: pure model, rollup math, cadence rules and parsers.
+//! Module map (three rings, see ARCHITECTURE.md). Each module may use the ones listed
+//! below it, never one above (no import cycles):
+//!
+//! - `src/main.rs`: the CLI, thin.
+//! - [`bench`]: the benchmark and soak harness behind `baton bench`.
+//! - [`serve`]: `baton serve`'s wiring: ticker, outbox workers, HTTP, the platforms of
+//!   [`chat::PLATFORMS`].
+//! - [`http`]: health, readiness, metrics and calendar feeds (platform routes are merged in
+//!   by `serve`).
+//! - [`chat`]: platform adapters (Slack, Discord, the shell, a recording adapter for tests),
+//!   the [`chat::Platform`] registry and the router that sends each outbound message to its
+//!   recipient's platform(s). Adapters only translate: inbound into
+//!   [`bot::inbound::Inbound`], replies out.
+//! - [`outbox`]: delivers what the outbox holds, through a [`chat::ChatAdapter`], exactly
+//!   once (fencing, recovery).
+//! - [`app`]: use cases, including [`app::inbound`], the one entry for everything people
+//!   send; the only place where the domain meets storage.
+//! - [`delivery`]: what leaves baton (`Target`, `Outbound`) and the `ChatAdapter` trait.
+//! - [`bot`]: the bot's language: `Command` parsing, neutral inbound values and `Reply`s,
+//!   and the renderers (Slack, Discord, text).
+//! - [`store`]: Postgres through sqlx; all SQL lives here and the pool is private to it.
 //! - [`manifest`]: the `org.yaml` schema and validation.
-//! - [`app`]: use cases; the only place where domain meets storage.
-//! - [`bot`]: `Command` parsing, the neutral `Reply`, and its renderers.
-//! - [`chat`]: platform adapters (Slack, Discord, the shell) and the router that sends each
-//!   outbound message to its recipient's platform(s).
-//! - [`store`]: Postgres through sqlx.
 //! - [`pictures`]: pure PNG renderers (trend chart, scorecard, strategy map).
-//! - [`clock`]: time as a parameter.
-//! - [`bench`]: the benchmark harness behind `baton bench`.
+//! - [`domain`]: pure model, rollup math, cadence rules and parsers.
+//! - [`config`], [`telemetry`], [`metrics`], [`shutdown`], [`clock`], [`error`]: settings,
+//!   logging, Prometheus metrics, the shutdown flag, time as a parameter, error types.
 
 pub mod app;
 pub mod bench;
@@ -18,6 +33,7 @@ pub mod bot;
 pub mod chat;
 pub mod clock;
 pub mod config;
+pub mod delivery;
 pub mod domain;
 pub mod error;
 pub mod http;
@@ -26,5 +42,6 @@ pub mod metrics;
 pub mod outbox;
 pub mod pictures;
 pub mod serve;
+pub mod shutdown;
 pub mod store;
 pub mod telemetry;

@@ -32,7 +32,7 @@ use chrono::{DateTime, Duration, Utc};
 use futures_util::StreamExt;
 
 use crate::app::App;
-use crate::chat::{AdapterError, ChatAdapter, Delivered, Outbound, Recovered, Target};
+use crate::delivery::{AdapterError, ChatAdapter, Delivered, Outbound, Recovered, Target};
 use crate::error::Result;
 use crate::metrics::Metrics;
 use crate::store::outbox::{self as q, Outcome, PromptGo};

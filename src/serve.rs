@@ -27,63 +27,14 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::app::App;
-use crate::chat::{AdapterError, ChatAdapter, Delivered, Outbound, Target};
+use crate::chat::{AdapterError, ChatAdapter, Connection, Delivered, Outbound, Target};
 use crate::clock::SystemClock;
 use crate::config::Settings;
 use crate::http::{HttpState, router};
 use crate::metrics::Metrics;
 use crate::store::{Store, redact_url};
 
-/// The shutdown flag every loop and `/readyz` watch. Cloning shares it.
-#[derive(Clone)]
-pub struct Shutdown(Arc<watch::Sender<bool>>);
-
-impl Default for Shutdown {
-    fn default() -> Self {
-        Shutdown::new()
-    }
-}
-
-impl Shutdown {
-    pub fn new() -> Shutdown {
-        Shutdown(Arc::new(watch::channel(false).0))
-    }
-
-    /// Starts shutting down (idempotent).
-    pub fn trigger(&self) {
-        self.0.send_replace(true);
-    }
-
-    pub fn is_triggered(&self) -> bool {
-        *self.0.borrow()
-    }
-
-    pub fn subscribe(&self) -> watch::Receiver<bool> {
-        self.0.subscribe()
-    }
-
-    /// Resolves once shutdown has been triggered.
-    pub async fn wait(&self) {
-        stopped(&mut self.subscribe()).await;
-    }
-}
-
-/// Resolves once the flag is set (or its sender is gone, which also means stop).
-pub(crate) async fn stopped(rx: &mut watch::Receiver<bool>) {
-    let _ = rx.wait_for(|stop| *stop).await;
-}
-
-pub(crate) fn is_stopped(rx: &watch::Receiver<bool>) -> bool {
-    *rx.borrow() || rx.has_changed().is_err()
-}
-
-/// Sleeps for `d`, or less if shutdown comes first.
-pub(crate) async fn pause(d: Duration, rx: &mut watch::Receiver<bool>) {
-    tokio::select! {
-        _ = tokio::time::sleep(d) => {}
-        _ = stopped(rx) => {}
-    }
-}
+pub use crate::shutdown::{Shutdown, is_stopped, pause, stopped};
 
 /// The shortest sleep between ticks, so a `next_wake` in the past cannot spin the loop.
 pub const MIN_TICK: Duration = Duration::from_secs(1);
@@ -217,14 +168,10 @@ pub struct Service {
     shutdown: Shutdown,
     listener: Option<TcpListener>,
     ticker: bool,
-    /// Extra routes merged into the HTTP router (Slack HTTP mode).
+    /// Extra routes merged into the HTTP router (platforms' inbound endpoints).
     routes: Option<axum::Router>,
-    /// Slack Socket Mode, run beside the other loops.
-    socket: Option<Arc<crate::chat::slack::SlackBot>>,
-    /// The Discord interactions endpoint.
-    discord: Option<crate::chat::discord::Interactions>,
-    /// Discord gateway mode (run while this replica holds the gateway lock).
-    gateway: Option<crate::chat::discord::Gateway>,
+    /// Platforms' connections, run beside the other loops until shutdown.
+    connections: Vec<Connection>,
 }
 
 impl Service {
@@ -243,9 +190,7 @@ impl Service {
             listener: None,
             ticker: true,
             routes: None,
-            socket: None,
-            discord: None,
-            gateway: None,
+            connections: Vec::new(),
         }
     }
 
@@ -258,27 +203,15 @@ impl Service {
         self
     }
 
-    /// Also run Slack Socket Mode until shutdown.
-    pub fn with_socket_mode(mut self, bot: Arc<crate::chat::slack::SlackBot>) -> Service {
-        self.socket = Some(bot);
+    /// Also run this connection (Slack Socket Mode, Discord's gateway) until shutdown.
+    pub fn with_connection(mut self, connection: Connection) -> Service {
+        self.connections.push(connection);
         self
     }
 
     /// Also serve HTTP on this listener.
     pub fn with_http(mut self, listener: TcpListener) -> Service {
         self.listener = Some(listener);
-        self
-    }
-
-    /// Also serve Discord's interactions endpoint (`POST /discord/interactions`).
-    pub fn with_discord(mut self, cfg: crate::chat::discord::Interactions) -> Service {
-        self.discord = Some(cfg);
-        self
-    }
-
-    /// Also run Discord gateway mode (see [`crate::chat::discord::gateway`]).
-    pub fn with_discord_gateway(mut self, gateway: crate::chat::discord::Gateway) -> Service {
-        self.gateway = Some(gateway);
         self
     }
 
@@ -305,9 +238,7 @@ impl Service {
             listener,
             ticker,
             routes,
-            socket,
-            discord,
-            gateway,
+            connections,
         } = self;
         let mut tasks = JoinSet::new();
         if ticker {
@@ -328,11 +259,8 @@ impl Service {
                 shutdown.subscribe(),
             ));
         }
-        if let Some(bot) = socket {
-            tasks.spawn(crate::chat::slack::socket::run(bot, shutdown.clone()));
-        }
-        if let Some(gw) = gateway {
-            tasks.spawn(crate::chat::discord::gateway::run(gw, shutdown.clone()));
+        for connect in connections {
+            tasks.spawn(connect(shutdown.clone()));
         }
         let mut http = None;
         if let Some(listener) = listener {
@@ -341,9 +269,6 @@ impl Service {
             let mut service_router = router(state.clone());
             if let Some(r) = routes {
                 service_router = service_router.merge(r);
-            }
-            if let Some(cfg) = discord {
-                service_router = service_router.merge(crate::chat::discord::routes(state, cfg));
             }
             http = Some(tokio::spawn(async move {
                 let wait = stop.clone();
@@ -521,47 +446,24 @@ pub async fn run(config: Option<&Path>, database_url: Option<String>) -> anyhow:
         "listening"
     );
     let metrics = app.metrics.clone();
-    let slack = &settings.slack;
-    let d = &settings.discord;
-    use secrecy::ExposeSecret;
-    let slack_bot = match &slack.bot_token {
-        Some(t) => Some(Arc::new(crate::chat::slack::SlackBot::new(
-            app.clone(),
-            &slack.api_url,
-            t.expose_secret(),
-            slack.app_token.as_ref().map(|t| t.expose_secret()),
-        )?)),
-        None => None,
-    };
-    let discord_http = d.bot_token.as_ref().map(|t| {
-        crate::chat::discord::http(
-            t.expose_secret(),
-            d.application_id,
-            d.api_url.as_deref(),
-            false,
-        )
-    });
-    if let Some(http) = &discord_http
-        && d.application_id.is_some()
-    {
-        match crate::chat::discord::register_commands(http, d.guild_id).await {
-            Ok(()) => tracing::info!(guild = ?d.guild_id, "registered /baton on Discord"),
-            Err(e) => tracing::error!(error = %e, "registering /baton on Discord failed"),
-        }
-    }
     // Every configured platform delivers, side by side: the router sends each message to
     // the platform of its recipient (see `chat::router`). With none, messages are logged.
     let mut adapters: Vec<Arc<dyn ChatAdapter>> = Vec::new();
-    if let Some(bot) = &slack_bot {
-        adapters.push(Arc::new(crate::chat::slack::SlackAdapter {
-            bot: bot.clone(),
-        }));
-    }
-    if let Some(http) = &discord_http {
-        adapters.push(Arc::new(crate::chat::discord::DiscordAdapter::new(
-            app.clone(),
-            http.clone(),
-        )));
+    let mut routes: Option<axum::Router> = None;
+    let mut connections: Vec<Connection> = Vec::new();
+    for platform in crate::chat::PLATFORMS {
+        let Some(wired) = platform.wire(&app, &settings).await? else {
+            continue;
+        };
+        tracing::info!(platform = platform.name(), "platform configured");
+        adapters.push(wired.adapter);
+        if let Some(r) = wired.routes {
+            routes = Some(match routes {
+                Some(all) => all.merge(r),
+                None => r,
+            });
+        }
+        connections.extend(wired.connections);
     }
     let adapter: Arc<dyn ChatAdapter> = if adapters.is_empty() {
         tracing::warn!(
@@ -573,79 +475,12 @@ pub async fn run(config: Option<&Path>, database_url: Option<String>) -> anyhow:
         tracing::info!(platforms = ?router.platforms(), "outbound messages are routed per recipient");
         Arc::new(router)
     };
-    if let Some(bot) = &slack_bot {
-        // People linked by email are looked up in Slack, paced, beside everything else;
-        // their messages wait (retried) until the lookup has reached them.
-        let bot = bot.clone();
-        tokio::spawn(async move {
-            if let Err(e) = bot
-                .link_all_by_email(crate::chat::slack::people::LOOKUP_PACE)
-                .await
-            {
-                tracing::error!(error = %e, "looking up email-linked people in Slack failed");
-            }
-        });
-    }
-    let (service_app, service_metrics) = (app.clone(), metrics.clone());
     let mut service = Service::new(app, metrics, adapter, opts).with_http(listener);
-    if let Some(bot) = slack_bot {
-        service = match slack.mode {
-            crate::config::SlackMode::Socket => {
-                anyhow::ensure!(
-                    slack.app_token.is_some(),
-                    "Slack Socket Mode needs BATON_SLACK_APP_TOKEN (an xapp-… app-level token with \
-                     connections:write), or set BATON_SLACK_MODE=http"
-                );
-                tracing::info!(api = %slack.api_url, "Slack: Socket Mode");
-                service.with_socket_mode(bot)
-            }
-            crate::config::SlackMode::Http => {
-                let secret = slack.signing_secret.clone().context(
-                    "Slack HTTP mode needs BATON_SLACK_SIGNING_SECRET (Basic Information → Signing Secret)",
-                )?;
-                tracing::info!(api = %slack.api_url, "Slack: HTTP mode on /slack/events, /slack/commands, /slack/interactions");
-                service.with_routes(crate::chat::slack::http::routes(bot, secret))
-            }
-        };
+    if let Some(r) = routes {
+        service = service.with_routes(r);
     }
-    if d.bot_token.is_some() && d.mode() == crate::config::DiscordMode::Http {
-        anyhow::ensure!(
-            d.public_key.is_some(),
-            "Discord HTTP mode needs BATON_DISCORD_PUBLIC_KEY (General Information → Public Key), \
-             or leave BATON_DISCORD_MODE unset for gateway mode"
-        );
-    }
-    // The endpoint is served whenever a public key is set (in gateway mode too: Discord
-    // sends interactions to the endpoint once its URL is set in the portal); interaction ids
-    // are recorded once across both.
-    if let Some(key) = &d.public_key {
-        match crate::chat::discord::Interactions::new(
-            key.expose_secret(),
-            discord_http.filter(|_| d.application_id.is_some()),
-        ) {
-            Ok(cfg) => service = service.with_discord(cfg),
-            // The rest of baton still runs; Discord's endpoint check will fail visibly.
-            Err(e) => tracing::error!(error = %e, "the Discord interactions endpoint is off"),
-        }
-    }
-    if let Some(token) = &d.bot_token
-        && d.mode() == crate::config::DiscordMode::Gateway
-    {
-        tracing::info!(
-            message_content = d.message_content,
-            "Discord: gateway mode (one replica at a time holds the connection)"
-        );
-        service = service.with_discord_gateway(
-            crate::chat::discord::Gateway::new(
-                service_app,
-                service_metrics,
-                token.expose_secret(),
-                d.application_id,
-                d.api_url.as_deref(),
-            )
-            .poll(Duration::from_secs(d.lock_poll_seconds.get()))
-            .intents(crate::chat::discord::gateway::intents(d.message_content)),
-        );
+    for c in connections {
+        service = service.with_connection(c);
     }
     service.run_until(signal).await
 }

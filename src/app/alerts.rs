@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::bot::reply::{Action, Block};
 use crate::bot::{Align, Cell, Reply, Table};
-use crate::chat::Target;
+use crate::delivery::Target;
 use crate::domain::alerts::{Condition, add_working_days, conditions};
 use crate::domain::calendar::suggest_rhythm;
 use crate::domain::progress::rollup;
@@ -456,10 +456,13 @@ fn may_act(spec: &OrgSpec, actor: &Actor, dep: &DependencySpec) -> bool {
     let me = &actor.person.spec.key;
     actor.is_admin()
         || provider_owner(spec, dep).as_ref() == Some(me)
-        || spec.departments.iter().any(|d| {
-            (d.key == dep.provider_department && (d.members.contains(me) || d.heads.contains(me)))
-                || (d.key == dep.dependent_department && d.heads.contains(me))
-        })
+        || crate::domain::org::may_act_for(spec, me.as_str(), dep.provider_department.as_str())
+        || spec
+            .department(dep.dependent_department.as_str())
+            .is_some_and(|d| {
+                crate::domain::org::standing(d, me.as_str())
+                    == Some(crate::domain::org::Standing::Head)
+            })
 }
 
 async fn alert_for(
@@ -487,10 +490,9 @@ pub async fn declare_blocked(app: &App, actor: &Actor, key: &str, reason: &str) 
     let dep = dependency(&spec, key)?;
     let me = &actor.person.spec.key;
     let involved = actor.is_admin()
-        || spec.departments.iter().any(|d| {
-            (d.key == dep.dependent_department || d.key == dep.provider_department)
-                && (d.members.contains(me) || d.heads.contains(me))
-        });
+        || [&dep.dependent_department, &dep.provider_department]
+            .iter()
+            .any(|d| crate::domain::org::may_act_for(&spec, me.as_str(), d.as_str()));
     if !involved {
         return Err(AppError::Forbidden(format!(
             "Only people of {} or {} can declare `{}` blocked.",
@@ -665,6 +667,19 @@ pub async fn resolve(app: &App, actor: &Actor, id: &str, note: &str) -> Result<R
 
 /// `update <alert> <check-in line | note>`: records a check-in on the provider's key
 /// result (or the note against its current figure) and posts it in the alert's thread.
+/// `update <alert>` alone, or an alert's **Post update** button: the form that takes the
+/// update (a check-in line or a note), for an alert the person may act on.
+pub async fn update_form(app: &App, actor: &Actor, id: &str) -> Result<Reply> {
+    let (a, _) = alert_for(app, actor, id, "update <alert> <check-in or note>").await?;
+    let mut r = Reply::new();
+    r.push(crate::bot::Block::Form(crate::bot::reply::Form::text(
+        format!("{}{}", crate::bot::inbound::ALERT_UPDATE_FORM, a.id),
+        format!("Update alert #{}", a.id),
+        "A check-in (e.g. PK1 40 at risk: vendor late) or a note",
+    )));
+    Ok(r)
+}
+
 pub async fn post_update(
     app: &App,
     actor: &Actor,

@@ -222,18 +222,9 @@ pub async fn record(
 
 /// Key results the person may check in on in the active cycle, in manifest order.
 fn candidates<'a>(spec: &'a crate::domain::OrgSpec, actor: &Actor) -> Vec<&'a KeyResultSpec> {
-    let mine: Vec<&str> = actor.departments().collect();
     spec.key_results
         .iter()
-        .filter(|k| {
-            k.owner.as_ref().is_some_and(|o| o.as_str() == actor.key())
-                || spec
-                    .objectives
-                    .iter()
-                    .find(|o| o.code == k.objective)
-                    .and_then(|o| crate::store::owning_department(spec, o))
-                    .is_some_and(|d| mine.contains(&d.as_str()))
-        })
+        .filter(|k| crate::domain::org::may_check_in(spec, actor.key(), k))
         .collect()
 }
 

@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod apply;
 pub mod calendar;
 pub mod checkins;
+pub mod inbound;
 pub mod pictures;
 pub mod reviews;
 pub mod schedule;
@@ -12,6 +13,7 @@ pub mod seed;
 pub mod status;
 pub mod strategy;
 pub mod summaries;
+pub mod view;
 pub mod zones;
 
 use std::collections::HashMap;
@@ -52,6 +54,10 @@ pub struct App {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Nudges (reminders) per person per week.
     pub nudge_cap: i64,
+    /// What platforms said about their users (one lookup per unknown identity).
+    pub profiles: inbound::Profiles,
+    /// Every command the inbound pipeline ran, as it ran it (for observers: tests, audit).
+    pub ran: tokio::sync::broadcast::Sender<inbound::Ran>,
     /// Declared structure per organisation, reused while the organisation's revision
     /// (bumped by every manifest apply) is unchanged.
     specs: Mutex<HashMap<i64, CachedSpec>>,
@@ -80,6 +86,8 @@ impl App {
             clock,
             metrics: Arc::new(crate::metrics::Metrics::new()),
             nudge_cap: 5,
+            profiles: Default::default(),
+            ran: tokio::sync::broadcast::channel(256).0,
             specs: Mutex::new(HashMap::new()),
             states: Mutex::new(HashMap::new()),
         }
@@ -312,10 +320,21 @@ impl App {
             Command::Checkin(line) => checkins::record(self, actor, &line, false, delivery).await,
             Command::Correct(line) => checkins::record(self, actor, &line, true, delivery).await,
             Command::CheckinForm(code) => checkins::form(self, actor, code.as_ref()).await,
-            Command::SubmitForm { id, values } => match id.strip_prefix(reviews::EDIT_FORM) {
-                Some(capture) => reviews::submit_edit(self, actor, capture, &values).await,
-                None => checkins::submit(self, actor, &id, &values, delivery).await,
-            },
+            Command::SubmitForm { id, values } => {
+                if let Some(capture) = id.strip_prefix(reviews::EDIT_FORM) {
+                    reviews::submit_edit(self, actor, capture, &values).await
+                } else if let Some(alert) = id.strip_prefix(crate::bot::inbound::ALERT_UPDATE_FORM)
+                {
+                    let text = values
+                        .iter()
+                        .find(|(k, _)| k == "text")
+                        .map(|(_, v)| v.trim())
+                        .unwrap_or_default();
+                    alerts::post_update(self, actor, alert, text, delivery).await
+                } else {
+                    checkins::submit(self, actor, &id, &values, delivery).await
+                }
+            }
             Command::Gaps => strategy::gaps(self, actor).await,
             Command::Map => strategy::map(self, actor).await,
             Command::Deps(dept) => strategy::deps(self, actor, dept.as_deref()).await,
@@ -332,6 +351,7 @@ impl App {
             Command::AlertUpdate { alert, text } => {
                 alerts::post_update(self, actor, &alert, &text, delivery).await
             }
+            Command::AlertUpdateForm(alert) => alerts::update_form(self, actor, &alert).await,
             Command::ReviewStart { tier, dept } => {
                 reviews::start(self, actor, &tier, dept.as_deref()).await
             }

@@ -16,7 +16,7 @@ use crate::pictures::trend::{Trend, TrendPoint};
 use crate::pictures::{self, Png};
 
 use super::App;
-use super::status::View;
+use super::view::View;
 
 pub const KR_TREND: &str = "kr_trend";
 pub const SCORECARD: &str = "scorecard";

@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 
 use crate::bot::reply::{Action, Block};
 use crate::bot::{Align, Cell, Reply, Table};
-use crate::chat::Target;
+use crate::delivery::Target;
 use crate::domain::alerts::add_working_days;
 use crate::domain::due::parse_due;
 use crate::domain::{Key, OrgSpec, Perspective, Role};
@@ -19,7 +19,7 @@ use crate::store::StoreError;
 use crate::store::outbox::{Payload, enqueue};
 use crate::store::reviews::{CaptureRow, ItemRow, NewCapture, ReviewRow};
 
-use super::status::View;
+use super::view::View;
 use super::{Actor, App};
 
 pub use crate::domain::review::{SECTIONS, TIERS, default_template};
@@ -137,8 +137,8 @@ async fn agenda(
                 for p in persp {
                     let mut lines = Vec::new();
                     for o in spec.objectives.iter().filter(|o| v.in_active_cycle(o)) {
-                        let dept = crate::store::owning_department(spec, o);
-                        if !dept.as_ref().is_some_and(|d| depts.contains(d)) {
+                        let dept = crate::domain::org::owning_department(spec, o);
+                        if !dept.is_some_and(|d| depts.iter().any(|x| x == d.as_str())) {
                             continue;
                         }
                         let served = o
@@ -260,11 +260,8 @@ async fn agenda(
                     .key_results
                     .iter()
                     .filter(|k| {
-                        spec.objectives
-                            .iter()
-                            .find(|o| o.code == k.objective)
-                            .and_then(|o| crate::store::owning_department(spec, o))
-                            .is_some_and(|d| depts.contains(&d))
+                        crate::domain::org::kr_department(spec, k)
+                            .is_some_and(|d| depts.iter().any(|x| x == d.as_str()))
                     })
                     .map(|k| (k.code.as_str(), ()))
                     .collect();
@@ -306,17 +303,11 @@ fn may_run(spec: &OrgSpec, actor: &Actor, scope: &str) -> bool {
         Some(scope.to_string())
     };
     // Heads of the scope's department or of any department above it.
-    let mut cur = target.and_then(|t| spec.departments.iter().find(|d| d.key.as_str() == t));
-    while let Some(d) = cur {
-        if d.heads.contains(me) {
-            return true;
-        }
-        cur = d
-            .parent
-            .as_ref()
-            .and_then(|p| spec.departments.iter().find(|x| &x.key == p));
-    }
-    false
+    target.is_some_and(|t| {
+        crate::domain::org::ancestors(spec, &t)
+            .iter()
+            .any(|d| d.heads.contains(me))
+    })
 }
 
 fn thread(r: &ReviewRow) -> Target {
@@ -673,19 +664,15 @@ async fn summary(app: &App, org_id: i64, r: &ReviewRow) -> Result<Reply> {
     Ok(s)
 }
 
-/// Finds the owner in a capture: a mention (`@kofi`, a Slack `<@U…>`) or a person's key or
-/// first name at the start. Returns the person's key and the text without it.
+/// Finds the owner in a capture: a mention (`@kofi`; adapters write a platform's mention
+/// as `@<user id>` and the inbound pipeline turns known ones into `@<key>`) or a person's
+/// key or first name at the start. Returns the person's key and the text without it.
 fn find_owner(spec: &OrgSpec, text: &str) -> (Option<Key>, String) {
     let words: Vec<&str> = text.split_whitespace().collect();
     for (i, w) in words.iter().enumerate() {
-        let bare = w.trim_matches(|c: char| matches!(c, ',' | ':' | '.' | '<' | '>'));
+        let bare = w.trim_matches(|c: char| matches!(c, ',' | ':' | '.'));
         let mention = bare.strip_prefix('@');
-        // A Slack mention may carry a label: `<@U04EMMADV5|emma>`.
-        let candidate = mention
-            .unwrap_or(bare)
-            .split('|')
-            .next()
-            .unwrap_or_default();
+        let candidate = mention.unwrap_or(bare);
         // Only a mention anywhere, or a bare name as the first word, counts.
         if mention.is_none() && i > 0 {
             continue;
@@ -857,7 +844,7 @@ fn capture_buttons(id: i64) -> Block {
 }
 
 /// The form id of [`edit_form`]; submitting it runs [`edit`].
-pub const EDIT_FORM: &str = "capture_edit:";
+pub use crate::bot::inbound::EDIT_FORM;
 
 /// `edit <id>` without text (the Edit button): a form with one field, pre-filled with the
 /// item as it would be typed (`@owner text by <due date>`), for the people who may change it.

@@ -15,7 +15,7 @@ use chrono_tz::Tz;
 
 use crate::bot::reply::Block;
 use crate::bot::{Align, Cell, Reply, Table};
-use crate::chat::Target;
+use crate::delivery::Target;
 use crate::domain::cadence::{CadenceRule, department_zone, parse_rule, to_instant};
 use crate::domain::parse::parse_date;
 use crate::domain::progress::{active_cycle, rollup};
@@ -70,11 +70,15 @@ impl<'a> Index<'a> {
     fn new(spec: &'a OrgSpec, now: DateTime<Utc>, reported: &HashMap<String, Tz>) -> Index<'a> {
         let cycle = active_cycle(spec, now).map(|c| c.key.clone());
         let zones = super::zones::zones_of(spec, reported);
+        let org = crate::domain::org::OrgIndex::new(spec);
         let owning: HashMap<&crate::domain::Code, Option<String>> = spec
             .objectives
             .iter()
             .filter(|o| cycle.as_ref().is_none_or(|cy| *cy == o.cycle))
-            .map(|o| (&o.code, crate::store::owning_department(spec, o)))
+            .map(|o| {
+                let dept = org.owning(o).map(|i| spec.departments[i].key.to_string());
+                (&o.code, dept)
+            })
             .collect();
         let mut krs: HashMap<(&str, String), Vec<String>> = HashMap::new();
         for k in spec.key_results.iter().filter(|k| k.cadence.is_none()) {
@@ -738,11 +742,9 @@ pub async fn digest(
             ("Progress", Align::Left),
             ("Status", Align::Left),
         ]);
-        for o in spec
-            .objectives
-            .iter()
-            .filter(|o| crate::store::owning_department(spec, o).as_deref() == Some(dept))
-        {
+        for o in spec.objectives.iter().filter(|o| {
+            crate::domain::org::owning_department(spec, o).map(|k| k.as_str()) == Some(dept)
+        }) {
             if after.cycle.as_ref().is_some_and(|c| *c != o.cycle) {
                 continue;
             }
@@ -784,7 +786,8 @@ pub async fn digest(
         rank(b) > rank(a) && b.is_bad()
     };
     for o in &spec.objectives {
-        if !root && crate::store::owning_department(spec, o).as_deref() != Some(dept) {
+        if !root && crate::domain::org::owning_department(spec, o).map(|k| k.as_str()) != Some(dept)
+        {
             continue;
         }
         let (a, b) = (

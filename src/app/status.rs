@@ -1,15 +1,11 @@
 //! Read-only views: `help`, `whoami`, `status`, `okrs` and `kr`.
 
-use std::sync::Arc;
-
-use chrono::{DateTime, Utc};
-
 use crate::bot::command::COMMANDS;
 use crate::bot::{Align, Cell, OkrScope, Reply, Table};
-use crate::domain::progress::{Rollup, active_cycle, cycle_elapsed, rollup};
-use crate::domain::{Code, Key, KrKind, ObjectiveSpec, OrgSpec, OrgState, Perspective, Status};
+use crate::domain::{Code, Key, KrKind, ObjectiveSpec, OrgSpec, Perspective, Status};
 use crate::error::{AppError, Result};
 
+use super::view::View;
 use super::{Actor, App};
 
 pub fn help(topic: Option<&str>) -> Reply {
@@ -70,165 +66,6 @@ pub async fn whoami(app: &App, actor: &Actor) -> Result<Reply> {
             }
         ))
         .text(format!("Time zone: {tz}")))
-}
-
-/// Everything a view needs: the structure, the rollup and the moment it was computed.
-pub struct View {
-    pub spec: Arc<OrgSpec>,
-    pub state: Arc<OrgState>,
-    pub rollup: Rollup,
-    pub now: DateTime<Utc>,
-    /// Open dependency alerts.
-    pub alerts: Vec<crate::store::alerts::AlertRow>,
-    /// Key-result positions per objective, built on first use.
-    krs_by_objective: std::sync::OnceLock<std::collections::HashMap<Code, Vec<usize>>>,
-}
-
-impl View {
-    pub async fn load(app: &App, actor: &Actor) -> Result<View> {
-        View::for_org(app, actor.org.id).await
-    }
-
-    /// The view of an organisation with no one asking (pictures rendered for adapters).
-    pub async fn for_org(app: &App, org_id: i64) -> Result<View> {
-        let spec = app.spec(org_id).await?;
-        let state = app.state(org_id).await?;
-        let now = app.clock.now();
-        let rollup = rollup(&spec, &state, now);
-        let alerts = app.store.open_alerts(org_id).await?;
-        Ok(View {
-            krs_by_objective: Default::default(),
-            alerts,
-            spec,
-            state,
-            rollup,
-            now,
-        })
-    }
-
-    /// An objective's key results, in manifest order.
-    pub fn key_results_of<'a>(
-        &'a self,
-        objective: &Code,
-    ) -> impl Iterator<Item = &'a crate::domain::KeyResultSpec> + 'a {
-        let index = self.krs_by_objective.get_or_init(|| {
-            let mut m: std::collections::HashMap<Code, Vec<usize>> = Default::default();
-            for (i, k) in self.spec.key_results.iter().enumerate() {
-                m.entry(k.objective.clone()).or_default().push(i);
-            }
-            m
-        });
-        index
-            .get(objective)
-            .into_iter()
-            .flatten()
-            .map(|&i| &self.spec.key_results[i])
-    }
-
-    pub fn label(&self, p: Perspective) -> String {
-        self.spec
-            .perspectives
-            .iter()
-            .find(|x| x.perspective == p)
-            .map(|x| x.label.clone())
-            .unwrap_or_else(|| p.default_label().to_string())
-    }
-
-    pub fn status_cell(&self, code: &Code) -> Cell {
-        if let Some(k) = self.rollup.key_results.get(code) {
-            return Cell::Status {
-                status: k.status,
-                stale: k.stale,
-            };
-        }
-        let e = self
-            .rollup
-            .objectives
-            .get(code)
-            .or_else(|| self.rollup.scorecard.get(code))
-            .or_else(|| self.rollup.measures.get(code));
-        Cell::Status {
-            status: e.map(|e| e.status).unwrap_or(Status::NoData),
-            stale: false,
-        }
-    }
-
-    pub fn progress(&self, code: &Code) -> Option<f64> {
-        if let Some(k) = self.rollup.key_results.get(code) {
-            return k.progress;
-        }
-        self.rollup
-            .objectives
-            .get(code)
-            .or_else(|| self.rollup.scorecard.get(code))
-            .or_else(|| self.rollup.measures.get(code))
-            .and_then(|e| e.progress)
-    }
-
-    /// The cycle heading: `2026-Q4 (day 54 of 92)`.
-    pub fn cycle_line(&self) -> String {
-        match active_cycle(&self.spec, self.now) {
-            Some(c) => {
-                let total = (c.ends - c.starts).num_days() + 1;
-                let day = ((self.now.date_naive() - c.starts).num_days() + 1).clamp(0, total);
-                format!(
-                    "cycle {} (day {day} of {total}, {:.0}% elapsed)",
-                    c.key,
-                    cycle_elapsed(c, self.now) * 100.0
-                )
-            }
-            None => "no OKR cycle declared".into(),
-        }
-    }
-
-    pub fn in_active_cycle(&self, o: &ObjectiveSpec) -> bool {
-        self.rollup.cycle.as_ref().is_none_or(|c| *c == o.cycle)
-    }
-
-    /// Key-result rows for an objective, indented under it.
-    pub fn kr_rows(&self, t: &mut Table, objective: &Code) {
-        for k in self.key_results_of(objective) {
-            let ev = self.rollup.key_results.get(&k.code);
-            let target = match k.kind {
-                KrKind::Band => k
-                    .band
-                    .map(|(lo, hi)| {
-                        format!(
-                            "{}–{}",
-                            crate::bot::render::figure(Some(lo), ""),
-                            crate::bot::render::figure(Some(hi), &k.unit)
-                        )
-                    })
-                    .unwrap_or_default(),
-                KrKind::Milestone => "done".into(),
-                KrKind::AtLeast => format!("≥ {}", crate::bot::render::figure(k.target, &k.unit)),
-                KrKind::AtMost => format!("≤ {}", crate::bot::render::figure(k.target, &k.unit)),
-                _ => crate::bot::render::figure(k.target, &k.unit),
-            };
-            let value = ev.and_then(|e| e.value);
-            let value = if k.kind == KrKind::Milestone {
-                Cell::text(if value == Some(1.0) {
-                    "done"
-                } else {
-                    "not done"
-                })
-            } else {
-                Cell::Figure {
-                    value,
-                    unit: k.unit.clone(),
-                }
-            };
-            t.row(vec![
-                Cell::text(format!("  {}", k.code)),
-                Cell::text(format!("  {}", k.title)),
-                value,
-                Cell::text(target),
-                Cell::Progress(ev.and_then(|e| e.progress)),
-                self.status_cell(&k.code),
-                Cell::text(k.owner.as_ref().map(|o| o.as_str()).unwrap_or("—")),
-            ]);
-        }
-    }
 }
 
 fn okr_table() -> Table {
@@ -410,21 +247,6 @@ fn company(v: &View) -> Reply {
     r.note("`status <dept>` for one department · `map` for the strategy map · `gaps` for what is missing")
 }
 
-fn descendants(spec: &OrgSpec, root: &Key) -> Vec<Key> {
-    let mut out = vec![root.clone()];
-    let mut i = 0;
-    while i < out.len() {
-        let cur = out[i].clone();
-        for d in &spec.departments {
-            if d.parent.as_ref() == Some(&cur) && !out.contains(&d.key) {
-                out.push(d.key.clone());
-            }
-        }
-        i += 1;
-    }
-    out
-}
-
 fn department(v: &View, key: &Key) -> Reply {
     let d = v
         .spec
@@ -441,15 +263,12 @@ fn department(v: &View, key: &Key) -> Reply {
         e.map(|e| e.status).unwrap_or(Status::NoData).mark(),
         e.map(|e| e.status).unwrap_or(Status::NoData).label()
     ));
-    let scope = descendants(&v.spec, key);
+    let scope = crate::domain::org::descendants(&v.spec, key.as_str());
     let mut t = okr_table();
     let mut serves: Vec<&Code> = Vec::new();
     for o in v.spec.objectives.iter().filter(|o| v.in_active_cycle(o)) {
-        let owning = crate::store::owning_department(&v.spec, o);
-        if owning
-            .as_deref()
-            .is_some_and(|k| scope.iter().any(|s| s.as_str() == k))
-        {
+        let owning = crate::domain::org::owning_department(&v.spec, o);
+        if owning.is_some_and(|k| scope.contains(&k)) {
             objective_row(v, &mut t, o);
             for a in &o.aligns_to {
                 if !serves.contains(&a) {
@@ -664,7 +483,7 @@ pub async fn okrs(app: &App, actor: &Actor, scope: OkrScope) -> Result<Reply> {
                     depts.join(", ")
                 )));
             };
-            let scope_keys: Vec<String> = descendants(&v.spec, &d.key)
+            let scope_keys: Vec<String> = crate::domain::org::descendants(&v.spec, d.key.as_str())
                 .iter()
                 .map(|k| k.as_str().to_string())
                 .collect();
@@ -672,8 +491,8 @@ pub async fn okrs(app: &App, actor: &Actor, scope: OkrScope) -> Result<Reply> {
             (
                 format!("OKRs of {}", d.name),
                 Box::new(move |o: &ObjectiveSpec| {
-                    crate::store::owning_department(&spec, o)
-                        .is_some_and(|k| scope_keys.contains(&k))
+                    crate::domain::org::owning_department(&spec, o)
+                        .is_some_and(|k| scope_keys.iter().any(|s| s == k.as_str()))
                 }),
             )
         }

@@ -6,7 +6,7 @@ use crate::domain::calendar::suggest_rhythm;
 use crate::domain::{Code, Key, OrgSpec, Perspective, Status};
 use crate::error::{AppError, Result};
 
-use super::status::View;
+use super::view::View;
 use super::{Actor, App};
 
 /// One finding of `gaps`.

@@ -5,7 +5,8 @@
 //! 1. the zone the manifest sets for the person;
 //! 2. else the zone a chat platform reported for them (Slack's `tz` from `users.info`,
 //!    validated as an IANA name when it is recorded in `platform_zones`);
-//! 3. else the zone of their first department (which falls back to the organisation's);
+//! 3. else the zone of their home department (`domain::org::home_department`, which falls
+//!    back to the organisation's);
 //! 4. else the organisation's.
 
 use std::collections::HashMap;
@@ -24,33 +25,27 @@ pub fn zone_of(spec: &OrgSpec, p: &PersonSpec, reported: Option<Tz>) -> Tz {
     if let Some(tz) = p.time_zone.or(reported) {
         return tz;
     }
-    spec.departments
-        .iter()
-        .find(|d| d.heads.contains(&p.key) || d.members.contains(&p.key))
-        .map(|d| department_zone(spec, &d.key))
+    crate::domain::org::home_department(spec, p.key.as_str())
+        .map(|d| department_zone(spec, d))
         .unwrap_or(spec.org.time_zone)
 }
 
 /// [`zone_of`] for everyone at once: each department's zone is worked out once, and each
-/// person's first department found through one pass over the departments.
+/// person's home department found through one index over the departments.
 pub fn zones_of<'a>(spec: &'a OrgSpec, reported: &HashMap<String, Tz>) -> HashMap<&'a str, Tz> {
-    let mut first: HashMap<&str, Tz> = HashMap::new();
-    for d in &spec.departments {
-        let mut zone = None;
-        for k in d.heads.iter().chain(&d.members) {
-            if !first.contains_key(k.as_str()) {
-                let tz = *zone.get_or_insert_with(|| department_zone(spec, &d.key));
-                first.insert(k.as_str(), tz);
-            }
-        }
-    }
+    let org = crate::domain::org::OrgIndex::new(spec);
+    let dept_zones: Vec<Tz> = spec
+        .departments
+        .iter()
+        .map(|d| department_zone(spec, &d.key))
+        .collect();
     spec.people
         .iter()
         .map(|p| {
             let tz = p
                 .time_zone
                 .or_else(|| reported.get(p.key.as_str()).copied())
-                .or_else(|| first.get(p.key.as_str()).copied())
+                .or_else(|| org.home(p.key.as_str()).map(|i| dept_zones[i]))
                 .unwrap_or(spec.org.time_zone);
             (p.key.as_str(), tz)
         })

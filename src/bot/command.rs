@@ -65,6 +65,8 @@ pub enum Command {
         alert: String,
         text: String,
     },
+    /// `update <alert>` alone (or an alert's Post update button): a form for the update.
+    AlertUpdateForm(String),
     /// `review start <tier> [dept]`.
     ReviewStart {
         tier: String,
@@ -377,6 +379,7 @@ impl Command {
                     alert: id.to_string(),
                     text: text.trim().to_string(),
                 }),
+                None if !rest.is_empty() => Ok(Command::AlertUpdateForm(rest.to_string())),
                 _ => Err(usage_err(
                     "update",
                     "`update` needs an alert number and a check-in or note.",

@@ -2,6 +2,7 @@
 //! reply and each platform.
 
 pub mod command;
+pub mod inbound;
 pub mod render;
 pub mod reply;
 

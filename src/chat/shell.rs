@@ -9,9 +9,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::app::inbound::{self as pipeline, Outcome};
 use crate::app::{Actor, App};
-use crate::bot::reply::{FieldKind, Form};
-use crate::bot::{Command, render::text};
+use crate::bot::Reply;
+use crate::bot::inbound::{Identity, Inbound, Place, Pressed, What};
+use crate::bot::render::text;
+use crate::bot::reply::{Action, FieldKind, Form};
 use crate::chat::recording::RecordingAdapter;
 use crate::chat::{Outbound, Target};
 use crate::clock::{Clock, FixedClock};
@@ -59,12 +62,13 @@ pub async fn advance(
 }
 
 /// Prints what the simulation delivered: in full for the person and their departments'
-/// channels, as a count for everyone else.
+/// channels, as a count for everyone else. Their buttons join `buttons`.
 fn print_delivered<W: Write>(
     out: &mut W,
     actor: &Actor,
     tz: chrono_tz::Tz,
     delivered: &[(DateTime<Utc>, Target, Outbound)],
+    buttons: &mut Vec<Action>,
 ) -> std::io::Result<()> {
     let mut others = 0;
     for (at, target, msg) in delivered {
@@ -90,7 +94,7 @@ fn print_delivered<W: Write>(
             place.push_str(" · summary updated in place");
         }
         writeln!(out, "── {when} · {place} ──")?;
-        out.write_all(text::render(&msg.reply).as_bytes())?;
+        out.write_all(text::render_pressable(&msg.reply, buttons).as_bytes())?;
     }
     if others > 0 {
         writeln!(
@@ -202,6 +206,57 @@ async fn write_pictures<W: Write>(
     Ok(())
 }
 
+/// The platform name of the terminal.
+pub const PLATFORM: &str = "shell";
+
+/// Runs one thing the person typed, pressed or filled in through the app's inbound
+/// pipeline, as the person the shell runs as.
+async fn run_inbound(app: &App, actor: &Actor, what: What) -> Reply {
+    let inbound = Inbound {
+        who: Identity {
+            platform: PLATFORM,
+            workspace: None,
+            user: actor.key().to_string(),
+        },
+        place: Place::Direct,
+        what,
+        delivery: None,
+        key: uuid::Uuid::new_v4().to_string(),
+        mentions: Vec::new(),
+    };
+    match pipeline::handle_as(app, actor.clone(), inbound).await {
+        Outcome::Done(d) => d.reply,
+        Outcome::Refused(r) => r,
+        Outcome::Duplicate => Reply::new().text("That was handled before."),
+        Outcome::Ignored(why) => Reply::new().text(format!("Nothing to do: {why}.")),
+    }
+}
+
+/// `press <n>` or `press <label>`: the button numbered `n` in what was printed since the
+/// last command, or the latest one whose label starts with `label` (`press next`).
+fn press(arg: &str, buttons: &[Action]) -> Result<Pressed, String> {
+    let arg = arg.trim().trim_start_matches('#');
+    if arg.is_empty() {
+        return Err("Usage: press <n> or press <label>, e.g. `press 1` or `press next`.".into());
+    }
+    let b = match arg.parse::<usize>() {
+        Ok(n) => n
+            .checked_sub(1)
+            .and_then(|i| buttons.get(i))
+            .ok_or_else(|| match buttons.len() {
+                0 => "There is no button to press: nothing printed since the last command has one."
+                    .to_string(),
+                k => format!("There is no button {n}: the buttons are numbered 1 to {k}."),
+            })?,
+        Err(_) => buttons
+            .iter()
+            .rev()
+            .find(|b| b.label.to_lowercase().starts_with(&arg.to_lowercase()))
+            .ok_or_else(|| format!("No button printed since the last command reads `{arg}`."))?,
+    };
+    Pressed::parse(&b.id, &b.value, None).map_err(|e| e.0)
+}
+
 /// Runs the shell until end of input or `quit`. Returns the number of commands run.
 /// With `png` set, pictures attached to replies are written there and their paths printed;
 /// the text is the same either way.
@@ -222,6 +277,8 @@ pub async fn run<R: AsyncBufRead + Unpin, W: Write>(
         Err(_) => chrono_tz::UTC,
     };
     let mut count = 0;
+    // The buttons printed since the last command, numbered for `press <n>`.
+    let mut buttons: Vec<Action> = Vec::new();
     if interactive {
         writeln!(
             out,
@@ -272,7 +329,8 @@ pub async fn run<R: AsyncBufRead + Unpin, W: Write>(
                     let until = sim.clock.now() + d;
                     match advance(app, sim, until).await {
                         Ok(delivered) => {
-                            print_delivered(out, actor, spec_tz, &delivered)?;
+                            buttons.clear();
+                            print_delivered(out, actor, spec_tz, &delivered, &mut buttons)?;
                             writeln!(
                                 out,
                                 "It is now {}.\n",
@@ -285,24 +343,34 @@ pub async fn run<R: AsyncBufRead + Unpin, W: Write>(
             }
             continue;
         }
-        let mut reply = app
-            .handle_line(actor, &line, &uuid::Uuid::new_v4().to_string())
-            .await;
-        out.write_all(text::render(&reply).as_bytes())?;
+        let what = match lower.strip_prefix("press") {
+            Some(arg) if arg.is_empty() || arg.starts_with(char::is_whitespace) => {
+                match press(arg, &buttons) {
+                    Ok(p) => What::Press(p),
+                    Err(e) => {
+                        writeln!(out, "Error: {e}\n")?;
+                        continue;
+                    }
+                }
+            }
+            _ => What::Text(line.clone()),
+        };
+        buttons.clear();
+        let mut reply = run_inbound(app, actor, what).await;
+        out.write_all(text::render_pressable(&reply, &mut buttons).as_bytes())?;
         write_pictures(app, actor, &reply, png, out).await?;
         // A reply with a form asks for its fields, then submits it (forms may chain).
         while let Some(form) = reply.form().cloned() {
             let Some(values) = fill_form(&form, &mut input, out).await? else {
                 break;
             };
-            let cmd = Command::SubmitForm {
+            let what = What::Form {
                 id: form.id.clone(),
                 values,
             };
-            reply = app
-                .handle(actor, cmd, &uuid::Uuid::new_v4().to_string())
-                .await;
-            out.write_all(text::render(&reply).as_bytes())?;
+            reply = run_inbound(app, actor, what).await;
+            buttons.clear();
+            out.write_all(text::render_pressable(&reply, &mut buttons).as_bytes())?;
             write_pictures(app, actor, &reply, png, out).await?;
         }
         writeln!(out)?;
@@ -312,7 +380,7 @@ pub async fn run<R: AsyncBufRead + Unpin, W: Write>(
             && let Ok(delivered) = advance(app, sim, sim.clock.now()).await
             && !delivered.is_empty()
         {
-            print_delivered(out, actor, spec_tz, &delivered)?;
+            print_delivered(out, actor, spec_tz, &delivered, &mut buttons)?;
         }
         out.flush()?;
     }

@@ -621,22 +621,10 @@ pub fn default_layer(purpose: &str, is_root_department: bool) -> &'static str {
 
 /// The zone of a department: its own, else its nearest ancestor's, else the organisation's.
 pub fn department_zone(spec: &super::OrgSpec, key: &super::Key) -> Tz {
-    let mut cur = spec.departments.iter().find(|d| &d.key == key);
-    let mut hops = 0;
-    while let Some(d) = cur {
-        if let Some(tz) = d.time_zone {
-            return tz;
-        }
-        hops += 1;
-        if hops > spec.departments.len() {
-            break;
-        }
-        cur = d
-            .parent
-            .as_ref()
-            .and_then(|p| spec.departments.iter().find(|x| &x.key == p));
-    }
-    spec.org.time_zone
+    super::org::ancestors(spec, key.as_str())
+        .into_iter()
+        .find_map(|d| d.time_zone)
+        .unwrap_or(spec.org.time_zone)
 }
 
 /// Every cadence the manifest declares, with defaults filled in.

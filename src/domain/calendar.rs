@@ -71,15 +71,6 @@ fn department_name(spec: &OrgSpec, dept: &Key) -> String {
         .unwrap_or_else(|| dept.to_string())
 }
 
-/// The first department a person heads or belongs to, in manifest order.
-pub fn person_department<'a>(spec: &'a OrgSpec, person: &Key) -> Option<&'a Key> {
-    spec.departments
-        .iter()
-        .find(|d| d.heads.contains(person))
-        .or_else(|| spec.departments.iter().find(|d| d.members.contains(person)))
-        .map(|d| &d.key)
-}
-
 /// Every recurring event the organisation declares (and the suggested coordination rhythms).
 pub fn events(spec: &OrgSpec) -> Vec<CalendarEvent> {
     let org = spec.org.key.as_str();
@@ -130,7 +121,7 @@ pub fn events(spec: &OrgSpec) -> Vec<CalendarEvent> {
         let dept = m
             .owner
             .as_ref()
-            .and_then(|o| person_department(spec, o))
+            .and_then(|o| super::org::home_department(spec, o.as_str()))
             .cloned();
         let tz = dept
             .as_ref()
@@ -159,18 +150,7 @@ pub fn events(spec: &OrgSpec) -> Vec<CalendarEvent> {
     for k in &spec.key_results {
         let Some(text) = &k.cadence else { continue };
         let Ok(rule) = parse_rule(text) else { continue };
-        let dept = spec
-            .objectives
-            .iter()
-            .find(|o| o.code == k.objective)
-            .and_then(|o| {
-                o.department.clone().or_else(|| {
-                    o.owner
-                        .as_ref()
-                        .and_then(|p| person_department(spec, p))
-                        .cloned()
-                })
-            });
+        let dept = super::org::kr_department(spec, k).cloned();
         let tz = dept
             .as_ref()
             .map(|d| department_zone(spec, d))

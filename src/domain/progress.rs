@@ -21,8 +21,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use super::cadence::parse_rule;
 use super::model::{Code, Confidence, Direction, Key, KrKind, Perspective, Status};
 use super::org::{
-    Current, CycleSpec, DepartmentSpec, KeyResultSpec, MeasureSpec, ObjectiveSpec, OrgSpec,
-    OrgState,
+    Current, CycleSpec, DepartmentSpec, KeyResultSpec, MeasureSpec, OrgSpec, OrgState,
 };
 
 /// Check-in period used when neither the key result nor any department up the tree
@@ -340,20 +339,6 @@ fn own_checkin_period(d: &DepartmentSpec) -> Option<Duration> {
         .find_map(|c| rule_period(&c.rule))
 }
 
-/// The owning department key of an objective: its `department`, else the department of its
-/// owner (first department listing the owner as a member, else as a head).
-fn owning_department<'a>(spec: &'a OrgSpec, o: &'a ObjectiveSpec) -> Option<&'a Key> {
-    if let Some(d) = &o.department {
-        return Some(d);
-    }
-    let owner = o.owner.as_ref()?;
-    spec.departments
-        .iter()
-        .find(|d| d.members.contains(owner))
-        .or_else(|| spec.departments.iter().find(|d| d.heads.contains(owner)))
-        .map(|d| &d.key)
-}
-
 /// Check-in period of a key result: its own `cadence`, else the `checkin` cadence of the
 /// owning objective's department, walking up parent departments, else 7 days. Rules that do
 /// not parse are skipped. (The objective's department is its `department`, else its owner's
@@ -362,24 +347,13 @@ pub fn kr_period(spec: &OrgSpec, kr: &KeyResultSpec) -> Duration {
     if let Some(p) = kr.cadence.as_deref().and_then(rule_period) {
         return p;
     }
-    let dept = spec
-        .objectives
-        .iter()
-        .find(|o| o.code == kr.objective)
-        .and_then(|o| owning_department(spec, o));
-    let mut key = dept;
-    // At most one step per department: guards against cyclic parents.
-    for _ in 0..spec.departments.len() {
-        let Some(k) = key else { break };
-        let Some(d) = spec.departments.iter().find(|d| &d.key == k) else {
-            break;
-        };
-        if let Some(p) = own_checkin_period(d) {
-            return p;
-        }
-        key = d.parent.as_ref();
-    }
-    Duration::days(DEFAULT_PERIOD_DAYS)
+    super::org::kr_department(spec, kr)
+        .and_then(|d| {
+            super::org::ancestors(spec, d.as_str())
+                .into_iter()
+                .find_map(own_checkin_period)
+        })
+        .unwrap_or(Duration::days(DEFAULT_PERIOD_DAYS))
 }
 
 /// Evaluates one key result at `now`.
@@ -580,19 +554,7 @@ impl Index {
         for (i, o) in spec.objectives.iter().enumerate() {
             obj_by_code.entry(o.code.as_str()).or_insert(i);
         }
-        let mut dept_by_key: HashMap<&str, usize> = HashMap::with_capacity(spec.departments.len());
-        let mut person_dept: HashMap<&str, usize> = HashMap::new();
-        for (i, d) in spec.departments.iter().enumerate() {
-            dept_by_key.entry(d.key.as_str()).or_insert(i);
-            for m in &d.members {
-                person_dept.entry(m.as_str()).or_insert(i);
-            }
-        }
-        for (i, d) in spec.departments.iter().enumerate() {
-            for h in &d.heads {
-                person_dept.entry(h.as_str()).or_insert(i);
-            }
-        }
+        let org = super::org::OrgIndex::new(spec);
         let n_dept = spec.departments.len();
         let dept_chain: Vec<Vec<usize>> = (0..n_dept)
             .map(|start| {
@@ -601,7 +563,7 @@ impl Index {
                 while let Some(p) = spec.departments[cur]
                     .parent
                     .as_ref()
-                    .and_then(|k| dept_by_key.get(k.as_str()).copied())
+                    .and_then(|k| org.department(k.as_str()))
                 {
                     if chain.contains(&p) {
                         break;
@@ -626,11 +588,7 @@ impl Index {
                 obj_parent[i] = Some(p);
                 obj_children[p].push(i);
             }
-            obj_dept[i] = match (&o.department, &o.owner) {
-                (Some(d), _) => dept_by_key.get(d.as_str()).copied(),
-                (None, Some(owner)) => person_dept.get(owner.as_str()).copied(),
-                (None, None) => None,
-            };
+            obj_dept[i] = org.owning(o);
         }
         let mut obj_krs = vec![Vec::new(); n_obj];
         let kr_obj = spec
@@ -921,7 +879,9 @@ mod tests {
 
     use super::*;
     use crate::domain::model::{LeadLag, Level};
-    use crate::domain::org::{CadenceSpec, OrgInfo, PerspectiveSpec, ScorecardObjective};
+    use crate::domain::org::{
+        CadenceSpec, ObjectiveSpec, OrgInfo, PerspectiveSpec, ScorecardObjective,
+    };
 
     const EPS: f64 = 1e-9;
 
@@ -1727,6 +1687,34 @@ mod tests {
         // platform: P1 and P2 (E1 belongs to eng, above platform).
         assert!(approx(r.departments[&key("platform")].progress, 0.5));
         assert_eq!(r.departments[&key("sales")], Eval::NO_DATA);
+    }
+
+    #[test]
+    fn an_objective_without_department_rolls_up_where_its_owner_may_check_in() {
+        // Dee heads eng (listed first) and is a member of leadership; her own objective
+        // names no department, so it belongs to her home department, leadership.
+        let mut spec = org();
+        let mut state = OrgState::default();
+        spec.departments = vec![
+            department("eng", None, None),
+            department("leadership", None, None),
+        ];
+        spec.departments[0].heads.push(key("dee"));
+        spec.departments[0].members.push(key("eve"));
+        spec.departments[1].members = vec![key("dee"), key("lou")];
+        spec.objectives = vec![ObjectiveSpec {
+            owner: Some(key("dee")),
+            level: Level::Person,
+            ..objective("D1", None, None, &[])
+        }];
+        metric_with(&mut spec, &mut state, "K1", "D1", 40.0, 1.0);
+        let r = rollup(&spec, &state, at(2026, 2, 15, 0));
+        assert!(approx(r.departments[&key("leadership")].progress, 0.4));
+        assert_eq!(r.departments[&key("eng")], Eval::NO_DATA);
+        // The people the rollup answers to are the people who may report the figure.
+        let k1 = &spec.key_results[0];
+        assert!(crate::domain::org::may_check_in(&spec, "lou", k1));
+        assert!(!crate::domain::org::may_check_in(&spec, "eve", k1));
     }
 
     #[test]

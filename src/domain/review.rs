@@ -26,9 +26,13 @@ pub fn default_template(tier: &str) -> Vec<&'static str> {
 /// - **Discussion**: everything else (`Note that churn…`, `Decision is Maya's`), left alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ThreadLine {
-    Capture { kind: &'static str, text: String },
+    Capture {
+        kind: &'static str,
+        text: String,
+    },
     Command,
-    Attempt,
+    /// A capture baton cannot read, and what to do instead.
+    Attempt(String),
     Discussion,
 }
 
@@ -53,6 +57,10 @@ fn near(a: &str, b: &str) -> bool {
     prev[b.len()] <= 1
 }
 
+fn attempt(why: String) -> ThreadLine {
+    ThreadLine::Attempt(why)
+}
+
 /// Classifies one reply in a review thread (see [`ThreadLine`]).
 pub fn classify_thread_line(line: &str) -> ThreadLine {
     let line = line.trim();
@@ -75,22 +83,27 @@ pub fn classify_thread_line(line: &str) -> ThreadLine {
                 kind,
                 text: rest.to_string(),
             },
-            (true, true) => ThreadLine::Attempt,
+            (true, true) => attempt(format!("`{kind}:` needs some text after the colon.")),
             // `action` with no colon is an attempt; `Note that …` is conversation.
-            (false, _) if *kind == "action" => ThreadLine::Attempt,
-            (false, true) => ThreadLine::Attempt,
+            (false, _) if *kind == "action" => {
+                attempt("start the line with `action:`, colon included.".into())
+            }
+            (false, true) => attempt(format!(
+                "start the line with `{kind}:` and the text after it."
+            )),
             (false, false) => ThreadLine::Discussion,
         };
     }
     if ["todo", "to-do", "action-item"].contains(&word.as_str()) || (colon && word == "task") {
-        return ThreadLine::Attempt;
+        return attempt("to-dos are captured as `action: …`.".into());
     }
-    if colon
-        && CAPTURE_KINDS
-            .iter()
-            .any(|k| word == format!("{k}s") || near(&word, k))
-    {
-        return ThreadLine::Attempt;
+    if colon {
+        if let Some(k) = CAPTURE_KINDS.iter().find(|k| word == format!("{k}s")) {
+            return attempt(format!("one capture per message, starting with `{k}:`."));
+        }
+        if let Some(k) = CAPTURE_KINDS.iter().find(|k| near(&word, k)) {
+            return attempt(format!("did you mean `{k}:`?"));
+        }
     }
     let number = |s: &str| {
         s.split_whitespace()
@@ -115,6 +128,34 @@ pub fn classify_thread_line(line: &str) -> ThreadLine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Any attempt (compared by kind; the reasons are checked below).
+    fn attempt_any() -> ThreadLine {
+        ThreadLine::Attempt(String::new())
+    }
+
+    fn kind(l: ThreadLine) -> ThreadLine {
+        match l {
+            ThreadLine::Attempt(why) => {
+                assert!(!why.is_empty());
+                attempt_any()
+            }
+            other => other,
+        }
+    }
+
+    #[test]
+    fn attempts_say_what_to_write_instead() {
+        let why = |l: &str| match classify_thread_line(l) {
+            ThreadLine::Attempt(w) => w,
+            other => panic!("{l:?} is {other:?}"),
+        };
+        assert!(why("action @kofi send it").contains("`action:`, colon included"));
+        assert!(why("note:   ").contains("needs some text"));
+        assert!(why("todo: x").contains("`action: …`"));
+        assert!(why("actions: a, b").contains("one capture per message"));
+        assert!(why("decison: pause").contains("did you mean `decision:`"));
+    }
 
     #[test]
     fn thread_replies_are_captures_commands_attempts_or_discussion() {
@@ -143,16 +184,16 @@ mod tests {
             ("delete #4", ThreadLine::Command),
             ("done 4", ThreadLine::Command),
             ("Review next", ThreadLine::Command),
-            ("action: ", ThreadLine::Attempt),
-            ("action @kofi send the update", ThreadLine::Attempt),
-            ("action", ThreadLine::Attempt),
-            ("todo: send the update", ThreadLine::Attempt),
-            ("TODO send the update", ThreadLine::Attempt),
-            ("decisions: none", ThreadLine::Attempt),
-            ("acton: send it", ThreadLine::Attempt),
-            ("decison: pause", ThreadLine::Attempt),
-            ("note", ThreadLine::Attempt),
-            ("task: book the room", ThreadLine::Attempt),
+            ("action: ", attempt_any()),
+            ("action @kofi send the update", attempt_any()),
+            ("action", attempt_any()),
+            ("todo: send the update", attempt_any()),
+            ("TODO send the update", attempt_any()),
+            ("decisions: none", attempt_any()),
+            ("acton: send it", attempt_any()),
+            ("decison: pause", attempt_any()),
+            ("note", attempt_any()),
+            ("task: book the room", attempt_any()),
             ("Task force meets Monday", ThreadLine::Discussion),
             ("AI could draft this", ThreadLine::Discussion),
             ("Note that churn is up", ThreadLine::Discussion),
@@ -165,7 +206,7 @@ mod tests {
             (":+1:", ThreadLine::Discussion),
             ("", ThreadLine::Discussion),
         ] {
-            assert_eq!(classify_thread_line(line), want, "{line:?}");
+            assert_eq!(kind(classify_thread_line(line)), want, "{line:?}");
         }
     }
 }

@@ -44,9 +44,11 @@ macro_rules! summary_edits_from {
 
 pub mod alerts;
 pub mod identities;
+pub mod inbound;
 pub mod outbox;
 pub mod reviews;
 pub mod schedule;
+pub mod threads;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -112,7 +114,8 @@ pub struct OrgRow {
 pub struct PersonRow {
     pub id: i64,
     pub spec: PersonSpec,
-    /// Departments the person belongs to, with headship.
+    /// Departments the person heads or belongs to, with headship: their home department
+    /// first, then the others in manifest order (`domain::org::person_departments`).
     pub departments: Vec<(String, bool)>,
 }
 
@@ -502,23 +505,35 @@ impl Store {
         let Some((id, spec)) = row else {
             return Ok(None);
         };
-        let departments: Vec<(String, bool)> = sqlx::query_as(
-            "SELECT d.key, m.is_head FROM memberships m JOIN departments d ON d.id = m.department_id
+        // The person's own departments, in manifest order: enough for the domain's rule to
+        // put the home department first.
+        let rows: Vec<serde_json::Value> = sqlx::query_scalar(
+            "SELECT d.spec FROM memberships m JOIN departments d ON d.id = m.department_id
              WHERE m.org_id = $1 AND m.person_id = $2 AND d.archived_at IS NULL ORDER BY d.position",
         )
         .bind(org_id)
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
+        let depts: Vec<DepartmentSpec> = rows
+            .into_iter()
+            .map(|d| from_json(d, "departments"))
+            .collect::<StoreResult<_>>()?;
+        let spec: PersonSpec = from_json(spec, "people")?;
+        let departments = crate::domain::org::person_departments(&depts, spec.key.as_str())
+            .into_iter()
+            .map(|(k, head)| (k.as_str().to_string(), head))
+            .collect();
         Ok(Some(PersonRow {
             id,
-            spec: from_json(spec, "people")?,
+            spec,
             departments,
         }))
     }
 
     /// Finds what a check-in on `code` targets and whether `person_id` may check in on it:
-    /// the owner, or a member of the department that owns the key result.
+    /// the owner, or a head or member of the department that owns the key result
+    /// (`domain::org::may_check_in`, from the `department_key` stored at apply).
     #[tracing::instrument(skip_all, fields(org = org_id, code = code))]
     pub async fn checkin_target(
         &self,
@@ -920,7 +935,10 @@ impl Store {
                 (
                     o.code.to_string(),
                     to_json(o),
-                    vec![owning_department(spec, o), opt(&o.owner)],
+                    vec![
+                        crate::domain::org::owning_department(spec, o).map(key_of),
+                        opt(&o.owner),
+                    ],
                 )
             }),
         )
@@ -938,7 +956,8 @@ impl Store {
             spec.key_results.iter().map(|k: &KeyResultSpec| {
                 let dept = objectives
                     .get(&k.objective)
-                    .and_then(|o| owning_department(spec, o));
+                    .and_then(|o| crate::domain::org::owning_department(spec, o))
+                    .map(key_of);
                 (
                     k.code.to_string(),
                     to_json(k),
@@ -1209,19 +1228,6 @@ impl Store {
             .fetch_all(&self.pool)
             .await?)
     }
-}
-
-/// The department that owns an objective: its declared department, else its owner's first
-/// department.
-pub fn owning_department(spec: &OrgSpec, o: &ObjectiveSpec) -> Option<String> {
-    if let Some(d) = &o.department {
-        return Some(d.as_str().to_string());
-    }
-    let owner = o.owner.as_ref()?;
-    spec.departments
-        .iter()
-        .find(|d: &&DepartmentSpec| d.heads.contains(owner) || d.members.contains(owner))
-        .map(|d| d.key.as_str().to_string())
 }
 
 type SpecRow = (String, String, Vec<Option<String>>);

@@ -19,7 +19,7 @@ use sqlx::{PgConnection, Row};
 
 use super::{Store, StoreResult};
 use crate::bot::Reply;
-use crate::chat::Target;
+use crate::delivery::Target;
 
 /// What to send. Prompts and reminders are rendered when sent, so they show the figures of
 /// that moment, and are dropped if the prompt was answered in the meantime.

@@ -14,10 +14,7 @@ use baton::bot::{Block, Reply};
 use baton::chat::discord::{self, DiscordAdapter, Interactions};
 use baton::chat::{AdapterError, ChatAdapter, Outbound, Target};
 use baton::clock::FixedClock;
-use baton::http::HttpState;
-use baton::metrics::Metrics;
 use baton::outbox::{Payload, deliver_batch};
-use baton::serve::Shutdown;
 use chrono::{DateTime, Utc};
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{Value, json};
@@ -44,7 +41,7 @@ async fn router(pool: PgPool) -> axum::Router {
 
 /// The endpoint finishing deferred responses through `followup`, deferring after
 /// `defer_after` (the default when `None`).
-fn router_for(
+pub(crate) fn router_for(
     app: Arc<App>,
     followup: Option<Arc<serenity::http::Http>>,
     defer_after: Option<Duration>,
@@ -53,10 +50,7 @@ fn router_for(
     if let Some(d) = defer_after {
         cfg.defer_after = d;
     }
-    discord::routes(
-        HttpState::new(app, Arc::new(Metrics::new()), Shutdown::new()),
-        cfg,
-    )
+    discord::routes(app, cfg)
 }
 
 pub(crate) fn signed(body: &Value, ts: i64, k: &SigningKey) -> Request<Body> {
@@ -165,7 +159,7 @@ async fn command_runs_as_the_mapped_person_once(pool: PgPool) {
     assert_eq!(
         count(
             &pool,
-            "SELECT count(*) FROM inbound_events WHERE delivery_id = 'discord:100'"
+            "SELECT count(*) FROM inbound_deliveries WHERE platform = 'discord' AND delivery_id = 'int:100'"
         )
         .await,
         1

@@ -10,7 +10,6 @@ use axum::http::StatusCode;
 use baton::app::App;
 use baton::chat::discord::{self, DiscordAdapter, Gateway, Interactions};
 use baton::clock::FixedClock;
-use baton::http::HttpState;
 use baton::metrics::Metrics;
 use baton::serve::{LogAdapter, Service, ServiceOptions, Shutdown, WorkerOptions};
 use baton::store::Store;
@@ -278,15 +277,9 @@ async fn rig(app: App) -> Rig {
 
 impl Rig {
     fn gateway(&self, token: &str) -> Gateway {
-        Gateway::new(
-            self.app.clone(),
-            Arc::new(Metrics::new()),
-            token,
-            Some(APP_ID),
-            Some(&self.url),
-        )
-        .ratelimiter_disabled(true)
-        .poll(Duration::from_millis(100))
+        Gateway::new(self.app.clone(), token, Some(APP_ID), Some(&self.url))
+            .ratelimiter_disabled(true)
+            .poll(Duration::from_millis(100))
     }
 
     /// `baton serve` with gateway mode only (no ticker, no outbox workers): one runner,
@@ -307,7 +300,9 @@ impl Rig {
             },
         )
         .without_ticker()
-        .with_discord_gateway(gw);
+        .with_connection(Box::new(move |s| {
+            Box::pin(baton::chat::discord::gateway::run(gw, s))
+        }));
         let shutdown = service.shutdown();
         let task = tokio::spawn(async move {
             service
@@ -320,10 +315,7 @@ impl Rig {
 
     fn router(&self) -> axum::Router {
         let cfg = Interactions::new(&hex(key().verifying_key().as_bytes()), None).unwrap();
-        discord::routes(
-            HttpState::new(self.app.clone(), Arc::new(Metrics::new()), Shutdown::new()),
-            cfg,
-        )
+        discord::routes(self.app.clone(), cfg)
     }
 
     /// The answers posted to an interaction's callback.
@@ -404,7 +396,7 @@ async fn gateway_answers_a_command_once_across_transports(pool: PgPool) {
     assert_eq!(
         count(
             &pool,
-            "SELECT count(*) FROM inbound_events WHERE delivery_id = 'discord:1187000000000000201'"
+            "SELECT count(*) FROM inbound_deliveries WHERE platform = 'discord' AND delivery_id = 'int:1187000000000000201'"
         )
         .await,
         1
@@ -433,7 +425,10 @@ async fn gateway_answers_a_command_once_across_transports(pool: PgPool) {
     );
     handled(&mut done, 3).await;
     assert!(r.callbacks(id2).is_empty());
-    assert_eq!(count(&pool, "SELECT count(*) FROM inbound_events").await, 2);
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM inbound_deliveries").await,
+        2
+    );
 
     // Unknown people are refused politely, only to them.
     let id3 = "1187000000000000203";
@@ -689,7 +684,7 @@ async fn a_review_runs_through_discord(pool: PgPool) {
     assert_eq!(
         count(
             &pool,
-            "SELECT count(*) FROM inbound_events WHERE delivery_id LIKE 'discord-msg:%'"
+            "SELECT count(*) FROM inbound_deliveries WHERE delivery_id LIKE 'msg:%'"
         )
         .await,
         0

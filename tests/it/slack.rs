@@ -264,7 +264,10 @@ async fn forged_or_stale_requests_get_401_and_reach_no_handler(pool: PgPool) {
     assert_eq!(send(&r.router, req).await.0, StatusCode::UNAUTHORIZED);
 
     assert_eq!(checkins(&pool).await, 0);
-    assert_eq!(count(&pool, "SELECT count(*) FROM inbound_events").await, 0);
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM inbound_deliveries").await,
+        0
+    );
     assert!(r.fake.requests().is_empty(), "{:?}", r.fake.requests());
 }
 
@@ -386,7 +389,18 @@ async fn unknown_users_get_a_polite_ephemeral_answer_and_nothing_is_stored(pool:
     assert_eq!(eph.len(), 1);
     assert_eq!(eph[0]["user"], "U0STRANGER");
     assert_eq!(checkins(&pool).await, 0);
-    assert_eq!(count(&pool, "SELECT count(*) FROM inbound_events").await, 0);
+    // Of the strangers, only the delivery ids are kept (retries are dropped by them).
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM inbound_deliveries").await,
+        3
+    );
+    for sql in [
+        "SELECT count(*) FROM learned_identities",
+        "SELECT count(*) FROM platform_zones",
+        "SELECT count(*) FROM captures",
+    ] {
+        assert_eq!(count(&pool, sql).await, 0, "{sql}");
+    }
 }
 
 #[sqlx::test(migrator = "baton::store::MIGRATOR")]

@@ -472,6 +472,18 @@ async fn only_review_threads_are_read_and_strangers_store_nothing(pool: PgPool) 
         None,
     )
     .await;
+    // Slack retries the stranger's event: dropped before anyone is looked up again.
+    r.event(
+        &thread_event(
+            "Ev10STRANGE",
+            "U0STRANGER",
+            "action: @kofi something",
+            &parent,
+            "1763607820.000100",
+        ),
+        None,
+    )
+    .await;
     // Someone known writes `action:` with nothing after it: a hint; an ended review refuses.
     r.event(
         &thread_event("Ev10EMPTY01", MAYA, "action:", &parent, "1763607830.000100"),
@@ -485,14 +497,31 @@ async fn only_review_threads_are_read_and_strangers_store_nothing(pool: PgPool) 
     assert!(eph[0]["text"].as_str().unwrap().contains("don't know you"));
     assert_eq!(eph[1]["user"], MAYA);
     assert!(eph[1]["text"].as_str().unwrap().contains("`action:`"));
+    // Only the delivery id is kept of the stranger's event (that is what drops the retry);
+    // nothing about them is.
     assert_eq!(
         count(
             &pool,
-            "SELECT count(*) FROM inbound_events WHERE delivery_id LIKE 'slack:evt:Ev10STRANGE'"
+            "SELECT count(*) FROM inbound_deliveries WHERE platform = 'slack' AND delivery_id = 'evt:Ev10STRANGE'"
         )
         .await,
-        0
+        1
     );
+    let asked = r
+        .fake
+        .calls("users.info")
+        .into_iter()
+        .filter(|c| c.body["user"] == "U0STRANGER")
+        .count();
+    assert_eq!(asked, 1, "one lookup, not one per retry");
+    for sql in [
+        "SELECT count(*) FROM learned_identities",
+        "SELECT count(*) FROM platform_zones",
+        "SELECT count(*) FROM captures",
+        "SELECT count(*) FROM checkins",
+    ] {
+        assert_eq!(count(&pool, sql).await, 0, "{sql}");
+    }
 
     r.slash(EMMA, "review end", "910.2").await;
     r.event(

@@ -102,6 +102,16 @@ pub fn render_table(t: &Table) -> String {
 /// Renders a reply as terminal text. Forms are rendered as a title; the shell asks for
 /// their fields one by one.
 pub fn render(reply: &Reply) -> String {
+    render_inner(reply, None)
+}
+
+/// As [`render`], with each button numbered (`[1 Update S1]`) after the ones already in
+/// `buttons`, and pushed there: the shell presses them by number.
+pub fn render_pressable(reply: &Reply, buttons: &mut Vec<crate::bot::reply::Action>) -> String {
+    render_inner(reply, Some(buttons))
+}
+
+fn render_inner(reply: &Reply, mut buttons: Option<&mut Vec<crate::bot::reply::Action>>) -> String {
     let mut out = String::new();
     for (i, b) in reply.blocks.iter().enumerate() {
         if i > 0 && matches!(b, Block::Heading(_)) {
@@ -135,8 +145,16 @@ pub fn render(reply: &Reply) -> String {
             // The terminal shows text; `--png <dir>` writes the pictures as files.
             Block::Image(_) => {}
             Block::Actions(actions) => {
-                let labels: Vec<String> =
-                    actions.iter().map(|a| format!("[{}]", a.label)).collect();
+                let labels: Vec<String> = actions
+                    .iter()
+                    .map(|a| match buttons.as_deref_mut() {
+                        Some(b) => {
+                            b.push(a.clone());
+                            format!("[{} {}]", b.len(), a.label)
+                        }
+                        None => format!("[{}]", a.label),
+                    })
+                    .collect();
                 out.push_str(&labels.join(" "));
                 out.push('\n');
             }

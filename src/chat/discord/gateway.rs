@@ -37,9 +37,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::app::App;
-use crate::http::HttpState;
-use crate::metrics::Metrics;
-use crate::serve::{Shutdown, is_stopped, pause, stopped};
+use crate::shutdown::{Shutdown, is_stopped, pause, stopped};
 
 use super::interactions::{self, DiscordState, Interactions};
 use super::threads::{self, Incoming};
@@ -90,7 +88,6 @@ fn after_failure(backoff: Duration, held: Duration, first: Duration) -> (Duratio
 #[derive(Clone)]
 pub struct Gateway {
     app: Arc<App>,
-    metrics: Arc<Metrics>,
     token: String,
     application_id: Option<u64>,
     api_url: Option<String>,
@@ -106,14 +103,12 @@ pub struct Gateway {
 impl Gateway {
     pub fn new(
         app: Arc<App>,
-        metrics: Arc<Metrics>,
         token: &str,
         application_id: Option<u64>,
         api_url: Option<&str>,
     ) -> Gateway {
         Gateway {
             app,
-            metrics,
             token: token.to_string(),
             application_id,
             api_url: api_url.map(str::to_string),
@@ -189,7 +184,7 @@ impl Gateway {
     }
 
     /// Starts serenity's client (one shard) in a task of its own.
-    async fn start(&self, shutdown: &Shutdown) -> serenity::Result<Running> {
+    async fn start(&self) -> serenity::Result<Running> {
         let http = http_builder(
             &self.token,
             self.application_id,
@@ -200,7 +195,7 @@ impl Gateway {
         let handler = Handler {
             handled: self.handled.clone(),
             state: DiscordState {
-                http: HttpState::new(self.app.clone(), self.metrics.clone(), shutdown.clone()),
+                app: self.app.clone(),
                 cfg: Interactions::gateway(None),
             },
         };
@@ -228,7 +223,7 @@ impl Gateway {
         if !self.still_holding(&mut lock).await {
             return Ended::LockLost;
         }
-        let mut running = match self.start(shutdown).await {
+        let mut running = match self.start().await {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "cannot start the Discord gateway client");
@@ -406,7 +401,7 @@ impl EventHandler for Handler {
             author_is_bot: msg.author.bot || msg.webhook_id.is_some(),
             content: msg.content,
         };
-        let app = &self.state.http.app;
+        let app = &self.state.app;
         let out = DiscordAdapter::new(app.clone(), ctx.http.clone());
         let outcome = threads::on_message(app, &out, &m).await;
         tracing::debug!(id = %m.id, ?outcome, "discord message");

@@ -21,11 +21,12 @@ use serenity::http::{Http, HttpError};
 use serenity::interactions_endpoint::Verifier;
 
 use crate::app::Actor;
+use crate::app::App;
+use crate::app::inbound::{self as pipeline, NoDirectory, Outcome};
+use crate::bot::inbound::{Identity, Inbound, Place, Pressed, What};
 use crate::bot::render::discord as render;
-use crate::bot::reply::{Block, Form, Reply};
-use crate::bot::{Command, render::discord::DEFAULT_POINTER};
-use crate::domain::Code;
-use crate::http::HttpState;
+use crate::bot::render::discord::DEFAULT_POINTER;
+use crate::bot::reply::{Block, Reply};
 
 use super::commands::{self, Complete};
 use super::pictures;
@@ -81,15 +82,15 @@ fn hex32(s: &str) -> Option<[u8; 32]> {
 
 #[derive(Clone)]
 pub(crate) struct DiscordState {
-    pub(crate) http: HttpState,
+    pub(crate) app: Arc<App>,
     pub(crate) cfg: Interactions,
 }
 
-/// The endpoint's routes, state applied; merge into [`crate::http::router`].
-pub fn routes(state: HttpState, cfg: Interactions) -> Router {
+/// The endpoint's routes, state applied; the wiring merges them into its router.
+pub fn routes(app: Arc<App>, cfg: Interactions) -> Router {
     Router::new()
         .route("/discord/interactions", post(endpoint))
-        .with_state(DiscordState { http: state, cfg })
+        .with_state(DiscordState { app, cfg })
 }
 
 #[derive(Debug, Deserialize)]
@@ -155,7 +156,7 @@ async fn endpoint(State(s): State<DiscordState>, headers: HeaderMap, body: Bytes
     let Ok(ts) = ts.parse::<i64>() else {
         return unauthorized("bad timestamp");
     };
-    if (s.http.app.clock.now().timestamp() - ts).abs() > MAX_SKEW_SECS {
+    if (s.app.clock.now().timestamp() - ts).abs() > MAX_SKEW_SECS {
         return unauthorized("stale timestamp");
     }
     let Ok(i) = serde_json::from_slice::<Interaction>(&body) else {
@@ -172,59 +173,43 @@ async fn endpoint(State(s): State<DiscordState>, headers: HeaderMap, body: Bytes
     }
 }
 
-/// Who is asking: the Discord user in the guild, mapped through `chat_identities`.
-/// `Err` carries the polite refusal.
-async fn resolve(s: &DiscordState, i: &Interaction) -> Result<Actor, String> {
-    let user = i.member.as_ref().map(|m| &m.user).or(i.user.as_ref());
-    super::person(
-        &s.http.app,
-        user.map(|u| u.id.as_str()),
-        i.guild_id.as_deref(),
-    )
-    .await
+/// Who is asking, as Discord names them.
+fn identity(i: &Interaction) -> Option<Identity> {
+    let user = i.member.as_ref().map(|m| &m.user).or(i.user.as_ref())?;
+    if user.id.is_empty() {
+        return None;
+    }
+    Some(Identity {
+        platform: super::PLATFORM,
+        workspace: i.guild_id.clone().filter(|g| !g.is_empty()),
+        user: user.id.clone(),
+    })
 }
 
-/// What an interaction asks for.
-enum Ask {
-    Line(String),
-    Cmd(Command),
-    /// Open this form as a modal straight away.
-    Modal(Form),
+/// The button a component's `custom_id` names, read with the one mapping every platform
+/// shares.
+pub fn press_of(custom_id: &str) -> Result<Pressed, String> {
+    let (action, value) =
+        render::parse_custom_id(custom_id).ok_or("That button is not baton's.")?;
+    Pressed::parse(action, value, None).map_err(|e| e.0)
 }
 
-fn ask(i: &Interaction) -> Result<Ask, String> {
-    match i.kind {
-        2 => commands::line(&i.data).map(Ask::Line),
-        3 => {
-            let id = i.data["custom_id"].as_str().unwrap_or_default();
-            let (action, value) =
-                render::parse_custom_id(id).ok_or("That button is not baton's.")?;
-            Ok(match action {
-                "update" => Ask::Cmd(Command::CheckinForm(Some(
-                    Code::parse(value).map_err(|e| e.to_string())?,
-                ))),
-                "nochange" => Ask::Cmd(Command::NoChange),
-                "skip" => Ask::Cmd(Command::Skip),
-                "snooze" => Ask::Line("snooze 2h".into()),
-                "alert_ack" => Ask::Line(format!("ack {value}")),
-                "alert_resolve" => Ask::Line(format!("resolve {value}")),
-                "alert_update" => Ask::Modal(Form::text(
-                    format!("alert_update:{value}"),
-                    "Update the alert",
-                    "A check-in or a note",
-                )),
-                "review_next" => Ask::Cmd(Command::ReviewNext),
-                "review_back" => Ask::Cmd(Command::ReviewBack),
-                "review_end" => Ask::Cmd(Command::ReviewEnd),
-                "capture_edit" => Ask::Modal(Form::text(
-                    format!("capture_edit:{value}"),
-                    "Edit",
-                    "New text",
-                )),
-                "capture_delete" => Ask::Line(format!("delete {value}")),
-                other => return Err(format!("I don't know the button `{other}`.")),
-            })
+/// What an interaction asks for, as a neutral inbound event (command, button or modal
+/// submission; type 2, 3 or 5). `Err` says why it cannot be read.
+fn inbound(i: &Interaction, who: Identity) -> Result<Inbound, String> {
+    let what = match i.kind {
+        2 => {
+            let (text, mentions) = super::neutral_text(&commands::line(&i.data)?);
+            return Ok(Inbound {
+                who,
+                place: Place::Direct,
+                what: What::Text(text),
+                delivery: Some(format!("int:{}", i.id)),
+                key: format!("discord:{}", i.id),
+                mentions,
+            });
         }
+        3 => What::Press(press_of(i.data["custom_id"].as_str().unwrap_or_default())?),
         5 => {
             let id = i.data["custom_id"].as_str().unwrap_or_default().to_string();
             let mut values = Vec::new();
@@ -235,69 +220,54 @@ fn ask(i: &Interaction) -> Result<Ask, String> {
                     }
                 }
             }
-            let text = || {
-                values
-                    .iter()
-                    .find(|(k, _)| k == "text")
-                    .map(|(_, v)| v.trim().to_string())
-                    .unwrap_or_default()
-            };
-            Ok(if let Some(a) = id.strip_prefix("alert_update:") {
-                Ask::Line(format!("update {a} {}", text()))
-            } else if let Some(c) = id.strip_prefix("capture_edit:") {
-                Ask::Line(format!("edit {c} {}", text()))
-            } else {
-                Ask::Cmd(Command::SubmitForm { id, values })
-            })
+            What::Form { id, values }
         }
-        _ => Err("I did not understand that interaction.".into()),
-    }
+        _ => return Err("I did not understand that interaction.".into()),
+    };
+    Ok(Inbound {
+        who,
+        place: Place::Direct,
+        what,
+        delivery: Some(format!("int:{}", i.id)),
+        key: format!("discord:{}", i.id),
+        mentions: Vec::new(),
+    })
 }
 
 /// The answer to a command, button or modal submission (type 2, 3, 5) or autocomplete
 /// (4), whichever transport brought it; `None` if this interaction id was handled before
 /// (the endpoint still answers; over the gateway the first answer already acknowledged it).
 pub(crate) async fn answer(s: &DiscordState, i: Interaction) -> Option<Value> {
-    let actor = match resolve(s, &i).await {
-        Ok(a) => a,
-        Err(msg) if i.kind == 4 => {
-            tracing::debug!(msg, "autocomplete refused");
-            return Some(json!({ "type": 8, "data": { "choices": [] } }));
-        }
-        Err(msg) => return Some(refusal(&msg)),
+    let Some(who) = identity(&i) else {
+        return Some(refusal("I could not tell who you are."));
     };
+    let app = s.app.clone();
     if i.kind == 4 {
-        return Some(autocomplete(s, &actor, &i.data).await);
+        return Some(match pipeline::identify(&app, &NoDirectory, &who).await {
+            Ok(Ok(actor)) => autocomplete(s, &actor, &i.data).await,
+            _ => json!({ "type": 8, "data": { "choices": [] } }),
+        });
     }
-    let delivery = format!("discord:{}", i.id);
-    if !super::first_delivery(&s.http.app, actor.org.id, &delivery).await {
-        tracing::info!(delivery, "discord interaction already handled");
-        return None;
-    }
-    Some(handle(s, i, actor, delivery).await)
-}
-
-/// Runs an admitted interaction and says what to answer.
-async fn handle(s: &DiscordState, i: Interaction, actor: Actor, delivery: String) -> Value {
-    let ask = match ask(&i) {
-        Ok(a) => a,
-        Err(e) => return message(&Reply::error(e), DEFAULT_POINTER),
+    let inbound = match inbound(&i, who) {
+        Ok(x) => x,
+        Err(e) => return Some(message(&Reply::error(e), DEFAULT_POINTER)),
     };
-    let (pointer, run): (String, _) = match ask {
-        Ask::Modal(f) => return json!({ "type": 9, "data": render::modal(&f) }),
-        Ask::Line(l) => (format!("`{l}` in the shell shows all"), Either::Line(l)),
-        Ask::Cmd(c) => (DEFAULT_POINTER.to_string(), Either::Cmd(c)),
+    let pointer = match &inbound.what {
+        What::Text(l) => format!("`{l}` in the shell shows all"),
+        _ => DEFAULT_POINTER.to_string(),
     };
-    let app = s.http.app.clone();
-    let task_actor = actor.clone();
-    let task_delivery = delivery.clone();
-    let mut task = tokio::spawn(async move {
-        match run {
-            Either::Line(l) => app.handle_line(&task_actor, &l, &task_delivery).await,
-            Either::Cmd(c) => app.handle(&task_actor, c, &task_delivery).await,
+    // A repeat is answered at once, whatever the rest would take.
+    match pipeline::admit(&app, &inbound).await {
+        Some(Outcome::Duplicate) => {
+            tracing::info!(id = %i.id, "discord interaction already handled");
+            return None;
         }
-    });
-    let finish = |reply: Reply| -> Value {
+        Some(_) => return Some(refusal("Nothing to do.")),
+        None => {}
+    }
+    let mut task =
+        tokio::spawn(async move { pipeline::handle_admitted(&app, &NoDirectory, inbound).await });
+    let finish = |reply: Reply, pointer: &str| -> Value {
         match reply.form() {
             Some(f) if i.kind != 5 => json!({ "type": 9, "data": render::modal(f) }),
             Some(f) => {
@@ -310,56 +280,77 @@ async fn handle(s: &DiscordState, i: Interaction, actor: Actor, delivery: String
                         value: code.to_string(),
                     }]));
                 }
-                message(&r, &pointer)
+                message(&r, pointer)
             }
-            None => message(&reply, &pointer),
+            None => message(&reply, pointer),
         }
     };
+    let failed = || {
+        message(
+            &Reply::error("Something went wrong on my side."),
+            DEFAULT_POINTER,
+        )
+    };
     match tokio::time::timeout(s.cfg.defer_after, &mut task).await {
-        Ok(Ok(reply)) => match (&s.cfg.followup, pictures::picture(&reply)) {
-            // Drawing a picture takes a while: answer "thinking…" now (as private as the
-            // answer will be) and send the answer with its picture by editing it.
-            (Some(http), Some(_)) if reply.form().is_none() => {
-                let ephemeral = reply.ephemeral;
-                tokio::spawn(follow_up(
-                    http.clone(),
-                    s.http.app.clone(),
-                    actor.org.id,
-                    i.token.clone(),
-                    reply,
-                    pointer,
-                ));
-                deferred(ephemeral)
-            }
-            _ => finish(reply),
-        },
+        Ok(Ok(Outcome::Duplicate)) => {
+            tracing::info!(id = %i.id, "discord interaction already handled");
+            None
+        }
+        Ok(Ok(Outcome::Ignored(why))) => Some(refusal(&format!("Nothing to do: {why}."))),
+        Ok(Ok(Outcome::Refused(r))) => Some(message(&r, DEFAULT_POINTER)),
+        Ok(Ok(Outcome::Done(d))) => {
+            let reply = d.reply;
+            Some(match (&s.cfg.followup, pictures::picture(&reply)) {
+                // Drawing a picture takes a while: answer "thinking…" now (as private as
+                // the answer will be) and send the answer with its picture by editing it.
+                (Some(http), Some(_)) if reply.form().is_none() => {
+                    let ephemeral = reply.ephemeral;
+                    tokio::spawn(follow_up(
+                        http.clone(),
+                        s.app.clone(),
+                        d.actor.org.id,
+                        i.token.clone(),
+                        reply,
+                        pointer,
+                    ));
+                    deferred(ephemeral)
+                }
+                _ => finish(reply, &pointer),
+            })
+        }
         Ok(Err(e)) => {
             tracing::error!(error = %e, "discord handler panicked");
-            message(
-                &Reply::error("Something went wrong on my side."),
-                DEFAULT_POINTER,
-            )
+            Some(failed())
         }
         Err(_) => {
             let Some(http) = s.cfg.followup.clone() else {
                 // No way to follow up: wait for the answer after all.
                 return match task.await {
-                    Ok(r) => finish(r),
-                    Err(_) => message(
-                        &Reply::error("Something went wrong on my side."),
-                        DEFAULT_POINTER,
-                    ),
+                    Ok(Outcome::Done(d)) => Some(finish(d.reply, &pointer)),
+                    Ok(Outcome::Refused(r)) => Some(message(&r, DEFAULT_POINTER)),
+                    Ok(Outcome::Duplicate) => None,
+                    Ok(Outcome::Ignored(why)) => Some(refusal(&format!("Nothing to do: {why}."))),
+                    Err(_) => Some(failed()),
                 };
             };
-            let (app, org_id, token) = (s.http.app.clone(), actor.org.id, i.token.clone());
+            let (app, token) = (s.app.clone(), i.token.clone());
             tokio::spawn(async move {
-                let reply = task
-                    .await
-                    .unwrap_or_else(|_| Reply::error("Something went wrong on my side."));
-                follow_up(http, app, org_id, token, reply, pointer).await;
+                let (org, reply) = match task.await {
+                    Ok(Outcome::Done(d)) => (d.actor.org.id, d.reply),
+                    Ok(Outcome::Refused(r)) => (0, r),
+                    Ok(Outcome::Duplicate) => (
+                        0,
+                        Reply::new().text("That interaction was already handled."),
+                    ),
+                    Ok(Outcome::Ignored(why)) => {
+                        (0, Reply::new().text(format!("Nothing to do: {why}.")))
+                    }
+                    Err(_) => (0, Reply::error("Something went wrong on my side.")),
+                };
+                follow_up(http, app, org, token, reply, pointer).await;
             });
             // Command answers are private unless they say otherwise; not known yet.
-            deferred(true)
+            Some(deferred(true))
         }
     }
 }
@@ -415,16 +406,11 @@ async fn follow_up(
     }
 }
 
-enum Either {
-    Line(String),
-    Cmd(Command),
-}
-
 /// Suggestions for department and key-result options, from the organisation's spec.
 async fn autocomplete(s: &DiscordState, actor: &Actor, data: &Value) -> Value {
     let mut choices = Vec::new();
     if let (Some((def, typed)), Ok(spec)) =
-        (commands::focused(data), s.http.app.spec(actor.org.id).await)
+        (commands::focused(data), s.app.spec(actor.org.id).await)
     {
         let typed = typed.to_ascii_lowercase();
         let mut push = |value: String, name: String| {

@@ -2,13 +2,15 @@
 //! connection held by one replica ([`gateway`]), review-thread capture ([`threads`]), the
 //! outbox adapter ([`outbox::DiscordAdapter`]), the `/baton` command definition
 //! ([`commands`]) and pictures as attachments ([`pictures`]).
-//! Like every adapter it only translates; the app decides.
+//! Like every adapter it only translates: what people send becomes a neutral
+//! [`crate::bot::inbound::Inbound`] for [`crate::app::inbound::handle`]; the app decides.
 
 pub mod commands;
 pub mod gateway;
 pub mod interactions;
 pub mod outbox;
 pub mod pictures;
+pub mod platform;
 pub mod threads;
 
 pub use gateway::Gateway;
@@ -19,9 +21,6 @@ use std::sync::Arc;
 
 use serenity::all::{ApplicationId, GuildId};
 use serenity::http::{Http, HttpBuilder};
-
-use crate::app::{Actor, App};
-use crate::domain::Source;
 
 /// serenity's REST client, unbuilt. `api_url` redirects every request to
 /// `{api_url}/api/v10/...` (tests, rate-limiting proxies such as twilight-http-proxy).
@@ -55,85 +54,37 @@ pub fn http(
     Arc::new(http_builder(token, application_id, api_url, ratelimiter_disabled).build())
 }
 
-/// The person behind a Discord user in a guild (or in a DM: `guild` is `None`), mapped
-/// through `chat_identities`. `Err` carries the polite refusal; each refusal is logged.
-pub(crate) async fn person(
-    app: &App,
-    user: Option<&str>,
-    guild: Option<&str>,
-) -> Result<Actor, String> {
-    let Some(user) = user else {
-        return Err("I could not tell who you are.".into());
-    };
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT o.key, p.key FROM chat_identities ci \
-         JOIN organisations o ON o.id = ci.org_id \
-         JOIN people p ON p.id = ci.person_id \
-         WHERE ci.platform = 'discord' AND ci.user_id = $1 \
-           AND ($2::text IS NULL OR ci.workspace = $2) AND p.archived_at IS NULL",
-    )
-    .bind(user)
-    .bind(guild)
-    .fetch_all(app.store.pool())
-    .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "discord identity lookup failed");
-        "Something went wrong on my side; please try again.".to_string()
-    })?;
-    match rows.as_slice() {
-        [(org, person)] => {
-            let org = app.org(Some(org)).await.map_err(|e| e.to_string())?;
-            app.actor(org, person, Source::Discord)
-                .await
-                .map_err(|e| e.to_string())
-        }
-        [] => {
-            let known_guild = match guild {
-                Some(g) => sqlx::query_scalar::<_, bool>(
-                    "SELECT EXISTS (SELECT 1 FROM chat_identities WHERE platform = 'discord' AND workspace = $1)",
-                )
-                .bind(g)
-                .fetch_one(app.store.pool())
-                .await
-                .unwrap_or(false),
-                None => true,
-            };
-            if known_guild {
-                tracing::warn!(user = %user, guild = ?guild, "unknown discord user");
-                Err(format!(
-                    "Sorry, I don't know you yet. Ask a baton admin to add your Discord user id ({user}) to the manifest."
-                ))
-            } else {
-                tracing::warn!(user = %user, guild = ?guild, "unknown discord guild");
-                Err("Sorry, this Discord server is not connected to a baton organisation.".into())
-            }
-        }
-        _ => {
-            tracing::warn!(user = %user, "discord user known in several organisations");
-            Err("You belong to several baton organisations; use the command in your organisation's server.".into())
-        }
-    }
-}
+/// The platform name identities and threads are stored under.
+pub const PLATFORM: &str = "discord";
 
-/// Records an inbound delivery (interaction or message id); `false` if it was seen before.
-/// A failure to record is logged and the delivery handled (better twice than never).
-pub(crate) async fn first_delivery(app: &App, org_id: i64, delivery: &str) -> bool {
-    match sqlx::query(
-        "INSERT INTO inbound_events (org_id, delivery_id, received_at) VALUES ($1, $2, $3) \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(org_id)
-    .bind(delivery)
-    .bind(app.clock.now())
-    .execute(app.store.pool())
-    .await
-    {
-        Ok(r) => r.rows_affected() == 1,
-        Err(e) => {
-            tracing::error!(error = %e, delivery, "recording a discord delivery failed");
-            true
+/// Discord's user mentions (`<@123>`, `<@!123>`) as baton writes them everywhere (`@123`),
+/// with the users mentioned.
+pub fn neutral_text(text: &str) -> (String, Vec<String>) {
+    let mut out = String::with_capacity(text.len());
+    let mut users = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("<@") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let body = after.strip_prefix('!').unwrap_or(after);
+        let digits = body
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(body.len());
+        if digits > 0 && body[digits..].starts_with('>') {
+            let id = &body[..digits];
+            out.push('@');
+            out.push_str(id);
+            if !users.iter().any(|u| u == id) {
+                users.push(id.to_string());
+            }
+            rest = &body[digits + 1..];
+        } else {
+            out.push_str("<@");
+            rest = after;
         }
     }
+    out.push_str(rest);
+    (out, users)
 }
 
 /// Registers `/baton` by bulk overwrite (idempotent): in one guild for development (instant),
@@ -146,5 +97,19 @@ pub async fn register_commands(http: &Http, guild: Option<u64>) -> serenity::Res
             .await
             .map(|_| ()),
         None => http.create_global_commands(&payload).await.map(|_| ()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn mentions_become_neutral() {
+        assert_eq!(
+            super::neutral_text("action: <@!42> and <@42>, <@x> <@7"),
+            (
+                "action: @42 and @42, <@x> <@7".to_string(),
+                vec!["42".to_string()]
+            )
+        );
     }
 }

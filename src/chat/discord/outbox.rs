@@ -1,6 +1,6 @@
 //! Delivery of outbox messages to Discord: direct messages through a DM channel, channel
 //! posts to the department's `channels.discord`, and threads started from the first
-//! message of a baton thread key (remembered in `discord_threads`). A reply's picture
+//! message of a baton thread key (remembered in `platform_threads`). A reply's picture
 //! goes with it as an attachment ([`super::pictures`]).
 //!
 //! Errors map to the outbox's retry policy: 429 → `RateLimited` with the wait Discord
@@ -21,19 +21,13 @@ use crate::app::App;
 use crate::bot::render::discord as render;
 use crate::chat::{AdapterError, ChatAdapter, Delivered, Outbound, Recovered, Target};
 use crate::store::Store;
+use crate::store::threads::ThreadRow;
+
+use super::PLATFORM;
 
 /// Used when a 429 reaches baton without a usable `retry_after` or `Retry-After`
 /// (serenity's rate limiter, on in production, waits out 429s that carry the header).
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
-
-/// A row of `discord_threads`.
-#[derive(sqlx::FromRow)]
-struct KnownThread {
-    channel_id: String,
-    /// The message the thread was started from (unset on rows from before it was kept).
-    parent_id: Option<String>,
-    thread_id: String,
-}
 
 pub struct DiscordAdapter {
     /// Pictures are rendered from the app's figures when a message is sent.
@@ -145,17 +139,11 @@ impl DiscordAdapter {
         org_id: i64,
         department: &str,
         thread: &str,
-    ) -> Result<Option<KnownThread>, AdapterError> {
-        sqlx::query_as(
-            "SELECT channel_id, parent_id, thread_id FROM discord_threads
-             WHERE org_id = $1 AND department = $2 AND thread_key = $3",
-        )
-        .bind(org_id)
-        .bind(department)
-        .bind(thread)
-        .fetch_optional(self.store().pool())
-        .await
-        .map_err(|e| AdapterError::Transient(e.to_string()))
+    ) -> Result<Option<ThreadRow>, AdapterError> {
+        self.store()
+            .thread(org_id, PLATFORM, department, thread)
+            .await
+            .map_err(|e| AdapterError::Transient(e.to_string()))
     }
 
     async fn dm_channel(&self, org_id: i64, person: &str) -> Result<u64, AdapterError> {
@@ -298,7 +286,7 @@ impl ChatAdapter for DiscordAdapter {
             }
             Target::Thread { department, thread } => {
                 let known = self.thread(msg.org_id, department, thread).await?;
-                if let Some(t) = known.and_then(|k| k.thread_id.parse::<u64>().ok()) {
+                if let Some(t) = known.and_then(|k| k.thread_ref.parse::<u64>().ok()) {
                     self.post(t, msg).await?
                 } else {
                     let ch = self.channel(msg.org_id, department).await?;
@@ -319,19 +307,22 @@ impl ChatAdapter for DiscordAdapter {
                             .and_then(|v| id_of(&v["id"]))
                         {
                             Ok(tid) => {
-                                sqlx::query(
-                                    "INSERT INTO discord_threads (org_id, department, thread_key, channel_id, thread_id, parent_id) \
-                                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                                )
-                                .bind(msg.org_id)
-                                .bind(department)
-                                .bind(thread)
-                                .bind(ch.to_string())
-                                .bind(tid.to_string())
-                                .bind(&first)
-                                .execute(self.store().pool())
-                                .await
-                                .map_err(|e| AdapterError::Transient(e.to_string()))?;
+                                let row = ThreadRow {
+                                    channel: ch.to_string(),
+                                    parent: first.clone(),
+                                    thread_ref: tid.to_string(),
+                                };
+                                self.store()
+                                    .remember_thread(
+                                        msg.org_id,
+                                        PLATFORM,
+                                        department,
+                                        thread,
+                                        &row,
+                                        self.app.clock.now(),
+                                    )
+                                    .await
+                                    .map_err(|e| AdapterError::Transient(e.to_string()))?;
                             }
                             // The message is delivered; the next one of the thread tries again.
                             Err(e) => {
@@ -356,11 +347,7 @@ impl ChatAdapter for DiscordAdapter {
         msg: &Outbound,
     ) -> Result<Delivered, AdapterError> {
         let known = self.thread(msg.org_id, department, thread).await?;
-        // A thread started from a message shares its id, for rows from before parents
-        // were recorded.
-        let Some((channel, parent)) =
-            known.map(|k| (k.channel_id, k.parent_id.unwrap_or(k.thread_id)))
-        else {
+        let Some((channel, parent)) = known.map(|k| (k.channel, k.parent)) else {
             return Err(AdapterError::Transient(format!(
                 "thread {thread} has no parent yet"
             )));

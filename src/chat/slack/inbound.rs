@@ -1,37 +1,29 @@
-//! Inbound Slack traffic, shared by HTTP mode and Socket Mode: each handler turns a payload
-//! into a `Command`, runs it through the app and returns what Slack should get in the ack
-//! (the rest goes out through the Web API or `response_url`).
+//! Inbound Slack traffic, shared by HTTP mode and Socket Mode. Each handler reads a
+//! payload into a neutral [`Inbound`], hands it to [`crate::app::inbound::handle`] (which
+//! de-duplicates, looks the person up, finds the thread and runs the command) and renders
+//! the outcome the Slack way: the ack body, `response_url`, an ephemeral message, a modal.
 //!
-//! Message events: a person's line in their DM with baton runs as a command; in channels,
-//! only replies in a review meeting's thread are read (found through `platform_threads`),
-//! classified by [`classify_thread_line`]: captures and moves run as the writer in that
-//! review (the app echoes them into the thread through the outbox), near misses get a
-//! private hint, discussion is left alone. Review buttons act on the review they belong to.
+//! Delivery ids: events by `event_id` (`evt:…`), slash commands and button presses by
+//! `trigger_id` (`cmd:…`, `act:…`). Modal submissions are never repeated by Slack; their
+//! writes are idempotent by the view id, so a corrected resubmission after a field error
+//! still counts once it is valid.
 //!
-//! De-duplication: events by `event_id`, slash commands and button presses by `trigger_id`
-//! (recorded in `inbound_events`); modal submissions by view id, through the check-in's own
-//! idempotency key (`slack:<view id>`), so a corrected resubmission after a field error still
-//! counts once it is valid.
+//! A payload without the fields baton needs (a user that is not a string, no team, no
+//! channel) is dropped here, with no Web API call.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::files::PictureTo;
-use super::{SlackBot, Who};
-use crate::app::reviews::THREAD_HINT;
+use super::{PLATFORM, SlackBot};
+use crate::app::inbound::{self as pipeline, Directory, Done, Outcome, Profile};
+use crate::bot::Reply;
+use crate::bot::inbound::{Identity, Inbound, Place, Pressed, What};
 use crate::bot::render::slack::{self as render, ModalOrigin};
-use crate::bot::{Command, Reply};
-use crate::domain::Code;
-use crate::domain::review::{ThreadLine, classify_thread_line};
-
-pub const UNKNOWN_USER: &str = "Hello! I don't know you yet: your Slack account is not linked to a \
-person in this organisation's baton manifest. Ask a baton admin to add your Slack user id or your \
-email address to the manifest, then try again. Nothing was recorded.";
-pub const UNKNOWN_TEAM: &str = "This Slack workspace is not connected to a baton organisation, so \
-baton cannot answer here. Nothing was recorded.";
 
 /// A slash command, as Slack sends it (form-encoded in HTTP mode, JSON in Socket Mode).
 #[derive(Debug, Clone, Deserialize)]
@@ -50,9 +42,6 @@ pub struct CommandPayload {
     pub trigger_id: String,
 }
 
-/// Callback id prefix of the modal behind an alert's **Post update** button.
-const ALERT_UPDATE_FORM: &str = "alert_update:";
-
 fn ephemeral(text: &str) -> Value {
     json!({ "response_type": "ephemeral", "text": text })
 }
@@ -68,50 +57,104 @@ fn response(reply: &Reply, share: bool) -> Value {
     v
 }
 
-fn refusal(who: &Who) -> &'static str {
-    match who {
-        Who::UnknownUser => UNKNOWN_USER,
-        _ => UNKNOWN_TEAM,
+/// Slack's mentions (`<@U123>`, `<@U123|emma>`) as baton writes them everywhere
+/// (`@U123`), with the users mentioned.
+pub fn neutral_text(text: &str) -> (String, Vec<String>) {
+    let mut out = String::with_capacity(text.len());
+    let mut users = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("<@") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        match after.find('>') {
+            Some(end) => {
+                let id = after[..end].split('|').next().unwrap_or_default();
+                if !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()) {
+                    out.push('@');
+                    out.push_str(id);
+                    if !users.iter().any(|u| u == id) {
+                        users.push(id.to_string());
+                    }
+                } else {
+                    out.push_str(&rest[i..i + 2 + end + 1]);
+                }
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push_str(&rest[i..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    (out, users)
+}
+
+/// The button a `block_actions` action names (its `action_id`, `value` and, for a menu, the
+/// selected option), read with the one mapping every platform shares.
+pub fn press_of(action: &Value) -> Result<Pressed, crate::bot::inbound::Unreadable> {
+    let action_id = action["action_id"].as_str().unwrap_or_default();
+    let choice = action["selected_option"]["value"].as_str();
+    let value = action["value"].as_str().or(choice).unwrap_or_default();
+    Pressed::parse(render::parse_action_id(action_id), value, choice)
+}
+
+/// A non-empty string field of a payload.
+fn field(v: &Value) -> Option<&str> {
+    v.as_str().filter(|s| !s.is_empty())
+}
+
+fn identity(team: &str, user: &str) -> Identity {
+    Identity {
+        platform: PLATFORM,
+        workspace: Some(team.to_string()),
+        user: user.to_string(),
+    }
+}
+
+/// The Web API's `users.info`: the one lookup of an unknown user (email and time zone).
+#[async_trait]
+impl Directory for SlackBot {
+    async fn profile(&self, who: &Identity) -> Option<Profile> {
+        match self.get("users.info", &[("user", who.user.as_str())]).await {
+            Ok(v) => Some(Profile {
+                email: v["user"]["profile"]["email"].as_str().map(str::to_string),
+                time_zone: v["user"]["tz"].as_str().map(str::to_string),
+            }),
+            Err(e) => {
+                tracing::warn!(user = %who.user, error = %e, "users.info failed");
+                None
+            }
+        }
     }
 }
 
 impl SlackBot {
+    /// Runs one inbound event through the app's pipeline.
+    pub async fn pipeline(self: &Arc<Self>, inbound: Inbound) -> Outcome {
+        pipeline::handle(&self.app, self.as_ref(), inbound).await
+    }
+
     /// A slash command. Returns the ack body (empty object = plain 200).
     #[tracing::instrument(skip_all, fields(team = %p.team_id, user = %p.user_id))]
     pub async fn command(self: &Arc<Self>, p: CommandPayload) -> Value {
-        let actor = match self.resolve(&p.team_id, &p.user_id).await {
-            Ok(Who::Person(a)) => *a,
-            Ok(who) => return ephemeral(refusal(&who)),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot resolve the Slack user");
-                return ephemeral("baton could not look you up just now; please try again.");
-            }
-        };
-        match self
-            .first_delivery(actor.org.id, &format!("cmd:{}", p.trigger_id))
-            .await
-        {
-            Ok(true) => {}
-            Ok(false) => return json!({}),
-            Err(e) => tracing::warn!(error = %e, "cannot record the delivery; running anyway"),
+        if p.team_id.is_empty() || p.user_id.is_empty() {
+            tracing::warn!("slash command without a team or a user; dropped");
+            return json!({});
         }
-        // `share` in front makes the answer visible to the channel; otherwise ephemeral.
-        let text = p.text.trim();
-        let (share, line) = match text.split_once(char::is_whitespace) {
-            Some((w, rest)) if w.eq_ignore_ascii_case("share") => (true, rest.trim().to_string()),
-            _ if text.eq_ignore_ascii_case("share") => (true, String::new()),
-            _ => (false, text.to_string()),
-        };
-        let line = if line.is_empty() {
-            "help".to_string()
-        } else {
-            line
+        let (text, mentions) = neutral_text(&p.text);
+        let inbound = Inbound {
+            who: identity(&p.team_id, &p.user_id),
+            place: Place::Channel {
+                channel: p.channel_id.clone(),
+            },
+            what: What::Text(text),
+            delivery: (!p.trigger_id.is_empty()).then(|| format!("cmd:{}", p.trigger_id)),
+            key: p.trigger_id.clone(),
+            mentions,
         };
         let bot = self.clone();
-        let delivery = p.trigger_id.clone();
-        let org_id = actor.org.id;
-        let mut task =
-            tokio::spawn(async move { bot.app.handle_line(&actor, &line, &delivery).await });
+        let mut task = tokio::spawn(async move { bot.pipeline(inbound).await });
         // A zero budget means "always finish through response_url" (never race the task).
         let quick = if self.ack_budget.is_zero() {
             None
@@ -119,7 +162,7 @@ impl SlackBot {
             tokio::time::timeout(self.ack_budget, &mut task).await.ok()
         };
         match quick {
-            Some(Ok(reply)) => self.command_reply(&p, org_id, reply, share).await,
+            Some(Ok(outcome)) => self.command_outcome(&p, outcome).await,
             Some(Err(e)) => {
                 tracing::error!(error = %e, "command task failed");
                 ephemeral("Something went wrong running that command.")
@@ -129,7 +172,7 @@ impl SlackBot {
                 let bot = self.clone();
                 tokio::spawn(async move {
                     let body = match task.await {
-                        Ok(reply) => bot.command_reply(&p, org_id, reply, share).await,
+                        Ok(outcome) => bot.command_outcome(&p, outcome).await,
                         Err(_) => ephemeral("Something went wrong running that command."),
                     };
                     if body.as_object().is_some_and(|o| !o.is_empty())
@@ -139,6 +182,17 @@ impl SlackBot {
                     }
                 });
                 json!({})
+            }
+        }
+    }
+
+    async fn command_outcome(self: &Arc<Self>, p: &CommandPayload, outcome: Outcome) -> Value {
+        match outcome {
+            Outcome::Duplicate | Outcome::Ignored(_) => json!({}),
+            Outcome::Refused(r) => response(&r, false),
+            Outcome::Done(d) => {
+                let (org, share) = (d.actor.org.id, d.share);
+                self.command_reply(p, org, d.reply, share).await
             }
         }
     }
@@ -211,122 +265,55 @@ impl SlackBot {
     }
 
     async fn block_actions(self: &Arc<Self>, p: Value) {
-        let team = p["team"]["id"].as_str().unwrap_or_default();
-        let user = p["user"]["id"].as_str().unwrap_or_default();
         let response_url = p["response_url"].as_str().unwrap_or_default().to_string();
-        let trigger = p["trigger_id"].as_str().unwrap_or_default().to_string();
-        let channel = p["container"]["channel_id"]
-            .as_str()
-            .or_else(|| p["channel"]["id"].as_str())
+        let (Some(team), Some(user), Some(trigger), Some(action)) = (
+            field(&p["team"]["id"]),
+            field(&p["user"]["id"]),
+            field(&p["trigger_id"]),
+            p["actions"].get(0),
+        ) else {
+            tracing::warn!("block_actions without a team, a user, a trigger or an action; dropped");
+            return;
+        };
+        let channel = field(&p["container"]["channel_id"])
+            .or_else(|| field(&p["channel"]["id"]))
             .map(str::to_string);
-        let ts = p["container"]["message_ts"].as_str().map(str::to_string);
-        let actor = match self.resolve(team, user).await {
-            Ok(Who::Person(a)) => *a,
-            Ok(who) => {
-                self.respond_quietly(&response_url, &ephemeral(refusal(&who)))
-                    .await;
-                return;
-            }
+        let ts = field(&p["container"]["message_ts"]).map(str::to_string);
+        let pressed = match press_of(action) {
+            Ok(p) => p,
             Err(e) => {
-                tracing::error!(error = %e, "cannot resolve the Slack user");
+                tracing::debug!(action = %action, error = %e, "a button baton cannot read");
+                self.respond_quietly(&response_url, &ephemeral(&e.0)).await;
                 return;
             }
         };
-        match self
-            .first_delivery(actor.org.id, &format!("act:{trigger}"))
-            .await
-        {
-            Ok(false) => return,
-            Ok(true) => {}
-            Err(e) => tracing::warn!(error = %e, "cannot record the delivery; running anyway"),
-        }
-        let Some(action) = p["actions"].get(0) else {
-            return;
-        };
-        let action_id = action["action_id"].as_str().unwrap_or_default();
-        let value = action["value"]
-            .as_str()
-            .or_else(|| action["selected_option"]["value"].as_str())
-            .unwrap_or_default();
-        let kind = render::parse_action_id(action_id);
-        // The review buttons name their review; the capture buttons their item.
-        let review = match kind {
-            "review_next" | "review_back" | "review_end" => match value.parse::<i64>() {
-                Ok(id) => Some(id),
-                Err(_) => return,
+        let in_dm = channel.as_deref().is_some_and(|c| c.starts_with('D'));
+        let inbound = Inbound {
+            who: identity(team, user),
+            place: match &channel {
+                Some(c) if !in_dm => Place::Channel { channel: c.clone() },
+                _ => Place::Direct,
             },
-            _ => None,
+            what: What::Press(pressed.clone()),
+            delivery: Some(format!("act:{trigger}")),
+            key: trigger.to_string(),
+            mentions: Vec::new(),
         };
-        let cmd = match kind {
-            "review_next" => Some(Command::ReviewNext),
-            "review_back" => Some(Command::ReviewBack),
-            "review_end" => Some(Command::ReviewEnd),
-            "capture_edit" => Some(Command::EditForm(value.to_string())),
-            "capture_delete" => Some(Command::Delete(value.to_string())),
-            "update" => Code::parse(value)
-                .map(|c| Command::CheckinForm(Some(c)))
-                .ok(),
-            "form" => match value.strip_prefix("checkin:") {
-                Some(code) => Code::parse(code)
-                    .map(|c| Command::CheckinForm(Some(c)))
-                    .ok(),
-                None => Some(Command::CheckinForm(None)),
-            },
-            "nochange" => Some(Command::NoChange),
-            "skip" => Some(Command::Skip),
-            "alert_ack" => Some(Command::Ack(value.to_string())),
-            "alert_resolve" => Some(Command::Resolve {
-                alert: value.to_string(),
-                note: String::new(),
-            }),
-            "snooze" => Some(Command::Snooze(
-                action["selected_option"]["value"]
-                    .as_str()
-                    .and_then(|d| crate::domain::parse::parse_duration(d).ok())
-                    .unwrap_or_else(|| chrono::Duration::hours(2)),
-            )),
-            "alert_update" => {
-                let form = crate::bot::reply::Form::text(
-                    format!("{ALERT_UPDATE_FORM}{value}"),
-                    format!("Update alert #{value}"),
-                    "A check-in (e.g. PK1 40 at risk: vendor late) or a note",
-                );
-                let view = render::modal(&form, &ModalOrigin::default());
-                if let Err(e) = self
-                    .call(
-                        "views.open",
-                        &json!({ "trigger_id": trigger, "view": view }),
-                    )
-                    .await
-                {
-                    tracing::warn!(error = %e, "views.open failed for an alert update");
-                    self.respond_quietly(
-                        &response_url,
-                        &ephemeral(&format!(
-                            "Type `/baton update {value} <check-in or note>` instead."
-                        )),
-                    )
+        let done = match self.pipeline(inbound).await {
+            Outcome::Duplicate | Outcome::Ignored(_) => return,
+            Outcome::Refused(r) => {
+                self.respond_quietly(&response_url, &response(&r, false))
                     .await;
-                }
                 return;
             }
-            other => {
-                tracing::debug!(action = other, "unknown button");
-                None
-            }
+            Outcome::Done(d) => d,
         };
-        let Some(cmd) = cmd else {
-            return;
-        };
-        let reply = match review {
-            Some(id) => self.app.handle_in_review(&actor, id, cmd, &trigger).await,
-            None => self.app.handle(&actor, cmd, &trigger).await,
-        };
-        if review.is_some() && !reply.is_error() {
+        if done.echoed() {
             // The app posts the next item or the summary into the thread (outbox).
             return;
         }
-        if kind == "capture_delete"
+        let reply = done.reply;
+        if matches!(pressed, Pressed::CaptureDelete(_))
             && !reply.is_error()
             && let (Some(channel), Some(ts)) = (&channel, &ts)
         {
@@ -359,7 +346,7 @@ impl SlackBot {
         // In a DM the prompt is the person's own: replace it with the answer. In a channel
         // the prompt is shared: answer privately.
         let mut body = response(&reply, false);
-        if channel.as_deref().is_some_and(|c| c.starts_with('D')) && !reply.is_error() {
+        if in_dm && !reply.is_error() && reply.form().is_none() {
             body["replace_original"] = json!(true);
         }
         self.respond_quietly(&response_url, &body).await;
@@ -375,8 +362,10 @@ impl SlackBot {
     }
 
     async fn view_submission(self: &Arc<Self>, p: Value) -> Value {
-        let team = p["team"]["id"].as_str().unwrap_or_default();
-        let user = p["user"]["id"].as_str().unwrap_or_default();
+        let (Some(team), Some(user)) = (field(&p["team"]["id"]), field(&p["user"]["id"])) else {
+            tracing::warn!("view_submission without a team or a user; dropped");
+            return json!({});
+        };
         let view = &p["view"];
         let id = view["callback_id"].as_str().unwrap_or_default().to_string();
         let view_id = view["id"].as_str().unwrap_or_default().to_string();
@@ -407,26 +396,24 @@ impl SlackBot {
                 }
             }
         }
-        let actor = match self.resolve(team, user).await {
-            Ok(Who::Person(a)) => *a,
-            Ok(who) => return render::field_errors(&fields, refusal(&who)),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot resolve the Slack user");
-                return render::field_errors(&fields, "baton could not look you up; try again.");
+        let inbound = Inbound {
+            who: identity(team, user),
+            place: Place::Direct,
+            what: What::Form { id, values },
+            delivery: None,
+            key: view_id,
+            mentions: Vec::new(),
+        };
+        let reply = match self.pipeline(inbound).await {
+            Outcome::Done(d) => d.reply,
+            Outcome::Refused(r) => {
+                let text = crate::bot::render::text::render(&r);
+                return render::field_errors(&fields, text.trim());
+            }
+            Outcome::Duplicate | Outcome::Ignored(_) => {
+                return json!({ "response_action": "clear" });
             }
         };
-        let cmd = match id.strip_prefix(ALERT_UPDATE_FORM) {
-            Some(alert) => Command::AlertUpdate {
-                alert: alert.to_string(),
-                text: values
-                    .iter()
-                    .find(|(k, _)| k == "text")
-                    .map(|(_, v)| v.trim().to_string())
-                    .unwrap_or_default(),
-            },
-            None => Command::SubmitForm { id, values },
-        };
-        let reply = self.app.handle(&actor, cmd, &view_id).await;
         if let Some(msg) = render::error_text(&reply) {
             return render::field_errors(&fields, &msg);
         }
@@ -469,8 +456,6 @@ impl SlackBot {
         if p["type"] != "event_callback" {
             return;
         }
-        let team = p["team_id"].as_str().unwrap_or_default();
-        let event_id = p["event_id"].as_str().unwrap_or_default();
         let ev = &p["event"];
         // Only people's own lines: no bot posts (ours included), no edits or joins. A thread
         // reply also sent to the channel (`thread_broadcast`) is still a reply.
@@ -482,171 +467,83 @@ impl SlackBot {
         {
             return;
         }
-        match ev["channel_type"].as_str() {
-            Some("im") => {}
-            Some("channel" | "group") => return self.thread_reply(team, event_id, ev).await,
-            _ => return,
-        }
-        let user = ev["user"].as_str().unwrap_or_default();
-        let channel = ev["channel"].as_str().unwrap_or_default();
-        let text = ev["text"].as_str().unwrap_or_default();
-        let Some(actor) = self.event_actor(team, user, channel, None, event_id).await else {
-            return;
-        };
-        let reply = self.app.handle_line(&actor, text, event_id).await;
-        let mut body = render::message(&reply);
-        body["channel"] = json!(channel);
-        if let Err(e) = self.call("chat.postMessage", &body).await {
-            tracing::warn!(error = %e, "answering the DM failed");
-        }
-        let to = PictureTo::Channel {
-            channel: channel.to_string(),
-            thread_ts: None,
-        };
-        self.upload_pictures_now(actor.org.id, &reply, to).await;
-    }
-
-    /// A message in a channel: only replies in a review's thread matter (see
-    /// [`classify_thread_line`] for which); everything else in channels is ignored, and
-    /// ordinary discussion in the thread is left alone without looking anyone up.
-    async fn thread_reply(self: &Arc<Self>, team: &str, event_id: &str, ev: &Value) {
-        let (Some(channel), Some(ts), Some(parent)) = (
-            ev["channel"].as_str(),
-            ev["ts"].as_str(),
-            ev["thread_ts"].as_str(),
+        let (Some(team), Some(event_id), Some(user), Some(channel)) = (
+            field(&p["team_id"]),
+            field(&p["event_id"]),
+            field(&ev["user"]),
+            field(&ev["channel"]),
         ) else {
+            tracing::warn!(
+                "message event without a team, an event id, a user or a channel; dropped"
+            );
             return;
         };
-        if parent == ts {
-            return;
-        }
-        let text = ev["text"].as_str().unwrap_or_default();
-        let line = classify_thread_line(text);
-        if line == ThreadLine::Discussion {
-            return;
-        }
-        let Ok(Ok(org)) = self.org_for_team(team).await else {
-            return;
-        };
-        let review = match self.review_of_thread(org.id, channel, parent).await {
-            Ok(Some(r)) => r,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot look up the thread");
-                return;
-            }
-        };
-        let user = ev["user"].as_str().unwrap_or_default();
-        let Some(actor) = self
-            .event_actor(team, user, channel, Some(parent), event_id)
-            .await
-        else {
-            return;
-        };
-        let cmd = match line {
-            ThreadLine::Capture { kind, text } => Command::Capture {
-                kind: kind.to_string(),
-                text,
+        let thread = match ev["channel_type"].as_str() {
+            Some("im") => None,
+            Some("channel" | "group") => match (field(&ev["ts"]), field(&ev["thread_ts"])) {
+                // Only replies in threads matter in channels.
+                (Some(ts), Some(parent)) if ts != parent => Some(parent.to_string()),
+                _ => return,
             },
-            ThreadLine::Command => match Command::parse(text) {
-                Ok(c) => c,
-                Err(e) => {
-                    let reply = Reply::error(e);
-                    self.ephemeral(channel, user, Some(parent), &render::message(&reply))
-                        .await;
-                    return;
-                }
-            },
-            _ => {
-                self.ephemeral(channel, user, Some(parent), &json!({ "text": THREAD_HINT }))
-                    .await;
-                return;
-            }
+            _ => return,
         };
-        // Captures and moves are posted into the thread by the app, through the outbox;
-        // a correction typed in the thread is answered there; refusals only to the writer.
-        let echoes = matches!(
-            cmd,
-            Command::Capture { .. }
-                | Command::ReviewNext
-                | Command::ReviewBack
-                | Command::ReviewEnd
-        );
-        let reply = self
-            .app
-            .handle_in_review(&actor, review, cmd, event_id)
-            .await;
-        if reply.is_error() {
-            self.ephemeral(channel, user, Some(parent), &render::message(&reply))
-                .await;
-        } else if !echoes {
-            let mut body = render::message(&reply);
+        let (text, mentions) = neutral_text(ev["text"].as_str().unwrap_or_default());
+        let inbound = Inbound {
+            who: identity(team, user),
+            place: match &thread {
+                Some(parent) => Place::Thread {
+                    channel: Some(channel.to_string()),
+                    thread: parent.clone(),
+                },
+                None => Place::Direct,
+            },
+            what: What::Text(text),
+            delivery: Some(format!("evt:{event_id}")),
+            key: event_id.to_string(),
+            mentions,
+        };
+        let parent = thread.as_deref();
+        match self.pipeline(inbound).await {
+            Outcome::Duplicate | Outcome::Ignored(_) => {}
+            Outcome::Refused(r) => {
+                self.ephemeral(channel, user, parent, &render::message(&r))
+                    .await
+            }
+            Outcome::Done(d) => self.answer_line(channel, user, parent, *d).await,
+        }
+    }
+
+    /// Answers a line: in a DM by a message (its pictures after it); in a review's thread,
+    /// a refusal or a hint privately to the writer, what the app did not announce itself
+    /// in the thread, and nothing for what it did.
+    async fn answer_line(&self, channel: &str, user: &str, parent: Option<&str>, d: Done) {
+        let Some(parent) = parent else {
+            let mut body = render::message(&d.reply);
             body["channel"] = json!(channel);
-            body["thread_ts"] = json!(parent);
             if let Err(e) = self.call("chat.postMessage", &body).await {
-                tracing::warn!(error = %e, "answering in the thread failed");
+                tracing::warn!(error = %e, "answering the DM failed");
             }
-        }
-    }
-
-    /// The person behind a message event, the first time the event is seen: `None` for
-    /// a retry, a stranger (told privately, nothing stored) or a workspace baton cannot place.
-    async fn event_actor(
-        &self,
-        team: &str,
-        user: &str,
-        channel: &str,
-        thread_ts: Option<&str>,
-        event_id: &str,
-    ) -> Option<crate::app::Actor> {
-        let actor = match self.resolve(team, user).await {
-            Ok(Who::Person(a)) => *a,
-            Ok(Who::UnknownUser) => {
-                self.ephemeral(channel, user, thread_ts, &json!({ "text": UNKNOWN_USER }))
-                    .await;
-                return None;
-            }
-            Ok(_) => return None,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot resolve the Slack user");
-                return None;
-            }
+            let to = PictureTo::Channel {
+                channel: channel.to_string(),
+                thread_ts: None,
+            };
+            self.upload_pictures_now(d.actor.org.id, &d.reply, to).await;
+            return;
         };
-        match self
-            .first_delivery(actor.org.id, &format!("evt:{event_id}"))
-            .await
-        {
-            Ok(false) => {
-                tracing::debug!(event_id, "duplicate event ignored");
-                None
-            }
-            Ok(true) => Some(actor),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot record the delivery; running anyway");
-                Some(actor)
-            }
+        if d.echoed() {
+            return;
         }
-    }
-
-    /// The review whose thread starts at `ts` in `channel`, if any.
-    async fn review_of_thread(
-        &self,
-        org_id: i64,
-        channel: &str,
-        ts: &str,
-    ) -> crate::error::Result<Option<i64>> {
-        let key: Option<String> = sqlx::query_scalar(
-            "SELECT thread_key FROM platform_threads
-             WHERE org_id = $1 AND platform = 'slack' AND channel = $2 AND ts = $3
-               AND thread_key LIKE 'review-%'",
-        )
-        .bind(org_id)
-        .bind(channel)
-        .bind(ts)
-        .fetch_optional(self.app.store.pool())
-        .await
-        .map_err(crate::store::StoreError::from)?;
-        Ok(key.and_then(|k| k.strip_prefix("review-")?.parse().ok()))
+        if d.reply.is_error() || d.scoped.is_none() {
+            self.ephemeral(channel, user, Some(parent), &render::message(&d.reply))
+                .await;
+            return;
+        }
+        let mut body = render::message(&d.reply);
+        body["channel"] = json!(channel);
+        body["thread_ts"] = json!(parent);
+        if let Err(e) = self.call("chat.postMessage", &body).await {
+            tracing::warn!(error = %e, "answering in the thread failed");
+        }
     }
 
     /// A message only `user` sees (chat.postEphemeral), in a thread when given.

@@ -32,6 +32,7 @@ pub mod files;
 pub mod http;
 pub mod inbound;
 pub mod people;
+pub mod platform;
 pub mod recover;
 pub mod socket;
 
@@ -45,11 +46,9 @@ use serde_json::{Value, json};
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 
-use crate::app::{Actor, App};
+use crate::app::App;
 use crate::bot::render::slack as render;
 use crate::chat::{AdapterError, ChatAdapter, Delivered, Outbound, Recovered, Target};
-use crate::domain::Source;
-use crate::store::OrgRow;
 
 pub const PLATFORM: &str = "slack";
 
@@ -211,18 +210,6 @@ impl Pacer {
     }
 }
 
-/// Who sent an inbound request, in baton's terms.
-#[derive(Debug)]
-pub enum Who {
-    Person(Box<Actor>),
-    /// The workspace is known but the user is not a person of its organisation.
-    UnknownUser,
-    /// No organisation uses this workspace (refused and logged).
-    UnknownTeam,
-    /// More than one organisation claims this workspace (refused; fix the manifests).
-    AmbiguousTeam,
-}
-
 /// What Slack mode needs at run time.
 pub struct SlackBot {
     pub app: Arc<App>,
@@ -332,172 +319,6 @@ impl SlackBot {
             .ok_or_else(|| anyhow::anyhow!("apps.connections.open returned no url"))
     }
 
-    /// The organisation that uses workspace `team`.
-    pub async fn org_for_team(&self, team: &str) -> crate::error::Result<Result<OrgRow, Who>> {
-        let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
-            "SELECT DISTINCT o.id, o.key, o.name, o.revision
-             FROM (SELECT org_id FROM chat_identities WHERE platform = 'slack' AND workspace = $1
-                   UNION
-                   SELECT org_id FROM learned_identities
-                   WHERE platform = 'slack' AND workspace = $1 AND user_id IS NOT NULL) w
-             JOIN organisations o ON o.id = w.org_id",
-        )
-        .bind(team)
-        .fetch_all(self.app.store.pool())
-        .await
-        .map_err(crate::store::StoreError::from)?;
-        Ok(match rows.as_slice() {
-            [] => Err(Who::UnknownTeam),
-            [(id, key, name, revision)] => Ok(OrgRow {
-                id: *id,
-                key: key.clone(),
-                name: name.clone(),
-                revision: *revision,
-            }),
-            _ => Err(Who::AmbiguousTeam),
-        })
-    }
-
-    /// Maps a Slack user to a person: by (team, user id), else by the email `users.info`
-    /// reports. A person whose manifest sets no time zone gets Slack's `tz` recorded.
-    pub async fn resolve(&self, team: &str, user: &str) -> crate::error::Result<Who> {
-        let org = match self.org_for_team(team).await? {
-            Ok(org) => org,
-            Err(who) => {
-                tracing::warn!(team, refused = ?who, "Slack request from a workspace baton cannot place");
-                return Ok(who);
-            }
-        };
-        let pool = self.app.store.pool();
-        // Declared in the manifest, else learned (by email, or from an earlier message).
-        let by_id: Option<String> = sqlx::query_scalar(
-            "SELECT p.key FROM (
-                 SELECT person_id FROM chat_identities
-                 WHERE org_id = $1 AND platform = 'slack' AND workspace = $2 AND user_id = $3
-                 UNION
-                 SELECT person_id FROM learned_identities
-                 WHERE org_id = $1 AND platform = 'slack' AND user_id = $3
-                   AND (workspace IS NULL OR workspace = $2)
-             ) ci JOIN people p ON p.id = ci.person_id
-             WHERE p.archived_at IS NULL
-             LIMIT 1",
-        )
-        .bind(org.id)
-        .bind(team)
-        .bind(user)
-        .fetch_optional(pool)
-        .await
-        .map_err(crate::store::StoreError::from)?;
-        let info = if by_id.is_none() {
-            match self.get("users.info", &[("user", user)]).await {
-                Ok(v) => Some(v),
-                Err(e) => {
-                    tracing::warn!(user, error = %e, "users.info failed");
-                    None
-                }
-            }
-        } else {
-            None
-        };
-        let email = info
-            .as_ref()
-            .and_then(|v| v["user"]["profile"]["email"].as_str());
-        let key = match (by_id, email) {
-            (Some(k), _) => Some(k),
-            (None, Some(email)) => sqlx::query_scalar(
-                "SELECT key FROM people
-                 WHERE org_id = $1 AND lower(email) = lower($2) AND archived_at IS NULL",
-            )
-            .bind(org.id)
-            .bind(email)
-            .fetch_optional(pool)
-            .await
-            .map_err(crate::store::StoreError::from)?,
-            (None, None) => None,
-        };
-        let Some(key) = key else {
-            return Ok(Who::UnknownUser);
-        };
-        let actor = self.app.actor(org, &key, Source::Slack).await?;
-        if let Some(email) = email {
-            // Matched by email: baton can now message them without a lookup.
-            self.learn_from_inbound(actor.org.id, actor.person.id, team, user, email)
-                .await;
-        }
-        if actor.person.spec.time_zone.is_none() {
-            self.remember_zone(&actor, user, info).await?;
-        }
-        Ok(Who::Person(Box::new(actor)))
-    }
-
-    /// Records Slack's `tz` for a person whose manifest sets no zone (see `app::zones`):
-    /// from the `users.info` answer already at hand, else asked once (a person linked by
-    /// Slack id is never looked up otherwise). A value that is not an IANA zone is ignored.
-    async fn remember_zone(
-        &self,
-        actor: &Actor,
-        user: &str,
-        info: Option<Value>,
-    ) -> crate::error::Result<()> {
-        let pool = self.app.store.pool();
-        let info = match info {
-            Some(v) => Some(v),
-            None => {
-                let known: bool = sqlx::query_scalar(
-                    "SELECT EXISTS (SELECT 1 FROM platform_zones
-                     WHERE org_id = $1 AND person_id = $2 AND platform = 'slack')",
-                )
-                .bind(actor.org.id)
-                .bind(actor.person.id)
-                .fetch_one(pool)
-                .await
-                .map_err(crate::store::StoreError::from)?;
-                if known {
-                    return Ok(());
-                }
-                self.get("users.info", &[("user", user)]).await.ok()
-            }
-        };
-        let Some(tz) = info.as_ref().and_then(|v| v["user"]["tz"].as_str()) else {
-            return Ok(());
-        };
-        if tz.parse::<chrono_tz::Tz>().is_err() {
-            tracing::debug!(
-                user,
-                tz,
-                "Slack reported a time zone that is not an IANA name; ignored"
-            );
-            return Ok(());
-        }
-        sqlx::query(
-            "INSERT INTO platform_zones (org_id, person_id, platform, time_zone)
-             VALUES ($1, $2, 'slack', $3)
-             ON CONFLICT (org_id, person_id, platform) DO UPDATE SET time_zone = $3",
-        )
-        .bind(actor.org.id)
-        .bind(actor.person.id)
-        .bind(tz)
-        .execute(pool)
-        .await
-        .map_err(crate::store::StoreError::from)?;
-        Ok(())
-    }
-
-    /// Records a delivery; false if it was seen before (a retry or re-delivery).
-    pub async fn first_delivery(&self, org_id: i64, delivery: &str) -> crate::error::Result<bool> {
-        let res = sqlx::query(
-            "INSERT INTO inbound_events (org_id, delivery_id, received_at) VALUES ($1, $2, $3)
-             ON CONFLICT (org_id, delivery_id) DO NOTHING",
-        )
-        .bind(org_id)
-        .bind(format!("slack:{delivery}"))
-        .bind(self.app.clock.now())
-        .execute(self.app.store.pool())
-        .await
-        .map_err(crate::store::StoreError::from)?;
-        Ok(res.rows_affected() == 1)
-    }
-
     /// The DM channel with a Slack user (conversations.open).
     pub async fn open_dm(&self, user: &str) -> Result<String, AdapterError> {
         let v = self
@@ -544,16 +365,12 @@ impl SlackBot {
         dept: &str,
         thread: &str,
     ) -> Result<Option<(String, String)>, AdapterError> {
-        sqlx::query_as(
-            "SELECT channel, ts FROM platform_threads
-             WHERE org_id = $1 AND platform = 'slack' AND department = $2 AND thread_key = $3",
-        )
-        .bind(org_id)
-        .bind(dept)
-        .bind(thread)
-        .fetch_optional(self.app.store.pool())
-        .await
-        .map_err(|e| AdapterError::Transient(e.to_string()))
+        self.app
+            .store
+            .thread(org_id, PLATFORM, dept, thread)
+            .await
+            .map(|t| t.map(|t| (t.channel, t.parent)))
+            .map_err(|e| AdapterError::Transient(e.to_string()))
     }
 
     /// Posts one message to `channel` (optionally in a thread), paced. Returns its `ts`.
@@ -780,20 +597,23 @@ impl SlackBot {
         channel: &str,
         ts: &str,
     ) {
-        if let Err(e) = sqlx::query(
-            "INSERT INTO platform_threads
-                 (org_id, platform, department, thread_key, channel, ts, created_at)
-             VALUES ($1, 'slack', $2, $3, $4, $5, $6)
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(org_id)
-        .bind(department)
-        .bind(thread)
-        .bind(channel)
-        .bind(ts)
-        .bind(self.app.clock.now())
-        .execute(self.app.store.pool())
-        .await
+        let row = crate::store::threads::ThreadRow {
+            channel: channel.to_string(),
+            parent: ts.to_string(),
+            thread_ref: ts.to_string(),
+        };
+        if let Err(e) = self
+            .app
+            .store
+            .remember_thread(
+                org_id,
+                PLATFORM,
+                department,
+                thread,
+                &row,
+                self.app.clock.now(),
+            )
+            .await
         {
             tracing::error!(error = %e, "thread parent not stored");
         }

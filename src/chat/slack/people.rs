@@ -118,42 +118,6 @@ impl SlackBot {
         Ok(channel)
     }
 
-    /// Records the Slack user a person wrote from, when they were matched by email.
-    pub(super) async fn learn_from_inbound(
-        &self,
-        org_id: i64,
-        person_id: i64,
-        team: &str,
-        user: &str,
-        email: &str,
-    ) {
-        let learning = Learning {
-            org_id,
-            person_id,
-            platform: PLATFORM,
-            workspace: Some(team),
-            user_id: Some(user),
-            source: "inbound",
-            email: Some(email),
-        };
-        match self
-            .app
-            .store
-            .learn_identity(&learning, self.app.clock.now())
-            .await
-        {
-            Ok(()) => tracing::info!(
-                org = org_id,
-                person_id,
-                user,
-                "learned a Slack user from a message (matched by email)"
-            ),
-            Err(e) => {
-                tracing::warn!(org = org_id, person_id, error = %e, "a Slack user matched by email was not stored")
-            }
-        }
-    }
-
     /// Looks up, by email, the Slack users of an organisation's people who have an email
     /// and no Slack identity yet, one call per `pace`. Stops early when Slack refuses the
     /// method itself (e.g. the `users:read.email` scope is missing).

@@ -20,7 +20,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::SlackBot;
 use super::inbound::CommandPayload;
-use crate::serve::Shutdown;
+use crate::shutdown::Shutdown;
 
 /// Runs Socket Mode until shutdown, reconnecting as needed.
 pub async fn run(bot: Arc<SlackBot>, shutdown: Shutdown) {
