@@ -79,7 +79,7 @@ async fn readyz(State(state): State<HttpState>) -> Response {
     if state.shutdown.is_triggered() {
         return text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n");
     }
-    let probe = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(state.app.store.pool());
+    let probe = state.app.store.ping();
     match tokio::time::timeout(DB_PROBE_TIMEOUT, probe).await {
         Ok(Ok(_)) => text(StatusCode::OK, "ready\n"),
         Ok(Err(e)) => {
@@ -179,21 +179,9 @@ async fn calendar(
 
 /// The organisation whose calendar feeds this token opens.
 pub async fn org_by_calendar_token(store: &Store, token: &str) -> Result<Option<i64>, StoreError> {
-    Ok(
-        sqlx::query_scalar("SELECT id FROM organisations WHERE calendar_token = $1")
-            .bind(token)
-            .fetch_optional(store.pool())
-            .await?,
-    )
+    store.org_by_calendar_token(token).await
 }
 
 async fn department_exists(store: &Store, org_id: i64, key: &str) -> Result<bool, StoreError> {
-    Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM departments
-                        WHERE org_id = $1 AND key = $2 AND archived_at IS NULL)",
-    )
-    .bind(org_id)
-    .bind(key)
-    .fetch_one(store.pool())
-    .await?)
+    store.department_exists(org_id, key).await
 }

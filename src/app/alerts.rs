@@ -17,8 +17,8 @@ use crate::domain::progress::rollup;
 use crate::domain::{Code, DependencySpec, Key, OrgSpec};
 use crate::error::{AppError, Result};
 use crate::store::alerts::AlertRow;
-use crate::store::outbox::{Payload, enqueue};
-use crate::store::{Store, StoreError};
+use crate::store::outbox::{Payload, enqueue, enqueue_alone};
+use crate::store::{Store, Tx};
 
 use super::{Actor, App};
 
@@ -33,7 +33,7 @@ pub struct AlertReport {
     pub escalated: Vec<i64>,
 }
 
-fn thread(dep: &DependencySpec, id: i64) -> Target {
+pub(super) fn thread(dep: &DependencySpec, id: i64) -> Target {
     Target::Thread {
         department: dep.dependent_department.to_string(),
         thread: format!("alert-{id}"),
@@ -203,7 +203,7 @@ async fn alert_message(
 }
 
 async fn say(
-    conn: &mut sqlx::PgConnection,
+    tx: &mut Tx,
     org_id: i64,
     key: String,
     target: Target,
@@ -211,7 +211,29 @@ async fn say(
     now: DateTime<Utc>,
 ) -> Result<()> {
     enqueue(
-        conn,
+        tx,
+        org_id,
+        &key,
+        &target,
+        &Payload::Reply { reply },
+        now,
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// As [`say`], on its own (no transaction to join).
+pub(super) async fn say_alone(
+    app: &App,
+    org_id: i64,
+    key: String,
+    target: Target,
+    reply: Reply,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    enqueue_alone(
+        &app.store,
         org_id,
         &key,
         &target,
@@ -295,7 +317,7 @@ async fn evaluate_in(
         .collect();
     let holidays: Vec<_> = spec.holidays.iter().map(|h| h.date).collect();
     let mut report = AlertReport::default();
-    let mut tx = app.store.pool().begin().await.map_err(StoreError::from)?;
+    let mut tx = app.store.begin().await?;
     let mut active: HashSet<(String, &'static str)> = HashSet::new();
     for dep in &scope.dependencies {
         for (cond, detail) in conditions(scope, &roll, &blockers, dep, today) {
@@ -437,11 +459,11 @@ async fn evaluate_in(
             report.escalated.push(a.id);
         }
     }
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(report)
 }
 
-fn dependency<'a>(spec: &'a OrgSpec, key: &str) -> Result<&'a DependencySpec> {
+pub(super) fn dependency<'a>(spec: &'a OrgSpec, key: &str) -> Result<&'a DependencySpec> {
     let lower = key.to_ascii_lowercase();
     spec.dependencies.iter().find(|d| d.key.as_str() == lower).ok_or_else(|| {
         AppError::NotFound(format!(
@@ -465,7 +487,7 @@ fn may_act(spec: &OrgSpec, actor: &Actor, dep: &DependencySpec) -> bool {
             })
 }
 
-async fn alert_for(
+pub(super) async fn alert_for(
     app: &App,
     actor: &Actor,
     id: &str,
@@ -501,7 +523,7 @@ pub async fn declare_blocked(app: &App, actor: &Actor, key: &str, reason: &str) 
     }
     let now = app.clock.now();
     let detail = format!("Declared blocked by {}: {reason}", actor.person.spec.name);
-    let mut tx = app.store.pool().begin().await.map_err(StoreError::from)?;
+    let mut tx = app.store.begin().await?;
     let Some(id) = Store::open_alert(
         &mut tx,
         actor.org.id,
@@ -557,7 +579,7 @@ pub async fn declare_blocked(app: &App, actor: &Actor, key: &str, reason: &str) 
         )
         .await?;
     }
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(Reply::new().text(format!(
         "⚠ Alert #{id} raised: `{}` is blocked. {} and the provider's owner are told.",
         dep.key,
@@ -590,13 +612,12 @@ pub async fn acknowledge(app: &App, actor: &Actor, id: &str) -> Result<Reply> {
     {
         return Ok(Reply::new().text(format!("Alert #{} was already acknowledged.", a.id)));
     }
-    let mut conn = app.store.pool().acquire().await.map_err(StoreError::from)?;
     let note = Reply::new().text(format!(
         "👀 {} acknowledged alert #{}.",
         actor.person.spec.name, a.id
     ));
-    say(
-        &mut conn,
+    say_alone(
+        app,
         actor.org.id,
         format!("alert:{}:ack", a.id),
         thread(dep, a.id),
@@ -622,7 +643,7 @@ pub async fn resolve(app: &App, actor: &Actor, id: &str, note: &str) -> Result<R
         )));
     }
     let now = app.clock.now();
-    let mut tx = app.store.pool().begin().await.map_err(StoreError::from)?;
+    let mut tx = app.store.begin().await?;
     if !Store::close_alert(
         &mut tx,
         actor.org.id,
@@ -661,7 +682,7 @@ pub async fn resolve(app: &App, actor: &Actor, id: &str, note: &str) -> Result<R
         now,
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(Reply::new().text(format!("Resolved alert #{}.", a.id)))
 }
 
@@ -678,79 +699,4 @@ pub async fn update_form(app: &App, actor: &Actor, id: &str) -> Result<Reply> {
         "A check-in (e.g. PK1 40 at risk: vendor late) or a note",
     )));
     Ok(r)
-}
-
-pub async fn post_update(
-    app: &App,
-    actor: &Actor,
-    id: &str,
-    text: &str,
-    delivery: &str,
-) -> Result<Reply> {
-    let (a, spec) = alert_for(app, actor, id, "update <alert> <check-in or note>").await?;
-    let dep = dependency(&spec, &a.dependency_key)?;
-    if text.trim().is_empty() {
-        return Err(AppError::Usage(
-            "An update needs a check-in or a note.\nUsage: update <alert> <check-in or note>"
-                .into(),
-        ));
-    }
-    let code = dep
-        .provider_ref
-        .as_ref()
-        .filter(|c| spec.key_results.iter().any(|k| &k.code == *c))
-        .cloned();
-    let line = match crate::domain::parse::parse_checkin_line(text) {
-        Ok(l) => l,
-        Err(_) => {
-            let Some(code) = code else {
-                return Err(AppError::Invalid(format!(
-                    "`{}` relies on no single key result; post a check-in line such as `S1 42 on track: note`.",
-                    dep.key
-                )));
-            };
-            let state = app
-                .store
-                .current_of(actor.org.id, &[code.to_string()])
-                .await?;
-            let current = state.key_results.get(&code);
-            let value = current
-                .map(|c| c.value)
-                .or_else(|| {
-                    spec.key_results
-                        .iter()
-                        .find(|k| k.code == code)
-                        .and_then(|k| k.start)
-                })
-                .ok_or_else(|| {
-                    AppError::Invalid(format!(
-                        "`{code}` has no figure yet; post a check-in such as `{code} 42`."
-                    ))
-                })?;
-            crate::domain::parse::CheckinLine {
-                code,
-                value,
-                confidence: current.and_then(|c| c.confidence),
-                note: Some(text.trim().to_string()),
-                blockers: None,
-            }
-        }
-    };
-    let recorded = super::checkins::record(app, actor, &line, false, delivery).await?;
-    let mut conn = app.store.pool().acquire().await.map_err(StoreError::from)?;
-    let mut posted = Reply::new().text(format!(
-        "📝 Update from {} on alert #{}:",
-        actor.person.spec.name, a.id
-    ));
-    posted.blocks.extend(recorded.blocks.iter().cloned());
-    say(
-        &mut conn,
-        actor.org.id,
-        format!("alert:{}:update:{delivery}", a.id),
-        thread(dep, a.id),
-        posted,
-        app.clock.now(),
-    )
-    .await?;
-    Ok(recorded.note(format!("Posted to the thread of alert #{}.", a.id)))
 }

@@ -1,6 +1,7 @@
 //! Use cases. Each takes the app context (store, clock) and returns a platform-neutral
 //! [`Reply`]. This is the only place where the domain meets storage.
 
+pub mod alert_updates;
 pub mod alerts;
 pub mod apply;
 pub mod calendar;
@@ -23,7 +24,7 @@ use crate::bot::{Command, Reply};
 use crate::clock::Clock;
 use crate::domain::{OrgSpec, OrgState, Role, Source};
 use crate::error::{AppError, Result};
-use crate::store::{OrgRow, PersonRow, Store};
+use crate::store::{OrgRow, PersonRow, Store, StoreError};
 
 /// The person a command runs as, resolved once per session or inbound event.
 #[derive(Debug, Clone)]
@@ -296,9 +297,12 @@ impl App {
     fn answer(result: Result<Reply>) -> Reply {
         match result {
             Ok(r) => r,
+            // Written for the person (a manifest that clashes with another organisation).
+            Err(AppError::Store(StoreError::Conflict(msg))) => Reply::error(msg),
             Err(AppError::Store(e)) => {
-                tracing::error!(error = %e, "command failed in the store");
-                Reply::error(format!("{e}"))
+                let incident = incident_id();
+                tracing::error!(incident = %incident, error = %e, "command failed in the store");
+                Reply::error(store_failed(&e, &incident))
             }
             Err(e) => Reply::error(e.to_string()),
         }
@@ -330,7 +334,7 @@ impl App {
                         .find(|(k, _)| k == "text")
                         .map(|(_, v)| v.trim())
                         .unwrap_or_default();
-                    alerts::post_update(self, actor, alert, text, delivery).await
+                    alert_updates::post_update(self, actor, alert, text, delivery).await
                 } else {
                     checkins::submit(self, actor, &id, &values, delivery).await
                 }
@@ -349,7 +353,7 @@ impl App {
             Command::Ack(id) => alerts::acknowledge(self, actor, &id).await,
             Command::Resolve { alert, note } => alerts::resolve(self, actor, &alert, &note).await,
             Command::AlertUpdate { alert, text } => {
-                alerts::post_update(self, actor, &alert, &text, delivery).await
+                alert_updates::post_update(self, actor, &alert, &text, delivery).await
             }
             Command::AlertUpdateForm(alert) => alerts::update_form(self, actor, &alert).await,
             Command::ReviewStart { tier, dept } => {
@@ -371,4 +375,31 @@ impl App {
             Command::Decisions(d) => reviews::decisions(self, actor, d.as_deref()).await,
         }
     }
+}
+
+/// What a person is told when the store fails under their command. The database's own
+/// words stay in the log, under the incident id the person can quote. Whether anything
+/// was written depends on the command, so it does not promise that nothing was.
+pub fn store_failed(e: &StoreError, incident: &str) -> String {
+    match e {
+        StoreError::Unreachable { .. } | StoreError::Unavailable(_) => format!(
+            "baton cannot reach its database right now (incident {incident}). Please try again in a moment."
+        ),
+        _ => {
+            format!("Something went wrong on baton's side (incident {incident}). Please try again.")
+        }
+    }
+}
+
+/// A short id for one failure, to find its log line: six hex digits, different on each
+/// call (a per-process random key over a sequence number).
+pub fn incident_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static KEYS: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let mut h = KEYS.get_or_init(Default::default).build_hasher();
+    h.write_u64(NEXT.fetch_add(1, Ordering::Relaxed));
+    format!("{:06x}", h.finish() & 0xff_ffff)
 }

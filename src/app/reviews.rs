@@ -15,8 +15,8 @@ use crate::domain::alerts::add_working_days;
 use crate::domain::due::parse_due;
 use crate::domain::{Key, OrgSpec, Perspective, Role};
 use crate::error::{AppError, Result};
-use crate::store::StoreError;
-use crate::store::outbox::{Payload, enqueue};
+use crate::store::Tx;
+use crate::store::outbox::{Payload, enqueue, enqueue_alone};
 use crate::store::reviews::{CaptureRow, ItemRow, NewCapture, ReviewRow};
 
 use super::view::View;
@@ -346,9 +346,8 @@ fn item_reply(r: &ReviewRow, it: &ItemRow, total: usize) -> Reply {
 
 async fn post(app: &App, org_id: i64, key: String, target: Target, reply: Reply) -> Result<()> {
     let now = app.clock.now();
-    let mut conn = app.store.pool().acquire().await.map_err(StoreError::from)?;
-    enqueue(
-        &mut conn,
+    enqueue_alone(
+        &app.store,
         org_id,
         &key,
         &target,
@@ -898,11 +897,7 @@ pub async fn submit_edit(
 }
 
 async fn people_key(app: &App, id: i64) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar("SELECT key FROM people WHERE id = $1")
-        .bind(id)
-        .fetch_optional(app.store.pool())
-        .await
-        .map_err(StoreError::from)?)
+    Ok(app.store.person_key(id).await?)
 }
 
 async fn own_capture(app: &App, actor: &Actor, id: &str, usage: &str) -> Result<CaptureRow> {
@@ -1242,7 +1237,7 @@ pub async fn remind(app: &App, org_id: i64) -> Result<u64> {
     let all = app.store.captures(org_id, None, Some("action")).await?;
     let reported = app.reported_zones(org_id).await?;
     let mut sent = 0;
-    let mut tx = app.store.pool().begin().await.map_err(StoreError::from)?;
+    let mut tx = app.store.begin().await?;
     for c in all.iter().filter(|c| c.status == "open") {
         let (Some(due), Some(owner)) = (c.due_on, &c.owner_key) else {
             continue;
@@ -1297,7 +1292,7 @@ pub async fn remind(app: &App, org_id: i64) -> Result<u64> {
         .await?;
         sent += 1;
     }
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(sent)
 }
 
@@ -1334,7 +1329,7 @@ pub fn facilitator_for(spec: &OrgSpec, dept: &str) -> Option<Key> {
 /// time), each queued once per occurrence.
 pub async fn cadence_event(
     app: &App,
-    tx: &mut sqlx::PgConnection,
+    tx: &mut Tx,
     org_id: i64,
     spec: &OrgSpec,
     c: &crate::store::schedule::CadenceRow,

@@ -206,12 +206,7 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
     tracing::debug!(elapsed = ?t0.elapsed(), "tick: away");
     let holidays: BTreeSet<NaiveDate> = spec.holidays.iter().map(|h| h.date).collect();
 
-    let mut tx = app
-        .store
-        .pool()
-        .begin()
-        .await
-        .map_err(crate::store::StoreError::from)?;
+    let mut tx = app.store.begin().await?;
     let cadences = Store::claim_cadences(&mut tx, org_id, now).await?;
     tracing::debug!(elapsed = ?t0.elapsed(), "tick: claimed");
     let index = Index::new(&spec, now, &app.reported_zones(org_id).await?);
@@ -371,26 +366,12 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
     for (id, person_id, person_key, channel) in Store::claim_reminders(&mut tx, org_id, now).await?
     {
         let nudges = Store::nudges_this_week(&mut tx, org_id, person_id, now).await?;
-        sqlx::query("UPDATE prompts SET reminded_at = $2 WHERE id = $1")
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(crate::store::StoreError::from)?;
+        Store::mark_reminded(&mut tx, id, now).await?;
         if nudges >= app.nudge_cap {
             tracing::info!(prompt = id, "reminder skipped: weekly nudge cap reached");
             continue;
         }
-        sqlx::query(
-            "INSERT INTO nudges (org_id, person_id, prompt_id, at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(org_id)
-        .bind(person_id)
-        .bind(id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(crate::store::StoreError::from)?;
+        Store::record_nudge(&mut tx, org_id, person_id, id, now).await?;
         let target = match channel {
             Some(d) => Target::Channel { department: d },
             None => Target::Person { person: person_key },
@@ -409,11 +390,7 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
     }
     // Snoozed prompts come back when asked.
     for (id, person_key, until) in Store::claim_snoozed(&mut tx, org_id, now).await? {
-        sqlx::query("UPDATE prompts SET snoozed_until = NULL WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(crate::store::StoreError::from)?;
+        Store::clear_snooze(&mut tx, id).await?;
         let key = format!("snooze:{id}:{}", until.timestamp());
         crate::store::outbox::enqueue(
             &mut tx,
@@ -426,7 +403,7 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
         )
         .await?;
     }
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    tx.commit().await?;
 
     report.prompts_missed += app.store.expire_prompts(org_id, now).await?;
 
@@ -563,11 +540,9 @@ pub async fn render_prompt(
     }
     let spec = app.spec_recent(org_id).await?;
     let state = app.store.current_of(org_id, &p.codes).await?;
-    let person = sqlx::query_scalar::<_, String>("SELECT key FROM people WHERE id = $1")
-        .bind(p.person_id)
-        .fetch_one(app.store.pool())
-        .await
-        .map_err(crate::store::StoreError::from)?;
+    let person = app.store.person_key(p.person_id).await?.ok_or_else(|| {
+        crate::store::StoreError::Corrupt(format!("prompt {prompt_id}'s person is missing"))
+    })?;
     let tz = app.zone_of_key(org_id, &spec, &person).await?;
     let closes = p
         .window_ends_at

@@ -2,7 +2,7 @@
 
 use crate::bot::command::COMMANDS;
 use crate::bot::{Align, Cell, OkrScope, Reply, Table};
-use crate::domain::{Code, Key, KrKind, ObjectiveSpec, OrgSpec, Perspective, Status};
+use crate::domain::{Code, Key, KrKind, ObjectiveSpec, Perspective, Status};
 use crate::error::{AppError, Result};
 
 use super::view::View;

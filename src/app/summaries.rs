@@ -21,7 +21,6 @@ use crate::bot::{Align, Cell, Reply, Table};
 use crate::domain::cadence::department_zone;
 use crate::domain::{Confidence, OrgSpec, Status};
 use crate::error::Result;
-use crate::store::StoreError;
 use crate::store::schedule::{CadenceRow, NewPrompt};
 
 use super::App;
@@ -81,73 +80,36 @@ struct Summary {
 }
 
 async fn load(app: &App, org_id: i64, summary_id: i64) -> Result<Option<Summary>> {
-    let pool = app.store.pool();
-    let head: Option<(String, i64, NaiveDateTime)> = sqlx::query_as(
-        "SELECT department, cadence_id, occurrence FROM checkin_summaries
-         WHERE org_id = $1 AND id = $2",
-    )
-    .bind(org_id)
-    .bind(summary_id)
-    .fetch_optional(pool)
-    .await
-    .map_err(StoreError::from)?;
-    let Some((department, cadence_id, occurrence)) = head else {
+    let Some(head) = app.store.summary_head(org_id, summary_id).await? else {
         return Ok(None);
     };
-    let prompts: Vec<(i64, String, String, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT p.id, pe.key, p.state, p.window_ends_at
-         FROM prompts p JOIN people pe ON pe.id = p.person_id AND pe.org_id = p.org_id
-         WHERE p.org_id = $1 AND p.cadence_id = $2 AND p.occurrence = $3
-         ORDER BY p.answered_at NULLS LAST, pe.key",
-    )
-    .bind(org_id)
-    .bind(cadence_id)
-    .bind(occurrence)
-    .fetch_all(pool)
-    .await
-    .map_err(StoreError::from)?;
-    // An answer's figures: the person's latest check-in per asked code from the prompt's
-    // due time until its window closed, or until a day after a late answer.
-    type Fig = (
-        i64,
-        String,
-        f64,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    );
-    let figures: Vec<Fig> = sqlx::query_as(
-        "SELECT DISTINCT ON (p.id, k.code) p.id, k.code, c.value, c.confidence, c.note, c.blockers
-         FROM prompts p
-         JOIN key_results k ON k.org_id = p.org_id AND k.code = ANY(p.codes)
-         JOIN checkins c ON c.org_id = p.org_id AND c.key_result_id = k.id
-              AND c.person_id = p.person_id AND c.recorded_at >= p.due_at
-              AND c.recorded_at < GREATEST(p.window_ends_at, p.answered_at + interval '1 day')
-         WHERE p.org_id = $1 AND p.cadence_id = $2 AND p.occurrence = $3
-           AND p.state IN ('answered', 'late')
-         ORDER BY p.id, k.code, c.recorded_at DESC, c.id DESC",
-    )
-    .bind(org_id)
-    .bind(cadence_id)
-    .bind(occurrence)
-    .fetch_all(pool)
-    .await
-    .map_err(StoreError::from)?;
+    let (department, cadence_id, occurrence) = (head.department, head.cadence_id, head.occurrence);
+    let prompts = app
+        .store
+        .summary_prompts(org_id, cadence_id, occurrence)
+        .await?;
+    let figures = app
+        .store
+        .answer_figures(org_id, cadence_id, occurrence)
+        .await?;
     let mut by_prompt: HashMap<i64, Vec<_>> = HashMap::new();
-    for (id, code, value, conf, note, blockers) in figures {
-        by_prompt
-            .entry(id)
-            .or_default()
-            .push((code, value, conf, note, blockers));
+    for f in figures {
+        by_prompt.entry(f.prompt_id).or_default().push((
+            f.code,
+            f.value,
+            f.confidence,
+            f.note,
+            f.blockers,
+        ));
     }
     let rows = prompts
         .into_iter()
-        .map(|(prompt_id, person, state, window_ends_at)| Row {
-            figures: by_prompt.remove(&prompt_id).unwrap_or_default(),
-            prompt_id,
-            person,
-            state,
-            window_ends_at,
+        .map(|p| Row {
+            figures: by_prompt.remove(&p.id).unwrap_or_default(),
+            prompt_id: p.id,
+            person: p.person_key,
+            state: p.state,
+            window_ends_at: p.window_ends_at,
         })
         .collect();
     Ok(Some(Summary {

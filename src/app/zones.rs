@@ -16,7 +16,6 @@ use chrono_tz::Tz;
 use crate::domain::cadence::department_zone;
 use crate::domain::{OrgSpec, PersonSpec};
 use crate::error::Result;
-use crate::store::StoreError;
 
 use super::App;
 
@@ -56,14 +55,7 @@ impl App {
     /// Zones chat platforms reported, by person key (one per person; platforms in name
     /// order when several did).
     pub async fn reported_zones(&self, org_id: i64) -> Result<HashMap<String, Tz>> {
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT p.key, z.time_zone FROM platform_zones z JOIN people p ON p.id = z.person_id
-             WHERE z.org_id = $1 ORDER BY z.platform DESC",
-        )
-        .bind(org_id)
-        .fetch_all(self.store.pool())
-        .await
-        .map_err(StoreError::from)?;
+        let rows = self.store.reported_zones(org_id).await?;
         // Later rows win: the platform first in name order.
         Ok(rows
             .into_iter()
@@ -77,16 +69,7 @@ impl App {
         if let Some(tz) = p.time_zone {
             return Ok(tz);
         }
-        let reported: Option<String> = sqlx::query_scalar(
-            "SELECT z.time_zone FROM platform_zones z JOIN people pe ON pe.id = z.person_id
-             WHERE z.org_id = $1 AND pe.org_id = $1 AND pe.key = $2
-             ORDER BY z.platform LIMIT 1",
-        )
-        .bind(org_id)
-        .bind(p.key.as_str())
-        .fetch_optional(self.store.pool())
-        .await
-        .map_err(StoreError::from)?;
+        let reported = self.store.reported_zone(org_id, p.key.as_str()).await?;
         Ok(zone_of(spec, p, reported.and_then(|z| z.parse().ok())))
     }
 

@@ -15,12 +15,12 @@ use std::time::{Duration as StdDuration, Instant};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use sqlx::AssertSqlSafe;
 
 use crate::app::{Actor, App};
 use crate::bot::Command;
 use crate::clock::FixedClock;
 use crate::domain::*;
+use crate::store::bench::BaselineRows;
 use crate::store::{SeedRow, Store};
 
 pub mod soak;
@@ -396,12 +396,7 @@ async fn fresh_database(base_url: &str, name: &str) -> anyhow::Result<(String, S
     let url = db_url(base_url, name);
     {
         let admin = Store::connect(&db_url(base_url, "postgres"), false).await?;
-        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-        sqlx::query(AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"
-        )))
-        .execute(admin.pool())
-        .await?;
+        admin.drop_database(name).await?;
     }
     let store = Store::connect_sized(&url, true, 8).await?;
     store.migrate().await?;
@@ -478,30 +473,6 @@ pub fn schedule_org(people: usize, departments: usize, now: DateTime<Utc>) -> Or
     spec
 }
 
-/// The schedule baseline: prompt-shaped rows into `bench_like` (a copy of `prompts`).
-fn like_prompts<'q>(
-    ids: &'q [i64],
-    occ: &'q [chrono::NaiveDateTime],
-    codes: &'q [String],
-    times: &'q [DateTime<Utc>],
-    states: &'q [&str],
-) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
-    sqlx::query(
-        "INSERT INTO bench_like (org_id, cadence_id, occurrence, person_id, codes, due_at, window_ends_at, remind_at, state, created_at)
-         SELECT 1, x.a, x.b, x.c, string_to_array(x.d, ','), x.e, x.f, x.g, x.h, x.e
-         FROM UNNEST($1::bigint[], $2::timestamp[], $3::bigint[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[], $8::text[])
-              AS x(a, b, c, d, e, f, g, h)",
-    )
-    .bind(ids)
-    .bind(occ)
-    .bind(ids)
-    .bind(codes)
-    .bind(times)
-    .bind(times)
-    .bind(times)
-    .bind(states)
-}
-
 async fn run_schedule(base_url: &str, args: &BenchArgs) -> anyhow::Result<()> {
     let (url, store) = fresh_database(base_url, &format!("{}_schedule", args.database)).await?;
     println!(
@@ -517,7 +488,7 @@ async fn run_schedule(base_url: &str, args: &BenchArgs) -> anyhow::Result<()> {
     let clock = Arc::new(FixedClock::new(before));
     let app = App::new(store.clone(), clock.clone());
     crate::app::apply::apply(&app, &spec, false).await?;
-    sqlx::query("ANALYZE").execute(store.pool()).await?;
+    store.analyze().await?;
     println!(
         "{} people in {} departments, all due Monday 09:00 UTC",
         spec.people.len(),
@@ -530,94 +501,48 @@ async fn run_schedule(base_url: &str, args: &BenchArgs) -> anyhow::Result<()> {
     let t = Instant::now();
     let report = crate::app::schedule::run_due(&app, None).await?;
     let tick = t.elapsed();
-    let prompts_queued: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM prompts p
-         WHERE p.state = 'sent' AND EXISTS (
-             SELECT 1 FROM outbox o WHERE o.kind = 'prompts'
-               AND o.payload->>'cadence_id' = p.cadence_id::text)",
-    )
-    .fetch_one(store.pool())
-    .await?;
+    let prompts_queued = store.bench_prompts_in_groups().await?;
     anyhow::ensure!(
         prompts_queued as usize == spec.people.len(),
         "expected {} queued prompts, found {prompts_queued}",
         spec.people.len()
     );
-    let groups: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE kind = 'prompts'")
-        .fetch_one(store.pool())
-        .await?;
-    let summaries: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE kind = 'checkin_summary'")
-            .fetch_one(store.pool())
-            .await?;
+    let groups = store.bench_outbox_count("prompts").await?;
+    let summaries = store.bench_outbox_count("checkin_summary").await?;
     anyhow::ensure!(
         summaries as usize == spec.departments.len(),
         "expected a summary per department, found {summaries}"
     );
 
     // The baseline: one plain batched INSERT of as many rows of the same shape.
-    sqlx::query("CREATE TABLE bench_plain (a bigint, b timestamp, c bigint, d text[], e timestamptz, f timestamptz, g timestamptz, h text)")
-        .execute(store.pool())
-        .await?;
+    store.bench_create_baselines().await?;
     let n = spec.people.len();
     let ids: Vec<i64> = (0..n as i64).collect();
     let occ: Vec<chrono::NaiveDateTime> = vec![before.naive_utc(); n];
     let codes: Vec<String> = (0..n).map(|i| format!("K{i}")).collect();
     let times: Vec<DateTime<Utc>> = vec![before; n];
     let states: Vec<&str> = vec!["sent"; n];
+    let rows = BaselineRows {
+        ids: &ids,
+        occurrences: &occ,
+        codes: &codes,
+        times: &times,
+        states: &states,
+    };
     let t = Instant::now();
-    sqlx::query(
-        "INSERT INTO bench_plain SELECT x.a, x.b, x.c, string_to_array(x.d, ','), x.e, x.f, x.g, x.h
-         FROM UNNEST($1::bigint[], $2::timestamp[], $3::bigint[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[], $8::text[])
-              AS x(a, b, c, d, e, f, g, h)",
-    )
-    .bind(&ids)
-    .bind(&occ)
-    .bind(&ids)
-    .bind(&codes)
-    .bind(&times)
-    .bind(&times)
-    .bind(&times)
-    .bind(&states)
-    .execute(store.pool())
-    .await?;
+    store.bench_insert_plain(&rows).await?;
     let plain = t.elapsed();
     // A second baseline: the same rows into a copy of the prompts table with its indexes.
-    sqlx::query("CREATE TABLE bench_like (LIKE prompts INCLUDING ALL)")
-        .execute(store.pool())
-        .await?;
     let t = Instant::now();
-    like_prompts(&ids, &occ, &codes, &times, &states)
-        .execute(store.pool())
-        .await?;
+    store.bench_insert_like(&rows).await?;
     let like = t.elapsed();
     // A third baseline: everything the tick stores, plainly: the same prompt rows and as
     // many outbox rows as it queued (a group per department, a summary per department),
     // into copies of both tables with their indexes, in one transaction.
-    sqlx::query("CREATE TABLE bench_like_outbox (LIKE outbox INCLUDING ALL)")
-        .execute(store.pool())
-        .await?;
-    sqlx::query("TRUNCATE bench_like")
-        .execute(store.pool())
-        .await?;
+    store.bench_truncate_like().await?;
     let outbox_rows = ((groups + summaries) as usize).min(n);
     let t = Instant::now();
-    let mut tx = store.pool().begin().await?;
-    like_prompts(&ids, &occ, &codes, &times, &states)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
-        "INSERT INTO bench_like_outbox (org_id, idempotency_key, kind, target, payload, not_before, created_at)
-         SELECT 1, 'prompt:' || x.a, 'prompt', jsonb_build_object('to', 'person', 'person', x.d),
-                jsonb_build_object('type', 'prompt', 'prompt_id', x.a), x.e, x.e
-         FROM UNNEST($1::bigint[], $2::text[], $3::timestamptz[]) AS x(a, d, e)",
-    )
-    .bind(&ids[..outbox_rows])
-    .bind(&codes[..outbox_rows])
-    .bind(&times[..outbox_rows])
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
+    store.bench_insert_like_both(&rows, outbox_rows).await?;
     let both = t.elapsed();
     let queued = report.queued_in;
     println!(
@@ -669,12 +594,7 @@ async fn run_core(base_url: &str, args: &BenchArgs) -> anyhow::Result<()> {
     // A fresh database each run, so figures are comparable.
     {
         let admin = Store::connect(&db_url(base_url, "postgres"), false).await?;
-        let quoted = format!("\"{}\"", args.database.replace('"', "\"\""));
-        sqlx::query(AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"
-        )))
-        .execute(admin.pool())
-        .await?;
+        admin.drop_database(&args.database).await?;
     }
     let store = Store::connect_sized(&url, true, 8).await?;
     store.migrate().await?;
@@ -722,7 +642,7 @@ async fn run_core(base_url: &str, args: &BenchArgs) -> anyhow::Result<()> {
         done += n;
     }
     store.refresh_current(org_id).await?;
-    sqlx::query("ANALYZE").execute(store.pool()).await?;
+    store.analyze().await?;
     println!(
         "seeded {inserted} check-ins in {:.1} s",
         t.elapsed().as_secs_f64()
@@ -793,12 +713,7 @@ async fn run_core(base_url: &str, args: &BenchArgs) -> anyhow::Result<()> {
             .collect(),
     );
     let person_ids: Arc<Vec<i64>> = Arc::new(owners.values().map(|a| a.person.id).collect());
-    let kr_ids: Arc<Vec<i64>> = Arc::new(
-        sqlx::query_scalar("SELECT id FROM key_results WHERE org_id = $1 ORDER BY id LIMIT 1000")
-            .bind(org_id)
-            .fetch_all(store.pool())
-            .await?,
-    );
+    let kr_ids: Arc<Vec<i64>> = Arc::new(store.bench_key_result_ids(org_id, 1000).await?);
     for conns in [1usize, 8] {
         let pool_store = Store::connect_sized(&url, false, conns as u32).await?;
         let app = Arc::new(App::new(pool_store.clone(), clock.clone()));
@@ -833,28 +748,23 @@ async fn run_core(base_url: &str, args: &BenchArgs) -> anyhow::Result<()> {
         let t = Instant::now();
         let mut tasks = Vec::new();
         for w in 0..conns {
-            let (pool, person_ids, kr_ids) = (
-                pool_store.pool().clone(),
-                person_ids.clone(),
-                kr_ids.clone(),
-            );
+            let (store, person_ids, kr_ids) =
+                (pool_store.clone(), person_ids.clone(), kr_ids.clone());
             tasks.push(tokio::spawn(async move {
                 let mut rng = ChaCha8Rng::seed_from_u64(200 + w as u64);
                 for i in 0..per {
-                    sqlx::query(
-                        "INSERT INTO checkins (org_id, key_result_id, person_id, value, confidence, note, source, idempotency_key, recorded_at)
-                         VALUES ($1, $2, $3, $4, 'on_track', 'bench', 'api', $5, $6)",
-                    )
-                    .bind(org_id)
-                    .bind(kr_ids[rng.random_range(0..kr_ids.len())])
-                    .bind(person_ids[rng.random_range(0..person_ids.len())])
-                    .bind(rng.random_range(10.0..90.0))
-                    .bind(format!("plain-{conns}-{w}-{i}"))
-                    .bind(now)
-                    .execute(&pool)
-                    .await?;
+                    store
+                        .bench_plain_checkin(
+                            org_id,
+                            kr_ids[rng.random_range(0..kr_ids.len())],
+                            person_ids[rng.random_range(0..person_ids.len())],
+                            rng.random_range(10.0..90.0),
+                            &format!("plain-{conns}-{w}-{i}"),
+                            now,
+                        )
+                        .await?;
                 }
-                Ok::<_, sqlx::Error>(())
+                Ok::<_, crate::store::StoreError>(())
             }));
         }
         for t in tasks {
@@ -928,7 +838,7 @@ async fn run_slack(base_url: &str, args: &BenchArgs) -> anyhow::Result<()> {
         store.insert_seed_chunk(org_id, chunk).await?;
     }
     store.refresh_current(org_id).await?;
-    sqlx::query("ANALYZE").execute(store.pool()).await?;
+    store.analyze().await?;
     println!(
         "slack suite: {} departments, {} key results, {} check-ins",
         spec.departments.len(),
@@ -1051,7 +961,7 @@ async fn paced_delivery(
     )?);
     let adapter = Arc::new(SlackAdapter { bot });
     let start_at = app.clock.now();
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin().await?;
     for round in 0..per_channel {
         for d in spec.departments.iter().take(CHANNELS) {
             crate::outbox::enqueue(

@@ -479,14 +479,7 @@ fn secs(d: StdDuration) -> f64 {
 
 /// Which replica's workers hold the most claimed outbox rows: (replica index, rows).
 async fn busiest(store: &Store, replicas: &[Replica]) -> Option<(usize, i64)> {
-    let rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT claimed_by, count(*) FROM outbox
-         WHERE state = 'sending' AND claimed_by IS NOT NULL
-         GROUP BY claimed_by",
-    )
-    .fetch_all(store.pool())
-    .await
-    .ok()?;
+    let rows = store.bench_claims_by_worker().await.ok()?;
     let mut by_pid: HashMap<u32, i64> = HashMap::new();
     for (w, n) in rows {
         if let Some(pid) = worker_pid(&w) {
@@ -502,13 +495,7 @@ async fn busiest(store: &Store, replicas: &[Replica]) -> Option<(usize, i64)> {
 
 /// Outbox rows being worked on or due within a few seconds.
 async fn outbox_busy(store: &Store) -> Option<i64> {
-    sqlx::query_scalar(
-        "SELECT count(*) FROM outbox
-         WHERE state = 'sending' OR (state = 'pending' AND not_before <= now() + interval '5 seconds')",
-    )
-    .fetch_one(store.pool())
-    .await
-    .ok()
+    store.bench_outbox_busy().await.ok()
 }
 
 /// One soak run in `dir` (which it owns).
@@ -745,21 +732,8 @@ async fn run_once(opts: &SoakOptions, run: usize, dir: &Path) -> anyhow::Result<
     }
 
     // What was expected, from the harness's database.
-    let prompt_ids: Vec<i64> =
-        sqlx::query_scalar("SELECT id FROM prompts WHERE org_id = $1 ORDER BY id")
-            .bind(org_id)
-            .fetch_all(store.pool())
-            .await?;
-    let summary_ids: Vec<i64> =
-        sqlx::query_scalar("SELECT id FROM checkin_summaries WHERE org_id = $1 ORDER BY id")
-            .bind(org_id)
-            .fetch_all(store.pool())
-            .await?;
-    let dead: Vec<(String, Option<String>)> = sqlx::query_as(
-        "SELECT idempotency_key, last_error FROM outbox WHERE state = 'dead' ORDER BY id LIMIT 5",
-    )
-    .fetch_all(store.pool())
-    .await?;
+    let (prompt_ids, summary_ids) = store.bench_prompt_and_summary_ids(org_id).await?;
+    let dead = store.bench_dead(5).await?;
     for (k, e) in dead {
         notes.push(format!(
             "dead in the outbox: {k}: {}",
@@ -865,7 +839,7 @@ async fn run_once(opts: &SoakOptions, run: usize, dir: &Path) -> anyhow::Result<
         fake.calls("chat.update").len(),
     );
     println!("  {stand_in}");
-    store.pool().close().await;
+    store.close().await;
     let passed = report.passed();
     if !passed {
         println!(

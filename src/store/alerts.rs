@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-use super::{Store, StoreResult};
+use super::{Store, StoreResult, Tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AlertRow {
@@ -51,7 +51,7 @@ impl Store {
 
     /// Opens an alert unless one is open for the same (dependency, condition).
     pub async fn open_alert(
-        conn: &mut PgConnection,
+        tx: &mut Tx,
         org_id: i64,
         dependency: &str,
         condition: &str,
@@ -59,6 +59,7 @@ impl Store {
         by: Option<i64>,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<i64>> {
+        let conn: &mut PgConnection = &mut tx.0;
         Ok(sqlx::query_scalar(
             "INSERT INTO alerts (org_id, dependency_key, condition, detail, opened_at, opened_by)
              VALUES ($1, $2, $3, $4, $5, $6)
@@ -77,13 +78,14 @@ impl Store {
 
     /// Closes an open alert; false if it was already closed (by another replica or person).
     pub async fn close_alert(
-        conn: &mut PgConnection,
+        tx: &mut Tx,
         org_id: i64,
         id: i64,
         reason: &str,
         by: Option<i64>,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
+        let conn: &mut PgConnection = &mut tx.0;
         let res = sqlx::query(
             "UPDATE alerts SET closed_at = $3, closed_reason = $4, closed_by = $5
              WHERE org_id = $1 AND id = $2 AND closed_at IS NULL",
@@ -120,11 +122,12 @@ impl Store {
 
     /// Marks an alert escalated; false if it already was.
     pub async fn escalate_alert(
-        conn: &mut PgConnection,
+        tx: &mut Tx,
         org_id: i64,
         id: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
+        let conn: &mut PgConnection = &mut tx.0;
         let res = sqlx::query(
             "UPDATE alerts SET escalated_at = $3
              WHERE org_id = $1 AND id = $2 AND closed_at IS NULL AND acknowledged_at IS NULL AND escalated_at IS NULL",
@@ -138,11 +141,12 @@ impl Store {
     }
 
     pub async fn suppress(
-        conn: &mut PgConnection,
+        tx: &mut Tx,
         org_id: i64,
         dependency: &str,
         condition: &str,
     ) -> StoreResult<()> {
+        let conn: &mut PgConnection = &mut tx.0;
         sqlx::query(
             "INSERT INTO alert_suppressions (org_id, dependency_key, condition) VALUES ($1, $2, $3)
              ON CONFLICT DO NOTHING",
@@ -156,11 +160,12 @@ impl Store {
     }
 
     pub async fn unsuppress(
-        conn: &mut PgConnection,
+        tx: &mut Tx,
         org_id: i64,
         dependency: &str,
         condition: &str,
     ) -> StoreResult<()> {
+        let conn: &mut PgConnection = &mut tx.0;
         sqlx::query("DELETE FROM alert_suppressions WHERE org_id = $1 AND dependency_key = $2 AND condition = $3")
             .bind(org_id)
             .bind(dependency)

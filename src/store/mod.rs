@@ -2,6 +2,18 @@
 //!
 //! The store is a concrete type over a `PgPool` rather than a trait: there is one real
 //! backend, and tests run against the real server through `#[sqlx::test]`.
+//!
+//! **Closed.** Every SQL statement of baton lives under `src/store` (the chat adapters'
+//! inbound statements are on their way here with the one inbound pipeline), split by
+//! table family: this file (organisations, the declared structure, check-ins),
+//! [`alerts`], [`reviews`], [`schedule`] (cadences, prompts, digests, nudges, away),
+//! [`summaries`], [`zones`], [`identities`], [`outbox`], [`parts`] (Slack's delivered
+//! parts), [`locks`] (advisory locks) and [`bench`] (the benchmark's own statements).
+//! Callers get rows as typed structs; work that spans several calls runs in a [`Tx`]
+//! from [`Store::begin`]. Outbox payloads and targets are built in Rust and bound as
+//! JSON, never assembled in SQL. A unique violation is a typed [`StoreError::Unique`]
+//! (see [`ResultExt::on_constraint`]); the database's own words go to the log, not to
+//! people (see `App::answer`).
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -18,37 +30,18 @@ use crate::domain::{
     PersonSpec, PerspectiveSpec, ScorecardObjective, Source,
 };
 
-/// SQL (a string literal) that queues one coalesced edit of each check-in summary that
-/// `$src` (a relation with `cadence_id` and `occurrence` columns) touches, at the time
-/// `$now` (a parameter such as `$11`). Edits coalesce per summary into 10-second buckets:
-/// the first change in a bucket queues an edit due at the bucket's end, later ones find it
-/// queued; it renders the summary when sent, so it shows every change made until then.
-macro_rules! summary_edits_from {
-    ($src:literal, $now:literal) => {
-        concat!(
-            "INSERT INTO outbox (org_id, idempotency_key, kind, target, payload, not_before, created_at)
-             SELECT DISTINCT ON (s.id) s.org_id,
-                    'summary-edit:' || s.id || ':' || floor(extract(epoch FROM ", $now, "::timestamptz) / 10)::bigint,
-                    'summary_edit',
-                    jsonb_build_object('to', 'thread', 'department', s.department, 'thread', s.thread_key),
-                    jsonb_build_object('type', 'summary_edit', 'summary_id', s.id),
-                    to_timestamp((floor(extract(epoch FROM ", $now, "::timestamptz) / 10) + 1) * 10),
-                    ", $now, "
-             FROM ", $src, " src
-             JOIN checkin_summaries s ON s.cadence_id = src.cadence_id AND s.occurrence = src.occurrence
-             ORDER BY s.id
-             ON CONFLICT (idempotency_key) DO NOTHING"
-        )
-    };
-}
-
 pub mod alerts;
+pub mod bench;
 pub mod identities;
 pub mod inbound;
+pub mod locks;
 pub mod outbox;
+pub mod parts;
 pub mod reviews;
 pub mod schedule;
+pub mod summaries;
 pub mod threads;
+pub mod zones;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -62,6 +55,9 @@ pub enum StoreError {
     Unavailable(String),
     #[error("{0}")]
     Conflict(String),
+    /// A write broke a unique constraint (see [`ResultExt::on_constraint`]).
+    #[error("a row with the same key already exists ({constraint})")]
+    Unique { constraint: String },
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]
@@ -81,6 +77,51 @@ impl From<sqlx::Error> for StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+impl StoreError {
+    /// The unique constraint a write broke, if that is what failed.
+    pub fn unique_constraint(&self) -> Option<&str> {
+        match self {
+            StoreError::Unique { constraint } => Some(constraint),
+            StoreError::Db(sqlx::Error::Database(d)) if d.is_unique_violation() => d.constraint(),
+            _ => None,
+        }
+    }
+}
+
+/// Turns a unique-constraint violation into a typed answer, as realworld-axum-sqlx's
+/// `ResultExt::on_constraint` does: callers match on [`StoreError::Unique`] (or map it
+/// to their own error), never on database error text or codes.
+pub trait ResultExt<T> {
+    /// Maps a violation of the named unique constraint with `f`; other errors pass through.
+    fn on_constraint(self, name: &str, f: impl FnOnce(StoreError) -> StoreError) -> StoreResult<T>;
+}
+
+impl<T, E: Into<StoreError>> ResultExt<T> for Result<T, E> {
+    fn on_constraint(self, name: &str, f: impl FnOnce(StoreError) -> StoreError) -> StoreResult<T> {
+        self.map_err(|e| {
+            let e = e.into();
+            if e.unique_constraint() == Some(name) {
+                f(StoreError::Unique {
+                    constraint: name.to_string(),
+                })
+            } else {
+                e
+            }
+        })
+    }
+}
+
+/// A transaction the store opened ([`Store::begin`]). Store functions that take one run in
+/// it; nothing outside the store reaches its connection. Dropped without
+/// [`Tx::commit`], it rolls back.
+pub struct Tx(Transaction<'static, Postgres>);
+
+impl Tx {
+    pub async fn commit(self) -> StoreResult<()> {
+        Ok(self.0.commit().await?)
+    }
+}
 
 /// Hides the password in a connection URL before it is shown to anyone.
 pub fn redact_url(url: &str) -> String {
@@ -242,8 +283,27 @@ impl Store {
         Store { pool }
     }
 
-    pub fn pool(&self) -> &PgPool {
+    /// The pool, for the store's own modules only: all SQL lives in `src/store`.
+    pub(in crate::store) fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// Opens a transaction for store functions that take a [`Tx`].
+    pub async fn begin(&self) -> StoreResult<Tx> {
+        Ok(Tx(self.pool.begin().await?))
+    }
+
+    /// Whether the database answers (`SELECT 1`).
+    pub async fn ping(&self) -> StoreResult<()> {
+        sqlx::query_scalar::<_, i32>("SELECT 1")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Closes the pool: later calls fail as [`StoreError::Unavailable`].
+    pub async fn close(&self) {
+        self.pool.close().await;
     }
 
     /// Connects, creating the database first if it does not exist yet.
@@ -493,6 +553,72 @@ impl Store {
         Ok(state)
     }
 
+    /// The organisation whose calendar feeds this token opens.
+    pub async fn org_by_calendar_token(&self, token: &str) -> StoreResult<Option<i64>> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM organisations WHERE calendar_token = $1")
+                .bind(token)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Whether the organisation declares this (active) department.
+    pub async fn department_exists(&self, org_id: i64, key: &str) -> StoreResult<bool> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM departments
+                            WHERE org_id = $1 AND key = $2 AND archived_at IS NULL)",
+        )
+        .bind(org_id)
+        .bind(key)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// A department's channel on a platform, as the manifest declares it.
+    pub async fn department_channel(
+        &self,
+        org_id: i64,
+        department: &str,
+        platform: &str,
+    ) -> StoreResult<Option<String>> {
+        let ch: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT spec->'channels'->>$3 FROM departments WHERE org_id = $1 AND key = $2",
+        )
+        .bind(org_id)
+        .bind(department)
+        .bind(platform)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(ch.flatten())
+    }
+
+    /// A person's user id on a platform, from the manifest's chat identities (the first).
+    pub async fn manifest_user_id(
+        &self,
+        org_id: i64,
+        person: &str,
+        platform: &str,
+    ) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT ci.user_id FROM chat_identities ci JOIN people p ON p.id = ci.person_id
+             WHERE ci.org_id = $1 AND p.key = $2 AND ci.platform = $3 LIMIT 1",
+        )
+        .bind(org_id)
+        .bind(person)
+        .bind(platform)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// The key of the person with this id.
+    pub async fn person_key(&self, id: i64) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT key FROM people WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
     #[tracing::instrument(skip_all, fields(org = org_id, person = key))]
     pub async fn person_by_key(&self, org_id: i64, key: &str) -> StoreResult<Option<PersonRow>> {
         let row: Option<(i64, serde_json::Value)> = sqlx::query_as(
@@ -604,7 +730,7 @@ impl Store {
     ) -> StoreResult<Recorded> {
         let sql = match kind {
             TargetKind::KeyResult => {
-                concat!("WITH k AS (
+                "WITH k AS (
                     SELECT t.id, t.current_value, t.current_checkin_id FROM key_results t
                     WHERE t.org_id = $1 AND t.code = $2 AND t.archived_at IS NULL
                       AND (t.owner_key = $12 OR EXISTS (
@@ -634,26 +760,9 @@ impl Store {
                       AND $2 = ANY(p.codes) AND p.due_at <= $11
                       AND p.window_ends_at > $11 - interval '14 days'
                     RETURNING p.id, p.cadence_id, p.occurrence
-                 ), lines AS (
-                    -- The answer that closes a prompt goes into its period's summary thread.
-                    INSERT INTO outbox (org_id, idempotency_key, kind, target, payload, not_before, created_at)
-                    SELECT $1, 'summary-line:' || c.id, 'summary_line',
-                           jsonb_build_object('to', 'thread', 'department', s.department, 'thread', s.thread_key),
-                           jsonb_build_object('type', 'summary_line', 'summary_id', s.id, 'prompt_id', c.id),
-                           $11, $11
-                    FROM closed c
-                    JOIN checkin_summaries s ON s.cadence_id = c.cadence_id AND s.occurrence = c.occurrence
-                    ON CONFLICT (idempotency_key) DO NOTHING
-                 ), edits AS (
-                    -- The summary changes with every answer to one of its prompts, first or not.
-                    ", summary_edits_from!("(
-                        SELECT p.cadence_id, p.occurrence FROM prompts p, ins
-                        WHERE p.org_id = $1 AND p.person_id = $3 AND $2 = ANY(p.codes)
-                          AND p.due_at <= $11 AND p.window_ends_at > $11 - interval '14 days'
-                          AND p.state IN ('sent', 'missed', 'answered', 'late'))", "$11"), "
                  )
-                 SELECT ins.id, k.current_value, ins.supersedes, (SELECT count(*) FROM closed) FROM ins, k"
-            )
+                 SELECT ins.id, k.current_value, ins.supersedes, (SELECT count(*) FROM closed),
+                        ARRAY(SELECT id FROM closed) FROM ins, k"
             }
             TargetKind::Measure => {
                 "WITH k AS (
@@ -684,10 +793,15 @@ impl Store {
                       AND p.window_ends_at > $11 - interval '14 days'
                     RETURNING p.id
                  )
-                 SELECT ins.id, k.current_value, ins.supersedes, (SELECT count(*) FROM closed) FROM ins, k"
+                 SELECT ins.id, k.current_value, ins.supersedes, (SELECT count(*) FROM closed),
+                        ARRAY(SELECT id FROM closed) FROM ins, k"
             }
         };
-        let row: Option<(i64, Option<f64>, Option<i64>, i64)> = sqlx::query_as(sql)
+        // The check-in, its figure and the prompts it closed in one statement; the summary
+        // posts it causes in the same transaction.
+        let mut tx = self.pool.begin().await?;
+        type Stored = (i64, Option<f64>, Option<i64>, i64, Vec<i64>);
+        let row: Option<Stored> = sqlx::query_as(sql)
             .bind(org_id)
             .bind(code)
             .bind(c.person_id)
@@ -700,9 +814,13 @@ impl Store {
             .bind(c.correct)
             .bind(c.at)
             .bind(person_key)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await?;
-        if let Some((id, previous, supersedes, closed_prompts)) = row {
+        if let Some((id, previous, supersedes, closed_prompts, closed)) = row {
+            if kind == TargetKind::KeyResult {
+                summary_posts(&mut tx, org_id, code, c, &closed).await?;
+            }
+            tx.commit().await?;
             return Ok(Recorded::New {
                 id,
                 previous,
@@ -710,6 +828,7 @@ impl Store {
                 closed_prompts,
             });
         }
+        drop(tx);
         let existing: Option<i64> = sqlx::query_scalar(
             "SELECT id FROM checkins WHERE org_id = $1 AND idempotency_key = $2",
         )
@@ -1057,7 +1176,14 @@ impl Store {
                 .bind(&c.workspace)
                 .bind(&c.user)
                 .execute(&mut *tx)
-                .await?;
+                .await
+                // Another organisation's apply took it since the check above.
+                .on_constraint("chat_identities_pkey", |_| {
+                    StoreError::Conflict(format!(
+                        "{} user {} in workspace {} (person `{}`) already belongs to another organisation; nothing was applied",
+                        c.platform, c.user, c.workspace, p.key
+                    ))
+                })?;
             }
         }
         // A Slack workspace belongs to one organisation: inbound events are routed by it.
@@ -1228,6 +1354,58 @@ impl Store {
             .fetch_all(&self.pool)
             .await?)
     }
+}
+
+/// What a stored check-in on a key result posts to the summary threads of its prompts:
+/// the answer that closed a prompt goes into its period's thread as a line, and every
+/// summary of the person's prompts on the code changes (answered first or not), so each
+/// gets a coalesced edit.
+async fn summary_posts(
+    conn: &mut sqlx::PgConnection,
+    org_id: i64,
+    code: &str,
+    c: &NewCheckin<'_>,
+    closed: &[i64],
+) -> StoreResult<()> {
+    #[derive(sqlx::FromRow)]
+    struct Touched {
+        prompt_id: i64,
+        closed: bool,
+        #[sqlx(flatten)]
+        summary: outbox::SummaryRef,
+    }
+    let touched: Vec<Touched> = sqlx::query_as(
+        "SELECT p.id AS prompt_id, p.id = ANY($5) AS closed, s.id, s.department, s.thread_key
+         FROM prompts p
+         JOIN checkin_summaries s ON s.cadence_id = p.cadence_id AND s.occurrence = p.occurrence
+         WHERE p.org_id = $1 AND p.person_id = $2 AND $3 = ANY(p.codes)
+           AND p.due_at <= $4 AND p.window_ends_at > $4 - interval '14 days'
+           AND p.state IN ('sent', 'missed', 'answered', 'late')
+         ORDER BY p.id",
+    )
+    .bind(org_id)
+    .bind(c.person_id)
+    .bind(code)
+    .bind(c.at)
+    .bind(closed)
+    .fetch_all(&mut *conn)
+    .await?;
+    let lines: Vec<outbox::Queued> = touched
+        .iter()
+        .filter(|t| t.closed)
+        .map(|t| outbox::Queued {
+            key: format!("summary-line:{}", t.prompt_id),
+            target: t.summary.thread(),
+            payload: outbox::Payload::SummaryLine {
+                summary_id: t.summary.id,
+                prompt_id: t.prompt_id,
+            },
+            not_before: c.at,
+        })
+        .collect();
+    outbox::enqueue_all(conn, org_id, &lines, outbox::OnConflict::Skip, c.at).await?;
+    let summaries: Vec<outbox::SummaryRef> = touched.into_iter().map(|t| t.summary).collect();
+    outbox::queue_summary_edits(conn, org_id, &summaries, c.at).await
 }
 
 type SpecRow = (String, String, Vec<Option<String>>);

@@ -17,7 +17,7 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, Row};
 
-use super::{Store, StoreResult};
+use super::{Store, StoreResult, Tx};
 use crate::bot::Reply;
 use crate::delivery::Target;
 
@@ -74,6 +74,33 @@ impl Payload {
 
 /// Queues a message in the caller's transaction. Returns false if the key was queued before.
 pub async fn enqueue(
+    tx: &mut Tx,
+    org_id: i64,
+    key: &str,
+    target: &Target,
+    payload: &Payload,
+    not_before: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    enqueue_on(&mut tx.0, org_id, key, target, payload, not_before, now).await
+}
+
+/// Queues one message on its own (no transaction of the caller's). Returns false if the
+/// key was queued before.
+pub async fn enqueue_alone(
+    store: &Store,
+    org_id: i64,
+    key: &str,
+    target: &Target,
+    payload: &Payload,
+    not_before: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let mut conn = store.pool().acquire().await?;
+    enqueue_on(&mut conn, org_id, key, target, payload, not_before, now).await
+}
+
+async fn enqueue_on(
     conn: &mut PgConnection,
     org_id: i64,
     key: &str,
@@ -98,6 +125,127 @@ pub async fn enqueue(
     .execute(&mut *conn)
     .await?;
     Ok(res.rows_affected() == 1)
+}
+
+/// A message to queue, built in Rust: its payload and target are serialised here and
+/// bound, never assembled as JSON in SQL.
+#[derive(Debug, Clone)]
+pub(super) struct Queued {
+    pub key: String,
+    pub target: Target,
+    pub payload: Payload,
+    pub not_before: DateTime<Utc>,
+}
+
+/// Whether queueing a key that was queued before is skipped or fails the statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum OnConflict {
+    Skip,
+    Fail,
+}
+
+/// Queues many messages in one statement, in the given order, in the caller's
+/// transaction. Returns how many were queued.
+pub(super) async fn enqueue_all(
+    conn: &mut PgConnection,
+    org_id: i64,
+    rows: &[Queued],
+    on_conflict: OnConflict,
+    now: DateTime<Utc>,
+) -> StoreResult<u64> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let keys: Vec<&str> = rows.iter().map(|r| r.key.as_str()).collect();
+    let kinds: Vec<&str> = rows.iter().map(|r| r.payload.kind()).collect();
+    let targets: Vec<String> = rows.iter().map(|r| super::to_json(&r.target)).collect();
+    let payloads: Vec<String> = rows.iter().map(|r| super::to_json(&r.payload)).collect();
+    let not_before: Vec<DateTime<Utc>> = rows.iter().map(|r| r.not_before).collect();
+    let sql = match on_conflict {
+        OnConflict::Skip => concat!(
+            "INSERT INTO outbox (org_id, idempotency_key, kind, target, payload, not_before, created_at)
+             SELECT $1, x.k, x.kind, x.t::jsonb, x.p::jsonb, x.nb, $7
+             FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+                  WITH ORDINALITY AS x(k, kind, t, p, nb, n)
+             ORDER BY x.n",
+            " ON CONFLICT (idempotency_key) DO NOTHING"
+        ),
+        OnConflict::Fail => {
+            "INSERT INTO outbox (org_id, idempotency_key, kind, target, payload, not_before, created_at)
+             SELECT $1, x.k, x.kind, x.t::jsonb, x.p::jsonb, x.nb, $7
+             FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+                  WITH ORDINALITY AS x(k, kind, t, p, nb, n)
+             ORDER BY x.n"
+        }
+    };
+    let res = sqlx::query(sql)
+        .bind(org_id)
+        .bind(&keys)
+        .bind(&kinds)
+        .bind(&targets)
+        .bind(&payloads)
+        .bind(&not_before)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(res.rows_affected())
+}
+
+/// A check-in summary a change touched.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(super) struct SummaryRef {
+    pub id: i64,
+    pub department: String,
+    pub thread_key: String,
+}
+
+impl SummaryRef {
+    pub(super) fn thread(&self) -> Target {
+        Target::Thread {
+            department: self.department.clone(),
+            thread: self.thread_key.clone(),
+        }
+    }
+}
+
+/// One coalesced edit of each summary, queued at `now`. Edits coalesce per summary into
+/// 10-second buckets: the first change in a bucket queues an edit due at the bucket's end,
+/// later ones find it queued; it renders the summary when sent, so it shows every change
+/// made until then.
+pub(super) fn summary_edits(summaries: &[SummaryRef], now: DateTime<Utc>) -> Vec<Queued> {
+    let bucket = now.timestamp().div_euclid(10);
+    let due = DateTime::from_timestamp((bucket + 1) * 10, 0).expect("a time in range");
+    let mut seen = std::collections::BTreeSet::new();
+    let mut sorted: Vec<&SummaryRef> = summaries.iter().collect();
+    sorted.sort_by_key(|s| s.id);
+    sorted
+        .into_iter()
+        .filter(|s| seen.insert(s.id))
+        .map(|s| Queued {
+            key: format!("summary-edit:{}:{bucket}", s.id),
+            target: s.thread(),
+            payload: Payload::SummaryEdit { summary_id: s.id },
+            not_before: due,
+        })
+        .collect()
+}
+
+/// Queues the coalesced edits of the summaries (see [`summary_edits`]).
+pub(super) async fn queue_summary_edits(
+    conn: &mut PgConnection,
+    org_id: i64,
+    summaries: &[SummaryRef],
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    enqueue_all(
+        conn,
+        org_id,
+        &summary_edits(summaries, now),
+        OnConflict::Skip,
+        now,
+    )
+    .await?;
+    Ok(())
 }
 
 /// A message claimed by a worker.

@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
 
-use super::{Store, StoreError, StoreResult};
+use super::{Store, StoreError, StoreResult, Tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ReviewRow {
@@ -307,11 +307,12 @@ impl Store {
 
     /// Marks a reminder as sent for an action; false if it was sent before.
     pub async fn mark_action_reminded(
-        conn: &mut PgConnection,
+        tx: &mut Tx,
         id: i64,
         overdue: bool,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
+        let conn: &mut PgConnection = &mut tx.0;
         let sql = if overdue {
             "UPDATE captures SET reminded_overdue_at = $2 WHERE id = $1 AND reminded_overdue_at IS NULL AND status = 'open'"
         } else {

@@ -3,7 +3,11 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use sqlx::PgConnection;
 
-use super::{Store, StoreResult};
+use sqlx::AssertSqlSafe;
+
+use super::outbox::{OnConflict, Payload, Queued, SummaryRef, enqueue_all, queue_summary_edits};
+use super::{Store, StoreResult, Tx};
+use crate::delivery::Target;
 use crate::domain::cadence::DeclaredCadence;
 
 /// A cadence row claimed for processing.
@@ -50,7 +54,7 @@ pub struct PromptRow {
 /// Brings the cadence table in line with the manifest, in the apply transaction. New
 /// cadences start at `now` (no backfill); changed rules keep their watermark; removed ones
 /// are archived.
-pub async fn sync_cadences(
+pub(super) async fn sync_cadences(
     conn: &mut PgConnection,
     org_id: i64,
     declared: &[DeclaredCadence],
@@ -96,14 +100,59 @@ pub async fn sync_cadences(
     Ok(())
 }
 
+type PgQueryAs<'q> =
+    sqlx::query::QueryAs<'q, sqlx::Postgres, PromptClosed, sqlx::postgres::PgArguments>;
+
+/// A prompt an update closed, with the summary of its occurrence (if one was opened).
+#[derive(sqlx::FromRow)]
+struct PromptClosed {
+    id: Option<i64>,
+    department: Option<String>,
+    thread_key: Option<String>,
+}
+
+/// Runs `update` (an `UPDATE prompts … RETURNING cadence_id, occurrence`, its parameters
+/// bound by `bind`) and queues an edit of each summary whose prompts it changed, in the
+/// caller's transaction. Returns how many prompts it changed.
+async fn close_prompts<'q>(
+    conn: &mut PgConnection,
+    org_id: i64,
+    update: &'static str,
+    bind: impl FnOnce(PgQueryAs<'q>) -> PgQueryAs<'q>,
+    now: DateTime<Utc>,
+) -> StoreResult<u64> {
+    let sql = format!(
+        "WITH u AS ({update})
+         SELECT s.id, s.department, s.thread_key
+         FROM u LEFT JOIN checkin_summaries s
+              ON s.cadence_id = u.cadence_id AND s.occurrence = u.occurrence"
+    );
+    let rows: Vec<PromptClosed> = bind(sqlx::query_as(AssertSqlSafe(sql)))
+        .fetch_all(&mut *conn)
+        .await?;
+    let summaries: Vec<SummaryRef> = rows
+        .iter()
+        .filter_map(|r| {
+            Some(SummaryRef {
+                id: r.id?,
+                department: r.department.clone()?,
+                thread_key: r.thread_key.clone()?,
+            })
+        })
+        .collect();
+    queue_summary_edits(conn, org_id, &summaries, now).await?;
+    Ok(rows.len() as u64)
+}
+
 impl Store {
     /// Claims the organisation's cadences that have work up to `now`; rows stay locked
     /// until the transaction ends, so another replica skips them.
     pub async fn claim_cadences(
-        conn: &mut PgConnection,
+        tx: &mut Tx,
         org_id: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<CadenceRow>> {
+        let conn: &mut PgConnection = &mut tx.0;
         Ok(sqlx::query_as(
             "SELECT id, key, scope, scope_key, purpose, layer, rule, time_zone, checked_until
              FROM cadences WHERE org_id = $1 AND archived_at IS NULL AND checked_until < $2
@@ -126,10 +175,11 @@ impl Store {
     }
 
     pub async fn advance_watermarks(
-        conn: &mut PgConnection,
+        tx: &mut Tx,
         ids: &[i64],
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
+        let conn: &mut PgConnection = &mut tx.0;
         sqlx::query(
             "UPDATE cadences SET checked_until = $2 WHERE id = ANY($1) AND checked_until < $2",
         )
@@ -145,11 +195,12 @@ impl Store {
     /// (the outbox fans it out prompt by prompt), in one statement. Returns the count of
     /// new prompts per state.
     pub async fn insert_prompts(
-        conn: &mut PgConnection,
+        tx: &mut Tx,
         org_id: i64,
         prompts: &[NewPrompt],
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<(String, u64)>> {
+        let conn: &mut PgConnection = &mut tx.0;
         if prompts.is_empty() {
             return Ok(Vec::new());
         }
@@ -162,7 +213,8 @@ impl Store {
         let ends: Vec<DateTime<Utc>> = prompts.iter().map(|p| p.window_ends_at).collect();
         let remind: Vec<DateTime<Utc>> = prompts.iter().map(|p| p.remind_at).collect();
         let state: Vec<&str> = prompts.iter().map(|p| p.state).collect();
-        let rows: Vec<(String, i64)> = sqlx::query_as(
+        // The new prompts, by group and state.
+        let rows: Vec<(i64, NaiveDateTime, DateTime<Utc>, String, i64)> = sqlx::query_as(
             "WITH ins AS (
                 INSERT INTO prompts (org_id, cadence_id, occurrence, person_id, codes, due_at,
                      window_ends_at, remind_at, state, created_at)
@@ -172,23 +224,10 @@ impl Store {
                      AS x(c, o, p, codes, d, e, r, s)
                 ON CONFLICT (cadence_id, occurrence, person_id) DO NOTHING
                 RETURNING cadence_id, occurrence, due_at, state
-             ), q AS (
-                INSERT INTO outbox (org_id, idempotency_key, kind, target, payload, not_before, created_at)
-                SELECT $1,
-                       'prompts:' || cadence_id || ':' || to_char(occurrence, 'YYYYMMDD\"T\"HH24MI')
-                           || ':' || floor(extract(epoch FROM due_at))::bigint,
-                       'prompts',
-                       jsonb_build_object('to', 'prompted', 'cadence', cadence_id),
-                       jsonb_build_object('type', 'prompts', 'cadence_id', cadence_id,
-                                          'occurrence', occurrence, 'due_at', due_at),
-                       $10, $10
-                FROM ins WHERE state = 'sent'
-                GROUP BY cadence_id, occurrence, due_at
-                -- A group is made whole by the tick that claimed its cadence (later ticks
-                -- only see later instants), so its key cannot exist yet; were it to, the
-                -- statement fails and the tick's transaction writes nothing.
              )
-             SELECT state, count(*) FROM ins GROUP BY state",
+             SELECT cadence_id, occurrence, due_at, state, count(*) FROM ins
+             GROUP BY cadence_id, occurrence, due_at, state
+             ORDER BY cadence_id, occurrence, due_at, state",
         )
         .bind(org_id)
         .bind(&cadence)
@@ -202,7 +241,38 @@ impl Store {
         .bind(now)
         .fetch_all(&mut *conn)
         .await?;
-        Ok(rows.into_iter().map(|(s, n)| (s, n as u64)).collect())
+        let groups: Vec<Queued> = rows
+            .iter()
+            .filter(|r| r.3 == "sent")
+            .map(|&(cadence_id, occurrence, due_at, _, _)| Queued {
+                key: format!(
+                    "prompts:{cadence_id}:{}:{}",
+                    occurrence.format("%Y%m%dT%H%M"),
+                    due_at.timestamp()
+                ),
+                target: Target::Prompted {
+                    cadence: cadence_id,
+                },
+                payload: Payload::Prompts {
+                    cadence_id,
+                    occurrence,
+                    due_at,
+                },
+                not_before: now,
+            })
+            .collect();
+        // A group is made whole by the tick that claimed its cadence (later ticks only see
+        // later instants), so its key cannot exist yet; were it to, the statement fails
+        // and the tick's transaction writes nothing.
+        enqueue_all(conn, org_id, &groups, OnConflict::Fail, now).await?;
+        let mut by_state: Vec<(String, u64)> = Vec::new();
+        for (_, _, _, state, n) in rows {
+            match by_state.iter_mut().find(|(s, _)| *s == state) {
+                Some((_, total)) => *total += n as u64,
+                None => by_state.push((state, n as u64)),
+            }
+        }
+        Ok(by_state)
     }
 
     /// Opens the check-in summaries of the given occurrences `(cadence, occurrence,
@@ -210,11 +280,12 @@ impl Store {
     /// before (its department's members in another zone were asked earlier) gets an edit,
     /// since it now counts more prompts. Returns how many were opened.
     pub async fn open_summaries(
-        conn: &mut PgConnection,
+        tx: &mut Tx,
         org_id: i64,
         occurrences: &[(i64, NaiveDateTime, String, String)],
         now: DateTime<Utc>,
     ) -> StoreResult<i64> {
+        let conn: &mut PgConnection = &mut tx.0;
         if occurrences.is_empty() {
             return Ok(0);
         }
@@ -222,66 +293,45 @@ impl Store {
         let occ: Vec<NaiveDateTime> = occurrences.iter().map(|o| o.1).collect();
         let dept: Vec<&str> = occurrences.iter().map(|o| o.2.as_str()).collect();
         let thread: Vec<&str> = occurrences.iter().map(|o| o.3.as_str()).collect();
-        Ok(sqlx::query_scalar(concat!(
-            "WITH x AS (
-                SELECT * FROM UNNEST($2::bigint[], $3::timestamp[], $4::text[], $5::text[])
-                    AS x(cadence_id, occurrence, department, thread_key)
-             ), ins AS (
-                INSERT INTO checkin_summaries
-                    (org_id, cadence_id, occurrence, department, thread_key, created_at)
-                SELECT $1, cadence_id, occurrence, department, thread_key, $6 FROM x
-                ON CONFLICT (cadence_id, occurrence) DO NOTHING
-                RETURNING id, department, thread_key
-             ), posts AS (
-                INSERT INTO outbox (org_id, idempotency_key, kind, target, payload, not_before, created_at)
-                SELECT $1, 'summary:' || id, 'checkin_summary',
-                       jsonb_build_object('to', 'thread', 'department', department, 'thread', thread_key),
-                       jsonb_build_object('type', 'checkin_summary', 'summary_id', id), $6, $6
-                FROM ins
-             ), edits AS (",
-            // The statement's snapshot holds only the summaries opened before.
-            summary_edits_from!("x", "$6"),
-            ") SELECT count(*) FROM ins"
-        ))
+        // Summaries opened before (by members in another zone) now count more prompts.
+        let before: Vec<SummaryRef> = sqlx::query_as(
+            "SELECT s.id, s.department, s.thread_key
+             FROM UNNEST($1::bigint[], $2::timestamp[]) AS x(cadence_id, occurrence)
+             JOIN checkin_summaries s ON s.cadence_id = x.cadence_id AND s.occurrence = x.occurrence",
+        )
+        .bind(&cadence)
+        .bind(&occ)
+        .fetch_all(&mut *conn)
+        .await?;
+        let opened: Vec<SummaryRef> = sqlx::query_as(
+            "INSERT INTO checkin_summaries
+                 (org_id, cadence_id, occurrence, department, thread_key, created_at)
+             SELECT $1, cadence_id, occurrence, department, thread_key, $6
+             FROM UNNEST($2::bigint[], $3::timestamp[], $4::text[], $5::text[])
+                  AS x(cadence_id, occurrence, department, thread_key)
+             ON CONFLICT (cadence_id, occurrence) DO NOTHING
+             RETURNING id, department, thread_key",
+        )
         .bind(org_id)
         .bind(&cadence)
         .bind(&occ)
         .bind(&dept)
         .bind(&thread)
         .bind(now)
-        .fetch_one(&mut *conn)
-        .await?)
-    }
-
-    /// Queues many outbox rows at once: `(key, target json, payload json)`.
-    pub async fn enqueue_many(
-        conn: &mut PgConnection,
-        org_id: i64,
-        kind: &str,
-        rows: &[(String, String, String)],
-        now: DateTime<Utc>,
-    ) -> StoreResult<u64> {
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        let keys: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
-        let targets: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
-        let payloads: Vec<&str> = rows.iter().map(|r| r.2.as_str()).collect();
-        let res = sqlx::query(
-            "INSERT INTO outbox (org_id, idempotency_key, kind, target, payload, not_before, created_at)
-             SELECT $1, x.k, $2, x.t::jsonb, x.p::jsonb, $6, $6
-             FROM UNNEST($3::text[], $4::text[], $5::text[]) AS x(k, t, p)
-             ON CONFLICT (idempotency_key) DO NOTHING",
-        )
-        .bind(org_id)
-        .bind(kind)
-        .bind(&keys)
-        .bind(&targets)
-        .bind(&payloads)
-        .bind(now)
-        .execute(&mut *conn)
+        .fetch_all(&mut *conn)
         .await?;
-        Ok(res.rows_affected())
+        let posts: Vec<Queued> = opened
+            .iter()
+            .map(|s| Queued {
+                key: format!("summary:{}", s.id),
+                target: s.thread(),
+                payload: Payload::CheckinSummary { summary_id: s.id },
+                not_before: now,
+            })
+            .collect();
+        enqueue_all(conn, org_id, &posts, OnConflict::Fail, now).await?;
+        queue_summary_edits(conn, org_id, &before, now).await?;
+        Ok(opened.len() as i64)
     }
 
     /// Runtime away periods `(person_id, from, to)`.
@@ -343,20 +393,17 @@ impl Store {
         state: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let changed: i64 = sqlx::query_scalar(concat!(
-            "WITH u AS (
-                UPDATE prompts SET state = $3 WHERE org_id = $1 AND id = $2 AND state = 'sent'
-                RETURNING cadence_id, occurrence
-             ), edits AS (",
-            summary_edits_from!("u", "$4"),
-            ") SELECT count(*) FROM u"
-        ))
-        .bind(org_id)
-        .bind(id)
-        .bind(state)
-        .bind(now)
-        .fetch_one(&self.pool)
+        let mut tx = self.pool.begin().await?;
+        let changed = close_prompts(
+            &mut tx,
+            org_id,
+            "UPDATE prompts SET state = $3 WHERE org_id = $1 AND id = $2 AND state = 'sent'
+             RETURNING cadence_id, occurrence",
+            |q| q.bind(org_id).bind(id).bind(state),
+            now,
+        )
         .await?;
+        tx.commit().await?;
         Ok(changed == 1)
     }
 
@@ -397,24 +444,18 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        let closed: i64 = sqlx::query_scalar(concat!(
-            "WITH u AS (
-                UPDATE prompts SET state = 'away' WHERE org_id = $1 AND person_id = $2 AND state = 'sent'
-                  AND occurrence::date BETWEEN $3 AND $4
-                RETURNING cadence_id, occurrence
-             ), edits AS (",
-            summary_edits_from!("u", "$5"),
-            ") SELECT count(*) FROM u"
-        ))
-        .bind(org_id)
-        .bind(person_id)
-        .bind(from)
-        .bind(to)
-        .bind(now)
-        .fetch_one(&mut *tx)
+        let closed = close_prompts(
+            &mut tx,
+            org_id,
+            "UPDATE prompts SET state = 'away' WHERE org_id = $1 AND person_id = $2 AND state = 'sent'
+               AND occurrence::date BETWEEN $3 AND $4
+             RETURNING cadence_id, occurrence",
+            |q| q.bind(org_id).bind(person_id).bind(from).bind(to),
+            now,
+        )
         .await?;
         tx.commit().await?;
-        Ok(closed as u64)
+        Ok(closed)
     }
 
     /// Prompt states of one department's check-in cadence(s) with occurrences due in
@@ -444,12 +485,13 @@ impl Store {
 
     /// Records a digest occurrence; false if it was recorded before.
     pub async fn record_digest(
-        conn: &mut PgConnection,
+        tx: &mut Tx,
         org_id: i64,
         cadence_id: i64,
         occurrence: NaiveDateTime,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
+        let conn: &mut PgConnection = &mut tx.0;
         let res = sqlx::query(
             "INSERT INTO digests (org_id, cadence_id, occurrence, posted_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT DO NOTHING",
@@ -465,10 +507,11 @@ impl Store {
 
     /// Prompts due a reminder, locked for this transaction: `(id, person_id, person_key)`.
     pub async fn claim_reminders(
-        conn: &mut PgConnection,
+        tx: &mut Tx,
         org_id: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<(i64, i64, String, Option<String>)>> {
+        let conn: &mut PgConnection = &mut tx.0;
         Ok(sqlx::query_as(
             "SELECT p.id, p.person_id, pe.key, d.key FROM prompts p
              JOIN people pe ON pe.id = p.person_id
@@ -487,10 +530,11 @@ impl Store {
 
     /// Snoozed prompts whose time has come, locked: `(id, person_key, snoozed_until)`.
     pub async fn claim_snoozed(
-        conn: &mut PgConnection,
+        tx: &mut Tx,
         org_id: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<(i64, String, DateTime<Utc>)>> {
+        let conn: &mut PgConnection = &mut tx.0;
         Ok(sqlx::query_as(
             "SELECT p.id, pe.key, p.snoozed_until FROM prompts p JOIN people pe ON pe.id = p.person_id
              WHERE p.org_id = $1 AND p.state = 'sent' AND p.snoozed_until <= $2 AND p.window_ends_at > $2
@@ -502,13 +546,53 @@ impl Store {
         .await?)
     }
 
+    /// Records that a prompt's reminder came due (sent or skipped by the nudge cap).
+    pub async fn mark_reminded(tx: &mut Tx, id: i64, now: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("UPDATE prompts SET reminded_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx.0)
+            .await?;
+        Ok(())
+    }
+
+    /// Records a nudge (a reminder sent), counted against the weekly cap.
+    pub async fn record_nudge(
+        tx: &mut Tx,
+        org_id: i64,
+        person_id: i64,
+        prompt_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO nudges (org_id, person_id, prompt_id, at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(org_id)
+        .bind(person_id)
+        .bind(prompt_id)
+        .bind(now)
+        .execute(&mut *tx.0)
+        .await?;
+        Ok(())
+    }
+
+    /// Ends a prompt's snooze (it is being sent again).
+    pub async fn clear_snooze(tx: &mut Tx, id: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE prompts SET snoozed_until = NULL WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx.0)
+            .await?;
+        Ok(())
+    }
+
     /// Nudges a person received in the week before `now`.
     pub async fn nudges_this_week(
-        conn: &mut PgConnection,
+        tx: &mut Tx,
         org_id: i64,
         person_id: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<i64> {
+        let conn: &mut PgConnection = &mut tx.0;
         Ok(sqlx::query_scalar(
             "SELECT count(*) FROM nudges WHERE org_id = $1 AND person_id = $2 AND at > $3 - interval '7 days' AND at <= $3",
         )
@@ -522,20 +606,19 @@ impl Store {
     /// Closes prompts whose window ended unanswered (their summaries then say so); returns
     /// how many.
     pub async fn expire_prompts(&self, org_id: i64, now: DateTime<Utc>) -> StoreResult<u64> {
-        let missed: i64 = sqlx::query_scalar(concat!(
-            "WITH u AS (
-                UPDATE prompts SET state = 'missed'
-                WHERE org_id = $1 AND state = 'sent' AND window_ends_at <= $2
-                RETURNING cadence_id, occurrence
-             ), edits AS (",
-            summary_edits_from!("u", "$2"),
-            ") SELECT count(*) FROM u"
-        ))
-        .bind(org_id)
-        .bind(now)
-        .fetch_one(&self.pool)
+        let mut tx = self.pool.begin().await?;
+        let missed = close_prompts(
+            &mut tx,
+            org_id,
+            "UPDATE prompts SET state = 'missed'
+             WHERE org_id = $1 AND state = 'sent' AND window_ends_at <= $2
+             RETURNING cadence_id, occurrence",
+            |q| q.bind(org_id).bind(now),
+            now,
+        )
         .await?;
-        Ok(missed as u64)
+        tx.commit().await?;
+        Ok(missed)
     }
 
     /// The earliest pending prompt event after `now` (reminder, snooze or window end).

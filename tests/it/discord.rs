@@ -1044,13 +1044,12 @@ async fn clocked(pool: PgPool) -> (Arc<App>, Arc<FixedClock>, i64) {
 }
 
 async fn enqueue(app: &App, org: i64, key: &str, reply: Reply) {
-    let mut conn = app.store.pool().acquire().await.unwrap();
     let target = Target::Channel {
         department: "eng-onboarding".into(),
     };
     let now = app.clock.now();
-    let queued = baton::outbox::enqueue(
-        &mut conn,
+    let queued = baton::store::outbox::enqueue_alone(
+        &app.store,
         org,
         key,
         &target,
@@ -1064,12 +1063,12 @@ async fn enqueue(app: &App, org: i64, key: &str, reply: Reply) {
 }
 
 /// (state, not_before, attempts, last_error) of an outbox message.
-async fn outbox_row(app: &App, key: &str) -> (String, DateTime<Utc>, i32, Option<String>) {
+async fn outbox_row(pool: &PgPool, key: &str) -> (String, DateTime<Utc>, i32, Option<String>) {
     sqlx::query_as(
         "SELECT state, not_before, attempts, last_error FROM outbox WHERE idempotency_key = $1",
     )
     .bind(key)
-    .fetch_one(app.store.pool())
+    .fetch_one(pool)
     .await
     .unwrap()
 }
@@ -1083,7 +1082,7 @@ fn message_posts(f: &Fake) -> Vec<Hit> {
 
 #[sqlx::test(migrator = "baton::store::MIGRATOR")]
 async fn outbox_uploads_pictures_once_and_text_when_drawing_fails(pool: PgPool) {
-    let (app, clock, org) = clocked(pool).await;
+    let (app, clock, org) = clocked(pool.clone()).await;
     let (reply, alt) = trend_alt(&app, "EO-K1").await;
     let (f, url) = fake().await;
     let a = DiscordAdapter::new(
@@ -1095,12 +1094,12 @@ async fn outbox_uploads_pictures_once_and_text_when_drawing_fails(pool: PgPool) 
     enqueue(&app, org, "pic-1", reply).await;
     f.answer(Answer::Lost);
     assert_eq!(deliver_batch(&app, &a, "w", 10, None).await.unwrap(), 1);
-    let (state, not_before, _, error) = outbox_row(&app, "pic-1").await;
+    let (state, not_before, _, error) = outbox_row(&pool, "pic-1").await;
     assert_eq!(state, "pending");
     assert!(error.unwrap().contains("500"));
     clock.set(not_before);
     assert_eq!(deliver_batch(&app, &a, "w", 10, None).await.unwrap(), 1);
-    assert_eq!(outbox_row(&app, "pic-1").await.0, "sent");
+    assert_eq!(outbox_row(&pool, "pic-1").await.0, "sent");
 
     let posts = message_posts(&f);
     assert_eq!(posts.len(), 2);
@@ -1122,7 +1121,7 @@ async fn outbox_uploads_pictures_once_and_text_when_drawing_fails(pool: PgPool) 
     }));
     enqueue(&app, org, "pic-2", broken).await;
     assert_eq!(deliver_batch(&app, &a, "w", 10, None).await.unwrap(), 1);
-    assert_eq!(outbox_row(&app, "pic-2").await.0, "sent");
+    assert_eq!(outbox_row(&pool, "pic-2").await.0, "sent");
     let last = message_posts(&f).pop().unwrap();
     assert!(last.files.is_empty());
     assert!(last.json.get("attachments").is_none());
@@ -1135,7 +1134,7 @@ async fn outbox_uploads_pictures_once_and_text_when_drawing_fails(pool: PgPool) 
 
 #[sqlx::test(migrator = "baton::store::MIGRATOR")]
 async fn outbox_waits_as_long_as_discord_says_and_never_retries_refusals(pool: PgPool) {
-    let (app, clock, org) = clocked(pool).await;
+    let (app, clock, org) = clocked(pool.clone()).await;
     let (f, url) = fake().await;
     let a = DiscordAdapter::new(
         app.clone(),
@@ -1153,7 +1152,7 @@ async fn outbox_waits_as_long_as_discord_says_and_never_retries_refusals(pool: P
 
     let t0 = baton::clock::Clock::now(clock.as_ref());
     assert_eq!(deliver_batch(&app, &a, "w", 10, None).await.unwrap(), 1);
-    let (state, next, _, error) = outbox_row(&app, "rl-1").await;
+    let (state, next, _, error) = outbox_row(&pool, "rl-1").await;
     assert_eq!(state, "pending");
     // The body's precise wait, not the header's whole second nor a fixed default.
     assert_eq!(next, t0 + chrono::Duration::milliseconds(250));
@@ -1165,13 +1164,13 @@ async fn outbox_waits_as_long_as_discord_says_and_never_retries_refusals(pool: P
 
     clock.set(next);
     assert_eq!(deliver_batch(&app, &a, "w", 10, None).await.unwrap(), 1);
-    let (state, next2, attempts, _) = outbox_row(&app, "rl-1").await;
+    let (state, next2, attempts, _) = outbox_row(&pool, "rl-1").await;
     assert_eq!((state.as_str(), attempts), ("pending", 2));
     assert_eq!(next2, next + chrono::Duration::milliseconds(1500));
 
     clock.set(next2);
     assert_eq!(deliver_batch(&app, &a, "w", 10, None).await.unwrap(), 1);
-    assert_eq!(outbox_row(&app, "rl-1").await.0, "sent");
+    assert_eq!(outbox_row(&pool, "rl-1").await.0, "sent");
     assert_eq!(message_posts(&f).len(), 3);
 
     // A refusal other than 429 is final: one request, the message parked with the reason.
@@ -1181,7 +1180,7 @@ async fn outbox_waits_as_long_as_discord_says_and_never_retries_refusals(pool: P
     ));
     enqueue(&app, org, "no-1", out(org, "no-1").reply).await;
     assert_eq!(deliver_batch(&app, &a, "w", 10, None).await.unwrap(), 1);
-    let (state, _, attempts, error) = outbox_row(&app, "no-1").await;
+    let (state, _, attempts, error) = outbox_row(&pool, "no-1").await;
     assert_eq!((state.as_str(), attempts), ("dead", 1));
     let error = error.unwrap();
     assert!(

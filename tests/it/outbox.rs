@@ -92,9 +92,9 @@ async fn only(pool: &PgPool, kind: &str) {
 }
 
 /// Queues a channel note under `key`.
-async fn note(app: &App, pool: &PgPool, key: &str) {
+async fn note(app: &App, key: &str) {
     let org = app.org(Some("team")).await.unwrap();
-    let mut tx = pool.begin().await.unwrap();
+    let mut tx = app.store.begin().await.unwrap();
     enqueue(
         &mut tx,
         org.id,
@@ -170,7 +170,7 @@ impl ChatAdapter for Handle {
 #[sqlx::test(migrator = "baton::store::MIGRATOR")]
 async fn a_message_cut_off_mid_send_is_looked_up_not_repeated(pool: PgPool) {
     let (app, clock) = due_team(pool.clone(), 1).await;
-    note(&app, &pool, "note-1").await;
+    note(&app, "note-1").await;
     only(&pool, "reply").await;
 
     // Worker A posts it; the platform takes it, and A is killed before it hears back.
@@ -278,8 +278,8 @@ async fn where_the_platform_cannot_tell_the_send_is_repeated_and_counted(pool: P
 #[sqlx::test(migrator = "baton::store::MIGRATOR")]
 async fn a_worker_that_lost_its_claim_sends_nothing_more(pool: PgPool) {
     let (app, clock) = due_team(pool.clone(), 1).await;
-    note(&app, &pool, "note-1").await;
-    note(&app, &pool, "note-2").await;
+    note(&app, "note-1").await;
+    note(&app, "note-2").await;
     only(&pool, "reply").await;
     // A claims both; the first lands and its answer is slow, longer than the lease.
     let platform = Arc::new(RecordingAdapter::new());
@@ -425,7 +425,7 @@ async fn posts_to_one_thread_go_out_one_at_a_time_in_order(pool: PgPool) {
         thread: "alert-7".into(),
     };
     for key in ["t-1", "t-2", "t-3"] {
-        let mut tx = pool.begin().await.unwrap();
+        let mut tx = app.store.begin().await.unwrap();
         enqueue(
             &mut tx,
             org.id,

@@ -38,11 +38,13 @@ struct Both {
     router: Router,
     clock: Arc<FixedClock>,
     org: i64,
+    /// The test database, read directly.
+    pool: PgPool,
 }
 
 async fn both(pool: PgPool, spec: &OrgSpec) -> Both {
     let clock = Arc::new(FixedClock::new(now()));
-    let slack = rig_on(pool, spec, clock.clone()).await;
+    let slack = rig_on(pool.clone(), spec, clock.clone()).await;
     let (discord, url) = discord_fake().await;
     let http = discord::http("bot-token", Some(42), Some(&url), true);
     let adapters: Vec<Arc<dyn ChatAdapter>> = vec![
@@ -59,6 +61,7 @@ async fn both(pool: PgPool, spec: &OrgSpec) -> Both {
         router,
         clock,
         org,
+        pool,
     }
 }
 
@@ -68,12 +71,11 @@ impl Both {
     }
 
     async fn enqueue(&self, key: &str, target: Target) {
-        let mut conn = self.app().store.pool().acquire().await.unwrap();
         let now = self.app().clock.now();
         let reply = Reply::new().heading("Digest").text("All on track.");
         assert!(
-            outbox::enqueue(
-                &mut conn,
+            baton::store::outbox::enqueue_alone(
+                &self.app().store,
                 self.org,
                 key,
                 &target,
@@ -115,7 +117,7 @@ impl Both {
     async fn state(&self, key: &str) -> (String, Option<String>) {
         sqlx::query_as("SELECT state, last_error FROM outbox WHERE idempotency_key = $1")
             .bind(key)
-            .fetch_one(self.app().store.pool())
+            .fetch_one(&self.pool)
             .await
             .unwrap()
     }
@@ -154,7 +156,7 @@ async fn prompt_tom(b: &Both) -> i64 {
     sqlx::query_scalar(
         "SELECT pr.id FROM prompts pr JOIN people p ON p.id = pr.person_id WHERE p.key = 'tom'",
     )
-    .fetch_one(b.app().store.pool())
+    .fetch_one(&b.pool)
     .await
     .unwrap()
 }
@@ -162,7 +164,7 @@ async fn prompt_tom(b: &Both) -> i64 {
 async fn prompt_state(b: &Both, id: i64) -> String {
     sqlx::query_scalar("SELECT state FROM prompts WHERE id = $1")
         .bind(id)
-        .fetch_one(b.app().store.pool())
+        .fetch_one(&b.pool)
         .await
         .unwrap()
 }
@@ -277,7 +279,7 @@ async fn an_email_only_person_is_looked_up_once_and_then_prompted_in_slack(pool:
 
     // The lookup at apply / start: one call per email-only person, each found or not.
     let email_only = count(
-        b.app().store.pool(),
+        &b.pool,
         "SELECT count(*) FROM people p WHERE email IS NOT NULL AND NOT EXISTS
          (SELECT 1 FROM chat_identities c WHERE c.person_id = p.id AND c.platform = 'slack')",
     )
@@ -429,7 +431,7 @@ async fn an_unreachable_person_is_reported_once_counted_and_their_prompt_undeliv
     // The gauge.
     let state = baton::http::HttpState::new(
         Arc::new(App::new(
-            baton::store::Store::new(b.app().store.pool().clone()),
+            baton::store::Store::new(b.pool.clone()),
             b.clock.clone(),
         )),
         Arc::new(baton::metrics::Metrics::new()),
@@ -456,7 +458,7 @@ async fn an_unreachable_person_is_reported_once_counted_and_their_prompt_undeliv
          WHERE p.id = $1",
     )
     .bind(prompt)
-    .fetch_one(b.app().store.pool())
+    .fetch_one(&b.pool)
     .await
     .unwrap();
     let text = baton::bot::render::text::render(
@@ -471,7 +473,7 @@ async fn an_unreachable_person_is_reported_once_counted_and_their_prompt_undeliv
         "{text}"
     );
     let missed = count(
-        b.app().store.pool(),
+        &b.pool,
         "SELECT count(*) FROM prompts p JOIN people pe ON pe.id = p.person_id
          WHERE pe.key = 'tom' AND p.state = 'missed'",
     )

@@ -681,7 +681,7 @@ async fn digests_say_who_answered_what_moved_and_what_turned(pool: PgPool) {
 async fn outbox_retries_honour_retry_after_and_deliver_once(pool: PgPool) {
     let (app, clock) = clocked(pool.clone(), SMALL_ORG, at("2026-11-16T08:00:00Z")).await;
     let org = app.org(Some("small")).await.unwrap();
-    let mut tx = pool.begin().await.unwrap();
+    let mut tx = app.store.begin().await.unwrap();
     let reply = baton::bot::Reply::new().text("hello ops");
     let target = Target::Channel {
         department: "ops".into(),
@@ -766,7 +766,7 @@ async fn outbox_retries_honour_retry_after_and_deliver_once(pool: PgPool) {
         "sent once"
     );
     // A permanent failure is parked as dead with its reason, never retried.
-    let mut tx = pool.begin().await.unwrap();
+    let mut tx = app.store.begin().await.unwrap();
     enqueue(
         &mut tx,
         org.id,
@@ -798,7 +798,7 @@ async fn outbox_retries_honour_retry_after_and_deliver_once(pool: PgPool) {
 async fn a_worker_killed_between_claim_and_send_loses_nothing(pool: PgPool) {
     let (app, clock) = clocked(pool.clone(), SMALL_ORG, at("2026-11-16T08:00:00Z")).await;
     let org = app.org(Some("small")).await.unwrap();
-    let mut tx = pool.begin().await.unwrap();
+    let mut tx = app.store.begin().await.unwrap();
     let target = Target::Person {
         person: "ana".into(),
     };

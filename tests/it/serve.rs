@@ -87,7 +87,7 @@ async fn serve(state: HttpState) -> (SocketAddr, tokio::task::JoinHandle<()>) {
 async fn queue(app: &App, keys: &[&str]) {
     let org = app.org(None).await.expect("org");
     let now = app.clock.now();
-    let mut tx = app.store.pool().begin().await.expect("begin");
+    let mut tx = app.store.begin().await.expect("begin");
     for key in keys {
         let queued = enqueue(
             &mut tx,

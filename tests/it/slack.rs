@@ -189,7 +189,7 @@ pub(crate) fn event_callback(event_id: &str, event: Value) -> Value {
     })
 }
 
-fn dm_event(event_id: &str, user: &str, text: &str) -> Value {
+pub(crate) fn dm_event(event_id: &str, user: &str, text: &str) -> Value {
     event_callback(
         event_id,
         json!({
@@ -652,7 +652,7 @@ async fn outbox_posts_through_slack_and_honours_retry_after(pool: PgPool) {
     let reply = baton::bot::Reply::new()
         .heading("Sales digest")
         .text("Pipeline up 4%.");
-    let mut tx = pool.begin().await.unwrap();
+    let mut tx = r.app.store.begin().await.unwrap();
     for (i, target) in [
         Target::Channel {
             department: "sales".into(),

@@ -11,7 +11,7 @@ use baton::chat::Target;
 use baton::chat::slack::SlackAdapter;
 use baton::chat::slack::fake::{FakeSlack, Fault};
 use baton::clock::FixedClock;
-use baton::outbox::{Payload, deliver_batch, enqueue};
+use baton::outbox::{Payload, deliver_batch};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
@@ -128,12 +128,11 @@ async fn private_answers_send_pictures_to_the_dm_and_shared_ones_to_the_channel(
     assert_eq!(in_sales, 1);
 }
 
-async fn queue(r: &Rig, pool: &PgPool, key: &str, target: &Target, reply: Reply) {
+async fn queue(r: &Rig, key: &str, target: &Target, reply: Reply) {
     let org = r.app.org(Some("northwind")).await.unwrap();
-    let mut conn = pool.acquire().await.unwrap();
     let now = r.app.clock.now();
-    enqueue(
-        &mut conn,
+    baton::store::outbox::enqueue_alone(
+        &r.app.store,
         org.id,
         key,
         target,
@@ -175,14 +174,7 @@ async fn outbox_pictures_go_into_the_thread_and_a_failed_upload_never_reposts_th
         thread: "checkins:2026-11-16".into(),
     };
     // The thread's first message carries a picture: it goes under that message.
-    queue(
-        &r,
-        &pool,
-        "pic:1",
-        &thread,
-        with_picture("Check-ins for the week"),
-    )
-    .await;
+    queue(&r, "pic:1", &thread, with_picture("Check-ins for the week")).await;
     deliver_batch(&r.app, &adapter, "w", 10, None)
         .await
         .unwrap();
@@ -198,14 +190,7 @@ async fn outbox_pictures_go_into_the_thread_and_a_failed_upload_never_reposts_th
     // The next one meets a 500 on the upload URL: the text is out, the message is retried
     // later by the outbox's rules, and the retry uploads the picture only.
     r.fake.fail_next("upload", Fault::ServerError);
-    queue(
-        &r,
-        &pool,
-        "pic:2",
-        &thread,
-        with_picture("Late: emma S2 = 10"),
-    )
-    .await;
+    queue(&r, "pic:2", &thread, with_picture("Late: emma S2 = 10")).await;
     deliver_batch(&r.app, &adapter, "w", 10, None)
         .await
         .unwrap();
@@ -246,7 +231,6 @@ async fn outbox_pictures_go_into_the_thread_and_a_failed_upload_never_reposts_th
     );
     queue(
         &r,
-        &pool,
         "pic:3",
         &Target::Channel {
             department: "product".into(),
@@ -294,7 +278,6 @@ async fn outbox_pictures_go_into_the_thread_and_a_failed_upload_never_reposts_th
     );
     queue(
         &r,
-        &pool,
         "pic:4",
         &Target::Person {
             person: "emma".into(),

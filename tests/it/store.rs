@@ -227,7 +227,10 @@ async fn a_database_that_goes_away_gives_a_clear_error(pool: PgPool) {
     let r = app.handle_line(&kofi, "S1 70 on track", "x").await;
     let text = baton::bot::render::text::render(&r);
     assert!(r.is_error(), "{text}");
-    assert!(text.contains("database"), "{text}");
+    assert!(text.contains("cannot reach its database"), "{text}");
+    // What the pool said stays in the log.
+    assert!(!text.contains("closed"), "{text}");
+    assert!(text.contains("incident "), "{text}");
 }
 
 /// The figures a process caches are re-read whenever anything behind them changed, by
@@ -268,4 +271,101 @@ async fn cached_figures_follow_every_writer(pool: PgPool) {
     // And through status, as a person sees it.
     let out = shell(&reader, "northwind", "kofi", "status S1\n").await;
     assert!(!out.contains("72"), "{out}");
+}
+
+/// Collects what a tracing subscriber writes.
+#[derive(Clone, Default)]
+struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn a_failing_database_answers_plainly_with_an_incident_id_that_the_log_carries(pool: PgPool) {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::ERROR)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let app = app_with(pool.clone(), &example_spec()).await;
+    let kofi = actor(&app, "northwind", "kofi").await;
+    // The check-in table disappears under baton.
+    sqlx::query("ALTER TABLE checkins RENAME TO checkins_gone")
+        .execute(&pool)
+        .await
+        .unwrap();
+    tracing::callsite::rebuild_interest_cache();
+    let reply = app
+        .handle_line(&kofi, "S1 70 on track: good week", "evt-1")
+        .await;
+    assert!(reply.is_error(), "{reply:?}");
+    let text = baton::bot::render::text::render(&reply);
+    for raw in [
+        "checkins",
+        "relation",
+        "does not exist",
+        "database",
+        "error returned",
+    ] {
+        assert!(
+            !text.contains(raw),
+            "database text `{raw}` reached the person: {text}"
+        );
+    }
+    assert!(
+        text.contains("Something went wrong on baton's side"),
+        "{text}"
+    );
+    let id = text
+        .split("incident ")
+        .nth(1)
+        .and_then(|t| t.split(')').next())
+        .expect("an incident id")
+        .to_string();
+    assert!(!id.is_empty() && id.len() <= 8, "{id}");
+    let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let line = logged
+        .lines()
+        .find(|l| l.contains(&format!("incident={id}")))
+        .unwrap_or_else(|| panic!("no log line with incident {id}: {logged}"));
+    // The log keeps what the database said.
+    assert!(line.contains("checkins"), "{line}");
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn a_unique_violation_is_a_typed_error(pool: PgPool) {
+    use baton::store::{ResultExt, StoreError};
+    let insert = || {
+        sqlx::query(
+            "INSERT INTO organisations (key, name, time_zone, fiscal_year_start, revision, created_at, updated_at)
+             VALUES ('acme', 'Acme', 'UTC', 1, 1, now(), now())",
+        )
+        .execute(&pool)
+    };
+    insert().await.unwrap();
+    let err = insert()
+        .await
+        .on_constraint("organisations_key_key", |e| e)
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Unique { constraint } if constraint == "organisations_key_key"),
+        "{err:?}"
+    );
+    // Another constraint's name leaves the error as it was, still telling which broke.
+    let err = insert()
+        .await
+        .on_constraint("people_org_id_key_key", |e| e)
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Db(_)), "{err:?}");
+    assert_eq!(err.unique_constraint(), Some("organisations_key_key"));
 }

@@ -32,12 +32,13 @@ use serenity::all::{
 };
 use serenity::client::ClientBuilder;
 use sha2::{Digest, Sha256};
-use sqlx::{Connection, PgConnection};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::app::App;
 use crate::shutdown::{Shutdown, is_stopped, pause, stopped};
+use crate::store::StoreError;
+use crate::store::locks::AdvisoryLock;
 
 use super::interactions::{self, DiscordState, Interactions};
 use super::threads::{self, Incoming};
@@ -160,26 +161,15 @@ impl Gateway {
     }
 
     /// A connection of its own holding the lock, or `None` if another replica holds it.
-    async fn try_lock(&self) -> Result<Option<PgConnection>, sqlx::Error> {
-        let mut conn = self.app.store.pool().acquire().await?.detach();
-        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-            .bind(self.lock_key)
-            .fetch_one(&mut conn)
-            .await?;
-        if got {
-            Ok(Some(conn))
-        } else {
-            // Closing returns nothing we could use; the lock was never ours.
-            let _ = conn.close().await;
-            Ok(None)
-        }
+    async fn try_lock(&self) -> Result<Option<AdvisoryLock>, StoreError> {
+        self.app.store.try_advisory_lock(self.lock_key).await
     }
 
     /// Whether the lock connection is still there (the lock lives as long as it does).
-    async fn still_holding(&self, conn: &mut PgConnection) -> bool {
+    async fn still_holding(&self, lock: &mut AdvisoryLock) -> bool {
         matches!(
-            tokio::time::timeout(self.poll, sqlx::query("SELECT 1").execute(&mut *conn)).await,
-            Ok(Ok(_))
+            tokio::time::timeout(self.poll, lock.ping()).await,
+            Ok(Ok(()))
         )
     }
 
@@ -212,7 +202,7 @@ impl Gateway {
 
     /// Holds the lock: runs the gateway until shutdown, until the lock connection is lost,
     /// or until the connection ends on its own.
-    async fn hold(&self, mut lock: PgConnection, shutdown: &Shutdown) -> Ended {
+    async fn hold(&self, mut lock: AdvisoryLock, shutdown: &Shutdown) -> Ended {
         let mut rx = shutdown.subscribe();
         tracing::info!(key = self.lock_key, "took the Discord gateway lock");
         // A holder that has just lost its lock connection stops its shard within this.

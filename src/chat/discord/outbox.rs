@@ -147,15 +147,11 @@ impl DiscordAdapter {
     }
 
     async fn dm_channel(&self, org_id: i64, person: &str) -> Result<u64, AdapterError> {
-        let user: Option<String> = sqlx::query_scalar(
-            "SELECT ci.user_id FROM chat_identities ci JOIN people p ON p.id = ci.person_id \
-             WHERE ci.org_id = $1 AND p.key = $2 AND ci.platform = 'discord' LIMIT 1",
-        )
-        .bind(org_id)
-        .bind(person)
-        .fetch_optional(self.store().pool())
-        .await
-        .map_err(|e| AdapterError::Transient(e.to_string()))?;
+        let user = self
+            .store()
+            .manifest_user_id(org_id, person, "discord")
+            .await
+            .map_err(|e| AdapterError::Transient(e.to_string()))?;
         let user = user
             .ok_or_else(|| AdapterError::Permanent(format!("{person} has no Discord identity")))?;
         let v = self
@@ -170,15 +166,12 @@ impl DiscordAdapter {
     }
 
     async fn channel(&self, org_id: i64, department: &str) -> Result<u64, AdapterError> {
-        let ch: Option<Option<String>> = sqlx::query_scalar(
-            "SELECT spec->'channels'->>'discord' FROM departments WHERE org_id = $1 AND key = $2",
-        )
-        .bind(org_id)
-        .bind(department)
-        .fetch_optional(self.store().pool())
-        .await
-        .map_err(|e| AdapterError::Transient(e.to_string()))?;
-        let ch = ch.flatten().ok_or_else(|| {
+        let ch = self
+            .store()
+            .department_channel(org_id, department, "discord")
+            .await
+            .map_err(|e| AdapterError::Transient(e.to_string()))?;
+        let ch = ch.ok_or_else(|| {
             AdapterError::Permanent(format!("department {department} has no Discord channel"))
         })?;
         ch.parse()

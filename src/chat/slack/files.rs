@@ -162,16 +162,11 @@ impl SlackBot {
         key: &str,
         part: &str,
     ) -> Result<Option<Option<String>>, AdapterError> {
-        sqlx::query_scalar(
-            "SELECT ts FROM slack_delivered_parts
-             WHERE org_id = $1 AND idempotency_key = $2 AND part = $3",
-        )
-        .bind(org_id)
-        .bind(key)
-        .bind(part)
-        .fetch_optional(self.app.store.pool())
-        .await
-        .map_err(|e| AdapterError::Transient(e.to_string()))
+        self.app
+            .store
+            .slack_part_done(org_id, key, part)
+            .await
+            .map_err(|e| AdapterError::Transient(e.to_string()))
     }
 
     /// Records a delivered part. A failure to record is logged, not returned: the part
@@ -184,20 +179,15 @@ impl SlackBot {
         channel: &str,
         ts: Option<&str>,
     ) {
-        if let Err(e) = sqlx::query(
-            "INSERT INTO slack_delivered_parts
-                 (org_id, idempotency_key, part, channel, ts, delivered_at)
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-        )
-        .bind(org_id)
-        .bind(key)
-        .bind(part)
-        .bind(channel)
-        .bind(ts)
-        .bind(self.app.clock.now())
-        .execute(self.app.store.pool())
-        .await
-        {
+        let record = crate::store::parts::DeliveredPart {
+            org_id,
+            key,
+            part,
+            channel,
+            ts,
+            at: self.app.clock.now(),
+        };
+        if let Err(e) = self.app.store.slack_part_delivered(&record).await {
             tracing::error!(error = %e, key, part, "delivered part not recorded");
         }
     }
