@@ -494,6 +494,9 @@ async fn someone_the_platform_knows_but_the_manifest_does_not_changes_nothing(po
         None,
     )
     .await;
+    // A thread Slack has (the stand-in refuses a reply to a thread it never saw).
+    r.fake
+        .existing_message("C04SUCCESS5", "1763607600.000100", "a thread");
     r.event(
         &crate::slack::event_callback(
             "EvNEW0002",
