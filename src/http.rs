@@ -151,7 +151,10 @@ async fn calendar(
     let store = &state.app.store;
     let org_id = match org_by_calendar_token(store, &token).await {
         Ok(Some(id)) => id,
-        Ok(None) => return not_found(),
+        Ok(None) => {
+            state.metrics.refused.refuse("calendar", "unknown_token");
+            return not_found();
+        }
         Err(e) => return failed(&e, matches!(e, StoreError::Unavailable(_))),
     };
     let dept = if name == "all" { None } else { Some(name) };
@@ -184,4 +187,104 @@ pub async fn org_by_calendar_token(store: &Store, token: &str) -> Result<Option<
 
 async fn department_exists(store: &Store, org_id: i64, key: &str) -> Result<bool, StoreError> {
     store.department_exists(org_id, key).await
+}
+
+/// Every route, guarded: a panic in any handler (baton's own or a platform's) becomes a
+/// 500 naming a request id, plus one log line with the same id and where it panicked. The
+/// service keeps answering.
+pub fn guarded(routes: Router) -> Router {
+    panic_guard::install_hook();
+    routes.layer(axum::middleware::from_fn(panic_guard::catch))
+}
+
+mod panic_guard {
+    use std::cell::{Cell, RefCell};
+    use std::future::Future;
+    use std::panic::AssertUnwindSafe;
+    use std::pin::Pin;
+    use std::sync::Once;
+    use std::task::{Context, Poll};
+
+    use axum::extract::Request;
+    use axum::http::StatusCode;
+    use axum::middleware::Next;
+    use axum::response::{IntoResponse, Response};
+    use futures_util::FutureExt;
+
+    thread_local! {
+        /// Set while a guarded handler is being polled on this thread.
+        static GUARDED: Cell<bool> = const { Cell::new(false) };
+        /// The last guarded panic's message and place, for the one log line.
+        static LAST: RefCell<Option<String>> = const { RefCell::new(None) };
+    }
+
+    /// The panic hook: inside a guarded handler it only notes the panic (the guard logs
+    /// it once, with the request id); anywhere else the previous hook runs as before.
+    pub(super) fn install_hook() {
+        static ONCE: Once = Once::new();
+        ONCE.call_once(|| {
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                if GUARDED.with(Cell::get) {
+                    let what = info
+                        .payload()
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "a panic".into());
+                    let what: String = what.chars().take(300).collect();
+                    let at = info
+                        .location()
+                        .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                        .unwrap_or_default();
+                    LAST.with(|l| *l.borrow_mut() = Some(format!("{what}{at}")));
+                } else {
+                    previous(info);
+                }
+            }));
+        });
+    }
+
+    /// Marks the thread as guarded while the inner future is polled.
+    struct Guarded<F>(Pin<Box<F>>);
+
+    impl<F: Future> Future for Guarded<F> {
+        type Output = F::Output;
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+            let _reset = Reset(GUARDED.with(|g| g.replace(true)));
+            self.0.as_mut().poll(cx)
+        }
+    }
+
+    /// Puts the flag back, also when the poll unwinds.
+    struct Reset(bool);
+
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            GUARDED.with(|g| g.set(self.0));
+        }
+    }
+
+    pub(super) async fn catch(req: Request, next: Next) -> Response {
+        let method = req.method().clone();
+        let path = req.uri().path().to_owned();
+        match AssertUnwindSafe(Guarded(Box::pin(next.run(req))))
+            .catch_unwind()
+            .await
+        {
+            Ok(response) => response,
+            Err(_) => {
+                let what = LAST
+                    .with(|l| l.borrow_mut().take())
+                    .unwrap_or_else(|| "a panic".into());
+                let id = uuid::Uuid::new_v4();
+                tracing::error!(request_id = %id, %method, path, panic = %what, "a handler panicked; answered 500");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("internal error; request id {id}\n"),
+                )
+                    .into_response()
+            }
+        }
+    }
 }

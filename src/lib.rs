@@ -24,8 +24,9 @@
 //! - [`manifest`]: the `org.yaml` schema and validation.
 //! - [`pictures`]: pure PNG renderers (trend chart, scorecard, strategy map).
 //! - [`domain`]: pure model, rollup math, cadence rules and parsers.
-//! - [`config`], [`telemetry`], [`metrics`], [`shutdown`], [`clock`], [`error`]: settings,
-//!   logging, Prometheus metrics, the shutdown flag, time as a parameter, error types.
+//! - [`config`], [`telemetry`], [`metrics`], [`refused`], [`shutdown`], [`clock`],
+//!   [`error`]: settings, logging, Prometheus metrics, refused-request counts (logged at
+//!   most once per reason per minute), the shutdown flag, time as a parameter, error types.
 
 pub mod app;
 pub mod bench;
@@ -41,6 +42,7 @@ pub mod manifest;
 pub mod metrics;
 pub mod outbox;
 pub mod pictures;
+pub mod refused;
 pub mod serve;
 pub mod shutdown;
 pub mod store;

@@ -25,6 +25,8 @@ pub struct Metrics {
     send_count: AtomicU64,
     /// Sum of send latencies in microseconds.
     send_sum_us: AtomicU64,
+    /// Inbound requests refused, by platform and reason.
+    pub refused: crate::refused::Refused,
 }
 
 impl Metrics {
@@ -145,6 +147,7 @@ impl Metrics {
             self.send_sum_us.load(Ordering::Relaxed) as f64 / 1e6
         );
         let _ = writeln!(out, "baton_send_latency_seconds_count {count}");
+        self.refused.render(&mut out);
         out
     }
 }

@@ -270,6 +270,7 @@ impl Service {
             if let Some(r) = routes {
                 service_router = service_router.merge(r);
             }
+            let service_router = crate::http::guarded(service_router);
             http = Some(tokio::spawn(async move {
                 let wait = stop.clone();
                 let res = axum::serve(listener, service_router)

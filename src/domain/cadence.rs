@@ -352,6 +352,10 @@ pub fn parse_rule(rule: &str) -> Result<CadenceRule, String> {
 
 /// A raw rule: `RRULE:…`, optionally preceded by `DTSTART:YYYYMMDDTHHMMSS` (local time).
 fn parse_raw(text: &str) -> Result<CadenceRule, String> {
+    // RFC 5545 rules are ASCII; the rrule crate slices by byte and panics on anything else.
+    if !text.is_ascii() {
+        return Err("an RRULE is plain ASCII (letters, digits, `=;,:-+`)".into());
+    }
     let mut anchor = default_anchor_date().and_time(NaiveTime::MIN);
     let mut body = None;
     for line in text

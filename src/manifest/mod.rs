@@ -65,6 +65,7 @@ use serde_saphyr::MessageFormatter;
 
 use crate::domain::org::OrgSpec;
 
+pub mod limits;
 mod raw;
 mod validate;
 mod yaml_path;
@@ -151,25 +152,37 @@ pub fn parse_manifest(file: &str, text: &str) -> Result<OrgSpec, ManifestErrors>
             message: "the manifest is empty; it needs at least an `organisation`".into(),
         }]));
     }
-    let raw: raw::RawManifest = match serde_saphyr::from_str(text) {
-        Ok(raw) => raw,
-        Err(e) => {
-            let (line, column) = e
-                .location()
-                .map(|l| (l.line(), l.column()))
-                .unwrap_or((0, 0));
-            let message = serde_saphyr::UserMessageFormatter
-                .format_message(e.without_snippet())
-                .into_owned();
-            let field = yaml_path::path_at(text, line, column);
-            return Err(ManifestErrors(vec![ManifestError {
-                file: file.to_owned(),
-                line,
-                column,
-                field,
-                message,
-            }]));
+    if text.len() > limits::MAX_MANIFEST_BYTES {
+        return Err(ManifestErrors(vec![ManifestError {
+            file: file.to_owned(),
+            line: 0,
+            column: 0,
+            field: "(file)".into(),
+            message: format!(
+                "the manifest is {} bytes; the limit is {}",
+                text.len(),
+                limits::MAX_MANIFEST_BYTES
+            ),
+        }]));
+    }
+    // Strings over their limit first. A breached budget (an alias bomb) is refused here; any
+    // other YAML error is left to the parse below, which reports it in the field's words.
+    let long = match limits::long_strings(file, text) {
+        Ok(long) => long,
+        Err(e) if limits::is_too_big(&e) => {
+            return Err(yaml_error(file, text, &e));
         }
+        Err(_) => Vec::new(),
+    };
+    let parsed = if long.is_empty() {
+        serde_saphyr::from_str_with_options::<raw::RawManifest>(text, limits::options()).map(Ok)
+    } else {
+        Ok(Err(long))
+    };
+    let raw: raw::RawManifest = match parsed {
+        Ok(Ok(raw)) => raw,
+        Ok(Err(long)) => return Err(ManifestErrors(long)),
+        Err(e) => return Err(yaml_error(file, text, &e)),
     };
     validate::build(file, raw).map_err(|mut errs| {
         errs.sort_by_key(|e| (e.line, e.column));
@@ -177,11 +190,32 @@ pub fn parse_manifest(file: &str, text: &str) -> Result<OrgSpec, ManifestErrors>
     })
 }
 
+/// A YAML error (syntax, type, budget) as one located manifest error.
+fn yaml_error(file: &str, text: &str, e: &serde_saphyr::Error) -> ManifestErrors {
+    let (line, column) = e
+        .location()
+        .map(|l| (l.line(), l.column()))
+        .unwrap_or((0, 0));
+    let message = serde_saphyr::UserMessageFormatter
+        .format_message(e.without_snippet())
+        .into_owned();
+    ManifestErrors(vec![ManifestError {
+        file: file.to_owned(),
+        line,
+        column,
+        field: yaml_path::path_at(text, line, column),
+        message,
+    }])
+}
+
 /// Reads and parses a manifest file; an unreadable file is one error at line 0.
 pub fn load_manifest(path: &Path) -> Result<OrgSpec, ManifestErrors> {
     let file = path.display().to_string();
-    match std::fs::read_to_string(path) {
-        Ok(text) => parse_manifest(&file, &text),
+    match std::fs::read(path) {
+        Ok(bytes) => match limits::text_of(&file, bytes) {
+            Ok(text) => parse_manifest(&file, &text),
+            Err(e) => Err(ManifestErrors(vec![e])),
+        },
         Err(e) => Err(ManifestErrors(vec![ManifestError {
             file,
             line: 0,

@@ -948,3 +948,98 @@ fn a_preferred_platform_must_be_one_the_person_is_on() {
         &["prefers slack but has no slack identity", "email"],
     );
 }
+
+#[test]
+fn every_string_has_a_length_limit_reported_with_its_place() {
+    // A 16 MB name and a 1 MB cadence were once accepted.
+    let name = "N".repeat(16 * 1024 * 1024);
+    let yaml = with("name: Acme, time_zone", &format!("name: {name}, time_zone"));
+    let errs = errors(&yaml);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(errs[0].line, 1);
+    assert_eq!(
+        errs[0].message,
+        format!(
+            "is {} characters long; the limit here is {}",
+            name.len(),
+            limits::MAX_NAME_CHARS
+        )
+    );
+    let cadence = format!("weekly on mon at 09:00{}", " ".repeat(1024 * 1024));
+    let yaml = with(
+        "  - {key: product, name: Product, parent: company}",
+        &format!(
+            "  - key: product\n    name: Product\n    parent: company\n    cadences:\n      checkin: \"{cadence}\""
+        ),
+    );
+    let errs = errors(&yaml);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(
+        (errs[0].line, errs[0].field.as_str()),
+        (12, "departments[2].cadences.checkin")
+    );
+    assert!(
+        errs[0]
+            .message
+            .ends_with(&format!("the limit here is {}", limits::MAX_CADENCE_CHARS))
+    );
+    // Just under each limit is fine; a long hypothesis has room, a long key does not.
+    let ok = with(
+        "hypothesis: h}",
+        &format!("hypothesis: {}}}", "h".repeat(limits::MAX_PROSE_CHARS)),
+    );
+    parse_manifest("t.yaml", &ok).expect("a hypothesis at the limit is accepted");
+    let key = with(
+        "{key: bob, name: Bob}",
+        &format!("{{key: {}, name: Bob}}", "b".repeat(400)),
+    );
+    let errs = errors(&key);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(errs[0].line, 4);
+    assert!(
+        errs[0]
+            .message
+            .ends_with(&format!("the limit here is {}", limits::MAX_VALUE_CHARS))
+    );
+}
+
+#[test]
+fn an_alias_bomb_is_refused_at_its_aliases() {
+    let mut y = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..12 {
+        let p = i - 1;
+        y.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
+    }
+    y.push_str("organisation: {key: x, name: X, time_zone: UTC}\n");
+    let errs = errors(&y);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].message.contains("too large or too complex"),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn invalid_utf8_is_reported_with_its_line_and_byte() {
+    let mut bytes = BASE.as_bytes().to_vec();
+    let at = BASE.find("name: Bob").unwrap() + "name: B".len();
+    bytes[at] = 0xff;
+    let dir = std::env::temp_dir().join(format!("baton-utf8-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("org.yaml");
+    std::fs::write(&path, &bytes).unwrap();
+    let errs = load_manifest(&path).unwrap_err().0;
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    let column = at - BASE[..at].rfind('\n').unwrap();
+    assert_eq!((errs[0].line, errs[0].column), (4, column as u64));
+    assert!(
+        errs[0].message.starts_with(&format!(
+            "invalid UTF-8 at line 4, byte {column} of the line"
+        )),
+        "{}",
+        errs[0]
+    );
+}

@@ -387,10 +387,12 @@ impl<'a> Cx<'a> {
     }
 
     fn key_refs(&mut self, v: &List<String>, path: &str, kind: KeyKind) -> Vec<Key> {
+        // Duplicates are dropped; a set keeps that linear for long member lists.
         let mut out: Vec<Key> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for (i, s) in items(v).iter().enumerate() {
             if let Some(k) = self.key_ref(s, &format!("{path}[{i}]"), kind)
-                && !out.contains(&k)
+                && seen.insert(k.clone())
             {
                 out.push(k);
             }

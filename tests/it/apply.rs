@@ -105,3 +105,35 @@ async fn changes_show_fields_and_removals_archive_keeping_history(pool: PgPool) 
     let out = shell(&app, "northwind", "kofi", "kr S3\n").await;
     assert!(out.contains("41 NPS"), "{out}");
 }
+
+/// A manifest for `people` people, all members of one department.
+fn big_org(people: usize) -> String {
+    let mut y =
+        String::from("organisation: {key: big, name: Big, time_zone: Europe/London}\npeople:\n");
+    for i in 0..people {
+        y.push_str(&format!(
+            "  - key: p{i}\n    name: Person {i}\n    email: p{i}@big.example\n    chat: [{{platform: slack, workspace: T1, user: U{i:08}}}]\n"
+        ));
+    }
+    y.push_str("departments:\n  - key: all\n    name: Everyone\n    members:\n");
+    for i in 0..people {
+        y.push_str(&format!("      - p{i}\n"));
+    }
+    y
+}
+
+/// The YAML limits scale with real organisations: 50,000 people (once refused by the
+/// parser's 250,000-node default) parse, validate and apply.
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn a_fifty_thousand_person_manifest_applies(pool: PgPool) {
+    let spec =
+        baton::manifest::parse_manifest("big.yaml", &big_org(50_000)).expect("50,000 people parse");
+    assert_eq!(spec.departments[0].members.len(), 50_000);
+    let app = baton::app::App::new(
+        baton::store::Store::new(pool.clone()),
+        std::sync::Arc::new(baton::clock::FixedClock::new(now())),
+    );
+    let applied = apply(&app, &spec, false).await.expect("apply");
+    assert!(applied.written);
+    assert_eq!(count(&pool, "SELECT count(*) FROM people").await, 50_000);
+}

@@ -565,3 +565,168 @@ async fn the_binary_serves_and_stops_cleanly_on_sigterm(pool: PgPool) {
             .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
     }
 }
+
+/// Runs `baton <args>` to its end (bounded) with `env`, and returns its exit code and
+/// everything it printed on both streams.
+async fn run_to_end(args: &[&str], env: &[(String, String)]) -> (Option<i32>, String) {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_baton"));
+    cmd.args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("BATON_DATABASE_URL")
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = tokio::time::timeout(BOUND, cmd.output())
+        .await
+        .expect("baton ended in time")
+        .expect("run baton");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), all)
+}
+
+/// Every secret baton can be given, at debug level, through a broken config file, a
+/// database that refuses the connection, and `migrate`: none is ever printed.
+#[tokio::test]
+async fn no_secret_is_printed_at_debug_level_on_any_failure() {
+    const SECRETS: [(&str, &str); 5] = [
+        ("BATON_SLACK_BOT_TOKEN", "xoxb-never-printed-11"),
+        ("BATON_SLACK_APP_TOKEN", "xapp-never-printed-12"),
+        ("BATON_SLACK_SIGNING_SECRET", "signing-never-printed-13"),
+        ("BATON_DISCORD_BOT_TOKEN", "discord-never-printed-14"),
+        ("BATON_DISCORD_PUBLIC_KEY", "discord-key-never-printed-15"),
+    ];
+    const USER_PASSWORD: &str = "userinfo-password-16";
+    const QUERY_PASSWORD: &str = "query-password-17";
+    const FILE_TOKEN: &str = "xoxb-file-token-18";
+    // Nothing listens on this port: bind it, note it, let it go.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let url = format!(
+        "postgres://baton:{USER_PASSWORD}@{closed}/baton?sslmode=disable&password={QUERY_PASSWORD}"
+    );
+    let dir = std::env::temp_dir().join(format!("baton-secrets-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let broken = dir.join("broken.toml");
+    std::fs::write(
+        &broken,
+        format!("[slack]\nbot_token = \"{FILE_TOKEN}\" trailing\n"),
+    )
+    .unwrap();
+    let good = dir.join("good.toml");
+    std::fs::write(
+        &good,
+        format!("database_url = \"{url}\"\n[slack]\nbot_token = \"{FILE_TOKEN}\"\n"),
+    )
+    .unwrap();
+
+    let env = |url: Option<&str>| {
+        let mut e: Vec<(String, String)> = SECRETS
+            .iter()
+            .chain(&[("BATON_LOG", "debug"), ("RUST_LOG", "debug")])
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        if let Some(url) = url {
+            e.push(("BATON_DATABASE_URL".into(), url.into()));
+        }
+        e
+    };
+    let broken_s = broken.display().to_string();
+    let good_s = good.display().to_string();
+    let runs = [
+        // A config error: the secret's own line is broken.
+        (
+            vec!["serve", "--config", broken_s.as_str()],
+            env(Some(&url)),
+            "line 2",
+        ),
+        // Start-up with every secret, then a database that refuses the connection.
+        (vec!["serve"], env(Some(&url)), "database"),
+        // The same URL from the config file instead of the environment.
+        (
+            vec!["serve", "--config", good_s.as_str()],
+            env(None),
+            "database",
+        ),
+        // `migrate` against the refusing database.
+        (vec!["migrate"], env(Some(&url)), "baton"),
+    ];
+    for (args, env, expected) in runs {
+        let (code, all) = run_to_end(&args, &env).await;
+        assert_ne!(code, Some(0), "baton {args:?} failed as it should:\n{all}");
+        assert!(
+            all.contains(expected),
+            "baton {args:?} said why ({expected:?}):\n{all}"
+        );
+        for secret in
+            SECRETS
+                .iter()
+                .map(|(_, s)| *s)
+                .chain([USER_PASSWORD, QUERY_PASSWORD, FILE_TOKEN])
+        {
+            assert!(
+                !all.contains(secret),
+                "baton {args:?} printed the secret {secret}:\n{all}"
+            );
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A handler that panics answers 500 with a request id; the service keeps answering, on
+/// the same route and every other, and stops cleanly afterwards.
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn a_panicking_handler_answers_500_and_the_service_keeps_answering(pool: PgPool) {
+    let app = Arc::new(app_with(pool.clone(), &example_spec()).await);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let boom = axum::Router::new().route(
+        "/boom",
+        axum::routing::get(|| async {
+            let v: Vec<u8> = Vec::new();
+            // An index out of bounds, as a bug in a handler would.
+            format!("{}", v[usize::from(v.is_empty())])
+        }),
+    );
+    let (adapter, _started) = GatedAdapter::new();
+    let service = Service::new(
+        app,
+        Arc::new(Metrics::new()),
+        adapter,
+        options(1, 50, BOUND),
+    )
+    .without_ticker()
+    .with_http(listener)
+    .with_routes(boom);
+    let (stop, signal) = oneshot::channel::<()>();
+    let running = tokio::spawn(service.run_until(async move {
+        let _ = signal.await;
+    }));
+    let mut ids = std::collections::HashSet::new();
+    for _ in 0..3 {
+        let r = get(addr, "/boom").await;
+        assert_eq!(r.status, 500, "{}", r.body);
+        let id = r
+            .body
+            .trim()
+            .strip_prefix("internal error; request id ")
+            .unwrap_or_else(|| panic!("no request id: {}", r.body));
+        assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+        ids.insert(id.to_string());
+        assert_eq!(get(addr, "/healthz").await.status, 200);
+    }
+    assert_eq!(ids.len(), 3, "each answer has its own id");
+    stop.send(()).unwrap();
+    tokio::time::timeout(BOUND, running)
+        .await
+        .expect("stopped within the bound")
+        .unwrap()
+        .expect("clean stop");
+}

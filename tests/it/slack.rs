@@ -1378,3 +1378,93 @@ async fn a_periods_checkin_summary_is_a_thread_whose_parent_is_updated_in_place(
     );
     assert_eq!(summary_posts(&r.fake).len(), 1);
 }
+
+/// Collects what a tracing subscriber writes.
+#[derive(Clone, Default)]
+struct Logs(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A flood of unsigned and forged requests is counted by reason on `/metrics`, and the
+/// log gets a line per reason, not a line per request.
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn a_flood_of_refused_requests_is_counted_not_logged_line_by_line(pool: PgPool) {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::WARN)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    tracing::callsite::rebuild_interest_cache();
+
+    let r = rig(pool.clone()).await;
+    let body = command_body(&r.fake, EMMA, TEAM, "status", "flood.1");
+    for i in 0..400 {
+        let unsigned = Request::post("/slack/commands")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body.clone()))
+            .unwrap();
+        assert_eq!(
+            send(&r.router, unsigned).await.0,
+            StatusCode::UNAUTHORIZED,
+            "{i}"
+        );
+        let mut forged = signed(
+            "/slack/commands",
+            "application/x-www-form-urlencoded",
+            body.clone(),
+            r.ts(),
+        );
+        forged.headers_mut().insert(
+            "x-slack-signature",
+            format!("v0={}", "0".repeat(64)).parse().unwrap(),
+        );
+        assert_eq!(
+            send(&r.router, forged).await.0,
+            StatusCode::UNAUTHORIZED,
+            "{i}"
+        );
+    }
+    let refused = &r.app.metrics.refused;
+    assert_eq!(refused.total("slack", "missing_signature"), 400);
+    assert_eq!(refused.total("slack", "bad_signature"), 400);
+    let text = r.app.metrics.render(None);
+    assert!(
+        text.contains(
+            "baton_refused_requests_total{platform=\"slack\",reason=\"missing_signature\"} 400"
+        ),
+        "{text}"
+    );
+    let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    for reason in ["missing_signature", "bad_signature"] {
+        let lines: Vec<&str> = logged
+            .lines()
+            .filter(|l| l.contains("refused") && l.contains(reason))
+            .collect();
+        // The first refusal is logged; the rest are counted, with a line at most once a
+        // minute.
+        assert!(
+            lines[0].contains("request refused; more refusals for this reason are counted"),
+            "{logged}"
+        );
+        assert!(
+            lines.len() <= 2,
+            "{} lines for {reason}:\n{logged}",
+            lines.len()
+        );
+    }
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM inbound_deliveries").await,
+        0
+    );
+}

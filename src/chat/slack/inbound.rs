@@ -129,6 +129,93 @@ impl Directory for SlackBot {
     }
 }
 
+/// A slash command as baton reads it; `None` without a team or a user.
+pub fn command_inbound(p: &CommandPayload) -> Option<Inbound> {
+    if p.team_id.is_empty() || p.user_id.is_empty() {
+        return None;
+    }
+    let (text, mentions) = neutral_text(&p.text);
+    Some(Inbound {
+        who: identity(&p.team_id, &p.user_id),
+        place: Place::Channel {
+            channel: p.channel_id.clone(),
+        },
+        what: What::Text(text),
+        delivery: (!p.trigger_id.is_empty()).then(|| format!("cmd:{}", p.trigger_id)),
+        key: p.trigger_id.clone(),
+        mentions,
+    })
+}
+
+/// A message event as baton reads it: the neutral value and where to answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageEvent {
+    pub inbound: Inbound,
+    pub channel: String,
+    pub user: String,
+    /// The thread's parent `ts` for a reply in a channel thread; `None` in a DM.
+    pub parent: Option<String>,
+}
+
+/// Reads an Events API payload (HTTP or Socket Mode). `None` for what baton ignores (not
+/// a message, a bot's or an edit, a channel line outside a thread) and for what it cannot
+/// read (no team, event id, user or channel: logged and dropped, never half-handled).
+pub fn message_event(p: &Value) -> Option<MessageEvent> {
+    if p["type"] != "event_callback" {
+        return None;
+    }
+    let ev = &p["event"];
+    // Only people's own lines: no bot posts (ours included), no edits or joins. A thread
+    // reply also sent to the channel (`thread_broadcast`) is still a reply.
+    if ev["type"] != "message"
+        || ev.get("bot_id").is_some_and(|b| !b.is_null())
+        || ev
+            .get("subtype")
+            .is_some_and(|s| !s.is_null() && s != "thread_broadcast")
+    {
+        return None;
+    }
+    let (Some(team), Some(event_id), Some(user), Some(channel)) = (
+        field(&p["team_id"]),
+        field(&p["event_id"]),
+        field(&ev["user"]),
+        field(&ev["channel"]),
+    ) else {
+        tracing::warn!("message event without a team, an event id, a user or a channel; dropped");
+        return None;
+    };
+    let thread = match ev["channel_type"].as_str() {
+        Some("im") => None,
+        Some("channel" | "group") => match (field(&ev["ts"]), field(&ev["thread_ts"])) {
+            // Only replies in threads matter in channels.
+            (Some(ts), Some(parent)) if ts != parent => Some(parent.to_string()),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let (text, mentions) = neutral_text(ev["text"].as_str().unwrap_or_default());
+    let inbound = Inbound {
+        who: identity(team, user),
+        place: match &thread {
+            Some(parent) => Place::Thread {
+                channel: Some(channel.to_string()),
+                thread: parent.clone(),
+            },
+            None => Place::Direct,
+        },
+        what: What::Text(text),
+        delivery: Some(format!("evt:{event_id}")),
+        key: event_id.to_string(),
+        mentions,
+    };
+    Some(MessageEvent {
+        inbound,
+        channel: channel.to_string(),
+        user: user.to_string(),
+        parent: thread,
+    })
+}
+
 impl SlackBot {
     /// Runs one inbound event through the app's pipeline.
     pub async fn pipeline(self: &Arc<Self>, inbound: Inbound) -> Outcome {
@@ -138,20 +225,9 @@ impl SlackBot {
     /// A slash command. Returns the ack body (empty object = plain 200).
     #[tracing::instrument(skip_all, fields(team = %p.team_id, user = %p.user_id))]
     pub async fn command(self: &Arc<Self>, p: CommandPayload) -> Value {
-        if p.team_id.is_empty() || p.user_id.is_empty() {
+        let Some(inbound) = command_inbound(&p) else {
             tracing::warn!("slash command without a team or a user; dropped");
             return json!({});
-        }
-        let (text, mentions) = neutral_text(&p.text);
-        let inbound = Inbound {
-            who: identity(&p.team_id, &p.user_id),
-            place: Place::Channel {
-                channel: p.channel_id.clone(),
-            },
-            what: What::Text(text),
-            delivery: (!p.trigger_id.is_empty()).then(|| format!("cmd:{}", p.trigger_id)),
-            key: p.trigger_id.clone(),
-            mentions,
         };
         let bot = self.clone();
         let mut task = tokio::spawn(async move { bot.pipeline(inbound).await });
@@ -453,63 +529,23 @@ impl SlackBot {
     }
 
     async fn event_inner(self: &Arc<Self>, p: Value) {
-        if p["type"] != "event_callback" {
-            return;
-        }
-        let ev = &p["event"];
-        // Only people's own lines: no bot posts (ours included), no edits or joins. A thread
-        // reply also sent to the channel (`thread_broadcast`) is still a reply.
-        if ev["type"] != "message"
-            || ev.get("bot_id").is_some_and(|b| !b.is_null())
-            || ev
-                .get("subtype")
-                .is_some_and(|s| !s.is_null() && s != "thread_broadcast")
-        {
-            return;
-        }
-        let (Some(team), Some(event_id), Some(user), Some(channel)) = (
-            field(&p["team_id"]),
-            field(&p["event_id"]),
-            field(&ev["user"]),
-            field(&ev["channel"]),
-        ) else {
-            tracing::warn!(
-                "message event without a team, an event id, a user or a channel; dropped"
-            );
+        let Some(MessageEvent {
+            inbound,
+            channel,
+            user,
+            parent,
+        }) = message_event(&p)
+        else {
             return;
         };
-        let thread = match ev["channel_type"].as_str() {
-            Some("im") => None,
-            Some("channel" | "group") => match (field(&ev["ts"]), field(&ev["thread_ts"])) {
-                // Only replies in threads matter in channels.
-                (Some(ts), Some(parent)) if ts != parent => Some(parent.to_string()),
-                _ => return,
-            },
-            _ => return,
-        };
-        let (text, mentions) = neutral_text(ev["text"].as_str().unwrap_or_default());
-        let inbound = Inbound {
-            who: identity(team, user),
-            place: match &thread {
-                Some(parent) => Place::Thread {
-                    channel: Some(channel.to_string()),
-                    thread: parent.clone(),
-                },
-                None => Place::Direct,
-            },
-            what: What::Text(text),
-            delivery: Some(format!("evt:{event_id}")),
-            key: event_id.to_string(),
-            mentions,
-        };
-        let parent = thread.as_deref();
+        let parent = parent.as_deref();
         match self.pipeline(inbound).await {
             Outcome::Duplicate | Outcome::Ignored(_) => {}
             Outcome::Refused(r) => {
-                self.ephemeral(channel, user, parent, &render::message(&r))
+                self.ephemeral(&channel, &user, parent, &render::message(&r))
                     .await
             }
-            Outcome::Done(d) => self.answer_line(channel, user, parent, *d).await,
+            Outcome::Done(d) => self.answer_line(&channel, &user, parent, *d).await,
         }
     }
 

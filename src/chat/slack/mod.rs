@@ -77,6 +77,17 @@ pub enum VerifyError {
     Forged,
 }
 
+impl VerifyError {
+    /// The reason label counted on `/metrics`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            VerifyError::Missing => "missing_signature",
+            VerifyError::Stale => "stale_timestamp",
+            VerifyError::Forged => "bad_signature",
+        }
+    }
+}
+
 /// Verifies a request: the timestamp within five minutes of `now` (unix seconds) and the
 /// signature matching, compared in constant time.
 pub fn verify(
@@ -90,7 +101,10 @@ pub fn verify(
         return Err(VerifyError::Missing);
     };
     let t: i64 = ts.trim().parse().map_err(|_| VerifyError::Stale)?;
-    if (now - t).abs() > MAX_SKEW_SECONDS {
+    if now
+        .checked_sub(t)
+        .is_none_or(|skew| skew.unsigned_abs() > MAX_SKEW_SECONDS.unsigned_abs())
+    {
         return Err(VerifyError::Stale);
     }
     let Some(hex_sig) = sig.trim().strip_prefix("v0=") else {

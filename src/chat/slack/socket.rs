@@ -70,24 +70,19 @@ pub async fn session(bot: &Arc<SlackBot>, shutdown: &Shutdown) -> anyhow::Result
             Some(Ok(_)) => continue,
             Some(Err(e)) => break Err(anyhow::Error::new(e)),
         };
-        let Ok(v) = serde_json::from_str::<Value>(&text) else {
-            tracing::warn!("Socket Mode frame is not JSON");
-            continue;
-        };
-        match v["type"].as_str() {
-            Some("hello") => tracing::info!("Socket Mode connected"),
-            Some("disconnect") => {
-                tracing::info!(reason = ?v["reason"], "Slack asked to reconnect");
+        match read_frame(&text) {
+            Frame::NotJson => tracing::warn!("Socket Mode frame is not JSON"),
+            Frame::Hello => tracing::info!("Socket Mode connected"),
+            Frame::Disconnect(reason) => {
+                tracing::info!(reason = ?reason, "Slack asked to reconnect");
                 break Ok(());
             }
-            _ => {
-                let Some(envelope_id) = v["envelope_id"].as_str().map(str::to_string) else {
-                    continue;
-                };
+            Frame::Skip => {}
+            Frame::Envelope { id, body } => {
                 let bot = bot.clone();
                 let tx = tx.clone();
                 tokio::spawn(async move {
-                    envelope(bot, envelope_id, v, tx).await;
+                    envelope(bot, id, body, tx).await;
                 });
             }
         }
@@ -95,6 +90,40 @@ pub async fn session(bot: &Arc<SlackBot>, shutdown: &Shutdown) -> anyhow::Result
     drop(tx);
     let _ = writer.await;
     result
+}
+
+/// One Socket Mode text frame, read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Frame {
+    NotJson,
+    Hello,
+    /// Slack asks baton to reconnect, for this reason.
+    Disconnect(Value),
+    /// Something to ack: events, slash commands, interactions.
+    Envelope {
+        id: String,
+        body: Value,
+    },
+    /// Anything else without an envelope id: nothing to ack or do.
+    Skip,
+}
+
+/// Reads a Socket Mode frame (pure: the fuzz target `socket_envelope` drives it).
+pub fn read_frame(text: &str) -> Frame {
+    let Ok(v) = serde_json::from_str::<Value>(text) else {
+        return Frame::NotJson;
+    };
+    match v["type"].as_str() {
+        Some("hello") => Frame::Hello,
+        Some("disconnect") => Frame::Disconnect(v["reason"].clone()),
+        _ => match v["envelope_id"].as_str().filter(|id| !id.is_empty()) {
+            Some(id) => Frame::Envelope {
+                id: id.to_string(),
+                body: v,
+            },
+            None => Frame::Skip,
+        },
+    }
 }
 
 async fn ack(tx: &mpsc::Sender<Message>, envelope_id: &str, payload: Option<Value>) {
