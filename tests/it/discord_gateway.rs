@@ -478,13 +478,16 @@ async fn one_replica_holds_the_gateway_and_another_takes_over(pool: PgPool) {
     r.gw.until("A identifies", |s| s.identifies.len() == 1)
         .await;
     let stop_b = Shutdown::new();
+    let mut b_tries = b.lock_attempts();
     let task_b = tokio::spawn(discord::gateway::run(b, stop_b.clone()));
     let a_pid = lock_holder(&pool, key).await.expect("A holds the lock");
-    // B tries every 100 ms: give it several tries.
-    for _ in 0..5 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        assert_eq!(lock_holder(&pool, key).await, Some(a_pid));
-    }
+    // B tries every 100 ms: wait for three of its tries to have been answered. Had one of
+    // them won the lock, B would be holding it instead of trying again.
+    tokio::time::timeout(LIMIT, b_tries.wait_for(|n| *n >= 3))
+        .await
+        .expect("B keeps trying the lock")
+        .unwrap();
+    assert_eq!(lock_holder(&pool, key).await, Some(a_pid));
     assert_eq!(
         r.gw.identified(),
         1,
