@@ -111,7 +111,11 @@ async fn a_failed_update_of_an_existing_organisation_changes_no_table(pool: PgPo
     let spec = example_spec();
     let app = app_with(pool.clone(), &spec).await;
     let kofi = actor(&app, "northwind", "kofi").await;
-    assert!(!app.handle_line(&kofi, "S3 41 on track", "h1").await.is_error());
+    assert!(
+        !app.handle_line(&kofi, "S3 41 on track", "h1")
+            .await
+            .is_error()
+    );
     let before = snapshot(&pool).await;
 
     // An update touching the organisation, a key result, an archive and a person.
@@ -141,7 +145,11 @@ async fn a_failed_update_of_an_existing_organisation_changes_no_table(pool: PgPo
     .unwrap();
     assert!(apply(&app, &next, false).await.is_err());
     let after = snapshot(&pool).await;
-    assert_eq!(changed(&before, &after), vec![], "a failed apply left changes");
+    assert_eq!(
+        changed(&before, &after),
+        vec![],
+        "a failed apply left changes"
+    );
     assert_eq!(before, after);
 
     // Without the fault the same update goes through, and does change those tables.

@@ -88,7 +88,9 @@ pub async fn snapshot(pool: &PgPool) -> std::collections::BTreeMap<String, (i64,
              FROM \"{t}\" r"
         );
         let row: (i64, String) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .fetch_one(pool).await.expect("table");
+            .fetch_one(pool)
+            .await
+            .expect("table");
         out.insert(t, row);
     }
     out

@@ -670,6 +670,7 @@ async fn a_review_runs_through_discord(pool: PgPool) {
         );
     };
     // Discussion and bots are ignored: nothing recorded, nothing posted.
+    let before = crate::common::snapshot(&pool).await;
     say(
         "1187000000000000401",
         user(SAM, "sam", false),
@@ -682,14 +683,8 @@ async fn a_review_runs_through_discord(pool: PgPool) {
     );
     handled(&mut done, 3).await;
     assert_eq!(in_thread().len(), 2);
-    assert_eq!(
-        count(
-            &pool,
-            "SELECT count(*) FROM inbound_deliveries WHERE delivery_id LIKE 'msg:%'"
-        )
-        .await,
-        0
-    );
+    let after = crate::common::snapshot(&pool).await;
+    assert_eq!(crate::common::changed(&before, &after), []);
     // A capture attempt baton cannot read gets a hint, as a reply to it.
     say(
         "1187000000000000403",
@@ -710,7 +705,9 @@ async fn a_review_runs_through_discord(pool: PgPool) {
         hint.get("flags").is_none(),
         "threads have no ephemeral messages"
     );
-    // An unknown writer is refused politely.
+    // An unknown writer is refused politely, and nothing about them is recorded: of every
+    // table only the delivery ids gain a row (theirs).
+    let before = crate::common::snapshot(&pool).await;
     say(
         "1187000000000000404",
         user("1", "stranger", false),
@@ -721,6 +718,12 @@ async fn a_review_runs_through_discord(pool: PgPool) {
         text_of(&in_thread()[3]).contains("don't know you"),
         "{}",
         in_thread()[3]
+    );
+    let after = crate::common::snapshot(&pool).await;
+    let deliveries = before["inbound_deliveries"].0;
+    assert_eq!(
+        crate::common::changed(&before, &after),
+        [("inbound_deliveries".to_string(), deliveries, deliveries + 1)]
     );
 
     // Sam writes the action with a Discord mention of Chloe: stored with Chloe as owner,
