@@ -522,6 +522,13 @@ async fn only_review_threads_are_read_and_strangers_store_nothing(pool: PgPool) 
         .filter(|c| c.body["user"] == "U0STRANGER")
         .count();
     assert_eq!(asked, 1, "one lookup, not one per retry");
+    for sql in [
+        "SELECT count(*) FROM learned_identities",
+        "SELECT count(*) FROM platform_zones",
+        "SELECT count(*) FROM captures",
+    ] {
+        assert_eq!(count(&pool, sql).await, 0, "{sql}");
+    }
 
     r.slash(EMMA, "review end", "910.2").await;
     r.event(
