@@ -263,17 +263,21 @@ impl Store {
 
     /// Opens again the prompts check-ins answered, and forgets the summary lines those
     /// answers queued, so the next measurement finds the same open prompts. Returns the
-    /// prompts reopened.
-    pub async fn bench_reopen_prompts(&self, org_id: i64) -> StoreResult<u64> {
+    /// prompts open afterwards.
+    pub async fn bench_reopen_prompts(&self, org_id: i64) -> StoreResult<i64> {
         let mut tx = self.pool.begin().await?;
-        let n = sqlx::query(
+        sqlx::query(
             "UPDATE prompts SET state = 'sent', answered_at = NULL
              WHERE org_id = $1 AND state IN ('answered', 'late')",
         )
         .bind(org_id)
         .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        .await?;
+        let n: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM prompts WHERE org_id = $1 AND state = 'sent'")
+                .bind(org_id)
+                .fetch_one(&mut *tx)
+                .await?;
         sqlx::query(
             "DELETE FROM outbox WHERE org_id = $1 AND idempotency_key LIKE 'summary-line:%'",
         )

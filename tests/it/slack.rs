@@ -24,7 +24,10 @@ pub(crate) const SECRET: &str = "baton-test-signing-secret";
 pub(crate) const TEAM: &str = "T04NWCLOUD";
 pub(crate) const EMMA: &str = "U04EMMADV5";
 pub(crate) const MAYA: &str = "U04MAYA7QK";
-pub(crate) const LIMIT: Duration = Duration::from_secs(5);
+/// The bound on waiting for something that must happen (generous: the machine may be loaded).
+pub(crate) const LIMIT: Duration = Duration::from_secs(30);
+/// How long the rig's acks wait for a command's, button's or submission's work.
+const ACK_WAIT: Duration = Duration::from_secs(60);
 
 pub(crate) struct Rig {
     pub app: Arc<baton::app::App>,
@@ -55,9 +58,13 @@ pub(crate) async fn rig_on(
     assert!(applied.written);
     let app = Arc::new(app);
     let fake = FakeSlack::start().await.expect("fake slack");
-    let bot = Arc::new(
-        SlackBot::new(app.clone(), &fake.api_url(), "xoxb-test", Some("xapp-test")).unwrap(),
-    );
+    let mut bot =
+        SlackBot::new(app.clone(), &fake.api_url(), "xoxb-test", Some("xapp-test")).unwrap();
+    // Acks wait for the work to be done (up to a minute, not Slack's one second), so what
+    // a test reads in an ack does not depend on how fast this machine is. The path past
+    // the budget (through response_url) has its own test with a zero budget.
+    bot.ack_budget = ACK_WAIT;
+    let bot = Arc::new(bot);
     let router = baton::chat::slack::http::routes(bot.clone(), SECRET.to_string().into());
     Rig {
         app,
