@@ -232,4 +232,59 @@ impl Store {
         .fetch_all(&self.pool)
         .await?)
     }
+
+    /// Opens `n` connections of the pool at once (each answers a query), so a measurement
+    /// on `n` connections does not pay for connecting.
+    pub async fn bench_warm_connections(&self, n: usize) -> StoreResult<()> {
+        let mut held = Vec::with_capacity(n);
+        for _ in 0..n {
+            held.push(self.pool.acquire().await?);
+        }
+        for c in &mut held {
+            sqlx::query("SELECT 1").execute(&mut **c).await?;
+        }
+        Ok(())
+    }
+
+    /// `(code, person key)` for every code of every open (`sent`) prompt of the
+    /// organisation: check-ins that a prompt is waiting for.
+    pub async fn bench_prompted_codes(&self, org_id: i64) -> StoreResult<Vec<(String, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT DISTINCT c.code, pe.key FROM prompts p
+             JOIN people pe ON pe.id = p.person_id
+             CROSS JOIN LATERAL unnest(p.codes) AS c(code)
+             WHERE p.org_id = $1 AND p.state = 'sent'
+             ORDER BY 1, 2",
+        )
+        .bind(org_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Opens again the prompts check-ins answered, and forgets the summary lines those
+    /// answers queued, so the next measurement finds the same open prompts. Returns the
+    /// prompts open afterwards.
+    pub async fn bench_reopen_prompts(&self, org_id: i64) -> StoreResult<i64> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE prompts SET state = 'sent', answered_at = NULL
+             WHERE org_id = $1 AND state IN ('answered', 'late')",
+        )
+        .bind(org_id)
+        .execute(&mut *tx)
+        .await?;
+        let n: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM prompts WHERE org_id = $1 AND state = 'sent'")
+                .bind(org_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        sqlx::query(
+            "DELETE FROM outbox WHERE org_id = $1 AND idempotency_key LIKE 'summary-line:%'",
+        )
+        .bind(org_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(n)
+    }
 }

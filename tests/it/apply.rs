@@ -137,3 +137,64 @@ async fn a_fifty_thousand_person_manifest_applies(pool: PgPool) {
     assert!(applied.written);
     assert_eq!(count(&pool, "SELECT count(*) FROM people").await, 50_000);
 }
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn a_failed_update_of_an_existing_organisation_changes_no_table(pool: PgPool) {
+    let spec = example_spec();
+    let app = app_with(pool.clone(), &spec).await;
+    let kofi = actor(&app, "northwind", "kofi").await;
+    assert!(
+        !app.handle_line(&kofi, "S3 41 on track", "h1")
+            .await
+            .is_error()
+    );
+    let before = snapshot(&pool).await;
+
+    // An update touching the organisation, a key result, an archive and a person.
+    let mut next = spec.clone();
+    next.org.name = "Northwind Renamed".into();
+    next.key_results
+        .iter_mut()
+        .find(|k| k.code.as_str() == "S1")
+        .unwrap()
+        .target = Some(90.0);
+    next.key_results.retain(|k| k.code.as_str() != "S3");
+    next.people[0].name = "Someone Else".into();
+    // The apply's very last write fails: everything before it must go too.
+    sqlx::query(
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "CREATE TRIGGER refuse BEFORE INSERT ON manifest_applies \
+         FOR EACH ROW EXECUTE FUNCTION refuse()",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert!(apply(&app, &next, false).await.is_err());
+    let after = snapshot(&pool).await;
+    assert_eq!(
+        changed(&before, &after),
+        vec![],
+        "a failed apply left changes"
+    );
+    assert_eq!(before, after);
+
+    // Without the fault the same update goes through, and does change those tables.
+    sqlx::query("DROP TRIGGER refuse ON manifest_applies")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert!(apply(&app, &next, false).await.unwrap().written);
+    let applied = changed(&before, &snapshot(&pool).await);
+    for table in ["organisations", "key_results", "people", "manifest_applies"] {
+        assert!(
+            applied.iter().any(|(t, _, _)| t == table),
+            "{table}: {applied:?}"
+        );
+    }
+}

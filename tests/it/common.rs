@@ -68,3 +68,42 @@ pub async fn count(pool: &PgPool, sql: &'static str) -> i64 {
 pub fn fixture(name: &str) -> PathBuf {
     root().join("tests/fixtures/manifests").join(name)
 }
+
+/// Every table of the schema (migrations' bookkeeping aside) with its row count and a hash
+/// of its contents (rows as text, sorted), so a test can show that nothing at all changed.
+pub async fn snapshot(pool: &PgPool) -> std::collections::BTreeMap<String, (i64, String)> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables \
+         WHERE table_schema = 'public' AND table_type = 'BASE TABLE' \
+         AND table_name <> '_sqlx_migrations' ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("tables");
+    assert!(tables.len() > 10, "{tables:?}");
+    let mut out = std::collections::BTreeMap::new();
+    for t in tables {
+        let sql = format!(
+            "SELECT count(*), coalesce(md5(string_agg(r::text, '|' ORDER BY r::text)), '') \
+             FROM \"{t}\" r"
+        );
+        let row: (i64, String) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_one(pool)
+            .await
+            .expect("table");
+        out.insert(t, row);
+    }
+    out
+}
+
+/// The tables whose snapshots differ, with their row counts before and after.
+pub fn changed(
+    before: &std::collections::BTreeMap<String, (i64, String)>,
+    after: &std::collections::BTreeMap<String, (i64, String)>,
+) -> Vec<(String, i64, i64)> {
+    after
+        .iter()
+        .filter(|(t, a)| before.get(*t) != Some(*a))
+        .map(|(t, a)| (t.clone(), before.get(t).map_or(-1, |b| b.0), a.0))
+        .collect()
+}

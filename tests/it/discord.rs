@@ -115,7 +115,8 @@ pub(crate) fn description(v: &Value) -> String {
 
 #[sqlx::test(migrator = "baton::store::MIGRATOR")]
 async fn ping_pong_and_bad_requests_get_401(pool: PgPool) {
-    let r = router(pool).await;
+    let r = router(pool.clone()).await;
+    let before = crate::common::snapshot(&pool).await;
     let ping = json!({"id": "1", "type": 1, "token": "t"});
     assert_eq!(
         send(&r, ping.clone()).await,
@@ -142,6 +143,8 @@ async fn ping_pong_and_bad_requests_get_401(pool: PgPool) {
         r.clone().oneshot(req).await.unwrap().status(),
         StatusCode::UNAUTHORIZED
     );
+    let after = crate::common::snapshot(&pool).await;
+    assert_eq!(crate::common::changed(&before, &after), []);
 }
 
 #[sqlx::test(migrator = "baton::store::MIGRATOR")]

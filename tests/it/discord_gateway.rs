@@ -477,13 +477,16 @@ async fn one_replica_holds_the_gateway_and_another_takes_over(pool: PgPool) {
     r.gw.until("A identifies", |s| s.identifies.len() == 1)
         .await;
     let stop_b = Shutdown::new();
+    let mut b_tries = b.lock_attempts();
     let task_b = tokio::spawn(discord::gateway::run(b, stop_b.clone()));
     let a_pid = lock_holder(&pool, key).await.expect("A holds the lock");
-    // B tries every 100 ms: give it several tries.
-    for _ in 0..5 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        assert_eq!(lock_holder(&pool, key).await, Some(a_pid));
-    }
+    // B tries every 100 ms: wait for three of its tries to have been answered. Had one of
+    // them won the lock, B would be holding it instead of trying again.
+    tokio::time::timeout(LIMIT, b_tries.wait_for(|n| *n >= 3))
+        .await
+        .expect("B keeps trying the lock")
+        .unwrap();
+    assert_eq!(lock_holder(&pool, key).await, Some(a_pid));
     assert_eq!(
         r.gw.identified(),
         1,
@@ -669,6 +672,7 @@ async fn a_review_runs_through_discord(pool: PgPool) {
         );
     };
     // Discussion and bots are ignored: nothing recorded, nothing posted.
+    let before = crate::common::snapshot(&pool).await;
     say(
         "1187000000000000401",
         user(SAM, "sam", false),
@@ -681,14 +685,8 @@ async fn a_review_runs_through_discord(pool: PgPool) {
     );
     handled(&mut done, 3).await;
     assert_eq!(in_thread().len(), 2);
-    assert_eq!(
-        count(
-            &pool,
-            "SELECT count(*) FROM inbound_deliveries WHERE delivery_id LIKE 'msg:%'"
-        )
-        .await,
-        0
-    );
+    let after = crate::common::snapshot(&pool).await;
+    assert_eq!(crate::common::changed(&before, &after), []);
     // A capture attempt baton cannot read gets a hint, as a reply to it.
     say(
         "1187000000000000403",
@@ -709,7 +707,9 @@ async fn a_review_runs_through_discord(pool: PgPool) {
         hint.get("flags").is_none(),
         "threads have no ephemeral messages"
     );
-    // An unknown writer is refused politely.
+    // An unknown writer is refused politely, and nothing about them is recorded: of every
+    // table only the delivery ids gain a row (theirs).
+    let before = crate::common::snapshot(&pool).await;
     say(
         "1187000000000000404",
         user("1", "stranger", false),
@@ -720,6 +720,12 @@ async fn a_review_runs_through_discord(pool: PgPool) {
         text_of(&in_thread()[3]).contains("don't know you"),
         "{}",
         in_thread()[3]
+    );
+    let after = crate::common::snapshot(&pool).await;
+    let deliveries = before["inbound_deliveries"].0;
+    assert_eq!(
+        crate::common::changed(&before, &after),
+        [("inbound_deliveries".to_string(), deliveries, deliveries + 1)]
     );
 
     // Sam writes the action with a Discord mention of Chloe: stored with Chloe as owner,

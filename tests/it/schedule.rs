@@ -125,12 +125,26 @@ async fn daylight_saving_spring_and_autumn_in_three_zones(pool: PgPool) {
         "fired twice: {sid:?}"
     );
     // Exactly one prompt per local day per person over the whole month.
-    for (who, times) in [("berta", &berta), ("nate", &nate), ("sid", &sid)] {
-        let mut days: Vec<_> = times.iter().map(|t| t.date_naive()).collect();
-        let n = days.len();
-        days.dedup();
-        assert!(n >= 29, "{who}: {n} prompts");
-        assert!(n - days.len() <= 1, "{who}: duplicate days {times:?}");
+    // Dates are the person's own: each local day from the first prompt to the last has
+    // exactly one, none twice and none skipped.
+    for (who, zone, times) in [
+        ("berta", chrono_tz::Europe::Berlin, &berta),
+        ("nate", chrono_tz::America::New_York, &nate),
+        ("sid", chrono_tz::Australia::Sydney, &sid),
+    ] {
+        let mut days: Vec<_> = times
+            .iter()
+            .map(|t| t.with_timezone(&zone).date_naive())
+            .collect();
+        days.sort();
+        assert!(days.len() >= 29, "{who}: {} prompts", days.len());
+        for pair in days.windows(2) {
+            assert_eq!(
+                pair[0].succ_opt(),
+                Some(pair[1]),
+                "{who}: local days {pair:?} are not consecutive: {times:?}"
+            );
+        }
     }
     let (n,): (i64,) = sqlx::query_as(
         "SELECT count(*) FROM (SELECT cadence_id, occurrence, person_id FROM prompts GROUP BY 1, 2, 3 HAVING count(*) > 1) d",
@@ -1222,4 +1236,55 @@ async fn a_group_of_prompts_survives_a_refusal_a_failure_and_a_429(pool: PgPool)
         .await,
         0
     );
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn metrics_outbox_depth_counts_a_group_of_prompts_once(pool: PgPool) {
+    use tower::ServiceExt;
+    let (app, clock) = clocked(pool.clone(), SMALL_ORG, at("2026-11-16T08:59:00Z")).await;
+    let app = Arc::new(app);
+    clock.set(at("2026-11-16T09:00:00Z"));
+    run_due(&app, None).await.unwrap();
+    // One group row holding both people's prompts, and the day's summary thread.
+    let kinds: Vec<String> =
+        sqlx::query_scalar("SELECT kind FROM outbox WHERE state = 'pending' ORDER BY kind")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(kinds, ["checkin_summary", "prompts"]);
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM prompts WHERE delivered_at IS NULL"
+        )
+        .await,
+        2
+    );
+    let metrics = || async {
+        let state = baton::http::HttpState::new(
+            app.clone(),
+            Arc::new(baton::metrics::Metrics::new()),
+            baton::serve::Shutdown::new(),
+        );
+        let req = axum::http::Request::get("/metrics")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let res = baton::http::router(state).oneshot(req).await.unwrap();
+        let body = axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        String::from_utf8(body.to_vec()).unwrap()
+    };
+    let depth = |body: &str| {
+        body.lines()
+            .find_map(|l| l.strip_prefix("baton_outbox_depth "))
+            .map(str::to_string)
+    };
+    // Two messages wait (not three: the group counts once).
+    assert_eq!(depth(&metrics().await).as_deref(), Some("2"));
+    // Delivered, the group leaves the depth.
+    let rec = RecordingAdapter::new();
+    while deliver_batch(&app, &rec, "w", 10, None).await.unwrap() > 0 {}
+    assert_eq!(people_prompted(&rec.take()), ["ana", "bo"]);
+    assert_eq!(depth(&metrics().await).as_deref(), Some("0"));
 }

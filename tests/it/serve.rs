@@ -414,6 +414,23 @@ async fn the_grace_period_bounds_a_send_that_never_finishes(pool: PgPool) {
 #[sqlx::test(migrator = "baton::store::MIGRATOR")]
 async fn the_loops_outlive_a_database_outage(pool: PgPool) {
     let app = Arc::new(app_with(pool.clone(), &example_spec()).await);
+    // The loops' warnings are how they show they are still going round.
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::WARN)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    tracing::callsite::rebuild_interest_cache();
+    let failures = || {
+        let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        (
+            text.matches("outbox batch failed").count(),
+            text.matches("tick failed").count(),
+        )
+    };
     pool.close().await;
     // Every database call now fails at once, without I/O, so virtual time is safe here.
     tokio::time::pause();
@@ -437,6 +454,22 @@ async fn the_loops_outlive_a_database_outage(pool: PgPool) {
     tokio::time::sleep(Duration::from_secs(600)).await;
     assert!(!worker.is_finished(), "the worker gave up");
     assert!(!ticker.is_finished(), "the ticker gave up");
+    // Not stuck either: a batch every 2 s and a tick every 60 s failed all along, and they
+    // keep failing (and retrying) over the next two minutes.
+    let (batches, ticks) = failures();
+    assert!((295..=301).contains(&batches), "{batches} failed batches");
+    assert!((10..=11).contains(&ticks), "{ticks} failed ticks");
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    let (more_batches, more_ticks) = failures();
+    assert!(
+        (59..=61).contains(&(more_batches - batches)),
+        "{batches} then {more_batches} failed batches"
+    );
+    assert_eq!(
+        more_ticks - ticks,
+        2,
+        "{ticks} then {more_ticks} failed ticks"
+    );
     shutdown.trigger();
     worker.await.expect("the worker did not panic");
     ticker.await.expect("the ticker did not panic");
@@ -729,4 +762,18 @@ async fn a_panicking_handler_answers_500_and_the_service_keeps_answering(pool: P
         .expect("stopped within the bound")
         .unwrap()
         .expect("clean stop");
+}
+
+/// Collects what a tracing subscriber writes.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

@@ -202,13 +202,28 @@ async fn views_cover_departments_perspectives_codes_gaps_and_the_map(pool: PgPoo
         out.contains("is supported by no internal process objective"),
         "{out}"
     );
-    // map lists perspectives top-down with links.
-    let fin = out
-        .find("Strategy map")
-        .and_then(|i| out[i..].find("Financial").map(|j| i + j))
-        .unwrap();
-    let learn = out[fin..].find("Learning & growth").unwrap();
-    assert!(learn > 0);
+    // map lists perspectives top-down with links: its headings, exactly and in order.
+    let map = &out[out.find("Strategy map").unwrap()..];
+    let map = &map[..map
+        .find("Links (cause → effect)")
+        .expect("links after the map")];
+    let lines: Vec<&str> = map.lines().collect();
+    let headings: Vec<&str> = lines
+        .windows(2)
+        .filter(|w| w[1].starts_with('═'))
+        .map(|w| w[0])
+        .collect();
+    assert_eq!(
+        headings,
+        [
+            "Strategy map — Northwind Cloud",
+            "Financial",
+            "Customers",
+            "Internal process",
+            "Learning & growth"
+        ],
+        "{map}"
+    );
     assert!(out.contains("Links (cause → effect)"), "{out}");
     assert!(out.contains("sales-needs-sso"), "{out}");
     assert!(out.contains("You are Priya Raman"), "{out}");

@@ -461,6 +461,7 @@ async fn only_review_threads_are_read_and_strangers_store_nothing(pool: PgPool) 
     top["event"].as_object_mut().unwrap().remove("thread_ts");
     r.event(&top, None).await;
     // A stranger trying to capture in the thread: a polite private answer, nothing stored.
+    let before = crate::common::snapshot(&pool).await;
     r.event(
         &thread_event(
             "Ev10STRANGE",
@@ -484,6 +485,13 @@ async fn only_review_threads_are_read_and_strangers_store_nothing(pool: PgPool) 
         None,
     )
     .await;
+    // Of every table, only the delivery ids gained a row (the stranger's, once).
+    let after = crate::common::snapshot(&pool).await;
+    let deliveries = before["inbound_deliveries"].0;
+    assert_eq!(
+        crate::common::changed(&before, &after),
+        [("inbound_deliveries".to_string(), deliveries, deliveries + 1)]
+    );
     // Someone known writes `action:` with nothing after it: a hint; an ended review refuses.
     r.event(
         &thread_event("Ev10EMPTY01", MAYA, "action:", &parent, "1763607830.000100"),

@@ -261,6 +261,20 @@ async fn cached_figures_follow_every_writer(pool: PgPool) {
     assert!(!r.is_error(), "{r:?}");
     assert_eq!(value(&reader.state(org.id).await.unwrap()), Some(72.0));
 
+    // As a person sees it: the department's status lists S1 at 72.
+    let s1_lines = |out: &str| -> Vec<String> {
+        out.lines()
+            .filter(|l| l.split_whitespace().next() == Some("S1"))
+            .map(str::to_string)
+            .collect()
+    };
+    let out = shell(&reader, "northwind", "kofi", "status success\n").await;
+    let shown = s1_lines(&out);
+    assert!(
+        shown.len() == 1 && shown[0].contains("72"),
+        "{shown:?}\n{out}"
+    );
+
     // The key result leaves the manifest: its figure leaves the cached state.
     let mut smaller = spec.clone();
     smaller.key_results.retain(|k| k.code != s1);
@@ -268,9 +282,10 @@ async fn cached_figures_follow_every_writer(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(value(&reader.state(org.id).await.unwrap()), None);
-    // And through status, as a person sees it.
-    let out = shell(&reader, "northwind", "kofi", "status S1\n").await;
-    assert!(!out.contains("72"), "{out}");
+    // And through status, as a person sees it: the department's status has no S1 line.
+    let out = shell(&reader, "northwind", "kofi", "status success\n").await;
+    assert!(!out.contains("Error"), "{out}");
+    assert_eq!(s1_lines(&out), Vec::<String>::new(), "{out}");
 }
 
 /// Collects what a tracing subscriber writes.

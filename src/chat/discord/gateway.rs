@@ -99,6 +99,8 @@ pub struct Gateway {
     takeover_delay: Duration,
     /// Counts gateway events handled to the end (tests wait on it).
     handled: Arc<watch::Sender<u64>>,
+    /// Counts tries of the gateway lock, whatever their outcome (tests wait on it).
+    lock_attempts: Arc<watch::Sender<u64>>,
 }
 
 impl Gateway {
@@ -119,6 +121,7 @@ impl Gateway {
             poll: Duration::ZERO,
             takeover_delay: Duration::ZERO,
             handled: Arc::new(watch::channel(0).0),
+            lock_attempts: Arc::new(watch::channel(0).0),
         }
         .poll(Duration::from_secs(5))
     }
@@ -160,9 +163,17 @@ impl Gateway {
         self.handled.subscribe()
     }
 
+    /// The number of times this runner has tried the gateway lock (counted once the try
+    /// has an answer, before a won lock is held).
+    pub fn lock_attempts(&self) -> watch::Receiver<u64> {
+        self.lock_attempts.subscribe()
+    }
+
     /// A connection of its own holding the lock, or `None` if another replica holds it.
     async fn try_lock(&self) -> Result<Option<AdvisoryLock>, StoreError> {
-        self.app.store.try_advisory_lock(self.lock_key).await
+        let tried = self.app.store.try_advisory_lock(self.lock_key).await;
+        self.lock_attempts.send_modify(|n| *n += 1);
+        tried
     }
 
     /// Whether the lock connection is still there (the lock lives as long as it does).

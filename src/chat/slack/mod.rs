@@ -159,7 +159,12 @@ pub struct Pacer {
     burst: f64,
     max_wait: Duration,
     channels: Mutex<HashMap<String, Bucket>>,
+    /// Where the bot reads the time for pacing: the monotonic clock, or a test's own.
+    clock: PacerClock,
 }
+
+/// The time source of a [`Pacer`] as the bot uses it.
+pub type PacerClock = Arc<dyn Fn() -> Instant + Send + Sync>;
 
 struct Bucket {
     tokens: f64,
@@ -174,7 +179,19 @@ impl Pacer {
             burst: f64::from(burst.max(1)),
             max_wait,
             channels: Mutex::new(HashMap::new()),
+            clock: Arc::new(Instant::now),
         }
+    }
+
+    /// Reads the time from `clock` instead of the monotonic clock (tests move it by hand).
+    pub fn with_clock(mut self, clock: PacerClock) -> Pacer {
+        self.clock = clock;
+        self
+    }
+
+    /// The pacer's time now.
+    pub fn now(&self) -> Instant {
+        (self.clock)()
     }
 
     /// Slack's guidance for chat.postMessage: about one per second per channel, short bursts.
@@ -427,7 +444,7 @@ impl SlackBot {
 
     /// Waits for a slot to post in `channel`, or says how long to come back after.
     async fn pace(&self, channel: &str) -> Result<(), AdapterError> {
-        match self.pacer.reserve(channel, Instant::now()) {
+        match self.pacer.reserve(channel, self.pacer.now()) {
             Ok(wait) if !wait.is_zero() => tokio::time::sleep(wait).await,
             Ok(_) => {}
             Err(wait) => return Err(AdapterError::RateLimited { retry_after: wait }),
@@ -439,7 +456,7 @@ impl SlackBot {
     fn failed(&self, channel: &str, e: &SlackClientError) -> AdapterError {
         let err = classify(e);
         if let AdapterError::RateLimited { retry_after } = &err {
-            self.pacer.block(channel, *retry_after, Instant::now());
+            self.pacer.block(channel, *retry_after, self.pacer.now());
         }
         err
     }
