@@ -2,7 +2,8 @@
 
 use crate::bot::command::COMMANDS;
 use crate::bot::{Align, Cell, OkrScope, Reply, Table};
-use crate::domain::{Code, Key, KrKind, ObjectiveSpec, Perspective, Status};
+use crate::domain::progress::{PartKind, child_objectives, objective_parts};
+use crate::domain::{Code, Key, KeyResultSpec, KrKind, ObjectiveSpec, Perspective, Status};
 use crate::error::{AppError, Result};
 
 use super::view::View;
@@ -138,6 +139,7 @@ pub async fn status(app: &App, actor: &Actor, scope: Option<&str>) -> Result<Rep
             let mut r = Reply::new()
                 .heading(format!("{} — {}", o.code, o.title))
                 .table(t);
+            r = objective_breakdown(&v, o, r);
             if !o.aligns_to.is_empty() {
                 r = r.note(format!(
                     "Serves {}",
@@ -162,6 +164,138 @@ pub async fn status(app: &App, actor: &Actor, scope: Option<&str>) -> Result<Rep
         actor.org.name,
         depts.join(", ")
     )))
+}
+
+/// A share as a percentage people can redo sums with: whole percent, one decimal when
+/// that hides a fraction.
+fn pct(p: f64) -> String {
+    let tenths = (p * 1000.0).round();
+    if tenths % 10.0 == 0.0 {
+        format!("{:.0}%", p * 100.0)
+    } else {
+        format!("{:.1}%", p * 100.0)
+    }
+}
+
+fn weight(w: f64) -> String {
+    crate::bot::render::figure(Some(w), "")
+}
+
+/// "How the figure is computed": every row behind an objective's progress with its weight
+/// and figure, the rows left out and why, and the arithmetic.
+fn objective_breakdown(v: &View, o: &ObjectiveSpec, mut r: Reply) -> Reply {
+    let parts = objective_parts(&v.spec, &v.rollup, &o.code);
+    let mut t = Table::new(&[
+        ("Code", Align::Left),
+        ("Counts", Align::Left),
+        ("Weight", Align::Right),
+        ("Progress", Align::Right),
+        ("In the mean", Align::Left),
+    ]);
+    for c in &parts {
+        let what = match c.kind {
+            PartKind::KeyResult => "key result",
+            PartKind::ChildObjective => "child objective",
+        };
+        let why = if c.counted {
+            "yes".to_string()
+        } else if c.progress.is_none() {
+            "no: not measured yet".to_string()
+        } else {
+            "no: weight 0".to_string()
+        };
+        t.row(vec![
+            Cell::text(c.code.as_str()),
+            Cell::text(what),
+            Cell::text(weight(c.weight)),
+            Cell::text(c.progress.map(pct).unwrap_or_else(|| "—".into())),
+            Cell::text(why),
+        ]);
+    }
+    r = r.heading(format!("How {} is computed", o.code));
+    if !parts.is_empty() {
+        r = r.table(t);
+    }
+    let counted: Vec<_> = parts.iter().filter(|c| c.counted).collect();
+    let total: f64 = counted.iter().map(|c| c.weight).sum();
+    r = match v.progress(&o.code) {
+        Some(p) if !counted.is_empty() => r.text(format!(
+            "{} = ({}) ÷ {} = {}",
+            o.code,
+            counted
+                .iter()
+                .map(|c| format!("{} × {}", weight(c.weight), pct(c.progress.unwrap_or(0.0))))
+                .collect::<Vec<_>>()
+                .join(" + "),
+            weight(total),
+            pct(p)
+        )),
+        _ => r.text(format!(
+            "No key result of {} is measured yet, so it has no progress.",
+            o.code
+        )),
+    };
+    let children = child_objectives(&v.spec, &o.code);
+    if !o.include_children && !children.is_empty() {
+        let (s, its) = if children.len() == 1 {
+            ("", "its own figure")
+        } else {
+            ("s", "their own figures")
+        };
+        r = r.note(format!(
+            "Not counted: child objective{s} {} ({its}; `include_children: true` on {} counts them).",
+            children
+                .iter()
+                .map(|c| c.code.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            o.code
+        ));
+    }
+    r
+}
+
+/// How a key result's progress follows from its figure, as arithmetic; `None` when it has
+/// no progress.
+fn kr_arithmetic(k: &KeyResultSpec, value: Option<f64>, progress: Option<f64>) -> Option<String> {
+    let p = progress?;
+    let f = |x: Option<f64>| crate::bot::render::figure(x, "");
+    Some(match k.kind {
+        KrKind::Metric => format!(
+            "(value − start) ÷ (target − start) = ({} − {}) ÷ ({} − {}) = {}",
+            f(value),
+            f(k.start.or(Some(0.0))),
+            f(k.target),
+            f(k.start.or(Some(0.0))),
+            pct(p)
+        ),
+        KrKind::AtLeast | KrKind::AtMost | KrKind::Band if p >= 1.0 - 1e-9 => {
+            format!("{} holds the bound: {}", f(value), pct(p))
+        }
+        KrKind::AtLeast => format!(
+            "(value − reference) ÷ (bound − reference) = ({} − {}) ÷ ({} − {}) = {}",
+            f(value),
+            f(k.start),
+            f(k.target),
+            f(k.start),
+            pct(p)
+        ),
+        KrKind::AtMost => format!(
+            "(reference − value) ÷ (reference − bound) = ({} − {}) ÷ ({} − {}) = {}",
+            f(k.start),
+            f(value),
+            f(k.start),
+            f(k.target),
+            pct(p)
+        ),
+        KrKind::Band => format!("outside the band: 1 − distance ÷ width = {}", pct(p)),
+        KrKind::Milestone => format!(
+            "milestone {}: {}",
+            if p >= 1.0 { "done" } else { "not done" },
+            pct(p)
+        ),
+        KrKind::Baseline => format!("baseline set: {}", pct(p)),
+    })
 }
 
 fn company(v: &View) -> Reply {
@@ -560,6 +694,29 @@ pub async fn kr(app: &App, actor: &Actor, code: &Code) -> Result<Reply> {
                     ""
                 }
             ));
+            if let Some(a) = kr_arithmetic(k, ev.value, ev.progress) {
+                r = r.text(format!("Progress = {a}"));
+            }
+        }
+        if let Some(o) = objective {
+            let parts = objective_parts(&v.spec, &v.rollup, &o.code);
+            let total: f64 = parts.iter().filter(|c| c.counted).map(|c| c.weight).sum();
+            let me = parts.iter().find(|c| &c.code == code);
+            r = r.text(match me {
+                Some(c) if c.counted => format!(
+                    "Counts towards {} with weight {} of {} ({} of its figure).",
+                    o.code,
+                    weight(c.weight),
+                    weight(total),
+                    pct(c.weight / total)
+                ),
+                Some(c) if c.progress.is_none() => format!(
+                    "Not counted in {} yet: not measured (weight {}).",
+                    o.code,
+                    weight(c.weight)
+                ),
+                _ => format!("Not counted in {}: weight 0.", o.code),
+            });
         }
     } else if let Some(m) = v.spec.measures.iter().find(|m| &m.code == code) {
         unit = m.unit.clone();

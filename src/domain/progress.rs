@@ -5,7 +5,8 @@
 //! figures are shares in `[0, 1]`; `None` means "nothing to judge yet" and is left out of
 //! every mean (it never counts as 0).
 //!
-//! Rollup chain: key result → OKR objective (and its child objectives) → scorecard
+//! Rollup chain: key result → OKR objective (and its child objectives when it sets
+//! `include_children`) → scorecard
 //! objective (with its measures) → perspective → company. Departments get a separate
 //! rollup over the objectives they own.
 //!
@@ -21,7 +22,8 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use super::cadence::parse_rule;
 use super::model::{Code, Confidence, Direction, Key, KrKind, Perspective, Status};
 use super::org::{
-    Current, CycleSpec, DepartmentSpec, KeyResultSpec, MeasureSpec, OrgSpec, OrgState,
+    Current, CycleSpec, DepartmentSpec, KeyResultSpec, MeasureSpec, ObjectiveSpec, OrgSpec,
+    OrgState,
 };
 
 /// Check-in period used when neither the key result nor any department up the tree
@@ -664,10 +666,11 @@ fn evaluate_objectives(spec: &OrgSpec, idx: &Index, krs: &[KrEval]) -> Vec<Eval>
                     .iter()
                     .map(|&k| (spec.key_results[k].weight, krs[k].progress, krs[k].status)),
             );
+            let with_children = spec.objectives[node].include_children;
             parts.extend(
                 idx.obj_children[node]
                     .iter()
-                    .filter(|&&c| state[c] == DONE_)
+                    .filter(|&&c| with_children && state[c] == DONE_)
                     .map(|&c| {
                         (
                             spec.objectives[c].weight,
@@ -683,25 +686,102 @@ fn evaluate_objectives(spec: &OrgSpec, idx: &Index, krs: &[KrEval]) -> Vec<Eval>
     evals
 }
 
+/// What a contributing row of an objective is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartKind {
+    KeyResult,
+    ChildObjective,
+}
+
+/// One row behind an objective's figure: enough to redo the arithmetic by hand.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contribution {
+    pub kind: PartKind,
+    pub code: Code,
+    pub weight: f64,
+    pub progress: Option<f64>,
+    pub status: Status,
+    /// Whether the row enters the weighted mean: a positive finite weight and a figure.
+    /// Rows without a figure are listed but left out (they never count as 0).
+    pub counted: bool,
+}
+
+/// Every row that makes up the OKR objective `code`'s figure in `rollup`, in manifest
+/// order: its key results, then (only with `include_children`) its child objectives.
+/// The objective's progress is exactly [`weighted_mean`] of these rows' `(weight,
+/// progress)`. Empty for an unknown code.
+pub fn objective_parts(spec: &OrgSpec, rollup: &Rollup, code: &Code) -> Vec<Contribution> {
+    let Some(o) = spec.objective(code) else {
+        return Vec::new();
+    };
+    let counted = |w: f64, p: Option<f64>| w.is_finite() && w > 0.0 && finite(p).is_some();
+    let mut out: Vec<Contribution> = spec
+        .key_results
+        .iter()
+        .filter(|k| &k.objective == code)
+        .map(|k| {
+            let e = rollup.key_results.get(&k.code);
+            let progress = e.and_then(|e| e.progress);
+            Contribution {
+                kind: PartKind::KeyResult,
+                code: k.code.clone(),
+                weight: k.weight,
+                progress,
+                status: e.map_or(Status::NoData, |e| e.status),
+                counted: counted(k.weight, progress),
+            }
+        })
+        .collect();
+    if o.include_children {
+        out.extend(child_objectives(spec, code).into_iter().map(|c| {
+            let e = rollup
+                .objectives
+                .get(&c.code)
+                .copied()
+                .unwrap_or(Eval::NO_DATA);
+            Contribution {
+                kind: PartKind::ChildObjective,
+                code: c.code.clone(),
+                weight: c.weight,
+                progress: e.progress,
+                status: e.status,
+                counted: counted(c.weight, e.progress),
+            }
+        }));
+    }
+    out
+}
+
+/// The objectives whose `parent` is `code`, in manifest order (itself excluded).
+pub fn child_objectives<'a>(spec: &'a OrgSpec, code: &Code) -> Vec<&'a ObjectiveSpec> {
+    spec.objectives
+        .iter()
+        .filter(|o| o.parent.as_ref() == Some(code) && &o.code != code)
+        .collect()
+}
+
 /// Rolls the whole organisation up at `now`.
 ///
 /// - Key results: [`evaluate_kr`] with their objective's cycle (else the active cycle) and
 ///   [`kr_period`].
-/// - OKR objectives (every cycle): weighted mean over their key results (`kr.weight`) and
-///   child objectives (`child.weight`), recursively; status scored from the parts.
+/// - OKR objectives (every cycle): weighted mean over their key results (`kr.weight`);
+///   an objective with `include_children` also counts its child objectives
+///   (`child.weight`), recursively; status scored from the parts. [`objective_parts`]
+///   lists exactly these parts.
 /// - Only objectives of the active cycle ([`active_cycle`]) feed the scorecard,
 ///   department and company rollups.
 /// - Scorecard objective: weighted mean of the active objectives aligned to it, counted once
-///   along the cascade (skipped when an active ancestor is aligned to the same scorecard
-///   objective, since its progress already flows there), weight `objective.weight`; and of
+///   along the cascade (skipped when an active ancestor its progress flows into, through
+///   parents that set `include_children`, is aligned to the same scorecard objective),
+///   weight `objective.weight`; and of
 ///   its measures' attainment, weight `measure.weight`. A measure's status: attainment
 ///   ≥ 0.8 on track, ≥ 0.4 at risk, else off track.
 /// - Perspective: weighted mean (scorecard weight) of its scorecard objectives; only
 ///   perspectives enabled in `spec.perspectives`, in that order.
 /// - Company: plain mean of the perspectives that have progress; status scored likewise.
 /// - Department: weighted mean over the active objectives owned by it or a descendant
-///   department, counting only top-most ones (skipped when an ancestor objective is also
-///   counted for the same department). Nothing → no data.
+///   department, counting only top-most ones (skipped when an ancestor objective its
+///   progress flows into is also counted for the same department). Nothing → no data.
 pub fn rollup(spec: &OrgSpec, state: &OrgState, now: DateTime<Utc>) -> Rollup {
     let idx = Index::new(spec);
     let active = active_cycle(spec, now);
@@ -774,11 +854,23 @@ pub fn rollup(spec: &OrgSpec, state: &OrgState, now: DateTime<Utc>) -> Rollup {
         if !is_active[i] {
             continue;
         }
-        let ancestors: Vec<usize> = idx
-            .ancestors(i)
-            .into_iter()
-            .filter(|&a| is_active[a])
-            .collect();
+        // Ancestors this objective's figure already flows into: up the cascade for as
+        // long as each parent counts its children.
+        let ancestors: Vec<usize> = {
+            let mut out = Vec::new();
+            let mut child = i;
+            for a in idx.ancestors(i) {
+                let flows = spec.objectives[a].include_children && idx.obj_parent[child] == Some(a);
+                if !flows {
+                    break;
+                }
+                if is_active[a] {
+                    out.push(a);
+                }
+                child = a;
+            }
+            out
+        };
         let part = (o.weight, obj_evals[i].progress, obj_evals[i].status);
         for (k, c) in o.aligns_to.iter().enumerate() {
             if o.aligns_to[..k].contains(c) {
@@ -984,6 +1076,7 @@ mod tests {
             aligns_to: aligns.iter().map(|a| code(a)).collect(),
             parent: parent.map(code),
             weight: 1.0,
+            include_children: false,
         }
     }
 
@@ -1514,9 +1607,26 @@ mod tests {
         let r = rollup(&spec, &state, at(2026, 1, 20, 0));
         assert!(approx(obj_progress(&r, "O2"), 1.0));
         assert_eq!(r.objectives[&code("O3")], Eval::NO_DATA);
-        assert!(approx(obj_progress(&r, "O1"), 0.75));
+        // By default an objective is the weighted mean of its own key results only.
+        assert!(approx(obj_progress(&r, "O1"), 0.5));
         assert_eq!(r.key_results[&code("K4")].progress, None);
         assert_eq!(r.key_results.len(), 4);
+        let parts = objective_parts(&spec, &r, &code("O1"));
+        let listed: Vec<(&str, bool)> =
+            parts.iter().map(|c| (c.code.as_str(), c.counted)).collect();
+        assert_eq!(listed, [("K1", true), ("K2", false), ("K4", false)]);
+
+        // Opting in counts the children (O3 has no figure and stays out).
+        spec.objectives[0].include_children = true;
+        let r = rollup(&spec, &state, at(2026, 1, 20, 0));
+        assert!(approx(obj_progress(&r, "O1"), 0.75));
+        let parts = objective_parts(&spec, &r, &code("O1"));
+        let children: Vec<(&str, f64, bool)> = parts
+            .iter()
+            .filter(|c| c.kind == PartKind::ChildObjective)
+            .map(|c| (c.code.as_str(), c.weight, c.counted))
+            .collect();
+        assert_eq!(children, [("O2", 1.0, true), ("O3", 1.0, false)]);
     }
 
     #[test]
@@ -1570,6 +1680,11 @@ mod tests {
         ];
         metric_with(&mut spec, &mut state, "K1", "O1", 20.0, 1.0);
         metric_with(&mut spec, &mut state, "K2", "D1", 100.0, 1.0);
+        // By default D1 does not flow into O1, so C1 counts both.
+        let r = rollup(&spec, &state, at(2026, 2, 15, 0));
+        assert!(approx(obj_progress(&r, "O1"), 0.2));
+        assert!(approx(r.scorecard[&code("C1")].progress, 0.6));
+        spec.objectives[0].include_children = true;
         let r = rollup(&spec, &state, at(2026, 2, 15, 0));
         let o1 = obj_progress(&r, "O1").unwrap();
         assert!((o1 - 0.6).abs() < EPS, "O1 = mean(K1 0.2, D1 1.0)");
@@ -1676,6 +1791,10 @@ mod tests {
         metric_with(&mut spec, &mut state, "K1", "E1", 20.0, 1.0);
         metric_with(&mut spec, &mut state, "K2", "P1", 100.0, 1.0);
         metric_with(&mut spec, &mut state, "K3", "P2", 0.0, 1.0);
+        // By default P1 does not flow into E1: eng counts E1, P1 and P2.
+        let r = rollup(&spec, &state, at(2026, 2, 15, 0));
+        assert!(approx(r.departments[&key("eng")].progress, 0.4));
+        spec.objectives[0].include_children = true;
         let r = rollup(&spec, &state, at(2026, 2, 15, 0));
         let e1 = obj_progress(&r, "E1").unwrap(); // 0.6
         assert!((e1 - 0.6).abs() < EPS);
@@ -1832,7 +1951,88 @@ mod tests {
         ]
     }
 
+    /// A random cascade: objective `i` may have parent `< i`, any `include_children`,
+    /// weight; key results of random kinds, weights and figures (some never measured).
+    fn any_cascade() -> impl Strategy<Value = (OrgSpec, OrgState)> {
+        let objectives = prop::collection::vec(
+            (
+                any::<prop::sample::Index>(),
+                any::<bool>(),
+                any::<bool>(),
+                0.0..3.0_f64,
+            ),
+            1..6,
+        );
+        let krs = prop::collection::vec(
+            (
+                any::<prop::sample::Index>(),
+                any_kind(),
+                prop_oneof![Just(0.0), 0.1..4.0_f64],
+                prop::option::of(-50.0..150.0_f64),
+            ),
+            0..12,
+        );
+        (objectives, krs).prop_map(|(objectives, krs)| {
+            let mut spec = org();
+            let mut state = OrgState::default();
+            for (i, (parent, has_parent, include_children, weight)) in objectives.iter().enumerate()
+            {
+                let parent = (*has_parent && i > 0).then(|| format!("O{}", parent.index(i)));
+                spec.objectives.push(ObjectiveSpec {
+                    include_children: *include_children,
+                    weight: *weight,
+                    ..objective(&format!("O{i}"), None, parent.as_deref(), &[])
+                });
+            }
+            let n = spec.objectives.len();
+            for (j, (obj, kind, weight, value)) in krs.iter().enumerate() {
+                let o = format!("O{}", obj.index(n));
+                let mut k = kr_on(&format!("K{j}"), &o, *kind, Some(0.0), Some(100.0));
+                k.weight = *weight;
+                if *kind == KrKind::Band {
+                    k.band = Some((40.0, 60.0));
+                }
+                if let Some(v) = value {
+                    state
+                        .key_results
+                        .insert(k.code.clone(), cur(*v, None, at(2026, 2, 1, 0)));
+                }
+                spec.key_results.push(k);
+            }
+            (spec, state)
+        })
+    }
+
     proptest! {
+        /// Every objective's figure is the weighted mean of exactly the rows baton lists
+        /// for it, and a child objective is listed only when the parent opts in.
+        #[test]
+        fn objective_figures_recompute_from_their_listed_rows(
+            (spec, state) in any_cascade(),
+        ) {
+            let r = rollup(&spec, &state, at(2026, 2, 15, 0));
+            for o in &spec.objectives {
+                let parts = objective_parts(&spec, &r, &o.code);
+                let again = weighted_mean(parts.iter().map(|c| (c.weight, c.progress)));
+                let shown = r.objectives[&o.code].progress;
+                match (shown, again) {
+                    (None, None) => {}
+                    (Some(a), Some(b)) => prop_assert!((a - b).abs() < EPS, "{}: {a} vs {b}", o.code),
+                    _ => prop_assert!(false, "{}: {shown:?} vs {again:?}", o.code),
+                }
+                let counted = parts.iter().filter(|c| c.counted).count();
+                prop_assert_eq!(counted == 0, shown.is_none(), "{}", o.code);
+                let children = parts.iter().filter(|c| c.kind == PartKind::ChildObjective).count();
+                if !o.include_children {
+                    prop_assert_eq!(children, 0);
+                } else {
+                    prop_assert_eq!(children, child_objectives(&spec, &o.code).len());
+                }
+                let krs = spec.key_results.iter().filter(|k| k.objective == o.code).count();
+                prop_assert_eq!(parts.len() - children, krs);
+            }
+        }
+
         #[test]
         fn progress_of_every_kind_is_a_share(
             kind in any_kind(),
@@ -1886,11 +2086,12 @@ mod tests {
             parts in prop::collection::vec((0.0..5.0_f64, -50.0..150.0_f64), 1..8),
             child in prop::collection::vec((0.0..5.0_f64, -50.0..150.0_f64), 0..4),
             child_weight in 0.0..3.0_f64,
+            include_children in any::<bool>(),
         ) {
             let mut spec = org();
             let mut state = OrgState::default();
             spec.objectives = vec![
-                objective("O1", None, None, &[]),
+                ObjectiveSpec { include_children, ..objective("O1", None, None, &[]) },
                 ObjectiveSpec { weight: child_weight, ..objective("O2", None, Some("O1"), &[]) },
             ];
             for (i, (w, v)) in parts.iter().enumerate() {
@@ -1905,7 +2106,7 @@ mod tests {
                 .filter(|(w, _)| *w > 0.0)
                 .map(|(_, v)| (v / 100.0).clamp(0.0, 1.0))
                 .collect();
-            if child_weight > 0.0 {
+            if include_children && child_weight > 0.0 {
                 included.extend(obj_progress(&r, "O2"));
             }
             match obj_progress(&r, "O1") {

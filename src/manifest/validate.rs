@@ -1239,6 +1239,7 @@ pub(super) fn build(file: &str, raw: RawManifest) -> Result<OrgSpec, Vec<Manifes
             Some(p)
         });
         let weight = cx.weight(&r.weight, &format!("{path}.weight"));
+        let include_children = r.include_children.as_ref().is_some_and(|b| b.value);
         if let Some(c) = &code {
             let at = r.parent.as_ref().map_or(o.referenced, |s| s.referenced);
             obj_parents.push((c.clone(), parent.clone(), at, pfield));
@@ -1261,6 +1262,7 @@ pub(super) fn build(file: &str, raw: RawManifest) -> Result<OrgSpec, Vec<Manifes
                 aligns_to,
                 parent,
                 weight,
+                include_children,
             });
         }
     }
