@@ -246,6 +246,34 @@ impl fmt::Debug for Settings {
     }
 }
 
+/// Why a TOML file was refused: the parser's message and where, never the offending line
+/// itself (it may hold a token or a password).
+fn toml_reason(text: &str, e: &toml::de::Error) -> String {
+    let at = e
+        .span()
+        .map(|s| {
+            let before = &text[..s.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {column}: ")
+        })
+        .unwrap_or_default();
+    // A message may quote a value (`invalid type: string "xoxb-…"`): keep its words only.
+    let message: String = e
+        .message()
+        .split(['"', '`'])
+        .enumerate()
+        .map(|(i, part)| {
+            let plain = !part.is_empty()
+                && part.len() <= 32
+                && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if i % 2 == 1 && !plain { "…" } else { part }
+        })
+        .collect::<Vec<_>>()
+        .join("");
+    format!("{at}{}", message.trim())
+}
+
 /// A setting that could not be used, with where it came from.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -481,7 +509,7 @@ impl Settings {
         })?;
         toml::from_str(&text).map_err(|e| ConfigError::Invalid {
             path: path.to_path_buf(),
-            reason: e.to_string().trim_end().to_string(),
+            reason: toml_reason(&text, &e),
         })
     }
 }
@@ -490,6 +518,26 @@ impl Settings {
 mod tests {
     use std::collections::HashMap;
     use std::io::Write;
+
+    #[test]
+    fn a_broken_line_is_located_but_never_echoed() {
+        let dir = std::env::temp_dir().join(format!("baton-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("secret.toml");
+        std::fs::write(
+            &path,
+            "[slack]\nbot_token = \"xoxb-1234-5678-SECRETSECRET\" trailing\n",
+        )
+        .unwrap();
+        let e = Settings::from_file(&path).unwrap_err().to_string();
+        assert!(!e.contains("SECRET"), "{e}");
+        assert!(!e.contains("xoxb"), "{e}");
+        assert!(e.contains("line 2"), "{e}");
+        std::fs::write(&path, "[slack]\nbot_tokn = \"x\"\n").unwrap();
+        let e = Settings::from_file(&path).unwrap_err().to_string();
+        assert!(e.contains("bot_tokn"), "a field name is kept: {e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     use secrecy::ExposeSecret;
 

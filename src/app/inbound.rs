@@ -431,7 +431,9 @@ async fn run(app: &App, actor: Actor, inbound: Inbound, review: Option<i64>) -> 
                         share = s;
                         line = rest;
                     }
-                    if line.is_empty() {
+                    // A bare slash command asks for help; an empty line elsewhere is the
+                    // app's to answer.
+                    if line.is_empty() && matches!(place, Place::Channel { .. }) {
                         line = "help".into();
                     }
                     let reply = app.handle_line(&actor, &line, &key).await;

@@ -854,7 +854,7 @@ async fn run_slack(base_url: &str, args: &BenchArgs) -> anyhow::Result<()> {
     let bot = Arc::new(SlackBot::new(
         app.clone(),
         &fake.api_url(),
-        "xoxb-bench",
+        &fake.bot_token(),
         None,
     )?);
     let secret = "bench-signing-secret";
@@ -958,7 +958,7 @@ async fn paced_delivery(
     let bot = Arc::new(SlackBot::new(
         app.clone(),
         &fake.api_url(),
-        "xoxb-bench",
+        &fake.bot_token(),
         None,
     )?);
     let adapter = Arc::new(SlackAdapter { bot });

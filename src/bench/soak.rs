@@ -359,7 +359,7 @@ fn spawn_replica(env: &ReplicaEnv, index: usize, port: u16) -> anyhow::Result<Re
     }
     cmd.env("BATON_DATABASE_URL", &env.database_url)
         .env("BATON_HTTP_ADDR", format!("127.0.0.1:{port}"))
-        .env("BATON_SLACK_BOT_TOKEN", "xoxb-soak")
+        .env("BATON_SLACK_BOT_TOKEN", crate::chat::slack::fake::BOT_TOKEN)
         .env("BATON_SLACK_SIGNING_SECRET", "soak-signing-secret")
         .env("BATON_SLACK_MODE", "http")
         .env("BATON_SLACK_API_URL", &env.api_url)

@@ -294,6 +294,15 @@ pub async fn run<R: AsyncBufRead + Unpin, W: Write>(
         let Some(line) = read_line(&mut input).await? else {
             break;
         };
+        if line.len() > crate::domain::parse::MAX_LINE_BYTES {
+            writeln!(
+                out,
+                "Error: that line is {} bytes long; baton reads at most {}. Nothing was done.\n",
+                line.len(),
+                crate::domain::parse::MAX_LINE_BYTES
+            )?;
+            continue;
+        }
         let trimmed = line.trim();
         if matches!(trimmed, "quit" | "exit") {
             break;

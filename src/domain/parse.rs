@@ -179,6 +179,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn huge_or_repeated_durations_are_refused_not_overflowed() {
+        let many = "999999w".repeat(15_300);
+        assert!(parse_duration(&many).is_err());
+        assert!(parse_duration(&"52w".repeat(5)).is_err());
+        assert!(parse_duration("52w1d1d").is_ok());
+        assert!(parse_duration("52w1d1d1d").is_err(), "over a year");
+        assert!(
+            parse_duration(&"1m".repeat(30)).is_err(),
+            "too long to be a duration"
+        );
+    }
+
+    #[test]
     fn one_line_checkins_parse() {
         let c = parse_checkin_line("S1 42 at risk: churn spike in EMEA").unwrap();
         assert_eq!(c.code.as_str(), "S1");
@@ -265,11 +278,19 @@ mod tests {
 }
 
 /// Parses a duration: `90m`, `2h`, `1d`, `1w`, `2 hours`, `3 days`, `1h30m`.
+/// The longest duration text read (`2w3d4h30m` is 9).
+pub const MAX_DURATION_CHARS: usize = 40;
+
 pub fn parse_duration(s: &str) -> Result<chrono::Duration, String> {
     let raw = s.trim();
     let lower = raw.to_ascii_lowercase().replace(' ', "");
     if lower.is_empty() {
         return Err("a duration is needed, like 2h, 90m, 1d or 1w".into());
+    }
+    if lower.len() > MAX_DURATION_CHARS {
+        return Err(format!(
+            "a duration is at most {MAX_DURATION_CHARS} characters, like 2h, 90m, 1d or 1w"
+        ));
     }
     let mut total = chrono::Duration::zero();
     let mut rest = lower.as_str();
@@ -300,7 +321,15 @@ pub fn parse_duration(s: &str) -> Result<chrono::Duration, String> {
                 ));
             }
         };
-        total += d;
+        // Checked, and stopped early: no sum of terms can overflow or exceed the year.
+        total = match total.checked_add(&d) {
+            Some(t) if t <= chrono::Duration::days(366) => t,
+            _ => {
+                return Err(format!(
+                    "`{raw}` must be more than nothing and at most a year"
+                ));
+            }
+        };
     }
     if total <= chrono::Duration::zero() || total > chrono::Duration::days(366) {
         return Err(format!(

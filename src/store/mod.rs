@@ -125,6 +125,34 @@ impl Tx {
 
 /// Hides the password in a connection URL before it is shown to anyone.
 pub fn redact_url(url: &str) -> String {
+    // Secrets in the query string (`?password=…`, `sslpassword=…`) are masked too.
+    let (url, query) = match url.split_once('?') {
+        Some((u, q)) => (u, Some(q)),
+        None => (url, None),
+    };
+    let query = query.map(|q| {
+        q.split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _))
+                    if ["password", "secret", "token", "key"]
+                        .iter()
+                        .any(|s| k.to_ascii_lowercase().contains(s)) =>
+                {
+                    format!("{k}=***")
+                }
+                _ => pair.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    });
+    let base = redact_base(url);
+    match query {
+        Some(q) => format!("{base}?{q}"),
+        None => base,
+    }
+}
+
+fn redact_base(url: &str) -> String {
     match url.split_once("://") {
         Some((scheme, rest)) => match rest.rsplit_once('@') {
             Some((cred, host)) => {
@@ -1485,4 +1513,21 @@ async fn upsert(
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_in_the_query_string_are_masked() {
+        let r = redact_url(
+            "postgres://u@db:5432/baton?password=hunter2&sslmode=require&sslpassword=x1",
+        );
+        assert_eq!(
+            r,
+            "postgres://u@db:5432/baton?password=***&sslmode=require&sslpassword=***"
+        );
+        assert_eq!(redact_url("postgres://u:pw@db/b"), "postgres://u:***@db/b");
+    }
 }

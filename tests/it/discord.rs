@@ -307,9 +307,59 @@ enum Answer {
     Lost,
 }
 
+/// The guild text channels the fake knows from the start (the example organisation's).
+pub(crate) const GUILD_CHANNELS: &[&str] = &["1187532046617530999"];
+
+/// What the fake has handed out. Every message, thread and DM channel gets its own id,
+/// counting up in its own space: messages from 1000, threads from 5000, DM channels from
+/// 9000 (one per recipient, as Discord keeps one DM channel per user). A thread started
+/// from a message is the exception, as on Discord: "the created thread and the message it
+/// was started from will share the same id" (Discord's API reference, "Start Thread from
+/// Message").
+#[derive(Debug)]
+pub(crate) struct Ids {
+    next_message: u64,
+    next_thread: u64,
+    next_dm: u64,
+    /// Channels that exist (guild channels, threads, DMs) and the messages in each.
+    channels: std::collections::HashMap<String, Vec<String>>,
+    /// DM channel per recipient.
+    dms: std::collections::HashMap<String, String>,
+    /// Threads created, in order.
+    threads: Vec<String>,
+    /// (channel, nonce) → the message created with it (Discord answers a repeated
+    /// enforced nonce with that message).
+    nonces: std::collections::HashMap<(String, String), String>,
+}
+
+impl Default for Ids {
+    fn default() -> Ids {
+        Ids {
+            next_message: 1000,
+            next_thread: 5000,
+            next_dm: 9000,
+            channels: GUILD_CHANNELS
+                .iter()
+                .map(|c| (c.to_string(), Vec::new()))
+                .collect(),
+            dms: Default::default(),
+            threads: Vec::new(),
+            nonces: Default::default(),
+        }
+    }
+}
+
+fn take(next: &mut u64) -> String {
+    let id = next.to_string();
+    *next += 1;
+    id
+}
+
 #[derive(Clone, Default)]
 pub(crate) struct Fake {
     log: Arc<Mutex<Vec<Hit>>>,
+    /// Ids handed out, channels and their messages.
+    ids: Arc<Mutex<Ids>>,
     /// What `GET /gateway` hands out (a local fake gateway's `ws://` URL).
     pub(crate) gateway: Arc<Mutex<String>>,
     /// Status to answer every message post with (0 = success).
@@ -322,6 +372,22 @@ pub(crate) struct Fake {
 }
 
 impl Fake {
+    /// The threads created, in order.
+    pub(crate) fn threads(&self) -> Vec<String> {
+        self.ids.lock().unwrap().threads.clone()
+    }
+
+    /// The messages posted in `channel`, in order.
+    pub(crate) fn messages_in(&self, channel: &str) -> Vec<String> {
+        self.ids
+            .lock()
+            .unwrap()
+            .channels
+            .get(channel)
+            .cloned()
+            .unwrap_or_default()
+    }
+
     fn hits(&self) -> Vec<Hit> {
         self.log.lock().unwrap().clone()
     }
@@ -413,8 +479,8 @@ fn multipart(content_type: &str, body: &[u8]) -> Vec<File> {
 }
 
 /// A message as Discord returns it (serenity parses edits' answers into `Message`).
-fn message_json(id: &str) -> Value {
-    json!({"id": id, "channel_id": "1", "content": "", "timestamp": "2026-11-16T12:00:00+00:00",
+fn message_json(id: &str, channel: &str) -> Value {
+    json!({"id": id, "channel_id": channel, "content": "", "timestamp": "2026-11-16T12:00:00+00:00",
            "edited_timestamp": null, "tts": false, "mention_everyone": false, "mentions": [],
            "mention_roles": [], "attachments": [], "embeds": [], "pinned": false, "type": 0,
            "author": {"id": "42", "username": "baton", "discriminator": "0000", "avatar": null, "bot": true}})
@@ -463,7 +529,29 @@ async fn fake_api(
         files,
     });
     f.seen.notify_waiters();
-    let posts_message = method == Method::POST && path.ends_with("/messages");
+    let api = path.strip_prefix("/api/v10").unwrap_or(&path);
+    let parts: Vec<&str> = api.trim_matches('/').split('/').collect();
+    let unknown = |what: &str, code: u32| {
+        error_response(
+            404,
+            json!({"message": format!("Unknown {what}"), "code": code}),
+        )
+    };
+    // Routes on a channel: the channel must exist, and a message in it must have been
+    // posted there (Discord: 10003 Unknown Channel, 10008 Unknown Message).
+    if let ["channels", channel, rest @ ..] = parts.as_slice() {
+        let ids = f.ids.lock().unwrap();
+        let Some(messages) = ids.channels.get(*channel) else {
+            return unknown("Channel", 10003);
+        };
+        if let ["messages", message, ..] = rest
+            && !messages.iter().any(|m| m == message)
+        {
+            return unknown("Message", 10008);
+        }
+    }
+    let posts_message =
+        method == Method::POST && matches!(parts.as_slice(), ["channels", _, "messages"]);
     let edits_original = method == Method::PATCH && path.ends_with("/messages/@original");
     if posts_message || edits_original {
         let scripted = f.script.lock().unwrap().pop_front();
@@ -479,17 +567,41 @@ async fn fake_api(
                 json!({"message": "nope", "code": 0, "retry_after": 2.0}),
             );
         }
-        if posts_message {
+        let mut ids = f.ids.lock().unwrap();
+        let (id, channel) = if posts_message {
+            let channel = parts[1].to_string();
             let nonce = json["nonce"].as_str().map(str::to_string);
-            let mut created = f.created.lock().unwrap();
-            if !(json["enforce_nonce"] == true && nonce.is_some() && created.contains(&nonce)) {
-                created.push(nonce);
-            }
-        }
+            let repeat = nonce
+                .clone()
+                .filter(|_| json["enforce_nonce"] == true)
+                .and_then(|n| ids.nonces.get(&(channel.clone(), n)).cloned());
+            let id = match repeat {
+                Some(id) => id,
+                None => {
+                    f.created.lock().unwrap().push(nonce.clone());
+                    let id = take(&mut ids.next_message);
+                    ids.channels.get_mut(&channel).unwrap().push(id.clone());
+                    if let Some(n) = nonce {
+                        ids.nonces.insert((channel.clone(), n), id.clone());
+                    }
+                    id
+                }
+            };
+            (id, channel)
+        } else {
+            // The original interaction response: a message in a channel the fake does not
+            // track; its id is still a message id.
+            (take(&mut ids.next_message), "1".to_string())
+        };
         if lost {
             return error_response(500, json!({"message": "Internal Server Error", "code": 0}));
         }
-        return axum::Json(message_json("999")).into_response();
+        return axum::Json(message_json(&id, &channel)).into_response();
+    }
+    if method == Method::PATCH
+        && let ["channels", channel, "messages", message] = parts.as_slice()
+    {
+        return axum::Json(message_json(message, channel)).into_response();
     }
     if path.ends_with("/callback") {
         // Interaction responses: 204 No Content, as Discord answers.
@@ -500,13 +612,47 @@ async fn fake_api(
         json!({"url": url, "shards": 1, "session_start_limit":
             {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}})
     } else if path.ends_with("/users/@me/channels") {
-        json!({"id": "777", "type": 1})
-    } else if path.ends_with("/threads") {
-        json!({"id": "888", "type": 11})
+        let mut ids = f.ids.lock().unwrap();
+        let recipient = json["recipient_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let id = match ids.dms.get(&recipient) {
+            Some(id) => id.clone(),
+            None => {
+                let id = take(&mut ids.next_dm);
+                ids.dms.insert(recipient, id.clone());
+                ids.channels.insert(id.clone(), Vec::new());
+                id
+            }
+        };
+        json!({"id": id, "type": 1})
+    } else if let ["channels", channel, rest @ ..] = parts.as_slice()
+        && method == Method::POST
+        && rest.last() == Some(&"threads")
+    {
+        let mut ids = f.ids.lock().unwrap();
+        let id = match rest {
+            // From a message: the thread takes the message's id; one thread per message.
+            ["messages", message, "threads"] => {
+                if ids.threads.iter().any(|t| t == message) {
+                    return error_response(
+                        400,
+                        json!({"message": "A thread has already been created for this message", "code": 160004}),
+                    );
+                }
+                message.to_string()
+            }
+            _ => take(&mut ids.next_thread),
+        };
+        ids.threads.push(id.clone());
+        ids.channels.insert(id.clone(), Vec::new());
+        json!({"id": id, "type": 11, "parent_id": channel})
     } else if path.contains("/commands") {
         json!([])
     } else {
-        json!({"id": "999"})
+        let mut ids = f.ids.lock().unwrap();
+        json!({"id": take(&mut ids.next_message)})
     };
     axum::Json(body).into_response()
 }
@@ -520,9 +666,96 @@ pub(crate) async fn fake() -> (Fake, String) {
     (f, format!("http://{addr}"))
 }
 
+/// The fake hands out ids as Discord does and refuses what Discord refuses: a message id
+/// it never issued in that channel (404, 10008), a channel that does not exist (404,
+/// 10003), a second thread from one message (400, 160004).
+#[tokio::test]
+async fn the_fake_issues_its_own_ids_and_refuses_unknown_ones() {
+    let (_f, url) = fake().await;
+    let c = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: &str, body: Value| {
+        let req = c
+            .request(method, format!("{url}/api/v10{path}"))
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        async move {
+            let r = req.send().await.unwrap();
+            let status = r.status().as_u16();
+            let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+            (status, v)
+        }
+    };
+    use reqwest::Method as M;
+    const CH: &str = "1187532046617530999";
+    let post = |ch: &str| format!("/channels/{ch}/messages");
+    assert_eq!(
+        call(M::POST, &post("42"), json!({})).await,
+        (404, json!({"message": "Unknown Channel", "code": 10003}))
+    );
+    let (status, m) = call(M::POST, &post(CH), json!({"content": "a"})).await;
+    assert_eq!((status, m["id"].as_str()), (200, Some("1000")));
+    assert_eq!(m["channel_id"], CH);
+    // Edits only of messages posted in that channel.
+    assert_eq!(
+        call(M::PATCH, &format!("{}/999", post(CH)), json!({})).await,
+        (404, json!({"message": "Unknown Message", "code": 10008}))
+    );
+    assert_eq!(
+        call(M::PATCH, &format!("{}/1000", post(CH)), json!({}))
+            .await
+            .0,
+        200
+    );
+    // DM channels: their own space, one per recipient.
+    let dm = |who: &str| call(M::POST, "/users/@me/channels", json!({"recipient_id": who}));
+    assert_eq!(dm("7").await.1["id"], "9000");
+    assert_eq!(dm("8").await.1["id"], "9001");
+    assert_eq!(dm("7").await.1["id"], "9000");
+    assert_eq!(
+        call(M::POST, &post("9000"), json!({})).await.1["id"],
+        "1001"
+    );
+    // A thread from a message shares the message's id (as on Discord); only one per message.
+    let from = format!("{}/1000/threads", post(CH));
+    assert_eq!(
+        call(M::POST, &from, json!({"name": "t"})).await.1["id"],
+        "1000"
+    );
+    assert_eq!(call(M::POST, &from, json!({"name": "t"})).await.0, 400);
+    assert_eq!(
+        call(
+            M::POST,
+            &format!("{}/999/threads", post(CH)),
+            json!({"name": "t"})
+        )
+        .await
+        .0,
+        404
+    );
+    // Messages in the thread get their own ids; the starter message is not in the thread.
+    assert_eq!(
+        call(M::POST, &post("1000"), json!({})).await.1["id"],
+        "1002"
+    );
+    assert_eq!(
+        call(M::PATCH, &format!("{}/1000", post("1000")), json!({}))
+            .await
+            .0,
+        404
+    );
+    // A thread of its own (not from a message): the thread space.
+    let own = call(
+        M::POST,
+        &format!("/channels/{CH}/threads"),
+        json!({"name": "u"}),
+    )
+    .await;
+    assert_eq!(own.1["id"], "5000");
+}
+
 #[test]
 fn the_fakes_message_is_a_discord_message() {
-    serde_json::from_value::<serenity::all::Message>(message_json("999")).unwrap();
+    serde_json::from_value::<serenity::all::Message>(message_json("1000", "9000")).unwrap();
 }
 
 fn out(org_id: i64, key: &str) -> Outbound {
@@ -558,7 +791,8 @@ async fn outbox_delivers_dms_channels_and_threads(pool: PgPool) {
     ))
     .await
     .unwrap();
-    assert_eq!(d.message_id.as_deref(), Some("999"));
+    // Each message, thread and DM channel has its own id.
+    assert_eq!(d.message_id.as_deref(), Some("1000"));
     timed(a.send(
         &Target::Channel {
             department: "eng-onboarding".into(),
@@ -574,16 +808,17 @@ async fn outbox_delivers_dms_channels_and_threads(pool: PgPool) {
     timed(a.send(&thread, &out(org, "k3"))).await.unwrap();
     timed(a.send(&thread, &out(org, "k4"))).await.unwrap();
     let log: Vec<(String, String)> = f.hits().into_iter().map(|h| (h.method, h.path)).collect();
+    // The thread is started from the third message (1002) and, as on Discord, shares its id.
     let expect = [
         ("POST", "/api/v10/users/@me/channels"),
-        ("POST", "/api/v10/channels/777/messages"),
+        ("POST", "/api/v10/channels/9000/messages"),
         ("POST", "/api/v10/channels/1187532046617530999/messages"),
         ("POST", "/api/v10/channels/1187532046617530999/messages"),
         (
             "POST",
-            "/api/v10/channels/1187532046617530999/messages/999/threads",
+            "/api/v10/channels/1187532046617530999/messages/1002/threads",
         ),
-        ("POST", "/api/v10/channels/888/messages"),
+        ("POST", "/api/v10/channels/1002/messages"),
     ];
     assert_eq!(
         log,
@@ -1010,9 +1245,11 @@ async fn a_periods_checkin_summary_is_a_thread_whose_starter_message_is_edited(p
         "{}",
         parents[0]
     );
-    let threads = f.calls("POST", &format!("{CHANNEL}/999/threads"));
+    let starter = f.messages_in("1187532046617530999")[0].clone();
+    let threads = f.calls("POST", &format!("{CHANNEL}/{starter}/threads"));
     assert_eq!(threads.len(), 1);
     assert_eq!(threads[0]["name"], "check-ins 2026-11-23 09:00");
+    let thread = f.threads()[0].clone();
 
     // Chloe answers: a line in the thread, and the starter message is edited in place.
     let out = crate::common::shell(
@@ -1025,14 +1262,15 @@ async fn a_periods_checkin_summary_is_a_thread_whose_starter_message_is_edited(p
     assert!(out.contains("Recorded EO-K1"), "{out}");
     clock.advance(chrono::Duration::seconds(10));
     deliver().await;
-    let lines = f.calls("POST", "/api/v10/channels/888/messages");
+    let lines = f.calls("POST", &format!("/api/v10/channels/{thread}/messages"));
     assert_eq!(lines.len(), 1, "{lines:?}");
     let line = lines[0].to_string();
     assert!(
         line.contains("Chloe") && line.contains("EO-K1 9 steps (at risk)"),
         "{line}"
     );
-    let edits = f.calls("PATCH", &format!("{CHANNEL}/999"));
+    // The edit goes to the starter message, in the channel (not in the thread).
+    let edits = f.calls("PATCH", &format!("{CHANNEL}/{starter}"));
     assert_eq!(edits.len(), 1, "{edits:?}");
     let edit = edits[0].to_string();
     assert!(

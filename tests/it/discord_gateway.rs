@@ -30,7 +30,6 @@ const APP_ID: u64 = 42;
 const BOT_USER: &str = "1187000000000000042";
 /// The Onboarding squad's channel, and the thread the fake REST creates for a review.
 const CHANNEL: &str = "1187532046617530999";
-const THREAD: &str = "888";
 const SAM: &str = "904412873301729311";
 /// How long any one wait may take.
 const LIMIT: Duration = Duration::from_secs(15);
@@ -234,7 +233,7 @@ fn gateway_interaction(
     let mut v = json!({
         "id": id, "application_id": APP_ID.to_string(), "type": kind, "data": data,
         "guild_id": GUILD, "channel_id": channel,
-        "channel": {"id": channel, "type": if channel == THREAD { 11 } else { 0 }},
+        "channel": {"id": channel, "type": if channel == CHANNEL { 0 } else { 11 }},
         "member": member(who.0, who.1), "token": format!("token-{id}"), "version": 1,
         "app_permissions": "2248473465835073", "locale": "en-GB", "guild_locale": "en-GB",
         "entitlements": [], "authorizing_integration_owners": {"0": GUILD},
@@ -599,15 +598,18 @@ async fn a_review_runs_through_discord(pool: PgPool) {
 
     // The outbox posts the header in the squad's channel and starts the thread from it.
     r.deliver_outbox().await;
+    let header = r.fake.messages_in(CHANNEL)[0].clone();
     let threads = r.fake.calls(
         "POST",
-        &format!("/api/v10/channels/{CHANNEL}/messages/999/threads"),
+        &format!("/api/v10/channels/{CHANNEL}/messages/{header}/threads"),
     );
     assert_eq!(threads.len(), 1);
     assert_eq!(threads[0]["name"], "review-1");
+    let thread = r.fake.threads()[0].clone();
+    let thread = thread.as_str();
     let in_thread = || {
         r.fake
-            .calls("POST", &format!("/api/v10/channels/{THREAD}/messages"))
+            .calls("POST", &format!("/api/v10/channels/{thread}/messages"))
     };
     assert_eq!(in_thread().len(), 1, "item 1 in the thread");
     assert!(text_of(&in_thread()[0]).starts_with("Item 1/"));
@@ -620,8 +622,8 @@ async fn a_review_runs_through_discord(pool: PgPool) {
         ]
     );
     let item_message = message(
-        "1187000000000000999",
-        THREAD,
+        &r.fake.messages_in(thread)[0],
+        thread,
         user(BOT_USER, "baton", true),
         "",
     );
@@ -646,7 +648,7 @@ async fn a_review_runs_through_discord(pool: PgPool) {
             next,
             3,
             (CHLOE, "chloe"),
-            THREAD,
+            thread,
             button("baton:review_next:1"),
             Some(item_message.clone()),
         ),
@@ -662,7 +664,7 @@ async fn a_review_runs_through_discord(pool: PgPool) {
     // Thread messages over the gateway.
     let say = |id: &str, who: Value, text: &str| {
         assert_eq!(
-            r.gw.dispatch("MESSAGE_CREATE", message(id, THREAD, who, text)),
+            r.gw.dispatch("MESSAGE_CREATE", message(id, thread, who, text)),
             1
         );
     };
@@ -766,7 +768,7 @@ async fn a_review_runs_through_discord(pool: PgPool) {
             end,
             3,
             (CHLOE, "chloe"),
-            THREAD,
+            thread,
             button("baton:review_end:1"),
             Some(item_message),
         ),

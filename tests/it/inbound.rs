@@ -370,3 +370,279 @@ async fn two_reviews_one_press_the_same_effect_from_every_platform(pool: PgPool)
     }
     assert_eq!(current_items(&pool).await, (1, 0));
 }
+
+/// Rows per table, except the delivery ids the pipeline keeps to drop repeats.
+async fn snapshot(pool: &PgPool) -> Vec<(String, i64)> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'
+           AND tablename NOT IN ('inbound_deliveries', '_sqlx_migrations') ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let mut out = Vec::new();
+    for t in tables {
+        let sql = format!("SELECT count(*) FROM {t}");
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        out.push((t, n));
+    }
+    out
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn someone_the_platform_knows_but_the_manifest_does_not_changes_nothing(pool: PgPool) {
+    let spec = spec();
+    let clock = Arc::new(FixedClock::new(start()));
+    let r = rig_on(pool.clone(), &spec, clock.clone()).await;
+    let app = r.app.clone();
+    let org = app.org(Some("northwind")).await.unwrap();
+    let rows = baton::app::seed::history(&spec, start(), 8, 42);
+    app.store.seed_checkins(org.id, &rows).await.unwrap();
+    // Slack knows this person (a real email of the company's domain); the manifest does not.
+    const NEW: &str = "U0NEWHIRE1";
+    r.fake
+        .add_user(NEW, "new.hire@northwind.example", "Europe/London");
+    const NEW_DISCORD: &str = "904412873301729999";
+    // What there is to write to: a running review with its Slack thread, a capture, an
+    // alert, open prompts.
+    let emma = actor(&app, "northwind", "emma").await;
+    for line in [
+        "review start tactical success",
+        "action: @kofi call them by Friday",
+        "blocked success-needs-wizard vendor late",
+    ] {
+        assert!(
+            !app.handle_line(&emma, line, line).await.is_error(),
+            "{line}"
+        );
+    }
+    let sim = Simulation {
+        clock: clock.clone(),
+        adapter: Arc::new(RecordingAdapter::new()),
+    };
+    advance(&app, &sim, start() + Duration::days(3))
+        .await
+        .unwrap();
+    let adapter = baton::chat::slack::SlackAdapter { bot: r.bot.clone() };
+    app.store
+        .remember_thread(
+            org.id,
+            "slack",
+            "success",
+            "review-1",
+            &baton::store::threads::ThreadRow {
+                channel: "C04SUCCESS5".into(),
+                parent: "1763607600.000100".into(),
+                thread_ref: "1763607600.000100".into(),
+            },
+            clock.now(),
+        )
+        .await
+        .unwrap();
+    app.store
+        .remember_thread(
+            org.id,
+            "discord",
+            "success",
+            "review-1",
+            &baton::store::threads::ThreadRow {
+                channel: "1187532046617530999".into(),
+                parent: "7000".into(),
+                thread_ref: "7001".into(),
+            },
+            clock.now(),
+        )
+        .await
+        .unwrap();
+    drop(adapter);
+    let before = snapshot(&pool).await;
+    let alert: i64 = sqlx::query_scalar("SELECT min(id) FROM alerts WHERE closed_at IS NULL")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let alert = alert.to_string();
+
+    // Slack: slash commands, a DM, a reply in the review's thread, every button, forms.
+    for (i, line) in [
+        "S1 42 on track",
+        "checkin S1 42",
+        "action: @kofi call them",
+        "decision: we go",
+        "review next",
+        "nochange",
+        "skip",
+        "snooze 2h",
+        &format!("ack {alert}"),
+        &format!("update {alert} vendor late"),
+        &format!("resolve {alert} done"),
+        "blocked success-needs-wizard nope",
+        "away 2026-12-01 2026-12-02",
+        "done 1",
+        "delete 1",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (_, ack) = r.slash(NEW, line, &format!("c{i}")).await;
+        assert!(ack.to_string().contains("don't know you"), "{line}: {ack}");
+    }
+    r.event(
+        &crate::slack::dm_event("EvNEW0001", NEW, "S1 42 on track"),
+        None,
+    )
+    .await;
+    // A thread Slack has (the stand-in refuses a reply to a thread it never saw).
+    r.fake
+        .existing_message("C04SUCCESS5", "1763607600.000100", "a thread");
+    r.event(
+        &crate::slack::event_callback(
+            "EvNEW0002",
+            json!({ "type": "message", "channel": "C04SUCCESS5", "channel_type": "channel",
+                    "user": NEW, "text": "action: @kofi call them", "ts": "1763607700.000100",
+                    "thread_ts": "1763607600.000100" }),
+        ),
+        None,
+    )
+    .await;
+    let buttons = [
+        ("review_next", "1"),
+        ("review_end", "1"),
+        ("capture_delete", "1"),
+        ("capture_edit", "1"),
+        ("update", "S1"),
+        ("nochange", "1"),
+        ("skip", "1"),
+        ("snooze", "1"),
+        ("alert_ack", alert.as_str()),
+        ("alert_resolve", alert.as_str()),
+        ("alert_update", alert.as_str()),
+    ];
+    for (i, (action, value)) in buttons.iter().enumerate() {
+        let trigger = format!("b{i}");
+        let mut p = slack_press(&r, NEW, value, &trigger);
+        p["actions"][0]["action_id"] = json!(format!("{action}:{value}"));
+        r.interact(&p).await;
+        assert!(
+            r.fake
+                .wait_for(&format!("response/{trigger}"), 1, LIMIT)
+                .await,
+            "{action}"
+        );
+        let answer = r.fake.calls(&format!("response/{trigger}"))[0]
+            .body
+            .to_string();
+        assert!(answer.contains("don't know you"), "{action}: {answer}");
+    }
+    for (callback, field, value) in [
+        ("checkin:S1", "value", "42"),
+        ("capture_edit:1", "text", "@kofi something else"),
+        (&*format!("alert_update:{alert}"), "text", "vendor late"),
+    ] {
+        let (_, ack) = r
+            .interact(&json!({
+                "type": "view_submission",
+                "team": { "id": TEAM },
+                "user": { "id": NEW },
+                "view": { "id": "V0NEW", "callback_id": callback,
+                          "blocks": [{ "block_id": field }],
+                          "state": { "values": { field: { field: { "type": "plain_text_input", "value": value } } } } }
+            }))
+            .await;
+        assert!(
+            ack.to_string().contains("don't know you"),
+            "{callback}: {ack}"
+        );
+    }
+    assert!(r.fake.wait_for("chat.postEphemeral", 2, LIMIT).await);
+    let eph = r.fake.ok_calls("chat.postEphemeral");
+    assert_eq!(eph.len(), 2, "the DM and the thread reply: {eph:?}");
+    assert!(
+        eph.iter()
+            .all(|e| e["user"] == NEW && e.to_string().contains("don't know you"))
+    );
+
+    // Discord: a command, every button, a modal and a message in the review's thread.
+    let discord = router_for(app.clone(), None, None);
+    let ts = clock.now().timestamp();
+    let command = crate::discord::command(
+        "checkin",
+        json!([{"name": "code", "type": 3, "value": "S1"}, {"name": "value", "type": 3, "value": "42"}]),
+    );
+    let (_, v) = send_at(
+        &discord,
+        crate::discord::interaction("900", 2, NEW_DISCORD, Some(GUILD), command),
+        ts,
+    )
+    .await;
+    assert!(
+        crate::discord::description(&v).contains("don't know you"),
+        "{v}"
+    );
+    for (i, (action, value)) in buttons.iter().enumerate() {
+        let (_, v) = send_at(
+            &discord,
+            crate::discord::interaction(
+                &format!("91{i}"),
+                3,
+                NEW_DISCORD,
+                Some(GUILD),
+                json!({ "custom_id": format!("baton:{action}:{value}"), "component_type": 2 }),
+            ),
+            ts,
+        )
+        .await;
+        assert!(
+            crate::discord::description(&v).contains("don't know you"),
+            "{action}: {v}"
+        );
+    }
+    let (_, v) = send_at(
+        &discord,
+        crate::discord::interaction(
+            "950",
+            5,
+            NEW_DISCORD,
+            Some(GUILD),
+            json!({ "custom_id": "checkin:S1", "components": [{ "type": 1, "components": [
+                { "type": 4, "custom_id": "value", "value": "42" }] }] }),
+        ),
+        ts,
+    )
+    .await;
+    assert!(
+        crate::discord::description(&v).contains("don't know you"),
+        "{v}"
+    );
+    let (fake, url) = crate::discord::fake().await;
+    let out = baton::chat::discord::DiscordAdapter::new(
+        app.clone(),
+        baton::chat::discord::http("bot-token", Some(42), Some(&url), true),
+    );
+    let said = baton::chat::discord::threads::on_message(
+        &app,
+        &out,
+        &baton::chat::discord::threads::Incoming {
+            id: "960".into(),
+            channel_id: "7001".into(),
+            guild_id: Some(GUILD.into()),
+            author_id: NEW_DISCORD.into(),
+            author_is_bot: false,
+            content: "action: @kofi call them".into(),
+        },
+    )
+    .await;
+    assert_eq!(said, baton::chat::discord::threads::Outcome::Answered);
+    let posted = fake.calls("POST", "/api/v10/channels/7001/messages");
+    assert!(
+        posted
+            .iter()
+            .any(|b| b.to_string().contains("don't know you")),
+        "{posted:?}"
+    );
+
+    // Nothing anywhere changed.
+    assert_eq!(snapshot(&pool).await, before);
+}

@@ -206,7 +206,7 @@ async fn each_person_on_their_platform_and_departments_on_every_platform(pool: P
     let dms = b.discord.calls("POST", "/api/v10/users/@me/channels");
     assert_eq!(dms.len(), 1, "{dms:?}");
     assert_eq!(dms[0]["recipient_id"], TOM_ON_DISCORD);
-    assert_eq!(b.discord_posts_to("/api/v10/channels/777/messages"), 1);
+    assert_eq!(b.discord_posts_to("/api/v10/channels/9000/messages"), 1);
     // Emma is only on Slack: posted to her user id (Slack answers with the DM channel), no
     // conversations.open.
     assert_eq!(b.slack_posts_to("U04EMMADV5"), 1);

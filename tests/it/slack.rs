@@ -189,7 +189,7 @@ pub(crate) fn event_callback(event_id: &str, event: Value) -> Value {
     })
 }
 
-fn dm_event(event_id: &str, user: &str, text: &str) -> Value {
+pub(crate) fn dm_event(event_id: &str, user: &str, text: &str) -> Value {
     event_callback(
         event_id,
         json!({
@@ -424,9 +424,118 @@ async fn people_without_a_slack_id_are_found_by_email(pool: PgPool) {
     assert_eq!(r.fake.calls("users.info").len(), 1);
 }
 
+/// The stand-in refuses over HTTP what Slack refuses: a missing or wrong token (read from
+/// `Authorization: Bearer`), the other kind of token, a method Slack does not have, a `ts`
+/// it never issued, and content over Block Kit's limits; what it refuses has no effect.
+#[tokio::test]
+async fn the_stand_in_refuses_what_slack_refuses() {
+    use slack_morphism::prelude::{SlackApiToken, SlackApiTokenValue};
+    let fake = FakeSlack::start().await.unwrap();
+    let client = baton::chat::slack::client(&fake.api_url()).unwrap();
+    let call = |token: &'static str, method: &'static str, body: Value| {
+        let client = &client;
+        let fake = &fake;
+        async move {
+            let before = fake.refused().len();
+            let token = SlackApiToken::new(SlackApiTokenValue::new(token.to_string()));
+            let answer = client
+                .open_session(&token)
+                .http_session_api
+                .http_post::<Value, Value>(method, &body, None)
+                .await;
+            let refused = fake.refused().get(before).map(|(_, e)| e.clone());
+            assert_eq!(answer.is_ok(), refused.is_none(), "{method}: {answer:?}");
+            answer.map_err(|_| refused.unwrap())
+        }
+    };
+    let hi = || json!({ "channel": "C0TEST", "text": "hi" });
+    // No token at all.
+    let raw = reqwest::Client::new()
+        .post(format!("{}/chat.postMessage", fake.api_url()))
+        .header("content-type", "application/json")
+        .body(hi().to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status().as_u16(), 200, "Slack refuses with HTTP 200");
+    let v: Value = serde_json::from_slice(&raw.bytes().await.unwrap()).unwrap();
+    assert_eq!(
+        (v["ok"].as_bool(), v["error"].as_str()),
+        (Some(false), Some("not_authed"))
+    );
+    // Wrong tokens.
+    assert_eq!(
+        call("xoxb-stolen", "chat.postMessage", hi())
+            .await
+            .unwrap_err(),
+        "invalid_auth"
+    );
+    assert_eq!(
+        call(
+            baton::chat::slack::fake::APP_TOKEN,
+            "chat.postMessage",
+            hi()
+        )
+        .await
+        .unwrap_err(),
+        "not_allowed_token_type"
+    );
+    // A method Slack does not have.
+    assert_eq!(
+        call("xoxb-test", "chat.postMesage", hi())
+            .await
+            .unwrap_err(),
+        "unknown_method"
+    );
+    assert!(
+        fake.ok_calls("chat.postMessage").is_empty(),
+        "nothing posted"
+    );
+    // A ts it never issued.
+    let posted = call("xoxb-test", "chat.postMessage", hi()).await.unwrap();
+    let ts = posted["ts"].as_str().unwrap().to_string();
+    let update = |ts: &str| json!({ "channel": "C0TEST", "ts": ts, "text": "edited" });
+    assert!(call("xoxb-test", "chat.update", update(&ts)).await.is_ok());
+    assert_eq!(
+        call("xoxb-test", "chat.update", update("1763294400.000042"))
+            .await
+            .unwrap_err(),
+        "message_not_found"
+    );
+    assert_eq!(
+        call(
+            "xoxb-test",
+            "chat.postMessage",
+            json!({ "channel": "C0TEST", "text": "r", "thread_ts": "1763294400.000042" })
+        )
+        .await
+        .unwrap_err(),
+        "thread_not_found"
+    );
+    // Over a limit: 51 blocks.
+    let blocks: Vec<Value> = (0..51)
+        .map(|i| json!({ "type": "section", "text": { "type": "mrkdwn", "text": format!("{i}") } }))
+        .collect();
+    assert_eq!(
+        call(
+            "xoxb-test",
+            "chat.postMessage",
+            json!({ "channel": "C0TEST", "text": "t", "blocks": blocks })
+        )
+        .await
+        .unwrap_err(),
+        "invalid_blocks"
+    );
+    assert_eq!(fake.ok_calls("chat.postMessage").len(), 1);
+    assert_eq!(fake.ok_calls("chat.update").len(), 1);
+}
+
 #[sqlx::test(migrator = "baton::store::MIGRATOR")]
 async fn update_opens_a_prefilled_modal_and_submission_stores_and_updates_the_prompt(pool: PgPool) {
     let r = rig(pool.clone()).await;
+    // The prompt baton sent Emma earlier, which Slack has.
+    r.fake
+        .existing_message("D04EMMADV5", "1763294400.000042", "Time to check in");
     let press = json!({
         "type": "block_actions",
         "team": { "id": TEAM, "domain": "northwind" },

@@ -518,7 +518,6 @@ async fn only_review_threads_are_read_and_strangers_store_nothing(pool: PgPool) 
         "SELECT count(*) FROM learned_identities",
         "SELECT count(*) FROM platform_zones",
         "SELECT count(*) FROM captures",
-        "SELECT count(*) FROM checkins",
     ] {
         assert_eq!(count(&pool, sql).await, 0, "{sql}");
     }

@@ -5,9 +5,15 @@
 //! Slack's limits are respected here, not at the call sites: at most 50 blocks per message
 //! (the rest is cut with a note), 3,000 characters per section text (long text and tables
 //! are split over several sections), 150 for headers, 75 for button labels, 2,000 for
-//! button values and context texts, 25 elements per actions block. Tables become monospace
-//! code sections, because Block Kit has no table that all clients show. Every message
-//! carries a plain-text `text` fallback (notifications, screen readers, old clients).
+//! button values and context texts, 25 elements per actions block, `action_id`s unique in
+//! their block, no empty text objects; modals: 24 for titles, 2,000 for labels, 100
+//! blocks, 255 for `callback_id` and `block_id`. Tables become monospace code sections,
+//! because Block Kit has no table that all clients show. Every message carries a
+//! plain-text `text` fallback (notifications, screen readers, old clients).
+//!
+//! The limits are Slack's (docs.slack.dev, Block Kit reference); the Web API stand-in
+//! enforces the same ones ([`crate::chat::slack::fake::blockkit`]), and a property test
+//! there checks that every rendered reply passes.
 
 use serde_json::{Value, json};
 
@@ -26,6 +32,15 @@ pub const MAX_ACTIONS_PER_BLOCK: usize = 25;
 /// The fallback `text` of a message (Slack truncates beyond 40,000).
 pub const MAX_FALLBACK: usize = 3000;
 pub const MAX_MODAL_TITLE: usize = 24;
+pub const MAX_MODAL_BLOCKS: usize = 100;
+pub const MAX_INPUT_LABEL: usize = 2000;
+pub const MAX_CALLBACK_ID: usize = 255;
+pub const MAX_BLOCK_ID: usize = 255;
+pub const MAX_OPTION_TEXT: usize = 75;
+pub const MAX_OPTION_VALUE: usize = 150;
+pub const MAX_OPTIONS: usize = 100;
+/// A plain-text input's initial value (its default `max_length`).
+pub const MAX_INPUT_VALUE: usize = 3000;
 
 /// The `text` + `blocks` of a message (chat.postMessage, chat.update, response_url).
 pub fn message(reply: &Reply) -> Value {
@@ -98,14 +113,26 @@ fn context(text: &str) -> Value {
     ] })
 }
 
-fn plain(s: &str, max: usize) -> Value {
+/// A plain-text object; Slack refuses empty text, so an empty `s` shows `or_else`.
+fn plain_or(s: &str, max: usize, or_else: &str) -> Value {
+    let s = [s, or_else]
+        .into_iter()
+        .find(|x| !x.trim().is_empty())
+        .unwrap_or("…");
     json!({ "type": "plain_text", "text": clip(s, max), "emoji": true })
 }
 
-/// Sections of mrkdwn text, split to respect the per-section limit.
+fn plain(s: &str, max: usize) -> Value {
+    plain_or(s, max, "…")
+}
+
+/// Sections of mrkdwn text, split to respect the per-section limit (blank pieces are
+/// left out: Slack refuses an empty text).
 fn text_sections(s: &str, out: &mut Vec<Value>) {
     for piece in chunks(&escape(s), MAX_SECTION_TEXT) {
-        out.push(section(piece));
+        if !piece.trim().is_empty() {
+            out.push(section(piece));
+        }
     }
 }
 
@@ -136,7 +163,7 @@ fn button(a: &Action) -> Value {
     let mut b = json!({
         "type": "button",
         "action_id": action_id(a),
-        "text": plain(&a.label, MAX_BUTTON_LABEL),
+        "text": plain_or(&a.label, MAX_BUTTON_LABEL, &a.id),
         "value": clip(&a.value, MAX_BUTTON_VALUE),
     });
     if a.id == "update" {
@@ -150,20 +177,28 @@ pub fn blocks(reply: &Reply) -> Vec<Value> {
     let mut out = Vec::new();
     for b in &reply.blocks {
         match b {
+            // Slack refuses empty texts: blank headings and notes are left out.
+            Block::Heading(s) if s.trim().is_empty() => {}
             Block::Heading(s) => out.push(json!({
                 "type": "header", "text": plain(s, MAX_HEADER_TEXT)
             })),
             Block::Text(s) => text_sections(s, &mut out),
+            Block::Note(s) if s.trim().is_empty() => {}
             Block::Note(s) => out.push(context(&escape(s))),
             Block::Error(s) => {
-                for piece in chunks(&escape(s), MAX_SECTION_TEXT - 10) {
+                let pieces = chunks(&escape(s), MAX_SECTION_TEXT - 10);
+                if pieces.is_empty() {
+                    out.push(section(":warning:".to_string()));
+                }
+                for piece in pieces {
                     out.push(section(format!(":warning: {piece}")));
                 }
             }
             Block::Table(t) => table_sections(t, &mut out),
             Block::Form(f) => {
                 // A form in a message is a button that opens it as a modal.
-                out.push(section(format!("*{}*", escape(&f.title))));
+                let title = clip(&escape(&f.title), MAX_SECTION_TEXT - 2);
+                out.push(section(format!("*{}*", title.trim())));
                 out.push(json!({ "type": "actions", "elements": [button(&Action {
                     id: "form".into(),
                     label: f.title.clone(),
@@ -172,7 +207,8 @@ pub fn blocks(reply: &Reply) -> Vec<Value> {
             }
             Block::Actions(actions) => {
                 for group in actions.chunks(MAX_ACTIONS_PER_BLOCK) {
-                    let elements: Vec<Value> = group.iter().map(button).collect();
+                    let mut elements: Vec<Value> = group.iter().map(button).collect();
+                    unique_action_ids(&mut elements);
                     out.push(json!({ "type": "actions", "elements": elements }));
                 }
             }
@@ -193,6 +229,27 @@ pub fn blocks(reply: &Reply) -> Vec<Value> {
     out
 }
 
+/// Slack refuses two elements with one `action_id` in a block. Two buttons of a reply
+/// with the same action and value (or values alike up to the clip) get a `~n` suffix
+/// after the first; [`parse_action_id`] still reads the action, and the value travels in
+/// `value`.
+fn unique_action_ids(elements: &mut [Value]) {
+    let mut seen = std::collections::HashSet::new();
+    for (i, e) in elements.iter_mut().enumerate() {
+        let id = e["action_id"].as_str().unwrap_or_default().to_string();
+        if !seen.insert(id.clone()) {
+            let suffix = format!("~{i}");
+            let base: String = id
+                .chars()
+                .take(MAX_ACTION_ID - suffix.chars().count())
+                .collect();
+            let unique = format!("{base}{suffix}");
+            seen.insert(unique.clone());
+            e["action_id"] = json!(unique);
+        }
+    }
+}
+
 /// Where a modal came from, carried through Slack in the view's `private_metadata`, so the
 /// submission can update the message that opened it.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -204,58 +261,77 @@ pub struct ModalOrigin {
 }
 
 fn input(f: &Field) -> Value {
+    let name = clip(&f.name, MAX_BLOCK_ID);
+    let option =
+        |o: &str| json!({ "text": plain(o, MAX_OPTION_TEXT), "value": clip(o, MAX_OPTION_VALUE) });
+    // Slack refuses an empty option, and a select without options.
+    let options: Vec<&String> = match &f.kind {
+        FieldKind::Choice(options) => options
+            .iter()
+            .filter(|o| !o.trim().is_empty())
+            .take(MAX_OPTIONS)
+            .collect(),
+        _ => Vec::new(),
+    };
     let element = match &f.kind {
         FieldKind::Number => {
             let mut e = json!({
-                "type": "number_input", "is_decimal_allowed": true, "action_id": f.name,
+                "type": "number_input", "is_decimal_allowed": true, "action_id": name,
             });
-            if let Some(d) = &f.default {
-                e["initial_value"] = json!(d);
-            }
-            e
-        }
-        FieldKind::Choice(options) => {
-            let opts: Vec<Value> = options
-                .iter()
-                .take(100)
-                .map(|o| json!({ "text": plain(o, 75), "value": clip(o, 150) }))
-                .collect();
-            let mut e = json!({ "type": "static_select", "action_id": f.name, "options": opts });
+            // Slack refuses an initial value that is not a number.
             if let Some(d) = &f.default
-                && options.iter().any(|o| o == d)
+                && d.trim().parse::<f64>().is_ok_and(f64::is_finite)
             {
-                e["initial_option"] = json!({ "text": plain(d, 75), "value": d });
+                e["initial_value"] = json!(d.trim());
             }
             e
         }
-        FieldKind::Text => {
+        FieldKind::Choice(_) if !options.is_empty() => {
+            let opts: Vec<Value> = options.iter().map(|o| option(o)).collect();
+            let mut e = json!({ "type": "static_select", "action_id": name, "options": opts });
+            if let Some(d) = &f.default
+                && options.contains(&d)
+            {
+                e["initial_option"] = option(d);
+            }
+            e
+        }
+        FieldKind::Choice(_) | FieldKind::Text => {
             let mut e = json!({
-                "type": "plain_text_input", "action_id": f.name,
+                "type": "plain_text_input", "action_id": name,
                 "multiline": f.name != "code",
             });
             if let Some(d) = &f.default {
-                e["initial_value"] = json!(d);
+                e["initial_value"] = json!(clip(d, MAX_INPUT_VALUE));
             }
             e
         }
     };
     json!({
         "type": "input",
-        "block_id": f.name,
-        "label": plain(&f.label, 2000),
+        "block_id": name,
+        "label": plain_or(&f.label, MAX_INPUT_LABEL, &f.name),
         "optional": !f.required,
         "element": element,
     })
 }
 
 /// A modal view for a form; `callback_id` is the form id, each field is an input block whose
-/// `block_id` and `action_id` are the field name.
+/// `block_id` and `action_id` are the field name (a field whose name repeats an earlier
+/// one's is left out: its answer could not be told apart; at most 100 fields).
 pub fn modal(form: &Form, origin: &ModalOrigin) -> Value {
-    let fields: Vec<Value> = form.fields.iter().map(input).collect();
+    let mut names = std::collections::HashSet::new();
+    let fields: Vec<Value> = form
+        .fields
+        .iter()
+        .filter(|f| names.insert(clip(&f.name, MAX_BLOCK_ID)))
+        .take(MAX_MODAL_BLOCKS)
+        .map(input)
+        .collect();
     json!({
         "type": "modal",
-        "callback_id": form.id,
-        "title": plain(&form.title, MAX_MODAL_TITLE),
+        "callback_id": clip(&form.id, MAX_CALLBACK_ID),
+        "title": plain_or(&form.title, MAX_MODAL_TITLE, "baton"),
         "submit": plain("Submit", 24),
         "close": plain("Cancel", 24),
         "private_metadata": serde_json::to_string(origin).unwrap_or_default(),
@@ -355,6 +431,112 @@ mod tests {
         let e = field_errors(&fields, "You may not check in on S9.");
         assert_eq!(e["errors"]["value"], "You may not check in on S9.");
         assert_eq!(e["response_action"], "errors");
+    }
+
+    mod within_limits {
+        use super::super::*;
+        use crate::bot::reply::{Align, Cell, Field, FieldKind, ImageRef, Table};
+        use crate::chat::slack::fake::blockkit::{check_message, check_view};
+        use proptest::prelude::*;
+
+        /// Short and very long texts, with mrkdwn specials, line breaks, blanks and
+        /// characters of several bytes.
+        fn text() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "[a-zA-Z0-9 <>&*_`é😀\n]{0,40}",
+                Just(String::new()),
+                Just(" \n ".to_string()),
+                ("[a-z<>& \né😀]{1,30}", 1usize..400).prop_map(|(s, n)| s.repeat(n)),
+            ]
+        }
+
+        fn action() -> impl Strategy<Value = Action> {
+            ("[a-z_]{0,12}", text(), text()).prop_map(|(id, label, value)| Action {
+                id,
+                label,
+                value,
+            })
+        }
+
+        fn field() -> impl Strategy<Value = Field> {
+            let kind = prop_oneof![
+                Just(FieldKind::Number),
+                Just(FieldKind::Text),
+                prop::collection::vec(text(), 0..120).prop_map(FieldKind::Choice),
+            ];
+            (
+                "[a-z]{0,8}",
+                text(),
+                kind,
+                prop::option::of(prop_oneof![text(), Just("42.5".to_string())]),
+                any::<bool>(),
+            )
+                .prop_map(|(name, label, kind, default, required)| Field {
+                    name,
+                    label,
+                    kind,
+                    default,
+                    required,
+                })
+        }
+
+        fn form() -> impl Strategy<Value = Form> {
+            (text(), text(), prop::collection::vec(field(), 0..130))
+                .prop_map(|(id, title, fields)| Form { id, title, fields })
+        }
+
+        fn table() -> impl Strategy<Value = Table> {
+            (1usize..5, prop::collection::vec(text(), 0..300)).prop_map(|(cols, cells)| {
+                let mut t = Table::new(&vec![("Col", Align::Left); cols]);
+                for row in cells.chunks(cols) {
+                    t.row(row.iter().map(|c| Cell::text(c.clone())).collect());
+                }
+                t
+            })
+        }
+
+        fn block() -> impl Strategy<Value = Block> {
+            prop_oneof![
+                text().prop_map(Block::Heading),
+                text().prop_map(Block::Text),
+                text().prop_map(Block::Note),
+                text().prop_map(Block::Error),
+                table().prop_map(Block::Table),
+                form().prop_map(Block::Form),
+                prop::collection::vec(action(), 0..60).prop_map(Block::Actions),
+                text().prop_map(|alt| Block::Image(ImageRef {
+                    kind: "kr_trend".into(),
+                    subject: None,
+                    alt,
+                })),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+
+            /// Whatever baton replies, the message passes the limits the Slack stand-in
+            /// enforces (Slack's own).
+            #[test]
+            fn every_reply_renders_within_slacks_limits(
+                blocks in prop::collection::vec(block(), 0..80),
+            ) {
+                let reply = Reply { blocks, ephemeral: false };
+                let m = message(&reply);
+                prop_assert_eq!(check_message(&m), Ok(()), "{}", m);
+            }
+
+            /// And every form opens as a modal Slack accepts.
+            #[test]
+            fn every_form_renders_as_a_modal_within_slacks_limits(
+                f in form(),
+                channel in prop::option::of("[A-Z0-9]{1,12}"),
+            ) {
+                let origin = ModalOrigin { channel, ts: Some("1763294400.000042".into()) };
+                let v = modal(&f, &origin);
+                prop_assert_eq!(check_view(&v), Ok(()), "{}", v);
+            }
+        }
     }
 
     #[test]

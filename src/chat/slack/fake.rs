@@ -27,6 +27,23 @@
 //!
 //! Message `ts` values are real Unix time with a unique, increasing fraction, so
 //! `conversations.history`'s `oldest` works with wall-clock instants.
+//!
+//! It is as strict as Slack where baton could go wrong unnoticed:
+//! - every Web API call must carry `Authorization: Bearer <token>`: the bot token
+//!   ([`BOT_TOKEN`] unless [`FakeSlack::set_tokens`]) for bot methods, the app-level token
+//!   ([`APP_TOKEN`]) for `apps.connections.open`. No token is `not_authed`, a wrong one
+//!   `invalid_auth`, the other kind of token `not_allowed_token_type` (HTTP 200, as Slack);
+//! - a method the fake does not serve is `unknown_method` (as Slack answers a method it
+//!   does not have): add it here when baton starts calling it;
+//! - a `ts` the fake never issued in that channel is refused: chat.update and reactions
+//!   `message_not_found`, `thread_ts` on chat.postMessage / chat.postEphemeral and
+//!   conversations.replies' `ts` `thread_not_found`. Messages Slack would already have
+//!   (posted by people, or before the test) are declared with
+//!   [`FakeSlack::existing_message`];
+//! - Block Kit limits ([`blockkit`]): a message over a limit is `invalid_blocks` (or
+//!   `msg_too_long`), a modal `invalid_arguments`, with `response_metadata.messages`.
+//!
+//! Refused calls are recorded with `ok: false` and their error ([`FakeSlack::refused`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -43,6 +60,31 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Value, json};
 
+pub mod blockkit;
+
+/// The bot token the fake accepts unless told otherwise ([`FakeSlack::set_tokens`]).
+pub const BOT_TOKEN: &str = "xoxb-test";
+/// The app-level token the fake accepts for `apps.connections.open`.
+pub const APP_TOKEN: &str = "xapp-test";
+
+/// The Web API methods the fake serves, and the kind of token each needs.
+const BOT_METHODS: &[&str] = &[
+    "chat.postMessage",
+    "chat.postEphemeral",
+    "chat.update",
+    "conversations.history",
+    "conversations.replies",
+    "conversations.open",
+    "users.info",
+    "users.lookupByEmail",
+    "views.open",
+    "files.getUploadURLExternal",
+    "files.completeUploadExternal",
+    "reactions.add",
+    "reactions.remove",
+];
+const APP_METHODS: &[&str] = &["apps.connections.open"];
+
 /// One request the fake received.
 #[derive(Debug, Clone)]
 pub struct Recorded {
@@ -52,6 +94,10 @@ pub struct Recorded {
     pub at: Instant,
     /// The HTTP status the fake answered.
     pub status: u16,
+    /// The answer's `ok`.
+    pub ok: bool,
+    /// The answer's `error`, when refused.
+    pub error: Option<String>,
 }
 
 /// A forced answer for the next call(s) of a method.
@@ -151,6 +197,10 @@ struct Inner {
     history: HashMap<String, Vec<Posted>>,
     /// Keep request bodies in `requests` (off for large benchmarks to save memory).
     keep_bodies: Option<bool>,
+    /// Every message `ts` issued (or declared existing), as `channel/ts`.
+    issued: std::collections::HashSet<String>,
+    /// (bot token, app token) when not [`BOT_TOKEN`] / [`APP_TOKEN`].
+    tokens: Option<(String, String)>,
 }
 
 #[derive(Clone, Default)]
@@ -199,6 +249,46 @@ impl FakeSlack {
             id.to_string(),
             json!({ "id": id, "tz": tz, "profile": { "email": email } }),
         );
+    }
+
+    /// Accept these tokens instead of [`BOT_TOKEN`] and [`APP_TOKEN`].
+    pub fn set_tokens(&self, bot: &str, app: &str) {
+        self.inner.lock().expect("fake").tokens = Some((bot.to_string(), app.to_string()));
+    }
+
+    /// The bot token the fake accepts.
+    pub fn bot_token(&self) -> String {
+        let inner = self.inner.lock().expect("fake");
+        inner
+            .tokens
+            .as_ref()
+            .map_or_else(|| BOT_TOKEN.to_string(), |t| t.0.clone())
+    }
+
+    /// A message Slack already has in `channel` (a person's post, or one baton made before
+    /// the test): its `ts` may be updated, replied to and listed.
+    pub fn existing_message(&self, channel: &str, ts: &str, text: &str) {
+        let mut inner = self.inner.lock().expect("fake");
+        inner.issued.insert(format!("{channel}/{ts}"));
+        let h = inner.history.entry(channel.to_string()).or_default();
+        h.push(Posted {
+            ts: ts.to_string(),
+            text: json!(text),
+            metadata: Value::Null,
+            thread_ts: Value::Null,
+        });
+        h.sort_by_key(|m| ts_key(&m.ts));
+    }
+
+    /// Calls refused with `ok: false` (HTTP 200): (method, error), in order.
+    pub fn refused(&self) -> Vec<(String, String)> {
+        self.inner
+            .lock()
+            .expect("fake")
+            .requests
+            .iter()
+            .filter_map(|r| r.error.clone().map(|e| (r.method.clone(), e)))
+            .collect()
     }
 
     /// What `apps.connections.open` hands out.
@@ -309,11 +399,11 @@ impl FakeSlack {
             .collect()
     }
 
-    /// Successful calls of one method.
+    /// Successful calls of one method (HTTP 200 and `ok: true`).
     pub fn ok_calls(&self, method: &str) -> Vec<Value> {
         self.calls(method)
             .into_iter()
-            .filter(|r| r.status == 200)
+            .filter(|r| r.status == 200 && r.ok)
             .map(|r| r.body)
             .collect()
     }
@@ -333,12 +423,14 @@ impl FakeSlack {
     }
 
     /// Records a request and wakes whoever waits for one.
-    fn record(&self, method: String, body: Value, status: u16) {
+    fn record(&self, method: String, body: Value, status: u16, error: Option<String>) {
         self.inner.lock().expect("fake").requests.push(Recorded {
             method,
             body,
             at: Instant::now(),
             status,
+            ok: status == 200 && error.is_none(),
+            error,
         });
         self.seen.notify_waiters();
     }
@@ -351,6 +443,17 @@ impl FakeSlack {
             .uploads
             .get(file_id)
             .cloned()
+    }
+
+    /// Messages in a channel's history (tests).
+    #[cfg(test)]
+    fn history_len(&self, channel: &str) -> usize {
+        self.inner
+            .lock()
+            .expect("fake")
+            .history
+            .get(channel)
+            .map_or(0, Vec::len)
     }
 
     pub fn clear(&self) {
@@ -491,9 +594,20 @@ fn reply(status: StatusCode, v: Value, retry_after: Option<u64>) -> Response {
     r
 }
 
+/// The bearer token of a request, if any.
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+}
+
 async fn api_get(
     State(f): State<FakeSlack>,
     Path(method): Path<String>,
+    headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
     let pairs: Vec<(String, String)> =
@@ -504,7 +618,7 @@ async fn api_get(
             .map(|(k, v)| (k, Value::String(v)))
             .collect(),
     );
-    answer_later(&f, method, body).await
+    answer_later(&f, method, bearer(&headers), body).await
 }
 
 async fn api(
@@ -514,13 +628,18 @@ async fn api(
     body: Bytes,
 ) -> Response {
     let body = parse_body(&headers, &body);
-    answer_later(&f, method, body).await
+    answer_later(&f, method, bearer(&headers), body).await
 }
 
 /// Decides the call now and answers it after the configured latency.
-async fn answer_later(f: &FakeSlack, method: String, body: Value) -> Response {
+async fn answer_later(
+    f: &FakeSlack,
+    method: String,
+    token: Option<String>,
+    body: Value,
+) -> Response {
     let latency = f.inner.lock().expect("fake").latency;
-    let r = answer(f, method, body);
+    let r = answer(f, method, token.as_deref(), body);
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
@@ -533,8 +652,24 @@ async fn response_url(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    f.record(format!("response/{id}"), parse_body(&headers, &body), 200);
-    reply(StatusCode::OK, json!({ "ok": true }), None)
+    let body = parse_body(&headers, &body);
+    // A `response_url` message has the same Block Kit limits as a posted one
+    // (`delete_original` alone carries no content).
+    let checked = if body["delete_original"] == true {
+        Ok(())
+    } else {
+        blockkit::check_message(&body)
+    };
+    match checked {
+        Ok(()) => {
+            f.record(format!("response/{id}"), body, 200, None);
+            reply(StatusCode::OK, json!({ "ok": true }), None)
+        }
+        Err(r) => {
+            f.record(format!("response/{id}"), body, 200, Some(r.error.into()));
+            reply(StatusCode::OK, refusal(&r), None)
+        }
+    }
 }
 
 async fn upload(
@@ -563,6 +698,7 @@ async fn upload(
         format!("upload/{id}"),
         json!({ "length": body.len(), "content_type": content_type }),
         status.as_u16(),
+        None,
     );
     // Slack's upload URL answers in plain text.
     let mut r = (status, format!("OK - {}", body.len())).into_response();
@@ -573,10 +709,116 @@ async fn upload(
     r
 }
 
-fn answer(f: &FakeSlack, method: String, mut body: Value) -> Response {
+/// Slack's answer to a refused call.
+fn refusal(r: &blockkit::Refusal) -> Value {
+    json!({ "ok": false, "error": r.error, "response_metadata": { "messages": [r.detail] } })
+}
+
+/// Whether `token` may call `method`: `None` when it may, else Slack's error.
+fn authorize(inner: &Inner, method: &str, token: Option<&str>) -> Option<&'static str> {
+    let (bot, app) = inner
+        .tokens
+        .as_ref()
+        .map_or((BOT_TOKEN, APP_TOKEN), |(b, a)| (b.as_str(), a.as_str()));
+    let wanted = if APP_METHODS.contains(&method) {
+        app
+    } else {
+        bot
+    };
+    match token {
+        None => Some("not_authed"),
+        Some(t) if t == wanted => None,
+        Some(t) if t == bot || t == app => Some("not_allowed_token_type"),
+        Some(_) => Some("invalid_auth"),
+    }
+}
+
+/// A parameter as text (JSON strings, numbers and booleans; form and query values).
+fn param(body: &Value, k: &str) -> Option<String> {
+    match &body[k] {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// The arguments of a call that Slack would refuse: a `ts` it never issued in that
+/// channel, or content over a Block Kit limit.
+fn validate(
+    inner: &Inner,
+    method: &str,
+    body: &Value,
+    channel: &str,
+) -> Result<(), blockkit::Refusal> {
+    let known = |ts: &str| inner.issued.contains(&format!("{channel}/{ts}"));
+    let refuse = |error: &'static str, k: &str, ts: &str| {
+        Err(blockkit::Refusal {
+            error,
+            detail: format!("[ERROR] no message {ts} in {channel} [json-pointer:/{k}]"),
+        })
+    };
+    match method {
+        "chat.postMessage" | "chat.postEphemeral" => {
+            if let Some(ts) = param(body, "thread_ts").filter(|t| !t.is_empty())
+                && !known(&ts)
+            {
+                return refuse("thread_not_found", "thread_ts", &ts);
+            }
+            blockkit::check_message(body)
+        }
+        "chat.update" => {
+            let ts = param(body, "ts").unwrap_or_default();
+            if !known(&ts) {
+                return refuse("message_not_found", "ts", &ts);
+            }
+            blockkit::check_message(body)
+        }
+        "conversations.replies" => {
+            let ts = param(body, "ts").unwrap_or_default();
+            if !known(&ts) {
+                return refuse("thread_not_found", "ts", &ts);
+            }
+            Ok(())
+        }
+        "reactions.add" | "reactions.remove" => {
+            let ts = param(body, "timestamp").unwrap_or_default();
+            if !known(&ts) {
+                return refuse("message_not_found", "timestamp", &ts);
+            }
+            Ok(())
+        }
+        "views.open" => blockkit::check_view(&body["view"]),
+        _ => Ok(()),
+    }
+}
+
+fn answer(f: &FakeSlack, method: String, token: Option<&str>, mut body: Value) -> Response {
     let now = Instant::now();
     let mut guard = f.inner.lock().expect("fake");
     let inner = &mut *guard;
+    // Slack answers an unknown method, or a call without the right token, before anything
+    // else (HTTP 200, `ok: false`); the call has no effect.
+    let denied =
+        if !BOT_METHODS.contains(&method.as_str()) && !APP_METHODS.contains(&method.as_str()) {
+            Some("unknown_method")
+        } else {
+            authorize(inner, &method, token)
+        };
+    if let Some(error) = denied {
+        let v = json!({ "ok": false, "error": error, "req_method": method });
+        inner.requests.push(Recorded {
+            method,
+            body,
+            at: now,
+            status: 200,
+            ok: false,
+            error: Some(error.to_string()),
+        });
+        drop(guard);
+        f.seen.notify_waiters();
+        return reply(StatusCode::OK, v, None);
+    }
     // A post addressed to a user lands in the app's DM with them.
     let mut dm_channel = None;
     if method == "chat.postMessage"
@@ -640,6 +882,16 @@ fn answer(f: &FakeSlack, method: String, mut body: Value) -> Response {
             json!({ "ok": false, "error": "internal_error" }),
             None,
         )
+    } else if let Err(r) = validate(
+        inner,
+        &method,
+        &body,
+        dm_channel
+            .as_deref()
+            .or(body["channel"].as_str())
+            .unwrap_or_default(),
+    ) {
+        (StatusCode::OK, refusal(&r), None)
     } else {
         inner.seq += 1;
         let ts = next_ts(&mut inner.last_ts);
@@ -665,16 +917,14 @@ fn answer(f: &FakeSlack, method: String, mut body: Value) -> Response {
                     e.count += 1;
                     e.at.push(now);
                 }
-                inner
-                    .history
-                    .entry(channel.as_str().unwrap_or_default().to_string())
-                    .or_default()
-                    .push(Posted {
-                        ts: ts.clone(),
-                        text: body["text"].clone(),
-                        metadata,
-                        thread_ts: body["thread_ts"].clone(),
-                    });
+                let channel_id = channel.as_str().unwrap_or_default().to_string();
+                inner.issued.insert(format!("{channel_id}/{ts}"));
+                inner.history.entry(channel_id).or_default().push(Posted {
+                    ts: ts.clone(),
+                    text: body["text"].clone(),
+                    metadata,
+                    thread_ts: body["thread_ts"].clone(),
+                });
                 json!({
                     "ok": true, "channel": channel, "ts": ts,
                     "message": { "ts": ts, "text": body["text"] }
@@ -693,7 +943,9 @@ fn answer(f: &FakeSlack, method: String, mut body: Value) -> Response {
             }
             "conversations.history" => history(inner, &body, false),
             "conversations.replies" => history(inner, &body, true),
+            // Ephemeral messages cannot be updated or replied to: their ts is not issued.
             "chat.postEphemeral" => json!({ "ok": true, "message_ts": ts }),
+            "reactions.add" | "reactions.remove" => json!({ "ok": true }),
             "conversations.open" => {
                 let user = body["users"].as_str().unwrap_or("U0").to_string();
                 json!({ "ok": true, "channel": { "id": dm_of(&user) } })
@@ -735,18 +987,24 @@ fn answer(f: &FakeSlack, method: String, mut body: Value) -> Response {
                 Some(u) => json!({ "ok": true, "url": u }),
                 None => json!({ "ok": false, "error": "invalid_auth" }),
             },
-            _ => json!({ "ok": true }),
+            // Listed in BOT_METHODS or APP_METHODS but not served here.
+            _ => json!({ "ok": false, "error": "unknown_method", "req_method": method }),
         };
         (StatusCode::OK, v, None)
     };
     if inner.keep_bodies == Some(false) {
         body = Value::Null;
     }
+    let ok = status == StatusCode::OK && v["ok"] == true;
+    let error = (status == StatusCode::OK && !ok)
+        .then(|| v["error"].as_str().unwrap_or("error").to_string());
     inner.requests.push(Recorded {
         method,
         body,
         at: now,
         status: status.as_u16(),
+        ok,
+        error,
     });
     drop(guard);
     f.seen.notify_waiters();
@@ -762,7 +1020,9 @@ mod tests {
             "channel": channel, "text": key,
             "metadata": { "event_type": "baton_message", "event_payload": { "key": key, "kind": "prompt" } }
         });
-        answer(f, "chat.postMessage".into(), body).status().as_u16()
+        answer(f, "chat.postMessage".into(), Some(BOT_TOKEN), body)
+            .status()
+            .as_u16()
     }
 
     #[test]
@@ -810,9 +1070,14 @@ mod tests {
         let f = FakeSlack::default();
         f.limit_method("conversations.open", 60.0, 2);
         let open = |u: &str| {
-            answer(&f, "conversations.open".into(), json!({ "users": u }))
-                .status()
-                .as_u16()
+            answer(
+                &f,
+                "conversations.open".into(),
+                Some(BOT_TOKEN),
+                json!({ "users": u }),
+            )
+            .status()
+            .as_u16()
         };
         assert_eq!((open("U1"), open("U2"), open("U3")), (200, 200, 429));
         assert_eq!(post(&f, "C1", "a"), 200, "other methods are not limited");
@@ -824,6 +1089,7 @@ mod tests {
         let r = answer(
             &f,
             "chat.postMessage".into(),
+            Some(BOT_TOKEN),
             json!({ "channel": "U0ANNA", "text": "hi",
                     "metadata": { "event_type": "baton_message", "event_payload": { "key": "k1", "kind": "prompt" } } }),
         );
@@ -833,6 +1099,7 @@ mod tests {
         let open = answer(
             &f,
             "conversations.open".into(),
+            Some(BOT_TOKEN),
             json!({ "users": "U0ANNA" }),
         );
         assert_eq!(open.status(), StatusCode::OK);
@@ -885,6 +1152,7 @@ mod tests {
         let r = answer(
             &f,
             "chat.postMessage".into(),
+            Some(BOT_TOKEN),
             json!({ "channel": "C1", "text": "line", "thread_ts": parent_ts,
                     "metadata": { "event_type": "baton_message", "event_payload": { "key": "line", "kind": "summary_line" } } }),
         );
@@ -924,6 +1192,124 @@ mod tests {
         assert_eq!(ok + limited + failed, 200);
         assert!(limited > 5 && failed > 5, "{limited} {failed}");
         assert_eq!(totals, (ok, ok as u64));
+    }
+
+    #[test]
+    fn tokens_methods_ts_and_limits_are_checked_like_slack() {
+        let f = FakeSlack::default();
+        let call = |method: &str, token: Option<&str>, body: Value| {
+            let before = f.refused().len();
+            let status = answer(&f, method.into(), token, body).status();
+            assert_eq!(status, StatusCode::OK, "Slack refuses with HTTP 200");
+            f.refused().get(before).map(|(_, e)| e.clone())
+        };
+        let hi = || json!({ "channel": "C1", "text": "hi" });
+        // Tokens: none, wrong, the other kind; the app token only opens sockets.
+        assert_eq!(
+            call("chat.postMessage", None, hi()).as_deref(),
+            Some("not_authed")
+        );
+        assert_eq!(
+            call("chat.postMessage", Some("xoxb-wrong"), hi()).as_deref(),
+            Some("invalid_auth")
+        );
+        assert_eq!(
+            call("chat.postMessage", Some(APP_TOKEN), hi()).as_deref(),
+            Some("not_allowed_token_type")
+        );
+        f.set_socket_url("ws://127.0.0.1:1/socket");
+        assert_eq!(
+            call("apps.connections.open", Some(BOT_TOKEN), json!({})).as_deref(),
+            Some("not_allowed_token_type")
+        );
+        assert_eq!(
+            call("apps.connections.open", Some(APP_TOKEN), json!({})),
+            None
+        );
+        // Methods Slack does not have (or the fake does not serve).
+        assert_eq!(
+            call("chat.postMesage", Some(BOT_TOKEN), hi()).as_deref(),
+            Some("unknown_method")
+        );
+        assert!(f.history_len("C1") == 0, "refused posts land nowhere");
+        // A ts it never issued, in that channel.
+        assert_eq!(call("chat.postMessage", Some(BOT_TOKEN), hi()), None);
+        let ts = f.inner.lock().unwrap().history["C1"][0].ts.clone();
+        let update =
+            |channel: &str, ts: &str| json!({ "channel": channel, "ts": ts, "text": "new" });
+        assert_eq!(
+            call("chat.update", Some(BOT_TOKEN), update("C1", &ts)),
+            None
+        );
+        assert_eq!(
+            call("chat.update", Some(BOT_TOKEN), update("C2", &ts)).as_deref(),
+            Some("message_not_found")
+        );
+        assert_eq!(
+            call(
+                "chat.update",
+                Some(BOT_TOKEN),
+                update("C1", "1700000000.000001")
+            )
+            .as_deref(),
+            Some("message_not_found")
+        );
+        let reply = |t: &str| json!({ "channel": "C1", "text": "r", "thread_ts": t });
+        assert_eq!(call("chat.postMessage", Some(BOT_TOKEN), reply(&ts)), None);
+        assert_eq!(
+            call("chat.postMessage", Some(BOT_TOKEN), reply("1.2")).as_deref(),
+            Some("thread_not_found")
+        );
+        assert_eq!(
+            call(
+                "chat.postEphemeral",
+                Some(BOT_TOKEN),
+                json!({ "channel": "C1", "user": "U1", "text": "e", "thread_ts": "1.2" })
+            )
+            .as_deref(),
+            Some("thread_not_found")
+        );
+        assert_eq!(
+            call(
+                "conversations.replies",
+                Some(BOT_TOKEN),
+                json!({ "channel": "C1", "ts": "1.2" })
+            )
+            .as_deref(),
+            Some("thread_not_found")
+        );
+        assert_eq!(
+            call(
+                "reactions.add",
+                Some(BOT_TOKEN),
+                json!({ "channel": "C1", "timestamp": "1.2", "name": "eyes" })
+            )
+            .as_deref(),
+            Some("message_not_found")
+        );
+        // A message Slack already has may be used.
+        f.existing_message("C1", "1.2", "a person's message");
+        assert_eq!(
+            call("chat.postMessage", Some(BOT_TOKEN), reply("1.2")),
+            None
+        );
+        // Over a Block Kit limit: refused, nothing posted.
+        let n = f.history_len("C1");
+        let long = json!({ "channel": "C1", "text": "t", "blocks": [
+            { "type": "section", "text": { "type": "mrkdwn", "text": "x".repeat(3001) } }] });
+        assert_eq!(
+            call("chat.postMessage", Some(BOT_TOKEN), long).as_deref(),
+            Some("invalid_blocks")
+        );
+        assert_eq!(f.history_len("C1"), n);
+        let view = json!({ "trigger_id": "t", "view": { "type": "modal", "blocks": [],
+            "title": { "type": "plain_text", "text": "t".repeat(25) } } });
+        assert_eq!(
+            call("views.open", Some(BOT_TOKEN), view).as_deref(),
+            Some("invalid_arguments")
+        );
+        // Refused calls are not counted as successful ones.
+        assert_eq!(f.ok_calls("chat.update").len(), 1);
     }
 
     #[test]
