@@ -22,8 +22,8 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use super::cadence::parse_rule;
 use super::model::{Code, Confidence, Direction, Key, KrKind, Perspective, Status};
 use super::org::{
-    Current, CycleSpec, DepartmentSpec, KeyResultSpec, MeasureSpec, ObjectiveSpec, OrgSpec,
-    OrgState,
+    Current, CycleSpec, DepartmentSpec, InitiativeSpec, KeyResultSpec, MeasureSpec,
+    MilestoneSpec, ObjectiveSpec, OrgSpec, OrgState,
 };
 
 /// Check-in period used when neither the key result nor any department up the tree
@@ -78,7 +78,7 @@ pub struct KrEval {
     pub status: Status,
     /// No check-in for two periods. A flag shown beside the status; it does not change it.
     pub stale: bool,
-    /// Current figure: the latest check-in, else the start.
+    /// Current figure: the latest check-in; `None` when never measured.
     pub value: Option<f64>,
     /// Confidence of the latest check-in, fresh or not.
     pub confidence: Option<Confidence>,
@@ -115,9 +115,12 @@ fn finite(x: Option<f64>) -> Option<f64> {
 
 /// Progress of a key result given its current value (`None`: no check-in yet).
 ///
+/// A key result that was never measured (`value` is `None`) has no progress, whatever its
+/// kind, except a milestone (not done until someone says it is done: 0).
+///
 /// - `metric`: `(v − start) / (target − start)` clamped to `[0, 1]`, so decreasing targets
-///   (14 → 7) work too. `v` defaults to `start`; a missing `start` reads as 0 when a value
-///   exists. No value and no start, or no target: `None`. A degenerate `start == target`
+///   (14 → 7) work too. A missing `start` reads as 0. No value or no target: `None`. A
+///   degenerate `start == target`
 ///   (the manifest rejects it) reads as "reach at least the target": 1 when `v ≥ target`,
 ///   else 0.
 /// - `at_least` (bound `b = target`, reference `r = start`, default `b − max(|b|, 1)`): 1
@@ -126,9 +129,10 @@ fn finite(x: Option<f64>) -> Option<f64> {
 ///   not held.
 /// - `band` `(low, high)` (swapped if reversed): 1 within, else `1 − dist / width` clamped,
 ///   where `width = high − low`, or `max(|low|, 1)` for a zero-width band.
-/// - Held kinds use `v = value`, else `start`; neither gives `None`.
+/// - Held kinds use `v = value`; no value gives `None`.
 /// - `milestone`: 1 when the value is ≥ 0.5 (done), else 0; no value is 0.
-/// - `baseline`: `None` until a value is set, then 1.
+/// - `baseline`: `None` (it shows "baseline: <value>") until the manifest sets its
+///   `target`; then it scores as a `metric` from `start` (0 when absent).
 ///
 /// Non-finite numbers are treated as absent.
 pub fn kr_progress(kr: &KeyResultSpec, value: Option<f64>) -> Option<f64> {
@@ -136,23 +140,21 @@ pub fn kr_progress(kr: &KeyResultSpec, value: Option<f64>) -> Option<f64> {
     let start = finite(kr.start);
     let target = finite(kr.target);
     match kr.kind {
-        KrKind::Metric => {
+        KrKind::Metric | KrKind::Baseline => {
             let t = target?;
-            let v = value.or(start)?;
-            Some(metric_progress(start.unwrap_or(0.0), t, v))
+            Some(metric_progress(start.unwrap_or(0.0), t, value?))
         }
-        KrKind::AtLeast => Some(at_least_score(target?, start, value.or(start)?)),
-        KrKind::AtMost => Some(at_most_score(target?, start, value.or(start)?)),
+        KrKind::AtLeast => Some(at_least_score(target?, start, value?)),
+        KrKind::AtMost => Some(at_most_score(target?, start, value?)),
         KrKind::Band => {
             let (lo, hi) = kr.band.filter(|(l, h)| l.is_finite() && h.is_finite())?;
-            Some(band_score(lo, hi, value.or(start)?))
+            Some(band_score(lo, hi, value?))
         }
         KrKind::Milestone => Some(if value.is_some_and(|v| v >= 0.5) {
             1.0
         } else {
             0.0
         }),
-        KrKind::Baseline => value.map(|_| 1.0),
     }
 }
 
@@ -202,7 +204,8 @@ fn band_score(low: f64, high: f64, v: f64) -> f64 {
 
 /// Attainment of a measure: 0 at the red threshold, 1 at target, clamped.
 ///
-/// The value is `value`, else the measure's baseline, else `None`.
+/// The value is the latest measurement; a measure never measured has no attainment (its
+/// `baseline` is where it started, not a measurement).
 /// - `up`: `(v − red) / (target − red)`; `down`: `(red − v) / (red − target)`. A red
 ///   threshold on the wrong side of the target (or equal to it) gives 1 at target or better,
 ///   else 0.
@@ -210,7 +213,7 @@ fn band_score(low: f64, high: f64, v: f64) -> f64 {
 ///   the band at which attainment reaches 0): 1 within, else `1 − dist / red` clamped;
 ///   `red ≤ 0` gives 0 outside.
 pub fn measure_attainment(m: &MeasureSpec, value: Option<f64>) -> Option<f64> {
-    let v = finite(value).or(finite(m.baseline))?;
+    let v = finite(value)?;
     let a = match m.direction {
         Direction::Up => {
             let den = m.target - m.red;
@@ -367,8 +370,11 @@ pub fn kr_period(spec: &OrgSpec, kr: &KeyResultSpec) -> Duration {
 ///     `progress / expected` ≥ 0.9 on track, ≥ 0.6 at risk, else off track.
 ///   - `at_least` / `at_most` / `band`: 1 → on track, ≥ 0.7 at risk, else off track.
 ///   - `milestone`: done → on track; not done and its due date or the cycle's last day has
-///     passed → off track; not done and `expected > 0.8` → at risk; else on track.
-///   - `baseline`: set → on track; not set and `expected > 0.5` → at risk; else no data.
+///     passed → off track; not done and `expected > 0.8` → at risk; else on track. Past
+///     its due date and not done it is off track even when a fresh check-in says otherwise
+///     ([`milestone_overdue`]).
+///   - `baseline` without a target: set → on track; not set and `expected > 0.5` → at
+///     risk; else no data. With a target it is paced like a `metric`.
 ///   - no progress → no data (except milestone and baseline above).
 /// - Stale: the last check-in is older than two periods, or there was never one and the
 ///   cycle started more than two periods ago. Staleness does not change the status.
@@ -416,7 +422,13 @@ fn evaluate_kr_in(
     let fresh = current
         .and_then(|c| c.confidence.filter(|_| now - c.at <= period))
         .map(Status::from);
-    let status = fresh.unwrap_or_else(|| pace_status(kr, progress, cycle, now));
+    // A milestone past its due date and not done is off track, whatever confidence the
+    // last check-in gave: a date that has passed is a fact, not an opinion.
+    let status = if milestone_overdue(kr, progress, now) {
+        Status::OffTrack
+    } else {
+        fresh.unwrap_or_else(|| pace_status(kr, checked.is_some(), progress, cycle, now))
+    };
     let two = period * 2;
     let stale = match last_at {
         Some(at) => now - at > two,
@@ -427,42 +439,30 @@ fn evaluate_kr_in(
         expected,
         status,
         stale,
-        value: checked.or(finite(kr.start)),
+        value: checked,
         confidence,
         last_at,
     }
 }
 
+/// A milestone whose due date has passed (the day after it, UTC) and that is not done.
+pub fn milestone_overdue(kr: &KeyResultSpec, progress: Option<f64>, now: DateTime<Utc>) -> bool {
+    kr.kind == KrKind::Milestone
+        && !progress.is_some_and(|p| p >= DONE)
+        && kr.due.is_some_and(|d| now.date_naive() > d)
+}
+
 fn pace_status(
     kr: &KeyResultSpec,
+    value_set: bool,
     progress: Option<f64>,
     cycle: Option<CycleCtx>,
     now: DateTime<Utc>,
 ) -> Status {
     let expected = cycle.map(|c| c.expected);
     match kr.kind {
-        KrKind::Metric => {
-            let Some(p) = progress else {
-                return Status::NoData;
-            };
-            if p >= DONE {
-                return Status::OnTrack;
-            }
-            let Some(e) = expected else {
-                return Status::NoData;
-            };
-            if e < PACE_GRACE {
-                return Status::OnTrack;
-            }
-            let ratio = p / e;
-            if ratio >= PACE_ON_TRACK {
-                Status::OnTrack
-            } else if ratio >= PACE_AT_RISK {
-                Status::AtRisk
-            } else {
-                Status::OffTrack
-            }
-        }
+        KrKind::Metric => metric_pace(progress, expected),
+        KrKind::Baseline if kr.target.is_some() => metric_pace(progress, expected),
         KrKind::AtLeast | KrKind::AtMost | KrKind::Band => match progress {
             None => Status::NoData,
             Some(p) if p >= DONE => Status::OnTrack,
@@ -484,7 +484,7 @@ fn pace_status(
             }
         }
         KrKind::Baseline => {
-            if progress.is_some() {
+            if value_set {
                 Status::OnTrack
             } else if expected.is_some_and(|e| e > BASELINE_LATE) {
                 Status::AtRisk
@@ -492,6 +492,30 @@ fn pace_status(
                 Status::NoData
             }
         }
+    }
+}
+
+/// Pace-based status of a metric (see [`evaluate_kr`]).
+fn metric_pace(progress: Option<f64>, expected: Option<f64>) -> Status {
+    let Some(p) = progress else {
+        return Status::NoData;
+    };
+    if p >= DONE {
+        return Status::OnTrack;
+    }
+    let Some(e) = expected else {
+        return Status::NoData;
+    };
+    if e < PACE_GRACE {
+        return Status::OnTrack;
+    }
+    let ratio = p / e;
+    if ratio >= PACE_ON_TRACK {
+        Status::OnTrack
+    } else if ratio >= PACE_AT_RISK {
+        Status::AtRisk
+    } else {
+        Status::OffTrack
     }
 }
 
@@ -962,6 +986,60 @@ pub fn rollup(spec: &OrgSpec, state: &OrgState, now: DateTime<Utc>) -> Rollup {
     }
 }
 
+/// Where an initiative stands, from its milestones (README, *Initiatives*).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InitiativeState {
+    /// Milestones done, of all.
+    pub done: usize,
+    pub total: usize,
+    /// The first milestone not done (earliest due date first, undated last).
+    pub next: Option<MilestoneSpec>,
+    /// The initiative's due date: its last milestone's.
+    pub due: Option<NaiveDate>,
+    /// A milestone not done whose due date has passed.
+    pub late: bool,
+}
+
+impl InitiativeState {
+    /// `done` (every milestone done), `late` (a milestone past its due date and not
+    /// done), `on schedule`, or `no milestones`.
+    pub fn label(&self) -> &'static str {
+        if self.total == 0 {
+            "no milestones"
+        } else if self.done == self.total {
+            "done"
+        } else if self.late {
+            "late"
+        } else {
+            "on schedule"
+        }
+    }
+
+    /// The status it reads as: late is off track, no milestones is no data.
+    pub fn status(&self) -> Status {
+        if self.total == 0 {
+            Status::NoData
+        } else if self.late && self.done < self.total {
+            Status::OffTrack
+        } else {
+            Status::OnTrack
+        }
+    }
+}
+
+/// The state of an initiative on `today`.
+pub fn initiative_state(i: &InitiativeSpec, today: NaiveDate) -> InitiativeState {
+    let mut open: Vec<&MilestoneSpec> = i.milestones.iter().filter(|m| !m.done).collect();
+    open.sort_by_key(|m| (m.due.is_none(), m.due));
+    InitiativeState {
+        done: i.milestones.len() - open.len(),
+        total: i.milestones.len(),
+        next: open.first().map(|m| (*m).clone()),
+        due: i.milestones.iter().filter_map(|m| m.due).max(),
+        late: open.iter().any(|m| m.due.is_some_and(|d| today > d)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -1201,10 +1279,7 @@ mod tests {
             approx(kr_progress(&k, Some(-30.0)), 0.0),
             "undershoot clamps"
         );
-        assert!(
-            approx(kr_progress(&k, None), 0.0),
-            "no check-in reads the start"
-        );
+        assert_eq!(kr_progress(&k, None), None, "never measured is not 0 %");
     }
 
     #[test]
@@ -1222,7 +1297,7 @@ mod tests {
         assert_eq!(kr_progress(&k, Some(5.0)), Some(1.0));
         assert_eq!(kr_progress(&k, Some(6.0)), Some(1.0));
         assert_eq!(kr_progress(&k, Some(4.0)), Some(0.0));
-        assert_eq!(kr_progress(&k, None), Some(1.0));
+        assert_eq!(kr_progress(&k, None), None);
     }
 
     #[test]
@@ -1264,10 +1339,7 @@ mod tests {
         assert_eq!(kr_progress(&k, Some(2.0)), Some(1.0));
         assert!(approx(kr_progress(&k, Some(6.0)), 0.5));
         assert!(approx(kr_progress(&k, Some(12.0)), 0.0));
-        assert!(
-            approx(kr_progress(&k, None), 0.0),
-            "no check-in reads the reference"
-        );
+        assert_eq!(kr_progress(&k, None), None, "never measured");
         // Default reference: b + max(|b|, 1) = 20 for b = 10.
         let d = kr(KrKind::AtMost, None, Some(10.0));
         assert!(approx(kr_progress(&d, Some(15.0)), 0.5));
@@ -1305,11 +1377,15 @@ mod tests {
     }
 
     #[test]
-    fn baseline_has_no_progress_until_set() {
+    fn baseline_stays_out_of_progress_until_its_target_is_set() {
         let k = kr(KrKind::Baseline, None, None);
         assert_eq!(kr_progress(&k, None), None);
-        assert_eq!(kr_progress(&k, Some(42.0)), Some(1.0));
-        assert_eq!(kr_progress(&k, Some(0.0)), Some(1.0));
+        assert_eq!(kr_progress(&k, Some(42.0)), None);
+        assert_eq!(kr_progress(&k, Some(0.0)), None);
+        // With a target it scores like a metric.
+        let t = kr(KrKind::Baseline, Some(40.0), Some(20.0));
+        assert!(approx(kr_progress(&t, Some(30.0)), 0.5));
+        assert_eq!(kr_progress(&t, None), None);
     }
 
     // ---- measures ----------------------------------------------------------------------
@@ -1325,7 +1401,11 @@ mod tests {
             baseline: Some(60.0),
             ..up.clone()
         };
-        assert!(approx(measure_attainment(&with_baseline, None), 0.2));
+        assert_eq!(
+            measure_attainment(&with_baseline, None),
+            None,
+            "a baseline is not a measurement"
+        );
         assert!(approx(measure_attainment(&with_baseline, Some(90.0)), 0.8));
 
         let down = measure("M2", "C1", Direction::Down, 2.0, 10.0);
@@ -1562,6 +1642,18 @@ mod tests {
             eval_at(&k, None, at(2026, 2, 2, 0)).status,
             Status::OffTrack
         );
+        // A fresh "on track" does not hide a date that has passed.
+        let hopeful = cur(0.0, Some(Confidence::OnTrack), at(2026, 2, 1, 12));
+        assert_eq!(
+            eval_at(&k, Some(&hopeful), at(2026, 2, 2, 0)).status,
+            Status::OffTrack,
+            "past due and not done, though the check-in says on track"
+        );
+        assert_eq!(
+            eval_at(&k, Some(&hopeful), at(2026, 2, 1, 13)).status,
+            Status::OnTrack,
+            "before the due date the check-in's confidence stands"
+        );
         let done = cur(1.0, None, early);
         assert_eq!(
             eval_at(&k, Some(&done), at(2026, 3, 1, 0)).status,
@@ -1579,13 +1671,48 @@ mod tests {
     }
 
     #[test]
+    fn initiative_state_follows_its_milestones() {
+        let m = |due: u32, done: bool| MilestoneSpec {
+            title: format!("m{due}"),
+            due: Some(date(2026, 2, due)),
+            done,
+        };
+        let i = InitiativeSpec {
+            code: Code::parse("I1").unwrap(),
+            title: "Programme".into(),
+            owner: None,
+            departments: vec![],
+            objectives: vec![],
+            measures: vec![],
+            milestones: vec![m(20, false), m(5, true), m(10, false)],
+        };
+        let s = initiative_state(&i, date(2026, 2, 10));
+        assert_eq!((s.done, s.total, s.due), (1, 3, Some(date(2026, 2, 20))));
+        assert_eq!(s.next.as_ref().map(|m| m.title.as_str()), Some("m10"));
+        assert_eq!((s.label(), s.status()), ("on schedule", Status::OnTrack), "due day");
+        let s = initiative_state(&i, date(2026, 2, 11));
+        assert_eq!((s.label(), s.status()), ("late", Status::OffTrack));
+        let all = InitiativeSpec {
+            milestones: vec![m(5, true)],
+            ..i.clone()
+        };
+        assert_eq!(initiative_state(&all, date(2026, 3, 1)).label(), "done");
+        let none = InitiativeSpec {
+            milestones: vec![],
+            ..i
+        };
+        let s = initiative_state(&none, date(2026, 3, 1));
+        assert_eq!((s.label(), s.status()), ("no milestones", Status::NoData));
+    }
+
+    #[test]
     fn baseline_status() {
         let k = kr(KrKind::Baseline, None, None);
         assert_eq!(eval_at(&k, None, at(2026, 1, 20, 0)).status, Status::NoData);
         assert_eq!(eval_at(&k, None, at(2026, 2, 20, 0)).status, Status::AtRisk);
         let c = cur(7.0, None, at(2026, 1, 10, 0));
         let e = eval_at(&k, Some(&c), at(2026, 2, 20, 0));
-        assert_eq!((e.status, e.progress), (Status::OnTrack, Some(1.0)));
+        assert_eq!((e.status, e.progress), (Status::OnTrack, None));
     }
 
     // ---- rollups -----------------------------------------------------------------------

@@ -1723,10 +1723,18 @@ fn key_result(
                 }
             };
         }
-        KrKind::Milestone | KrKind::Baseline => {
+        KrKind::Milestone => {
             not_used(cx, loc(&r.start), "start");
             not_used(cx, loc(&r.target), "target");
             not_used(cx, r.band.as_ref().map(|b| b.referenced), "band");
+        }
+        // A baseline is measured first; once its `target` (and optionally `start`) is set
+        // it scores like a metric.
+        KrKind::Baseline => {
+            not_used(cx, r.band.as_ref().map(|b| b.referenced), "band");
+            if r.target.is_none() {
+                not_used(cx, loc(&r.start), "start");
+            }
         }
     }
     if kind != KrKind::Band {

@@ -545,13 +545,21 @@ fn custom_ids(msg: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The titles and descriptions of every embed of a message.
 fn text_of(msg: &Value) -> String {
-    msg["embeds"][0]["title"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-        + "\n"
-        + msg["embeds"][0]["description"].as_str().unwrap_or_default()
+    msg["embeds"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            format!(
+                "{}\n{}",
+                e["title"].as_str().unwrap_or_default(),
+                e["description"].as_str().unwrap_or_default()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[sqlx::test(migrator = "baton::store::MIGRATOR")]
