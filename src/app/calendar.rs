@@ -76,7 +76,13 @@ pub async fn calendar(app: &App, actor: &Actor, dept: Option<&str>) -> Result<Re
     // …and the due dates of key results and initiative milestones not yet done.
     let state = app.state(actor.org.id).await?;
     let today = now.with_timezone(&zone).date_naive();
-    let dues = due_dates(&spec, &state, key.as_ref(), now, today + Duration::days(HORIZON_DAYS));
+    let dues = due_dates(
+        &spec,
+        &state,
+        key.as_ref(),
+        now,
+        today + Duration::days(HORIZON_DAYS),
+    );
 
     let title = match &key {
         Some(k) => format!("Calendar of {k}"),

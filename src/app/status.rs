@@ -125,7 +125,12 @@ fn initiative_rows(v: &View, t: &mut Table, objective: &Code) {
 fn initiatives_section(v: &View, code: &Code, mut r: Reply) -> Reply {
     let today = v.now.date_naive();
     let mut first = true;
-    for i in v.spec.initiatives.iter().filter(|i| i.objectives.contains(code)) {
+    for i in v
+        .spec
+        .initiatives
+        .iter()
+        .filter(|i| i.objectives.contains(code))
+    {
         if first {
             r = r.heading(format!("Initiatives serving {code}"));
             first = false;
@@ -166,7 +171,8 @@ fn initiatives_section(v: &View, code: &Code, mut r: Reply) -> Reply {
         }
     }
     if !first {
-        r = r.note("Initiatives are tracked by their milestones; they count in no progress figure.");
+        r = r
+            .note("Initiatives are tracked by their milestones; they count in no progress figure.");
     }
     r
 }
@@ -572,7 +578,10 @@ async fn head_questions(
     r = r.heading("This period's check-in");
     let mut any = false;
     for d in scope {
-        let states = app.store.latest_prompt_states(org, d.as_str(), v.now).await?;
+        let states = app
+            .store
+            .latest_prompt_states(org, d.as_str(), v.now)
+            .await?;
         let Some(due) = states.iter().map(|s| s.3).min() else {
             continue;
         };
@@ -643,7 +652,9 @@ async fn head_questions(
     r = if blockers.is_empty() {
         r.text("None in the latest check-ins.")
     } else {
-        blockers.into_iter().fold(r, |r, b| r.text(format!("• {b}")))
+        blockers
+            .into_iter()
+            .fold(r, |r, b| r.text(format!("• {b}")))
     };
 
     // Due dates: key results and initiatives of the scope not done yet.
@@ -658,12 +669,21 @@ async fn head_questions(
         .filter(|k| v.progress(&k.code).is_none_or(|p| p < 1.0 - 1e-9))
         .filter_map(|k| Some((k.due?, k.code.to_string(), k.title.clone())))
         .collect();
-    for i in v.spec.initiatives.iter().filter(|i| i.departments.iter().any(|d| scope.contains(&d))) {
+    for i in v
+        .spec
+        .initiatives
+        .iter()
+        .filter(|i| i.departments.iter().any(|d| scope.contains(&d)))
+    {
         let st = initiative_state(i, today);
         if let Some(m) = st.next
             && let Some(d) = m.due
         {
-            dues.push((d, i.code.to_string(), format!("{} (milestone of {})", m.title, i.title)));
+            dues.push((
+                d,
+                i.code.to_string(),
+                format!("{} (milestone of {})", m.title, i.title),
+            ));
         }
     }
     dues.sort();
@@ -785,11 +805,15 @@ async fn head_questions(
     };
 
     // The next check-in and review.
+    // The department's own cadence (not a measure's collection), else an ancestor's.
+    let own_prefix = format!("department.{key}.");
     let next = |purpose: &str| {
         let own = mine
             .iter()
-            .filter(|e| e.purpose == purpose && e.department.as_ref() == Some(key));
-        let inherited = mine.iter().filter(|e| e.purpose == purpose);
+            .filter(|e| e.purpose == purpose && e.uid.starts_with(&own_prefix));
+        let inherited = mine
+            .iter()
+            .filter(|e| e.purpose == purpose && e.uid.starts_with("department."));
         own.filter_map(|e| next_occurrence(e, v.now))
             .min()
             .or_else(|| inherited.filter_map(|e| next_occurrence(e, v.now)).min())
@@ -1067,11 +1091,8 @@ pub async fn kr(app: &App, actor: &Actor, code: &Code) -> Result<Reply> {
                 -1 => "passed yesterday".to_string(),
                 n => format!("passed {} days ago", -n),
             };
-            let overdue = crate::domain::progress::milestone_overdue(
-                k,
-                ev.and_then(|e| e.progress),
-                v.now,
-            );
+            let overdue =
+                crate::domain::progress::milestone_overdue(k, ev.and_then(|e| e.progress), v.now);
             r = r.text(format!(
                 "Due {d} ({when}){}",
                 if overdue {

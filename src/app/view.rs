@@ -131,7 +131,11 @@ impl View {
         let Some(d) = k.due else {
             return String::new();
         };
-        let progress = self.rollup.key_results.get(&k.code).and_then(|e| e.progress);
+        let progress = self
+            .rollup
+            .key_results
+            .get(&k.code)
+            .and_then(|e| e.progress);
         if crate::domain::progress::milestone_overdue(k, progress, self.now) {
             format!("{d} passed")
         } else {

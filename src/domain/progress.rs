@@ -22,8 +22,8 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use super::cadence::parse_rule;
 use super::model::{Code, Confidence, Direction, Key, KrKind, Perspective, Status};
 use super::org::{
-    Current, CycleSpec, DepartmentSpec, InitiativeSpec, KeyResultSpec, MeasureSpec,
-    MilestoneSpec, ObjectiveSpec, OrgSpec, OrgState,
+    Current, CycleSpec, DepartmentSpec, InitiativeSpec, KeyResultSpec, MeasureSpec, MilestoneSpec,
+    ObjectiveSpec, OrgSpec, OrgState,
 };
 
 /// Check-in period used when neither the key result nor any department up the tree
@@ -1590,7 +1590,13 @@ mod tests {
         assert_eq!(status(29.0), Status::OffTrack);
         assert_eq!(status(100.0), Status::OnTrack);
         // Early in the cycle nobody is behind.
-        assert_eq!(eval_at(&k, None, at(2026, 1, 2, 0)).status, Status::OnTrack);
+        let early = at(2026, 1, 2, 0);
+        assert_eq!(
+            eval_at(&k, Some(&cur(0.0, None, early)), early).status,
+            Status::OnTrack
+        );
+        // Never measured: no figure, so no pace to judge (not "on track" from the start).
+        assert_eq!(eval_at(&k, None, early).status, Status::NoData);
         // No cycle, not done: no pace to judge.
         let e = evaluate_kr(&k, None, None, Duration::days(7), mid);
         assert_eq!(
@@ -1604,7 +1610,10 @@ mod tests {
         let k = kr(KrKind::Metric, Some(3.0), Some(10.0));
         let e = eval_at(&k, None, at(2026, 1, 14, 0));
         assert!(!e.stale);
-        assert_eq!(e.value, Some(3.0), "current figure is the start");
+        assert_eq!(
+            e.value, None,
+            "never measured: no current figure (not the start)"
+        );
         assert_eq!(e.last_at, None);
         assert!(eval_at(&k, None, at(2026, 1, 16, 0)).stale);
         assert!(
@@ -1689,7 +1698,11 @@ mod tests {
         let s = initiative_state(&i, date(2026, 2, 10));
         assert_eq!((s.done, s.total, s.due), (1, 3, Some(date(2026, 2, 20))));
         assert_eq!(s.next.as_ref().map(|m| m.title.as_str()), Some("m10"));
-        assert_eq!((s.label(), s.status()), ("on schedule", Status::OnTrack), "due day");
+        assert_eq!(
+            (s.label(), s.status()),
+            ("on schedule", Status::OnTrack),
+            "due day"
+        );
         let s = initiative_state(&i, date(2026, 2, 11));
         assert_eq!((s.label(), s.status()), ("late", Status::OffTrack));
         let all = InitiativeSpec {
@@ -2047,7 +2060,19 @@ mod tests {
         assert_eq!(r.objectives.len(), 2000);
         assert_eq!(r.departments.len(), 200);
         assert_eq!(r.perspectives.len(), 2);
-        assert!(r.objectives.values().all(|e| e.progress.is_some()));
+        // An objective has progress exactly when one of its key results was measured.
+        for o in &spec.objectives {
+            let measured = spec
+                .key_results
+                .iter()
+                .any(|k| k.objective == o.code && state.key_results.contains_key(&k.code));
+            assert_eq!(
+                r.objectives[&o.code].progress.is_some(),
+                measured,
+                "{}",
+                o.code
+            );
+        }
         assert!(
             r.objectives
                 .values()

@@ -381,7 +381,8 @@ fn a_due_date_is_a_marker_on_the_trend() {
     let svg = baton::pictures::trend::kr_trend_svg(&t);
     assert!(svg.contains(">due 20 Nov<"), "no due label in the SVG");
     assert!(
-        t.alt().ends_with("32% of the way, due 2026-11-20, at risk."),
+        t.alt()
+            .ends_with("32% of the way, due 2026-11-20, at risk."),
         "{}",
         t.alt()
     );

@@ -243,7 +243,11 @@ pub fn message(reply: &Reply, pointer: &str) -> Value {
                 FIELD_NAME_MAX,
             );
             let value = truncate(
-                if value.trim().is_empty() { "—" } else { &value },
+                if value.trim().is_empty() {
+                    "—"
+                } else {
+                    &value
+                },
                 FIELD_VALUE_MAX,
             );
             let cost = name.chars().count() + value.chars().count();

@@ -41,7 +41,11 @@ pub fn records(t: &crate::bot::reply::Table) -> Vec<Record> {
                 .skip(2)
                 .filter(|(_, s)| !s.trim().is_empty())
                 .map(|(i, s)| {
-                    let title = t.columns.get(i).map(|c| c.title.clone()).unwrap_or_default();
+                    let title = t
+                        .columns
+                        .get(i)
+                        .map(|c| c.title.clone())
+                        .unwrap_or_default();
                     (title, s.trim().to_string())
                 })
                 .collect();
@@ -69,7 +73,11 @@ pub fn wrap(s: &str, width: usize, indent: &str) -> Vec<String> {
     let mut cur = lead;
     // No word on the current line yet.
     let mut fresh = true;
-    for word in s.trim_start_matches(' ').split(' ').filter(|w| !w.is_empty()) {
+    for word in s
+        .trim_start_matches(' ')
+        .split(' ')
+        .filter(|w| !w.is_empty())
+    {
         let w = word.chars().count();
         if !fresh && len + 1 + w > width {
             out.push(std::mem::replace(&mut cur, indent.to_string()));
@@ -167,10 +175,18 @@ mod tests {
 
     #[test]
     fn wrapping_never_exceeds_the_width() {
-        let lines = wrap("Value 72% · Target 85% · Progress █████░░░░░  48%", 20, "    ");
+        let lines = wrap(
+            "Value 72% · Target 85% · Progress █████░░░░░  48%",
+            20,
+            "    ",
+        );
         assert_eq!(
             lines,
-            vec!["Value 72% · Target", "    85% · Progress", "    █████░░░░░ 48%"]
+            vec![
+                "Value 72% · Target",
+                "    85% · Progress",
+                "    █████░░░░░ 48%"
+            ]
         );
         let long = wrap(&"x".repeat(50), 20, "  ");
         assert!(long.iter().all(|l| l.chars().count() <= 20), "{long:?}");
