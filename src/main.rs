@@ -242,7 +242,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 let actor = app.system_actor(org).await?;
                 let reply = baton::app::calendar::calendar(&app, &actor, dept.as_deref()).await?;
-                print!("{}", baton::bot::render::text::render(&reply));
+                let width = baton::chat::shell::terminal_width()
+                    .unwrap_or(baton::bot::render::text::DEFAULT_WIDTH);
+                print!("{}", baton::bot::render::text::render_width(&reply, width));
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -4,13 +4,15 @@
 //! in the reader's zone, the feed keeps each event in its own zone (with `VTIMEZONE`s) so a
 //! calendar app shows it in whatever zone its user lives in.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::bot::{Align, Cell, Reply, Table};
 use crate::domain::calendar::{
     CalendarEvent, department_events, events, ics, next_occurrence, upcoming,
 };
-use crate::domain::{Key, OrgSpec};
+use crate::domain::org::{descendants, owning_department};
+use crate::domain::progress::{active_cycle, kr_progress};
+use crate::domain::{Key, OrgSpec, OrgState};
 use crate::error::{AppError, Result};
 
 use super::{Actor, App};
@@ -71,15 +73,26 @@ pub async fn calendar(app: &App, actor: &Actor, dept: Option<&str>) -> Result<Re
     }
     rows.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.uid.cmp(&b.1.uid)));
 
+    // …and the due dates of key results and initiative milestones not yet done.
+    let state = app.state(actor.org.id).await?;
+    let today = now.with_timezone(&zone).date_naive();
+    let dues = due_dates(
+        &spec,
+        &state,
+        key.as_ref(),
+        now,
+        today + Duration::days(HORIZON_DAYS),
+    );
+
     let title = match &key {
         Some(k) => format!("Calendar of {k}"),
         None => format!("Calendar — {}", spec.org.name),
     };
     let r = Reply::new().heading(title).note(format!(
-        "Times in {zone}. The next {HORIZON_DAYS} days of check-ins, digests, reviews and \
+        "Times in {zone}. The next {HORIZON_DAYS} days of check-ins, digests, reviews, due dates and \
              coordination, plus the next strategic and tactical events."
     ));
-    if rows.is_empty() {
+    if rows.is_empty() && dues.is_empty() {
         return Ok(r.text("No cadences declared."));
     }
     let mut t = Table::new(&[
@@ -88,7 +101,12 @@ pub async fn calendar(app: &App, actor: &Actor, dept: Option<&str>) -> Result<Re
         ("Layer", Align::Left),
         ("Department", Align::Left),
     ]);
+    // Due dates are whole days: they sort before that day's timed events.
+    let mut dues = dues.into_iter().peekable();
     for (at, e) in &rows {
+        while let Some(d) = dues.next_if(|d| d.date <= at.with_timezone(&zone).date_naive()) {
+            t.row(due_row(&d, today));
+        }
         let dept = match (&e.department, e.also.as_slice()) {
             (Some(d), []) => d.to_string(),
             (Some(d), also) => format!(
@@ -107,6 +125,9 @@ pub async fn calendar(app: &App, actor: &Actor, dept: Option<&str>) -> Result<Re
             Cell::text(&e.layer),
             Cell::text(dept),
         ]);
+    }
+    for d in dues {
+        t.row(due_row(&d, today));
     }
     let mut r = r.table(t);
     let suggested: Vec<&CalendarEvent> = evs.iter().filter(|e| e.suggested).collect();
@@ -127,6 +148,87 @@ pub async fn calendar(app: &App, actor: &Actor, dept: Option<&str>) -> Result<Re
         ));
     }
     Ok(r.note("Subscribe in a calendar app: `baton calendar --ics` (or the feed URL)."))
+}
+
+/// A due date on the calendar: a key result's or an initiative milestone's.
+struct Due {
+    date: NaiveDate,
+    what: String,
+    department: String,
+}
+
+fn due_row(d: &Due, today: NaiveDate) -> Vec<Cell> {
+    vec![
+        Cell::text(format!(
+            "{}{}",
+            d.date.format("%a %Y-%m-%d"),
+            if d.date < today { " passed" } else { "" }
+        )),
+        Cell::text(&d.what),
+        Cell::text("due date"),
+        Cell::text(&d.department),
+    ]
+}
+
+/// Due dates not yet met, oldest first: key results of the active cycle (not done) and
+/// initiative milestones (not done), up to `until`, in `dept` and its sub-teams when given.
+/// Dates already passed stay listed (marked) until the work is done.
+fn due_dates(
+    spec: &OrgSpec,
+    state: &OrgState,
+    dept: Option<&Key>,
+    now: DateTime<Utc>,
+    until: NaiveDate,
+) -> Vec<Due> {
+    let scope: Option<Vec<&Key>> = dept.map(|k| descendants(spec, k.as_str()));
+    let in_scope = |k: &Key| scope.as_ref().is_none_or(|s| s.contains(&k));
+    let cycle = active_cycle(spec, now).map(|c| &c.key);
+    let mut out = Vec::new();
+    for k in &spec.key_results {
+        let Some(date) = k.due.filter(|d| *d <= until) else {
+            continue;
+        };
+        let Some(o) = spec.objectives.iter().find(|o| o.code == k.objective) else {
+            continue;
+        };
+        if cycle.is_some_and(|c| *c != o.cycle) {
+            continue;
+        }
+        let Some(owner) = owning_department(spec, o).filter(|d| in_scope(*d)) else {
+            continue;
+        };
+        let value = state.key_results.get(&k.code).map(|c| c.value);
+        if kr_progress(k, value).is_some_and(|p| p >= 1.0 - 1e-9) {
+            continue;
+        }
+        out.push(Due {
+            date,
+            what: format!("{} due: {}", k.code, k.title),
+            department: owner.to_string(),
+        });
+    }
+    for i in &spec.initiatives {
+        let depts: Vec<&Key> = i.departments.iter().filter(|d| in_scope(*d)).collect();
+        if depts.is_empty() {
+            continue;
+        }
+        for m in i.milestones.iter().filter(|m| !m.done) {
+            let Some(date) = m.due.filter(|d| *d <= until) else {
+                continue;
+            };
+            out.push(Due {
+                date,
+                what: format!("{} milestone due: {}", i.code, m.title),
+                department: i
+                    .departments
+                    .first()
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
+            });
+        }
+    }
+    out.sort_by(|a, b| a.date.cmp(&b.date).then_with(|| a.what.cmp(&b.what)));
+    out
 }
 
 /// The RFC 5545 feed for an organisation, or one department of it.

@@ -186,6 +186,7 @@ pub async fn trend(app: &App, v: &View, org_id: i64, code: &Code) -> Result<Opti
             status: ev.map(|e| e.status).unwrap_or(Status::NoData),
             progress: ev.and_then(|e| e.progress),
             stale: ev.is_some_and(|e| e.stale),
+            due: k.due,
         }
     } else {
         let m = measure.expect("checked above");
@@ -208,6 +209,7 @@ pub async fn trend(app: &App, v: &View, org_id: i64, code: &Code) -> Result<Opti
             status: e.map(|e| e.status).unwrap_or(Status::NoData),
             progress: e.and_then(|e| e.progress),
             stale: false,
+            due: None,
         }
     };
     Ok(Some(t))

@@ -456,7 +456,6 @@ fn kr_table(
     codes: &[String],
     now: DateTime<Utc>,
 ) -> Table {
-    let _ = now;
     let mut t = Table::new(&[
         ("Code", Align::Left),
         ("Key result", Align::Left),
@@ -464,6 +463,7 @@ fn kr_table(
         ("Target", Align::Right),
         ("Progress", Align::Left),
         ("Last confidence", Align::Left),
+        ("Due", Align::Left),
     ]);
     for code in codes {
         let Ok(c) = crate::domain::Code::parse(code) else {
@@ -471,7 +471,16 @@ fn kr_table(
         };
         if let Some(k) = spec.key_results.iter().find(|k| k.code == c) {
             let cur = state.key_results.get(&c);
-            let value = cur.map(|x| x.value).or(k.start);
+            // Never measured reads "not measured", not the start (README, empty states).
+            let value = cur.map(|x| x.value);
+            let progress = crate::domain::progress::kr_progress(k, value);
+            let due = k.due.map(|d| {
+                if crate::domain::progress::milestone_overdue(k, progress, now) {
+                    format!("{d} passed")
+                } else {
+                    d.to_string()
+                }
+            });
             t.row(vec![
                 Cell::text(code),
                 Cell::text(&k.title),
@@ -491,33 +500,38 @@ fn kr_table(
                     value: k.target.or(k.band.map(|b| b.1)),
                     unit: k.unit.clone(),
                 },
-                Cell::Progress(crate::domain::progress::kr_progress(
-                    k,
-                    cur.map(|x| x.value),
-                )),
+                match crate::app::view::empty_state(k, value) {
+                    Some(text) => Cell::text(text),
+                    None => Cell::Progress(progress),
+                },
                 Cell::text(
                     cur.and_then(|e| e.confidence)
                         .map(|c| Status::from(c).label())
                         .unwrap_or("—"),
                 ),
+                Cell::text(due.unwrap_or_default()),
             ]);
         } else if let Some(m) = spec.measures.iter().find(|m| m.code == c) {
             t.row(vec![
                 Cell::text(code),
                 Cell::text(&m.title),
                 Cell::Figure {
-                    value: state.measures.get(&c).map(|x| x.value).or(m.baseline),
+                    value: state.measures.get(&c).map(|x| x.value),
                     unit: m.unit.clone(),
                 },
                 Cell::Figure {
                     value: Some(m.target),
                     unit: m.unit.clone(),
                 },
-                Cell::Progress(crate::domain::progress::measure_attainment(
-                    m,
-                    state.measures.get(&c).map(|x| x.value),
-                )),
+                match state.measures.get(&c) {
+                    Some(x) => Cell::Progress(crate::domain::progress::measure_attainment(
+                        m,
+                        Some(x.value),
+                    )),
+                    None => Cell::text("not measured"),
+                },
                 Cell::text("—"),
+                Cell::text(""),
             ]);
         }
     }

@@ -2,7 +2,8 @@
 
 use crate::bot::command::COMMANDS;
 use crate::bot::{Align, Cell, OkrScope, Reply, Table};
-use crate::domain::{Code, Key, KrKind, ObjectiveSpec, Perspective, Status};
+use crate::domain::progress::{PartKind, child_objectives, initiative_state, objective_parts};
+use crate::domain::{Code, Key, KeyResultSpec, KrKind, ObjectiveSpec, Perspective, Status};
 use crate::error::{AppError, Result};
 
 use super::view::View;
@@ -76,6 +77,7 @@ fn okr_table() -> Table {
         ("Target", Align::Right),
         ("Progress", Align::Left),
         ("Status", Align::Left),
+        ("Due", Align::Left),
         ("Owner", Align::Left),
     ])
 }
@@ -88,9 +90,91 @@ fn objective_row(v: &View, t: &mut Table, o: &ObjectiveSpec) {
         Cell::text(""),
         Cell::Progress(v.progress(&o.code)),
         v.status_cell(&o.code),
+        Cell::text(""),
         Cell::text(o.owner.as_ref().map(|o| o.as_str()).unwrap_or("—")),
     ]);
     v.kr_rows(t, &o.code);
+    initiative_rows(v, t, &o.code);
+}
+
+/// Initiatives serving `objective`, as rows under it: owner, state (from the milestones)
+/// and due date. They have no progress figure and count in none.
+fn initiative_rows(v: &View, t: &mut Table, objective: &Code) {
+    for i in v
+        .spec
+        .initiatives
+        .iter()
+        .filter(|i| i.objectives.contains(objective))
+    {
+        let s = initiative_state(i, v.now.date_naive());
+        t.row(vec![
+            Cell::text(format!("  {}", i.code)),
+            Cell::text(format!("  initiative: {}", i.title)),
+            Cell::text(format!("{}/{} milestones", s.done, s.total)),
+            Cell::text(""),
+            Cell::text(""),
+            Cell::text(format!("{} {}", s.status().mark(), s.label())),
+            Cell::text(s.due.map(|d| d.to_string()).unwrap_or_default()),
+            Cell::text(i.owner.as_ref().map(|o| o.as_str()).unwrap_or("—")),
+        ]);
+    }
+}
+
+/// The initiatives serving `code` in detail: each with its owner, state and due date,
+/// then its milestones.
+fn initiatives_section(v: &View, code: &Code, mut r: Reply) -> Reply {
+    let today = v.now.date_naive();
+    let mut first = true;
+    for i in v
+        .spec
+        .initiatives
+        .iter()
+        .filter(|i| i.objectives.contains(code))
+    {
+        if first {
+            r = r.heading(format!("Initiatives serving {code}"));
+            first = false;
+        }
+        let s = initiative_state(i, today);
+        r = r.text(format!(
+            "{} {} · owner {} · {} {} · {} of {} milestones done{}",
+            i.code,
+            i.title,
+            i.owner.as_ref().map(|o| o.as_str()).unwrap_or("—"),
+            s.status().mark(),
+            s.label(),
+            s.done,
+            s.total,
+            s.due.map(|d| format!(" · due {d}")).unwrap_or_default()
+        ));
+        if !i.milestones.is_empty() {
+            let mut t = Table::new(&[
+                ("Milestone", Align::Left),
+                ("Due", Align::Left),
+                ("State", Align::Left),
+            ]);
+            for m in &i.milestones {
+                let state = if m.done {
+                    "✔ done"
+                } else if m.due.is_some_and(|d| today > d) {
+                    "✖ passed, not done"
+                } else {
+                    "open"
+                };
+                t.row(vec![
+                    Cell::text(&m.title),
+                    Cell::text(m.due.map(|d| d.to_string()).unwrap_or_else(|| "—".into())),
+                    Cell::text(state),
+                ]);
+            }
+            r = r.table(t);
+        }
+    }
+    if !first {
+        r = r
+            .note("Initiatives are tracked by their milestones; they count in no progress figure.");
+    }
+    r
 }
 
 /// `status [dept|perspective|code]`.
@@ -108,7 +192,8 @@ pub async fn status(app: &App, actor: &Actor, scope: Option<&str>) -> Result<Rep
     };
     let lower = scope.to_ascii_lowercase();
     if let Some(d) = v.spec.departments.iter().find(|d| d.key.as_str() == lower) {
-        return Ok(department(&v, &d.key));
+        let key = d.key.clone();
+        return department(app, actor, &v, &key).await;
     }
     if let Ok(p) = Perspective::parse(scope) {
         if v.spec.perspectives.iter().any(|x| x.perspective == p) {
@@ -138,6 +223,8 @@ pub async fn status(app: &App, actor: &Actor, scope: Option<&str>) -> Result<Rep
             let mut r = Reply::new()
                 .heading(format!("{} — {}", o.code, o.title))
                 .table(t);
+            r = objective_breakdown(&v, o, r);
+            r = initiatives_section(&v, &o.code, r);
             if !o.aligns_to.is_empty() {
                 r = r.note(format!(
                     "Serves {}",
@@ -162,6 +249,149 @@ pub async fn status(app: &App, actor: &Actor, scope: Option<&str>) -> Result<Rep
         actor.org.name,
         depts.join(", ")
     )))
+}
+
+/// A share as a percentage people can redo sums with: whole percent, one decimal when
+/// that hides a fraction.
+fn pct(p: f64) -> String {
+    let tenths = (p * 1000.0).round();
+    if tenths % 10.0 == 0.0 {
+        format!("{:.0}%", p * 100.0)
+    } else {
+        format!("{:.1}%", p * 100.0)
+    }
+}
+
+fn weight(w: f64) -> String {
+    crate::bot::render::figure(Some(w), "")
+}
+
+/// "How the figure is computed": every row behind an objective's progress with its weight
+/// and figure, the rows left out and why, and the arithmetic.
+fn objective_breakdown(v: &View, o: &ObjectiveSpec, mut r: Reply) -> Reply {
+    let parts = objective_parts(&v.spec, &v.rollup, &o.code);
+    let mut t = Table::new(&[
+        ("Code", Align::Left),
+        ("Counts", Align::Left),
+        ("Weight", Align::Right),
+        ("Progress", Align::Right),
+        ("In the mean", Align::Left),
+    ]);
+    for c in &parts {
+        let what = match c.kind {
+            PartKind::KeyResult => "key result",
+            PartKind::ChildObjective => "child objective",
+        };
+        let why = if c.counted {
+            "yes".to_string()
+        } else if c.progress.is_none() {
+            let baseline = v
+                .spec
+                .key_results
+                .iter()
+                .find(|k| k.code == c.code)
+                .and_then(|k| {
+                    super::view::empty_state(k, v.rollup.key_results.get(&k.code)?.value)
+                        .filter(|s| *s == "no target yet")
+                });
+            match baseline {
+                Some(_) => "no: baseline, no target yet".to_string(),
+                None => "no: not measured".to_string(),
+            }
+        } else {
+            "no: weight 0".to_string()
+        };
+        t.row(vec![
+            Cell::text(c.code.as_str()),
+            Cell::text(what),
+            Cell::text(weight(c.weight)),
+            Cell::text(c.progress.map(pct).unwrap_or_else(|| "—".into())),
+            Cell::text(why),
+        ]);
+    }
+    r = r.heading(format!("How {} is computed", o.code));
+    if !parts.is_empty() {
+        r = r.table(t);
+    }
+    let counted: Vec<_> = parts.iter().filter(|c| c.counted).collect();
+    let total: f64 = counted.iter().map(|c| c.weight).sum();
+    r = match v.progress(&o.code) {
+        Some(p) if !counted.is_empty() => r.text(format!(
+            "{} = ({}) ÷ {} = {}",
+            o.code,
+            counted
+                .iter()
+                .map(|c| format!("{} × {}", weight(c.weight), pct(c.progress.unwrap_or(0.0))))
+                .collect::<Vec<_>>()
+                .join(" + "),
+            weight(total),
+            pct(p)
+        )),
+        _ => r.text(format!(
+            "No key result of {} is measured yet, so it has no progress.",
+            o.code
+        )),
+    };
+    let children = child_objectives(&v.spec, &o.code);
+    if !o.include_children && !children.is_empty() {
+        let (s, its) = if children.len() == 1 {
+            ("", "its own figure")
+        } else {
+            ("s", "their own figures")
+        };
+        r = r.note(format!(
+            "Not counted: child objective{s} {} ({its}; `include_children: true` on {} counts them).",
+            children
+                .iter()
+                .map(|c| c.code.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            o.code
+        ));
+    }
+    r
+}
+
+/// How a key result's progress follows from its figure, as arithmetic; `None` when it has
+/// no progress.
+fn kr_arithmetic(k: &KeyResultSpec, value: Option<f64>, progress: Option<f64>) -> Option<String> {
+    let p = progress?;
+    let f = |x: Option<f64>| crate::bot::render::figure(x, "");
+    Some(match k.kind {
+        KrKind::Metric | KrKind::Baseline => format!(
+            "(value − start) ÷ (target − start) = ({} − {}) ÷ ({} − {}) = {}",
+            f(value),
+            f(k.start.or(Some(0.0))),
+            f(k.target),
+            f(k.start.or(Some(0.0))),
+            pct(p)
+        ),
+        KrKind::AtLeast | KrKind::AtMost | KrKind::Band if p >= 1.0 - 1e-9 => {
+            format!("{} holds the bound: {}", f(value), pct(p))
+        }
+        KrKind::AtLeast => format!(
+            "(value − reference) ÷ (bound − reference) = ({} − {}) ÷ ({} − {}) = {}",
+            f(value),
+            f(k.start),
+            f(k.target),
+            f(k.start),
+            pct(p)
+        ),
+        KrKind::AtMost => format!(
+            "(reference − value) ÷ (reference − bound) = ({} − {}) ÷ ({} − {}) = {}",
+            f(k.start),
+            f(value),
+            f(k.start),
+            f(k.target),
+            pct(p)
+        ),
+        KrKind::Band => format!("outside the band: 1 − distance ÷ width = {}", pct(p)),
+        KrKind::Milestone => format!(
+            "milestone {}: {}",
+            if p >= 1.0 { "done" } else { "not done" },
+            pct(p)
+        ),
+    })
 }
 
 fn company(v: &View) -> Reply {
@@ -247,7 +477,7 @@ fn company(v: &View) -> Reply {
     r.note("`status <dept>` for one department · `map` for the strategy map · `gaps` for what is missing")
 }
 
-fn department(v: &View, key: &Key) -> Reply {
+async fn department(app: &App, actor: &Actor, v: &View, key: &Key) -> Result<Reply> {
     let d = v
         .spec
         .departments
@@ -301,11 +531,302 @@ fn department(v: &View, key: &Key) -> Reply {
         }
         r = r.heading("Scorecard objectives served").table(s);
     }
-    let deps = super::strategy::deps_table(v, Some(key));
+    r = head_questions(app, actor, v, key, &scope, r).await?;
+    let deps = super::strategy::deps_table_of(v, Some(scope.as_slice()));
     if !deps.rows.is_empty() {
-        r = r.heading("Dependencies").table(deps);
+        r = r
+            .heading(if scope.len() > 1 {
+                "Dependencies (with sub-teams)"
+            } else {
+                "Dependencies"
+            })
+            .table(deps);
     }
-    r
+    Ok(r)
+}
+
+/// What a department head asks of `status <dept>` beyond the figures (README, *status
+/// <dept>*): who answered this period's check-in and who is missing, reported blockers,
+/// due dates, what changed since the last digest, open actions, and the next check-in and
+/// review. `scope` is the department and its sub-teams.
+async fn head_questions(
+    app: &App,
+    actor: &Actor,
+    v: &View,
+    key: &Key,
+    scope: &[&Key],
+    mut r: Reply,
+) -> Result<Reply> {
+    use crate::domain::calendar::{department_events, events, next_occurrence};
+    let org = actor.org.id;
+    let zone = app.person_zone(org, &v.spec, &actor.person.spec).await?;
+    let fmt = |t: chrono::DateTime<chrono::Utc>| {
+        t.with_timezone(&zone).format("%a %-d %b %H:%M").to_string()
+    };
+    let krs: Vec<&KeyResultSpec> = v
+        .spec
+        .objectives
+        .iter()
+        .filter(|o| v.in_active_cycle(o))
+        .filter(|o| {
+            crate::domain::org::owning_department(&v.spec, o).is_some_and(|k| scope.contains(&k))
+        })
+        .flat_map(|o| v.key_results_of(&o.code))
+        .collect();
+
+    // Who answered this period's check-in, per department with a check-in cadence.
+    r = r.heading("This period's check-in");
+    let mut any = false;
+    for d in scope {
+        let states = app
+            .store
+            .latest_prompt_states(org, d.as_str(), v.now)
+            .await?;
+        let Some(due) = states.iter().map(|s| s.3).min() else {
+            continue;
+        };
+        any = true;
+        let names = |want: &[&str]| -> Vec<String> {
+            let mut n: Vec<String> = states
+                .iter()
+                .filter(|s| want.contains(&s.2.as_str()))
+                .map(|s| s.1.clone())
+                .collect();
+            n.dedup();
+            n
+        };
+        let answered = names(&["answered", "late"][..]);
+        let excused = names(&["skipped", "away"][..]);
+        let missing: Vec<String> = {
+            let mut n: Vec<String> = states
+                .iter()
+                .filter(|s| {
+                    !matches!(
+                        s.2.as_str(),
+                        "answered" | "late" | "skipped" | "away" | "undeliverable"
+                    )
+                })
+                .map(|s| s.1.clone())
+                .collect();
+            n.dedup();
+            n
+        };
+        let list = |n: &[String]| {
+            if n.is_empty() {
+                "nobody".to_string()
+            } else {
+                n.join(", ")
+            }
+        };
+        let mut line = format!(
+            "{d} (asked {}): answered {} · missing {}",
+            fmt(due),
+            list(&answered),
+            list(&missing)
+        );
+        if !excused.is_empty() {
+            line.push_str(&format!(" · skipped or away {}", excused.join(", ")));
+        }
+        r = r.text(line);
+    }
+    if !any {
+        r = r.text("No check-in prompt has gone out yet.");
+    }
+
+    // Blockers reported in the latest check-in of each key result.
+    let mut blockers = Vec::new();
+    for k in &krs {
+        let (rows, _) = app.store.history(org, k.code.as_str(), 5).await?;
+        if let Some(c) = rows.iter().find(|c| c.superseded_by.is_none())
+            && let Some(b) = c.blockers.as_deref().filter(|b| !b.trim().is_empty())
+        {
+            blockers.push(format!(
+                "{}: {b} ({}, {})",
+                k.code,
+                c.person_name,
+                c.recorded_at.with_timezone(&zone).format("%-d %b")
+            ));
+        }
+    }
+    r = r.heading("Blockers reported");
+    r = if blockers.is_empty() {
+        r.text("None in the latest check-ins.")
+    } else {
+        blockers
+            .into_iter()
+            .fold(r, |r, b| r.text(format!("• {b}")))
+    };
+
+    // Due dates: key results and initiatives of the scope not done yet.
+    let today = v.now.date_naive();
+    let mut due = Table::new(&[
+        ("Due", Align::Left),
+        ("Code", Align::Left),
+        ("What", Align::Left),
+    ]);
+    let mut dues: Vec<(chrono::NaiveDate, String, String)> = krs
+        .iter()
+        .filter(|k| v.progress(&k.code).is_none_or(|p| p < 1.0 - 1e-9))
+        .filter_map(|k| Some((k.due?, k.code.to_string(), k.title.clone())))
+        .collect();
+    for i in v
+        .spec
+        .initiatives
+        .iter()
+        .filter(|i| i.departments.iter().any(|d| scope.contains(&d)))
+    {
+        let st = initiative_state(i, today);
+        if let Some(m) = st.next
+            && let Some(d) = m.due
+        {
+            dues.push((
+                d,
+                i.code.to_string(),
+                format!("{} (milestone of {})", m.title, i.title),
+            ));
+        }
+    }
+    dues.sort();
+    for (d, code, what) in dues {
+        due.row(vec![
+            Cell::text(if d < today {
+                format!("{d} passed")
+            } else {
+                d.to_string()
+            }),
+            Cell::text(code),
+            Cell::text(what),
+        ]);
+    }
+    r = r.heading("Due dates");
+    r = if due.rows.is_empty() {
+        r.text("Nothing due.")
+    } else {
+        r.table(due)
+    };
+
+    // What moved since the last digest of the department (else the last seven days).
+    let all = events(&v.spec);
+    let mine = department_events(&v.spec, &all, key);
+    let digest = mine
+        .iter()
+        .filter(|e| e.purpose == "digest" && e.department.as_ref() == Some(key))
+        .filter_map(|e| {
+            let local = v.now.with_timezone(&e.tz).naive_local();
+            let l = e.rule.latest_at_or_before(local)?;
+            Some(crate::domain::cadence::to_instant(l, e.tz))
+        })
+        .max();
+    let (since, since_words) = match digest {
+        Some(t) => (t, format!("since the last digest ({})", fmt(t))),
+        None => (
+            v.now - chrono::Duration::days(7),
+            "in the last 7 days (no digest cadence)".to_string(),
+        ),
+    };
+    let then = app.store.load_state_at(org, since).await?;
+    let before = crate::domain::progress::rollup(&v.spec, &then, since);
+    let mut moved = Table::new(&[
+        ("Code", Align::Left),
+        ("Was", Align::Right),
+        ("Now", Align::Right),
+        ("Change", Align::Left),
+    ]);
+    for k in &krs {
+        let was = before.key_results.get(&k.code);
+        let now = v.rollup.key_results.get(&k.code);
+        let (wv, nv) = (was.and_then(|e| e.value), now.and_then(|e| e.value));
+        if wv == nv {
+            continue;
+        }
+        let (wp, np) = (was.and_then(|e| e.progress), now.and_then(|e| e.progress));
+        let change = match (wp, np) {
+            (Some(a), Some(b)) if b > a + 1e-9 => format!("↑ {} → {}", pct(a), pct(b)),
+            (Some(a), Some(b)) if b < a - 1e-9 => format!("↓ {} → {}", pct(a), pct(b)),
+            (None, Some(b)) => format!("new figure: {}", pct(b)),
+            _ => "= same progress".to_string(),
+        };
+        moved.row(vec![
+            Cell::text(k.code.as_str()),
+            Cell::Figure {
+                value: wv,
+                unit: k.unit.clone(),
+            },
+            Cell::Figure {
+                value: nv,
+                unit: k.unit.clone(),
+            },
+            Cell::text(change),
+        ]);
+    }
+    r = r.heading(format!("Changed {since_words}"));
+    r = if moved.rows.is_empty() {
+        r.text("No figure moved.")
+    } else {
+        r.table(moved)
+    };
+
+    // Open actions of the department and its sub-teams.
+    let actions = app.store.captures(org, None, Some("action")).await?;
+    let mut open = Table::new(&[
+        ("#", Align::Right),
+        ("Action", Align::Left),
+        ("Owner", Align::Left),
+        ("Due", Align::Left),
+    ]);
+    for c in actions.iter().filter(|c| {
+        c.status == "open"
+            && c.department
+                .as_deref()
+                .is_some_and(|d| scope.iter().any(|k| k.as_str() == d))
+    }) {
+        open.row(vec![
+            Cell::text(c.id.to_string()),
+            Cell::text(&c.text),
+            Cell::text(c.owner_name.as_deref().unwrap_or("—")),
+            Cell::text(
+                c.due_on
+                    .map(|d| {
+                        if d < today {
+                            format!("{d} passed")
+                        } else {
+                            d.to_string()
+                        }
+                    })
+                    .unwrap_or_else(|| "—".into()),
+            ),
+        ]);
+    }
+    r = r.heading("Open actions");
+    r = if open.rows.is_empty() {
+        r.text("None.")
+    } else {
+        r.table(open)
+    };
+
+    // The next check-in and review.
+    // The department's own cadence (not a measure's collection), else an ancestor's.
+    let own_prefix = format!("department.{key}.");
+    let next = |purpose: &str| {
+        let own = mine
+            .iter()
+            .filter(|e| e.purpose == purpose && e.uid.starts_with(&own_prefix));
+        let inherited = mine
+            .iter()
+            .filter(|e| e.purpose == purpose && e.uid.starts_with("department."));
+        own.filter_map(|e| next_occurrence(e, v.now))
+            .min()
+            .or_else(|| inherited.filter_map(|e| next_occurrence(e, v.now)).min())
+    };
+    let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(fmt).unwrap_or_else(|| "none declared".into())
+    };
+    r = r.heading("Next").text(format!(
+        "Check-in {} · review {} ({zone})",
+        when(next("checkin")),
+        when(next("review"))
+    ));
+    Ok(r)
 }
 
 /// A perspective's view with its scorecard picture attached.
@@ -360,7 +881,7 @@ fn perspective(v: &View, p: Perspective) -> Reply {
 
 fn measure_rows(v: &View, t: &mut Table, objective: &Code) {
     for m in v.spec.measures.iter().filter(|m| &m.objective == objective) {
-        let current = v.rollup_measure_value(&m.code).or(m.baseline);
+        let current = v.rollup_measure_value(&m.code);
         t.row(vec![
             Cell::text(format!("  {}", m.code)),
             Cell::text(format!("  {}", m.title)),
@@ -372,7 +893,11 @@ fn measure_rows(v: &View, t: &mut Table, objective: &Code) {
                 value: Some(m.target),
                 unit: m.unit.clone(),
             },
-            Cell::Progress(v.progress(&m.code)),
+            if current.is_none() {
+                Cell::text("not measured")
+            } else {
+                Cell::Progress(v.progress(&m.code))
+            },
             v.status_cell(&m.code),
         ]);
     }
@@ -429,6 +954,7 @@ fn scorecard_objective(v: &View, code: &Code) -> Reply {
     if !o.rows.is_empty() {
         r = r.heading("Aligned OKRs").table(o);
     }
+    r = initiatives_section(v, code, r);
     for l in v
         .spec
         .links
@@ -541,11 +1067,42 @@ pub async fn kr(app: &App, actor: &Actor, code: &Code) -> Result<Reply> {
             KrKind::AtLeast => format!("hold at least {}", f(k.target)),
             KrKind::AtMost => format!("hold at most {}", f(k.target)),
             KrKind::Milestone => "milestone: done or not done".into(),
-            KrKind::Baseline => "establish a baseline".into(),
+            KrKind::Baseline => match k.target {
+                None => {
+                    "establish a baseline (stays out of progress until its target is set)".into()
+                }
+                Some(_) => format!("baseline, now from {} to {}", f(k.start), f(k.target)),
+            },
             KrKind::Metric => format!("from {} to {}", f(k.start), f(k.target)),
         };
-        r = r.text(format!("Current {} · {range}", f(ev.and_then(|e| e.value))));
-        if let Some(ev) = ev {
+        let value = ev.and_then(|e| e.value);
+        let current = match super::view::empty_state(k, value) {
+            Some("not measured") => "not measured".to_string(),
+            Some(_) => format!("baseline: {}", f(value)),
+            None => f(value),
+        };
+        r = r.text(format!("Current {current} · {range}"));
+        if let Some(d) = k.due {
+            let days = (d - v.now.date_naive()).num_days();
+            let when = match days {
+                0 => "today".to_string(),
+                1 => "tomorrow".to_string(),
+                n if n > 1 => format!("in {n} days"),
+                -1 => "passed yesterday".to_string(),
+                n => format!("passed {} days ago", -n),
+            };
+            let overdue =
+                crate::domain::progress::milestone_overdue(k, ev.and_then(|e| e.progress), v.now);
+            r = r.text(format!(
+                "Due {d} ({when}){}",
+                if overdue {
+                    ": not done, so it is off track"
+                } else {
+                    ""
+                }
+            ));
+        }
+        if let Some(ev) = ev.filter(|_| super::view::empty_state(k, value).is_none()) {
             r = r.text(format!(
                 "Progress {}   expected by now {}   {} {}{}",
                 crate::bot::render::progress_bar(ev.progress),
@@ -560,6 +1117,30 @@ pub async fn kr(app: &App, actor: &Actor, code: &Code) -> Result<Reply> {
                     ""
                 }
             ));
+            if let Some(a) = kr_arithmetic(k, ev.value, ev.progress) {
+                r = r.text(format!("Progress = {a}"));
+            }
+        }
+        if let Some(o) = objective {
+            let parts = objective_parts(&v.spec, &v.rollup, &o.code);
+            let total: f64 = parts.iter().filter(|c| c.counted).map(|c| c.weight).sum();
+            let me = parts.iter().find(|c| &c.code == code);
+            r = r.text(match me {
+                Some(c) if c.counted => format!(
+                    "Counts towards {} with weight {} of {} ({} of its figure).",
+                    o.code,
+                    weight(c.weight),
+                    weight(total),
+                    pct(c.weight / total)
+                ),
+                Some(c) if c.progress.is_none() => format!(
+                    "Not counted in {} yet: {} (weight {}).",
+                    o.code,
+                    super::view::empty_state(k, ev.and_then(|e| e.value)).unwrap_or("no figure"),
+                    weight(c.weight)
+                ),
+                _ => format!("Not counted in {}: weight 0.", o.code),
+            });
         }
     } else if let Some(m) = v.spec.measures.iter().find(|m| &m.code == code) {
         unit = m.unit.clone();
@@ -578,10 +1159,21 @@ pub async fn kr(app: &App, actor: &Actor, code: &Code) -> Result<Reply> {
                 .map(|s| format!(" · source {s}"))
                 .unwrap_or_default()
         ));
-        r = r.text(format!(
-            "Attainment {}",
-            crate::bot::render::progress_bar(v.progress(code))
-        ));
+        r = r.text(match v.rollup_measure_value(code) {
+            Some(_) => format!(
+                "Attainment {}",
+                crate::bot::render::progress_bar(v.progress(code))
+            ),
+            None => format!(
+                "Not measured yet{}: left out of its objective's figure.",
+                m.baseline
+                    .map(|b| format!(
+                        " (baseline {})",
+                        crate::bot::render::figure(Some(b), &m.unit)
+                    ))
+                    .unwrap_or_default()
+            ),
+        });
     } else {
         return Err(AppError::NotFound(format!(
             "There is no key result or measure `{code}` in {}. `okrs all` lists them.",
@@ -593,7 +1185,7 @@ pub async fn kr(app: &App, actor: &Actor, code: &Code) -> Result<Reply> {
         .await?
         .map(|t| super::pictures::image(super::pictures::KR_TREND, Some(code.as_str()), t.alt()));
     if rows.is_empty() {
-        let mut r = r.note("No check-ins yet: the figure shown is the starting point.");
+        let mut r = r.note("No check-ins yet: not measured, so it counts in no figure.");
         r.blocks.extend(picture);
         return Ok(r);
     }

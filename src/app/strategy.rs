@@ -208,6 +208,12 @@ pub async fn map(app: &App, actor: &Actor) -> Result<Reply> {
 
 /// The dependency board rows, for every dependency or those touching one department.
 pub fn deps_table(v: &View, dept: Option<&Key>) -> Table {
+    deps_table_of(v, dept.map(|k| vec![k]).as_deref())
+}
+
+/// The dependencies in which any of `depts` is the dependent or the provider (all when
+/// `None`).
+pub fn deps_table_of(v: &View, depts: Option<&[&Key]>) -> Table {
     let mut t = Table::new(&[
         ("Dependency", Align::Left),
         ("Dependent → provider", Align::Left),
@@ -219,15 +225,25 @@ pub fn deps_table(v: &View, dept: Option<&Key>) -> Table {
         ("Rhythm", Align::Left),
     ]);
     for d in &v.spec.dependencies {
-        if let Some(k) = dept
-            && &d.dependent_department != k
-            && &d.provider_department != k
+        if let Some(ks) = depts
+            && !ks.contains(&&d.dependent_department)
+            && !ks.contains(&&d.provider_department)
         {
             continue;
         }
-        let health = match &d.provider_ref {
-            Some(c) => v.status_cell(c),
-            None => v
+        // An initiative has no progress figure: its state (from its milestones) is its
+        // health.
+        let initiative = d.provider_ref.as_ref().and_then(|c| {
+            let i = v.spec.initiatives.iter().find(|i| &i.code == c)?;
+            Some(crate::domain::progress::initiative_state(
+                i,
+                v.now.date_naive(),
+            ))
+        });
+        let health = match (&d.provider_ref, &initiative) {
+            (_, Some(s)) => Cell::text(format!("{} {}", s.status().mark(), s.label())),
+            (Some(c), None) => v.status_cell(c),
+            (None, None) => v
                 .rollup
                 .departments
                 .get(&d.provider_department)
@@ -240,11 +256,15 @@ pub fn deps_table(v: &View, dept: Option<&Key>) -> Table {
                     stale: false,
                 }),
         };
-        let overdue = d.needed_by.is_some_and(|n| n < v.now.date_naive())
-            && d.provider_ref
+        let delivered = match &initiative {
+            Some(s) => s.total > 0 && s.done == s.total,
+            None => d
+                .provider_ref
                 .as_ref()
                 .and_then(|c| v.progress(c))
-                .is_none_or(|p| p < 1.0);
+                .is_some_and(|p| p >= 1.0),
+        };
+        let overdue = d.needed_by.is_some_and(|n| n < v.now.date_naive()) && !delivered;
         t.row(vec![
             Cell::text(d.key.as_str()),
             Cell::text(format!(
@@ -254,13 +274,14 @@ pub fn deps_table(v: &View, dept: Option<&Key>) -> Table {
             Cell::text(
                 d.provider_ref
                     .as_ref()
-                    .map(|c| {
-                        format!(
+                    .map(|c| match &initiative {
+                        Some(s) => format!("{c} {}/{} milestones", s.done, s.total),
+                        None => format!(
                             "{c} {}",
                             v.progress(c)
                                 .map(crate::bot::render::percent)
                                 .unwrap_or_default()
-                        )
+                        ),
                     })
                     .unwrap_or_else(|| "the department".into()),
             ),

@@ -125,6 +125,24 @@ impl View {
         self.rollup.cycle.as_ref().is_none_or(|c| *c == o.cycle)
     }
 
+    /// A key result's due date as a table shows it: the date, "passed" when it is behind
+    /// and not done, blank when it has none.
+    pub fn due_text(&self, k: &crate::domain::KeyResultSpec) -> String {
+        let Some(d) = k.due else {
+            return String::new();
+        };
+        let progress = self
+            .rollup
+            .key_results
+            .get(&k.code)
+            .and_then(|e| e.progress);
+        if crate::domain::progress::milestone_overdue(k, progress, self.now) {
+            format!("{d} passed")
+        } else {
+            d.to_string()
+        }
+    }
+
     /// Key-result rows for an objective, indented under it.
     pub fn kr_rows(&self, t: &mut Table, objective: &Code) {
         for k in self.key_results_of(objective) {
@@ -141,12 +159,22 @@ impl View {
                     })
                     .unwrap_or_default(),
                 KrKind::Milestone => "done".into(),
+                KrKind::Baseline if k.target.is_none() => "—".into(),
                 KrKind::AtLeast => format!("≥ {}", crate::bot::render::figure(k.target, &k.unit)),
                 KrKind::AtMost => format!("≤ {}", crate::bot::render::figure(k.target, &k.unit)),
                 _ => crate::bot::render::figure(k.target, &k.unit),
             };
             let value = ev.and_then(|e| e.value);
-            let value = if k.kind == KrKind::Milestone {
+            let progress = match empty_state(k, value) {
+                Some(text) => Cell::text(text),
+                None => Cell::Progress(ev.and_then(|e| e.progress)),
+            };
+            let value = if let (KrKind::Baseline, None, Some(_)) = (k.kind, k.target, value) {
+                Cell::text(format!(
+                    "baseline: {}",
+                    crate::bot::render::figure(value, &k.unit)
+                ))
+            } else if k.kind == KrKind::Milestone {
                 Cell::text(if value == Some(1.0) {
                     "done"
                 } else {
@@ -163,10 +191,24 @@ impl View {
                 Cell::text(format!("  {}", k.title)),
                 value,
                 Cell::text(target),
-                Cell::Progress(ev.and_then(|e| e.progress)),
+                progress,
                 self.status_cell(&k.code),
+                Cell::text(self.due_text(k)),
                 Cell::text(k.owner.as_ref().map(|o| o.as_str()).unwrap_or("—")),
             ]);
         }
+    }
+}
+
+/// What the progress column says instead of a bar when there is nothing to score (README,
+/// *How figures are computed*): "not measured" for a key result or measure never measured
+/// (a milestone is "not done" instead and scores 0), "no target yet" for a baseline key
+/// result whose target is not set.
+pub fn empty_state(k: &crate::domain::KeyResultSpec, value: Option<f64>) -> Option<&'static str> {
+    match (k.kind, value) {
+        (KrKind::Milestone, _) => None,
+        (KrKind::Baseline, Some(_)) if k.target.is_none() => Some("no target yet"),
+        (_, None) => Some("not measured"),
+        _ => None,
     }
 }

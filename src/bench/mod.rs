@@ -292,6 +292,8 @@ pub fn synthetic_org(args: &BenchArgs, now: DateTime<Utc>) -> OrgSpec {
             },
             parent: (!first_of_dept).then(|| c(format!("O{}", i - i % per_dept))),
             weight: 1.0,
+            // Exercise the cascade path of the rollup.
+            include_children: true,
         });
     }
     let mut key_results = Vec::new();

@@ -69,6 +69,7 @@ fn print_delivered<W: Write>(
     tz: chrono_tz::Tz,
     delivered: &[(DateTime<Utc>, Target, Outbound)],
     buttons: &mut Vec<Action>,
+    width: usize,
 ) -> std::io::Result<()> {
     let mut others = 0;
     for (at, target, msg) in delivered {
@@ -94,7 +95,7 @@ fn print_delivered<W: Write>(
             place.push_str(" · summary updated in place");
         }
         writeln!(out, "── {when} · {place} ──")?;
-        out.write_all(text::render_pressable(&msg.reply, buttons).as_bytes())?;
+        out.write_all(text::render_pressable(&msg.reply, buttons, width).as_bytes())?;
     }
     if others > 0 {
         writeln!(
@@ -257,6 +258,32 @@ fn press(arg: &str, buttons: &[Action]) -> Result<Pressed, String> {
     Pressed::parse(&b.id, &b.value, None).map_err(|e| e.0)
 }
 
+/// The terminal's width in columns: `COLUMNS` when the shell exported it, else what
+/// `stty size` reports for the terminal; `None` when neither answers (no terminal).
+pub fn terminal_width() -> Option<usize> {
+    let valid = |n: usize| (20..=1000).contains(&n);
+    if let Some(n) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|n| valid(*n))
+    {
+        return Some(n);
+    }
+    let out = std::process::Command::new("stty")
+        .arg("size")
+        .stdin(std::process::Stdio::inherit())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    String::from_utf8(out.stdout)
+        .ok()?
+        .split_whitespace()
+        .nth(1)?
+        .parse::<usize>()
+        .ok()
+        .filter(|n| valid(*n))
+}
+
 /// Runs the shell until end of input or `quit`. Returns the number of commands run.
 /// With `png` set, pictures attached to replies are written there and their paths printed;
 /// the text is the same either way.
@@ -275,6 +302,13 @@ pub async fn run<R: AsyncBufRead + Unpin, W: Write>(
             .await
             .unwrap_or(spec.org.time_zone),
         Err(_) => chrono_tz::UTC,
+    };
+    // A script (input that is not a terminal) gets the default width, so its output does
+    // not depend on where it runs.
+    let width = if interactive {
+        terminal_width().unwrap_or(text::DEFAULT_WIDTH)
+    } else {
+        text::DEFAULT_WIDTH
     };
     let mut count = 0;
     // The buttons printed since the last command, numbered for `press <n>`.
@@ -339,7 +373,7 @@ pub async fn run<R: AsyncBufRead + Unpin, W: Write>(
                     match advance(app, sim, until).await {
                         Ok(delivered) => {
                             buttons.clear();
-                            print_delivered(out, actor, spec_tz, &delivered, &mut buttons)?;
+                            print_delivered(out, actor, spec_tz, &delivered, &mut buttons, width)?;
                             writeln!(
                                 out,
                                 "It is now {}.\n",
@@ -366,7 +400,7 @@ pub async fn run<R: AsyncBufRead + Unpin, W: Write>(
         };
         buttons.clear();
         let mut reply = run_inbound(app, actor, what).await;
-        out.write_all(text::render_pressable(&reply, &mut buttons).as_bytes())?;
+        out.write_all(text::render_pressable(&reply, &mut buttons, width).as_bytes())?;
         write_pictures(app, actor, &reply, png, out).await?;
         // A reply with a form asks for its fields, then submits it (forms may chain).
         while let Some(form) = reply.form().cloned() {
@@ -379,7 +413,7 @@ pub async fn run<R: AsyncBufRead + Unpin, W: Write>(
             };
             reply = run_inbound(app, actor, what).await;
             buttons.clear();
-            out.write_all(text::render_pressable(&reply, &mut buttons).as_bytes())?;
+            out.write_all(text::render_pressable(&reply, &mut buttons, width).as_bytes())?;
             write_pictures(app, actor, &reply, png, out).await?;
         }
         writeln!(out)?;
@@ -389,7 +423,7 @@ pub async fn run<R: AsyncBufRead + Unpin, W: Write>(
             && let Ok(delivered) = advance(app, sim, sim.clock.now()).await
             && !delivered.is_empty()
         {
-            print_delivered(out, actor, spec_tz, &delivered, &mut buttons)?;
+            print_delivered(out, actor, spec_tz, &delivered, &mut buttons, width)?;
         }
         out.flush()?;
     }

@@ -181,6 +181,11 @@ pub struct ObjectiveSpec {
     /// Parent OKR objective in the cascade.
     pub parent: Option<Code>,
     pub weight: f64,
+    /// Count child objectives (weight `child.weight`) in this objective's progress beside
+    /// its key results. Off by default: an objective is the weighted mean of its key
+    /// results only (PRODUCT §5).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub include_children: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

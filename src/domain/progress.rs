@@ -5,7 +5,8 @@
 //! figures are shares in `[0, 1]`; `None` means "nothing to judge yet" and is left out of
 //! every mean (it never counts as 0).
 //!
-//! Rollup chain: key result → OKR objective (and its child objectives) → scorecard
+//! Rollup chain: key result → OKR objective (and its child objectives when it sets
+//! `include_children`) → scorecard
 //! objective (with its measures) → perspective → company. Departments get a separate
 //! rollup over the objectives they own.
 //!
@@ -21,7 +22,8 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use super::cadence::parse_rule;
 use super::model::{Code, Confidence, Direction, Key, KrKind, Perspective, Status};
 use super::org::{
-    Current, CycleSpec, DepartmentSpec, KeyResultSpec, MeasureSpec, OrgSpec, OrgState,
+    Current, CycleSpec, DepartmentSpec, InitiativeSpec, KeyResultSpec, MeasureSpec, MilestoneSpec,
+    ObjectiveSpec, OrgSpec, OrgState,
 };
 
 /// Check-in period used when neither the key result nor any department up the tree
@@ -76,7 +78,7 @@ pub struct KrEval {
     pub status: Status,
     /// No check-in for two periods. A flag shown beside the status; it does not change it.
     pub stale: bool,
-    /// Current figure: the latest check-in, else the start.
+    /// Current figure: the latest check-in; `None` when never measured.
     pub value: Option<f64>,
     /// Confidence of the latest check-in, fresh or not.
     pub confidence: Option<Confidence>,
@@ -113,9 +115,12 @@ fn finite(x: Option<f64>) -> Option<f64> {
 
 /// Progress of a key result given its current value (`None`: no check-in yet).
 ///
+/// A key result that was never measured (`value` is `None`) has no progress, whatever its
+/// kind, except a milestone (not done until someone says it is done: 0).
+///
 /// - `metric`: `(v − start) / (target − start)` clamped to `[0, 1]`, so decreasing targets
-///   (14 → 7) work too. `v` defaults to `start`; a missing `start` reads as 0 when a value
-///   exists. No value and no start, or no target: `None`. A degenerate `start == target`
+///   (14 → 7) work too. A missing `start` reads as 0. No value or no target: `None`. A
+///   degenerate `start == target`
 ///   (the manifest rejects it) reads as "reach at least the target": 1 when `v ≥ target`,
 ///   else 0.
 /// - `at_least` (bound `b = target`, reference `r = start`, default `b − max(|b|, 1)`): 1
@@ -124,9 +129,10 @@ fn finite(x: Option<f64>) -> Option<f64> {
 ///   not held.
 /// - `band` `(low, high)` (swapped if reversed): 1 within, else `1 − dist / width` clamped,
 ///   where `width = high − low`, or `max(|low|, 1)` for a zero-width band.
-/// - Held kinds use `v = value`, else `start`; neither gives `None`.
+/// - Held kinds use `v = value`; no value gives `None`.
 /// - `milestone`: 1 when the value is ≥ 0.5 (done), else 0; no value is 0.
-/// - `baseline`: `None` until a value is set, then 1.
+/// - `baseline`: `None` (it shows "baseline: <value>") until the manifest sets its
+///   `target`; then it scores as a `metric` from `start` (0 when absent).
 ///
 /// Non-finite numbers are treated as absent.
 pub fn kr_progress(kr: &KeyResultSpec, value: Option<f64>) -> Option<f64> {
@@ -134,23 +140,21 @@ pub fn kr_progress(kr: &KeyResultSpec, value: Option<f64>) -> Option<f64> {
     let start = finite(kr.start);
     let target = finite(kr.target);
     match kr.kind {
-        KrKind::Metric => {
+        KrKind::Metric | KrKind::Baseline => {
             let t = target?;
-            let v = value.or(start)?;
-            Some(metric_progress(start.unwrap_or(0.0), t, v))
+            Some(metric_progress(start.unwrap_or(0.0), t, value?))
         }
-        KrKind::AtLeast => Some(at_least_score(target?, start, value.or(start)?)),
-        KrKind::AtMost => Some(at_most_score(target?, start, value.or(start)?)),
+        KrKind::AtLeast => Some(at_least_score(target?, start, value?)),
+        KrKind::AtMost => Some(at_most_score(target?, start, value?)),
         KrKind::Band => {
             let (lo, hi) = kr.band.filter(|(l, h)| l.is_finite() && h.is_finite())?;
-            Some(band_score(lo, hi, value.or(start)?))
+            Some(band_score(lo, hi, value?))
         }
         KrKind::Milestone => Some(if value.is_some_and(|v| v >= 0.5) {
             1.0
         } else {
             0.0
         }),
-        KrKind::Baseline => value.map(|_| 1.0),
     }
 }
 
@@ -200,7 +204,8 @@ fn band_score(low: f64, high: f64, v: f64) -> f64 {
 
 /// Attainment of a measure: 0 at the red threshold, 1 at target, clamped.
 ///
-/// The value is `value`, else the measure's baseline, else `None`.
+/// The value is the latest measurement; a measure never measured has no attainment (its
+/// `baseline` is where it started, not a measurement).
 /// - `up`: `(v − red) / (target − red)`; `down`: `(red − v) / (red − target)`. A red
 ///   threshold on the wrong side of the target (or equal to it) gives 1 at target or better,
 ///   else 0.
@@ -208,7 +213,7 @@ fn band_score(low: f64, high: f64, v: f64) -> f64 {
 ///   the band at which attainment reaches 0): 1 within, else `1 − dist / red` clamped;
 ///   `red ≤ 0` gives 0 outside.
 pub fn measure_attainment(m: &MeasureSpec, value: Option<f64>) -> Option<f64> {
-    let v = finite(value).or(finite(m.baseline))?;
+    let v = finite(value)?;
     let a = match m.direction {
         Direction::Up => {
             let den = m.target - m.red;
@@ -365,8 +370,11 @@ pub fn kr_period(spec: &OrgSpec, kr: &KeyResultSpec) -> Duration {
 ///     `progress / expected` ≥ 0.9 on track, ≥ 0.6 at risk, else off track.
 ///   - `at_least` / `at_most` / `band`: 1 → on track, ≥ 0.7 at risk, else off track.
 ///   - `milestone`: done → on track; not done and its due date or the cycle's last day has
-///     passed → off track; not done and `expected > 0.8` → at risk; else on track.
-///   - `baseline`: set → on track; not set and `expected > 0.5` → at risk; else no data.
+///     passed → off track; not done and `expected > 0.8` → at risk; else on track. Past
+///     its due date and not done it is off track even when a fresh check-in says otherwise
+///     ([`milestone_overdue`]).
+///   - `baseline` without a target: set → on track; not set and `expected > 0.5` → at
+///     risk; else no data. With a target it is paced like a `metric`.
 ///   - no progress → no data (except milestone and baseline above).
 /// - Stale: the last check-in is older than two periods, or there was never one and the
 ///   cycle started more than two periods ago. Staleness does not change the status.
@@ -414,7 +422,13 @@ fn evaluate_kr_in(
     let fresh = current
         .and_then(|c| c.confidence.filter(|_| now - c.at <= period))
         .map(Status::from);
-    let status = fresh.unwrap_or_else(|| pace_status(kr, progress, cycle, now));
+    // A milestone past its due date and not done is off track, whatever confidence the
+    // last check-in gave: a date that has passed is a fact, not an opinion.
+    let status = if milestone_overdue(kr, progress, now) {
+        Status::OffTrack
+    } else {
+        fresh.unwrap_or_else(|| pace_status(kr, checked.is_some(), progress, cycle, now))
+    };
     let two = period * 2;
     let stale = match last_at {
         Some(at) => now - at > two,
@@ -425,42 +439,30 @@ fn evaluate_kr_in(
         expected,
         status,
         stale,
-        value: checked.or(finite(kr.start)),
+        value: checked,
         confidence,
         last_at,
     }
 }
 
+/// A milestone whose due date has passed (the day after it, UTC) and that is not done.
+pub fn milestone_overdue(kr: &KeyResultSpec, progress: Option<f64>, now: DateTime<Utc>) -> bool {
+    kr.kind == KrKind::Milestone
+        && !progress.is_some_and(|p| p >= DONE)
+        && kr.due.is_some_and(|d| now.date_naive() > d)
+}
+
 fn pace_status(
     kr: &KeyResultSpec,
+    value_set: bool,
     progress: Option<f64>,
     cycle: Option<CycleCtx>,
     now: DateTime<Utc>,
 ) -> Status {
     let expected = cycle.map(|c| c.expected);
     match kr.kind {
-        KrKind::Metric => {
-            let Some(p) = progress else {
-                return Status::NoData;
-            };
-            if p >= DONE {
-                return Status::OnTrack;
-            }
-            let Some(e) = expected else {
-                return Status::NoData;
-            };
-            if e < PACE_GRACE {
-                return Status::OnTrack;
-            }
-            let ratio = p / e;
-            if ratio >= PACE_ON_TRACK {
-                Status::OnTrack
-            } else if ratio >= PACE_AT_RISK {
-                Status::AtRisk
-            } else {
-                Status::OffTrack
-            }
-        }
+        KrKind::Metric => metric_pace(progress, expected),
+        KrKind::Baseline if kr.target.is_some() => metric_pace(progress, expected),
         KrKind::AtLeast | KrKind::AtMost | KrKind::Band => match progress {
             None => Status::NoData,
             Some(p) if p >= DONE => Status::OnTrack,
@@ -482,7 +484,7 @@ fn pace_status(
             }
         }
         KrKind::Baseline => {
-            if progress.is_some() {
+            if value_set {
                 Status::OnTrack
             } else if expected.is_some_and(|e| e > BASELINE_LATE) {
                 Status::AtRisk
@@ -490,6 +492,30 @@ fn pace_status(
                 Status::NoData
             }
         }
+    }
+}
+
+/// Pace-based status of a metric (see [`evaluate_kr`]).
+fn metric_pace(progress: Option<f64>, expected: Option<f64>) -> Status {
+    let Some(p) = progress else {
+        return Status::NoData;
+    };
+    if p >= DONE {
+        return Status::OnTrack;
+    }
+    let Some(e) = expected else {
+        return Status::NoData;
+    };
+    if e < PACE_GRACE {
+        return Status::OnTrack;
+    }
+    let ratio = p / e;
+    if ratio >= PACE_ON_TRACK {
+        Status::OnTrack
+    } else if ratio >= PACE_AT_RISK {
+        Status::AtRisk
+    } else {
+        Status::OffTrack
     }
 }
 
@@ -664,10 +690,11 @@ fn evaluate_objectives(spec: &OrgSpec, idx: &Index, krs: &[KrEval]) -> Vec<Eval>
                     .iter()
                     .map(|&k| (spec.key_results[k].weight, krs[k].progress, krs[k].status)),
             );
+            let with_children = spec.objectives[node].include_children;
             parts.extend(
                 idx.obj_children[node]
                     .iter()
-                    .filter(|&&c| state[c] == DONE_)
+                    .filter(|&&c| with_children && state[c] == DONE_)
                     .map(|&c| {
                         (
                             spec.objectives[c].weight,
@@ -683,25 +710,102 @@ fn evaluate_objectives(spec: &OrgSpec, idx: &Index, krs: &[KrEval]) -> Vec<Eval>
     evals
 }
 
+/// What a contributing row of an objective is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartKind {
+    KeyResult,
+    ChildObjective,
+}
+
+/// One row behind an objective's figure: enough to redo the arithmetic by hand.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contribution {
+    pub kind: PartKind,
+    pub code: Code,
+    pub weight: f64,
+    pub progress: Option<f64>,
+    pub status: Status,
+    /// Whether the row enters the weighted mean: a positive finite weight and a figure.
+    /// Rows without a figure are listed but left out (they never count as 0).
+    pub counted: bool,
+}
+
+/// Every row that makes up the OKR objective `code`'s figure in `rollup`, in manifest
+/// order: its key results, then (only with `include_children`) its child objectives.
+/// The objective's progress is exactly [`weighted_mean`] of these rows' `(weight,
+/// progress)`. Empty for an unknown code.
+pub fn objective_parts(spec: &OrgSpec, rollup: &Rollup, code: &Code) -> Vec<Contribution> {
+    let Some(o) = spec.objective(code) else {
+        return Vec::new();
+    };
+    let counted = |w: f64, p: Option<f64>| w.is_finite() && w > 0.0 && finite(p).is_some();
+    let mut out: Vec<Contribution> = spec
+        .key_results
+        .iter()
+        .filter(|k| &k.objective == code)
+        .map(|k| {
+            let e = rollup.key_results.get(&k.code);
+            let progress = e.and_then(|e| e.progress);
+            Contribution {
+                kind: PartKind::KeyResult,
+                code: k.code.clone(),
+                weight: k.weight,
+                progress,
+                status: e.map_or(Status::NoData, |e| e.status),
+                counted: counted(k.weight, progress),
+            }
+        })
+        .collect();
+    if o.include_children {
+        out.extend(child_objectives(spec, code).into_iter().map(|c| {
+            let e = rollup
+                .objectives
+                .get(&c.code)
+                .copied()
+                .unwrap_or(Eval::NO_DATA);
+            Contribution {
+                kind: PartKind::ChildObjective,
+                code: c.code.clone(),
+                weight: c.weight,
+                progress: e.progress,
+                status: e.status,
+                counted: counted(c.weight, e.progress),
+            }
+        }));
+    }
+    out
+}
+
+/// The objectives whose `parent` is `code`, in manifest order (itself excluded).
+pub fn child_objectives<'a>(spec: &'a OrgSpec, code: &Code) -> Vec<&'a ObjectiveSpec> {
+    spec.objectives
+        .iter()
+        .filter(|o| o.parent.as_ref() == Some(code) && &o.code != code)
+        .collect()
+}
+
 /// Rolls the whole organisation up at `now`.
 ///
 /// - Key results: [`evaluate_kr`] with their objective's cycle (else the active cycle) and
 ///   [`kr_period`].
-/// - OKR objectives (every cycle): weighted mean over their key results (`kr.weight`) and
-///   child objectives (`child.weight`), recursively; status scored from the parts.
+/// - OKR objectives (every cycle): weighted mean over their key results (`kr.weight`);
+///   an objective with `include_children` also counts its child objectives
+///   (`child.weight`), recursively; status scored from the parts. [`objective_parts`]
+///   lists exactly these parts.
 /// - Only objectives of the active cycle ([`active_cycle`]) feed the scorecard,
 ///   department and company rollups.
 /// - Scorecard objective: weighted mean of the active objectives aligned to it, counted once
-///   along the cascade (skipped when an active ancestor is aligned to the same scorecard
-///   objective, since its progress already flows there), weight `objective.weight`; and of
+///   along the cascade (skipped when an active ancestor its progress flows into, through
+///   parents that set `include_children`, is aligned to the same scorecard objective),
+///   weight `objective.weight`; and of
 ///   its measures' attainment, weight `measure.weight`. A measure's status: attainment
 ///   ≥ 0.8 on track, ≥ 0.4 at risk, else off track.
 /// - Perspective: weighted mean (scorecard weight) of its scorecard objectives; only
 ///   perspectives enabled in `spec.perspectives`, in that order.
 /// - Company: plain mean of the perspectives that have progress; status scored likewise.
 /// - Department: weighted mean over the active objectives owned by it or a descendant
-///   department, counting only top-most ones (skipped when an ancestor objective is also
-///   counted for the same department). Nothing → no data.
+///   department, counting only top-most ones (skipped when an ancestor objective its
+///   progress flows into is also counted for the same department). Nothing → no data.
 pub fn rollup(spec: &OrgSpec, state: &OrgState, now: DateTime<Utc>) -> Rollup {
     let idx = Index::new(spec);
     let active = active_cycle(spec, now);
@@ -774,11 +878,23 @@ pub fn rollup(spec: &OrgSpec, state: &OrgState, now: DateTime<Utc>) -> Rollup {
         if !is_active[i] {
             continue;
         }
-        let ancestors: Vec<usize> = idx
-            .ancestors(i)
-            .into_iter()
-            .filter(|&a| is_active[a])
-            .collect();
+        // Ancestors this objective's figure already flows into: up the cascade for as
+        // long as each parent counts its children.
+        let ancestors: Vec<usize> = {
+            let mut out = Vec::new();
+            let mut child = i;
+            for a in idx.ancestors(i) {
+                let flows = spec.objectives[a].include_children && idx.obj_parent[child] == Some(a);
+                if !flows {
+                    break;
+                }
+                if is_active[a] {
+                    out.push(a);
+                }
+                child = a;
+            }
+            out
+        };
         let part = (o.weight, obj_evals[i].progress, obj_evals[i].status);
         for (k, c) in o.aligns_to.iter().enumerate() {
             if o.aligns_to[..k].contains(c) {
@@ -867,6 +983,60 @@ pub fn rollup(spec: &OrgSpec, state: &OrgState, now: DateTime<Utc>) -> Rollup {
             .collect(),
         company,
         cycle: active.map(|c| c.key.clone()),
+    }
+}
+
+/// Where an initiative stands, from its milestones (README, *Initiatives*).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InitiativeState {
+    /// Milestones done, of all.
+    pub done: usize,
+    pub total: usize,
+    /// The first milestone not done (earliest due date first, undated last).
+    pub next: Option<MilestoneSpec>,
+    /// The initiative's due date: its last milestone's.
+    pub due: Option<NaiveDate>,
+    /// A milestone not done whose due date has passed.
+    pub late: bool,
+}
+
+impl InitiativeState {
+    /// `done` (every milestone done), `late` (a milestone past its due date and not
+    /// done), `on schedule`, or `no milestones`.
+    pub fn label(&self) -> &'static str {
+        if self.total == 0 {
+            "no milestones"
+        } else if self.done == self.total {
+            "done"
+        } else if self.late {
+            "late"
+        } else {
+            "on schedule"
+        }
+    }
+
+    /// The status it reads as: late is off track, no milestones is no data.
+    pub fn status(&self) -> Status {
+        if self.total == 0 {
+            Status::NoData
+        } else if self.late && self.done < self.total {
+            Status::OffTrack
+        } else {
+            Status::OnTrack
+        }
+    }
+}
+
+/// The state of an initiative on `today`.
+pub fn initiative_state(i: &InitiativeSpec, today: NaiveDate) -> InitiativeState {
+    let mut open: Vec<&MilestoneSpec> = i.milestones.iter().filter(|m| !m.done).collect();
+    open.sort_by_key(|m| (m.due.is_none(), m.due));
+    InitiativeState {
+        done: i.milestones.len() - open.len(),
+        total: i.milestones.len(),
+        next: open.first().map(|m| (*m).clone()),
+        due: i.milestones.iter().filter_map(|m| m.due).max(),
+        late: open.iter().any(|m| m.due.is_some_and(|d| today > d)),
     }
 }
 
@@ -984,6 +1154,7 @@ mod tests {
             aligns_to: aligns.iter().map(|a| code(a)).collect(),
             parent: parent.map(code),
             weight: 1.0,
+            include_children: false,
         }
     }
 
@@ -1108,10 +1279,7 @@ mod tests {
             approx(kr_progress(&k, Some(-30.0)), 0.0),
             "undershoot clamps"
         );
-        assert!(
-            approx(kr_progress(&k, None), 0.0),
-            "no check-in reads the start"
-        );
+        assert_eq!(kr_progress(&k, None), None, "never measured is not 0 %");
     }
 
     #[test]
@@ -1129,7 +1297,7 @@ mod tests {
         assert_eq!(kr_progress(&k, Some(5.0)), Some(1.0));
         assert_eq!(kr_progress(&k, Some(6.0)), Some(1.0));
         assert_eq!(kr_progress(&k, Some(4.0)), Some(0.0));
-        assert_eq!(kr_progress(&k, None), Some(1.0));
+        assert_eq!(kr_progress(&k, None), None);
     }
 
     #[test]
@@ -1171,10 +1339,7 @@ mod tests {
         assert_eq!(kr_progress(&k, Some(2.0)), Some(1.0));
         assert!(approx(kr_progress(&k, Some(6.0)), 0.5));
         assert!(approx(kr_progress(&k, Some(12.0)), 0.0));
-        assert!(
-            approx(kr_progress(&k, None), 0.0),
-            "no check-in reads the reference"
-        );
+        assert_eq!(kr_progress(&k, None), None, "never measured");
         // Default reference: b + max(|b|, 1) = 20 for b = 10.
         let d = kr(KrKind::AtMost, None, Some(10.0));
         assert!(approx(kr_progress(&d, Some(15.0)), 0.5));
@@ -1212,11 +1377,15 @@ mod tests {
     }
 
     #[test]
-    fn baseline_has_no_progress_until_set() {
+    fn baseline_stays_out_of_progress_until_its_target_is_set() {
         let k = kr(KrKind::Baseline, None, None);
         assert_eq!(kr_progress(&k, None), None);
-        assert_eq!(kr_progress(&k, Some(42.0)), Some(1.0));
-        assert_eq!(kr_progress(&k, Some(0.0)), Some(1.0));
+        assert_eq!(kr_progress(&k, Some(42.0)), None);
+        assert_eq!(kr_progress(&k, Some(0.0)), None);
+        // With a target it scores like a metric.
+        let t = kr(KrKind::Baseline, Some(40.0), Some(20.0));
+        assert!(approx(kr_progress(&t, Some(30.0)), 0.5));
+        assert_eq!(kr_progress(&t, None), None);
     }
 
     // ---- measures ----------------------------------------------------------------------
@@ -1232,7 +1401,11 @@ mod tests {
             baseline: Some(60.0),
             ..up.clone()
         };
-        assert!(approx(measure_attainment(&with_baseline, None), 0.2));
+        assert_eq!(
+            measure_attainment(&with_baseline, None),
+            None,
+            "a baseline is not a measurement"
+        );
         assert!(approx(measure_attainment(&with_baseline, Some(90.0)), 0.8));
 
         let down = measure("M2", "C1", Direction::Down, 2.0, 10.0);
@@ -1417,7 +1590,13 @@ mod tests {
         assert_eq!(status(29.0), Status::OffTrack);
         assert_eq!(status(100.0), Status::OnTrack);
         // Early in the cycle nobody is behind.
-        assert_eq!(eval_at(&k, None, at(2026, 1, 2, 0)).status, Status::OnTrack);
+        let early = at(2026, 1, 2, 0);
+        assert_eq!(
+            eval_at(&k, Some(&cur(0.0, None, early)), early).status,
+            Status::OnTrack
+        );
+        // Never measured: no figure, so no pace to judge (not "on track" from the start).
+        assert_eq!(eval_at(&k, None, early).status, Status::NoData);
         // No cycle, not done: no pace to judge.
         let e = evaluate_kr(&k, None, None, Duration::days(7), mid);
         assert_eq!(
@@ -1431,7 +1610,10 @@ mod tests {
         let k = kr(KrKind::Metric, Some(3.0), Some(10.0));
         let e = eval_at(&k, None, at(2026, 1, 14, 0));
         assert!(!e.stale);
-        assert_eq!(e.value, Some(3.0), "current figure is the start");
+        assert_eq!(
+            e.value, None,
+            "never measured: no current figure (not the start)"
+        );
         assert_eq!(e.last_at, None);
         assert!(eval_at(&k, None, at(2026, 1, 16, 0)).stale);
         assert!(
@@ -1469,6 +1651,18 @@ mod tests {
             eval_at(&k, None, at(2026, 2, 2, 0)).status,
             Status::OffTrack
         );
+        // A fresh "on track" does not hide a date that has passed.
+        let hopeful = cur(0.0, Some(Confidence::OnTrack), at(2026, 2, 1, 12));
+        assert_eq!(
+            eval_at(&k, Some(&hopeful), at(2026, 2, 2, 0)).status,
+            Status::OffTrack,
+            "past due and not done, though the check-in says on track"
+        );
+        assert_eq!(
+            eval_at(&k, Some(&hopeful), at(2026, 2, 1, 13)).status,
+            Status::OnTrack,
+            "before the due date the check-in's confidence stands"
+        );
         let done = cur(1.0, None, early);
         assert_eq!(
             eval_at(&k, Some(&done), at(2026, 3, 1, 0)).status,
@@ -1486,13 +1680,52 @@ mod tests {
     }
 
     #[test]
+    fn initiative_state_follows_its_milestones() {
+        let m = |due: u32, done: bool| MilestoneSpec {
+            title: format!("m{due}"),
+            due: Some(date(2026, 2, due)),
+            done,
+        };
+        let i = InitiativeSpec {
+            code: Code::parse("I1").unwrap(),
+            title: "Programme".into(),
+            owner: None,
+            departments: vec![],
+            objectives: vec![],
+            measures: vec![],
+            milestones: vec![m(20, false), m(5, true), m(10, false)],
+        };
+        let s = initiative_state(&i, date(2026, 2, 10));
+        assert_eq!((s.done, s.total, s.due), (1, 3, Some(date(2026, 2, 20))));
+        assert_eq!(s.next.as_ref().map(|m| m.title.as_str()), Some("m10"));
+        assert_eq!(
+            (s.label(), s.status()),
+            ("on schedule", Status::OnTrack),
+            "due day"
+        );
+        let s = initiative_state(&i, date(2026, 2, 11));
+        assert_eq!((s.label(), s.status()), ("late", Status::OffTrack));
+        let all = InitiativeSpec {
+            milestones: vec![m(5, true)],
+            ..i.clone()
+        };
+        assert_eq!(initiative_state(&all, date(2026, 3, 1)).label(), "done");
+        let none = InitiativeSpec {
+            milestones: vec![],
+            ..i
+        };
+        let s = initiative_state(&none, date(2026, 3, 1));
+        assert_eq!((s.label(), s.status()), ("no milestones", Status::NoData));
+    }
+
+    #[test]
     fn baseline_status() {
         let k = kr(KrKind::Baseline, None, None);
         assert_eq!(eval_at(&k, None, at(2026, 1, 20, 0)).status, Status::NoData);
         assert_eq!(eval_at(&k, None, at(2026, 2, 20, 0)).status, Status::AtRisk);
         let c = cur(7.0, None, at(2026, 1, 10, 0));
         let e = eval_at(&k, Some(&c), at(2026, 2, 20, 0));
-        assert_eq!((e.status, e.progress), (Status::OnTrack, Some(1.0)));
+        assert_eq!((e.status, e.progress), (Status::OnTrack, None));
     }
 
     // ---- rollups -----------------------------------------------------------------------
@@ -1514,9 +1747,26 @@ mod tests {
         let r = rollup(&spec, &state, at(2026, 1, 20, 0));
         assert!(approx(obj_progress(&r, "O2"), 1.0));
         assert_eq!(r.objectives[&code("O3")], Eval::NO_DATA);
-        assert!(approx(obj_progress(&r, "O1"), 0.75));
+        // By default an objective is the weighted mean of its own key results only.
+        assert!(approx(obj_progress(&r, "O1"), 0.5));
         assert_eq!(r.key_results[&code("K4")].progress, None);
         assert_eq!(r.key_results.len(), 4);
+        let parts = objective_parts(&spec, &r, &code("O1"));
+        let listed: Vec<(&str, bool)> =
+            parts.iter().map(|c| (c.code.as_str(), c.counted)).collect();
+        assert_eq!(listed, [("K1", true), ("K2", false), ("K4", false)]);
+
+        // Opting in counts the children (O3 has no figure and stays out).
+        spec.objectives[0].include_children = true;
+        let r = rollup(&spec, &state, at(2026, 1, 20, 0));
+        assert!(approx(obj_progress(&r, "O1"), 0.75));
+        let parts = objective_parts(&spec, &r, &code("O1"));
+        let children: Vec<(&str, f64, bool)> = parts
+            .iter()
+            .filter(|c| c.kind == PartKind::ChildObjective)
+            .map(|c| (c.code.as_str(), c.weight, c.counted))
+            .collect();
+        assert_eq!(children, [("O2", 1.0, true), ("O3", 1.0, false)]);
     }
 
     #[test]
@@ -1570,6 +1820,11 @@ mod tests {
         ];
         metric_with(&mut spec, &mut state, "K1", "O1", 20.0, 1.0);
         metric_with(&mut spec, &mut state, "K2", "D1", 100.0, 1.0);
+        // By default D1 does not flow into O1, so C1 counts both.
+        let r = rollup(&spec, &state, at(2026, 2, 15, 0));
+        assert!(approx(obj_progress(&r, "O1"), 0.2));
+        assert!(approx(r.scorecard[&code("C1")].progress, 0.6));
+        spec.objectives[0].include_children = true;
         let r = rollup(&spec, &state, at(2026, 2, 15, 0));
         let o1 = obj_progress(&r, "O1").unwrap();
         assert!((o1 - 0.6).abs() < EPS, "O1 = mean(K1 0.2, D1 1.0)");
@@ -1676,6 +1931,10 @@ mod tests {
         metric_with(&mut spec, &mut state, "K1", "E1", 20.0, 1.0);
         metric_with(&mut spec, &mut state, "K2", "P1", 100.0, 1.0);
         metric_with(&mut spec, &mut state, "K3", "P2", 0.0, 1.0);
+        // By default P1 does not flow into E1: eng counts E1, P1 and P2.
+        let r = rollup(&spec, &state, at(2026, 2, 15, 0));
+        assert!(approx(r.departments[&key("eng")].progress, 0.4));
+        spec.objectives[0].include_children = true;
         let r = rollup(&spec, &state, at(2026, 2, 15, 0));
         let e1 = obj_progress(&r, "E1").unwrap(); // 0.6
         assert!((e1 - 0.6).abs() < EPS);
@@ -1801,7 +2060,19 @@ mod tests {
         assert_eq!(r.objectives.len(), 2000);
         assert_eq!(r.departments.len(), 200);
         assert_eq!(r.perspectives.len(), 2);
-        assert!(r.objectives.values().all(|e| e.progress.is_some()));
+        // An objective has progress exactly when one of its key results was measured.
+        for o in &spec.objectives {
+            let measured = spec
+                .key_results
+                .iter()
+                .any(|k| k.objective == o.code && state.key_results.contains_key(&k.code));
+            assert_eq!(
+                r.objectives[&o.code].progress.is_some(),
+                measured,
+                "{}",
+                o.code
+            );
+        }
         assert!(
             r.objectives
                 .values()
@@ -1832,7 +2103,88 @@ mod tests {
         ]
     }
 
+    /// A random cascade: objective `i` may have parent `< i`, any `include_children`,
+    /// weight; key results of random kinds, weights and figures (some never measured).
+    fn any_cascade() -> impl Strategy<Value = (OrgSpec, OrgState)> {
+        let objectives = prop::collection::vec(
+            (
+                any::<prop::sample::Index>(),
+                any::<bool>(),
+                any::<bool>(),
+                0.0..3.0_f64,
+            ),
+            1..6,
+        );
+        let krs = prop::collection::vec(
+            (
+                any::<prop::sample::Index>(),
+                any_kind(),
+                prop_oneof![Just(0.0), 0.1..4.0_f64],
+                prop::option::of(-50.0..150.0_f64),
+            ),
+            0..12,
+        );
+        (objectives, krs).prop_map(|(objectives, krs)| {
+            let mut spec = org();
+            let mut state = OrgState::default();
+            for (i, (parent, has_parent, include_children, weight)) in objectives.iter().enumerate()
+            {
+                let parent = (*has_parent && i > 0).then(|| format!("O{}", parent.index(i)));
+                spec.objectives.push(ObjectiveSpec {
+                    include_children: *include_children,
+                    weight: *weight,
+                    ..objective(&format!("O{i}"), None, parent.as_deref(), &[])
+                });
+            }
+            let n = spec.objectives.len();
+            for (j, (obj, kind, weight, value)) in krs.iter().enumerate() {
+                let o = format!("O{}", obj.index(n));
+                let mut k = kr_on(&format!("K{j}"), &o, *kind, Some(0.0), Some(100.0));
+                k.weight = *weight;
+                if *kind == KrKind::Band {
+                    k.band = Some((40.0, 60.0));
+                }
+                if let Some(v) = value {
+                    state
+                        .key_results
+                        .insert(k.code.clone(), cur(*v, None, at(2026, 2, 1, 0)));
+                }
+                spec.key_results.push(k);
+            }
+            (spec, state)
+        })
+    }
+
     proptest! {
+        /// Every objective's figure is the weighted mean of exactly the rows baton lists
+        /// for it, and a child objective is listed only when the parent opts in.
+        #[test]
+        fn objective_figures_recompute_from_their_listed_rows(
+            (spec, state) in any_cascade(),
+        ) {
+            let r = rollup(&spec, &state, at(2026, 2, 15, 0));
+            for o in &spec.objectives {
+                let parts = objective_parts(&spec, &r, &o.code);
+                let again = weighted_mean(parts.iter().map(|c| (c.weight, c.progress)));
+                let shown = r.objectives[&o.code].progress;
+                match (shown, again) {
+                    (None, None) => {}
+                    (Some(a), Some(b)) => prop_assert!((a - b).abs() < EPS, "{}: {a} vs {b}", o.code),
+                    _ => prop_assert!(false, "{}: {shown:?} vs {again:?}", o.code),
+                }
+                let counted = parts.iter().filter(|c| c.counted).count();
+                prop_assert_eq!(counted == 0, shown.is_none(), "{}", o.code);
+                let children = parts.iter().filter(|c| c.kind == PartKind::ChildObjective).count();
+                if !o.include_children {
+                    prop_assert_eq!(children, 0);
+                } else {
+                    prop_assert_eq!(children, child_objectives(&spec, &o.code).len());
+                }
+                let krs = spec.key_results.iter().filter(|k| k.objective == o.code).count();
+                prop_assert_eq!(parts.len() - children, krs);
+            }
+        }
+
         #[test]
         fn progress_of_every_kind_is_a_share(
             kind in any_kind(),
@@ -1886,11 +2238,12 @@ mod tests {
             parts in prop::collection::vec((0.0..5.0_f64, -50.0..150.0_f64), 1..8),
             child in prop::collection::vec((0.0..5.0_f64, -50.0..150.0_f64), 0..4),
             child_weight in 0.0..3.0_f64,
+            include_children in any::<bool>(),
         ) {
             let mut spec = org();
             let mut state = OrgState::default();
             spec.objectives = vec![
-                objective("O1", None, None, &[]),
+                ObjectiveSpec { include_children, ..objective("O1", None, None, &[]) },
                 ObjectiveSpec { weight: child_weight, ..objective("O2", None, Some("O1"), &[]) },
             ];
             for (i, (w, v)) in parts.iter().enumerate() {
@@ -1905,7 +2258,7 @@ mod tests {
                 .filter(|(w, _)| *w > 0.0)
                 .map(|(_, v)| (v / 100.0).clamp(0.0, 1.0))
                 .collect();
-            if child_weight > 0.0 {
+            if include_children && child_weight > 0.0 {
                 included.extend(obj_progress(&r, "O2"));
             }
             match obj_progress(&r, "O1") {

@@ -36,6 +36,7 @@
 //!   - code, title, level: company|department|team|person, department? (required for
 //!     department/team), owner? (required for person), cycle, aligns_to?: [scorecard
 //!     objective], parent? (OKR objective in the same cycle), weight? (1),
+//!     include_children?: bool (false; also count child objectives in its progress),
 //!     key_results:
 //!       - code, title, kind? (metric), unit?, start?, target?, band?: [low, high] or
 //!         low?/high?, weight? (1), owner?, due?, cadence?

@@ -340,6 +340,8 @@ pub(super) struct RawObjective {
     #[serde(default)]
     pub weight: Num,
     #[serde(default)]
+    pub include_children: Option<S<bool>>,
+    #[serde(default)]
     pub key_results: List<RawKeyResult>,
 }
 

@@ -1241,6 +1241,7 @@ pub(super) fn build(file: &str, raw: RawManifest) -> Result<OrgSpec, Vec<Manifes
             Some(p)
         });
         let weight = cx.weight(&r.weight, &format!("{path}.weight"));
+        let include_children = r.include_children.as_ref().is_some_and(|b| b.value);
         if let Some(c) = &code {
             let at = r.parent.as_ref().map_or(o.referenced, |s| s.referenced);
             obj_parents.push((c.clone(), parent.clone(), at, pfield));
@@ -1263,6 +1264,7 @@ pub(super) fn build(file: &str, raw: RawManifest) -> Result<OrgSpec, Vec<Manifes
                 aligns_to,
                 parent,
                 weight,
+                include_children,
             });
         }
     }
@@ -1723,10 +1725,18 @@ fn key_result(
                 }
             };
         }
-        KrKind::Milestone | KrKind::Baseline => {
+        KrKind::Milestone => {
             not_used(cx, loc(&r.start), "start");
             not_used(cx, loc(&r.target), "target");
             not_used(cx, r.band.as_ref().map(|b| b.referenced), "band");
+        }
+        // A baseline is measured first; once its `target` (and optionally `start`) is set
+        // it scores like a metric.
+        KrKind::Baseline => {
+            not_used(cx, r.band.as_ref().map(|b| b.referenced), "band");
+            if r.target.is_none() {
+                not_used(cx, loc(&r.start), "start");
+            }
         }
     }
     if kind != KrKind::Band {

@@ -41,6 +41,8 @@ pub struct Trend {
     pub status: Status,
     pub progress: Option<f64>,
     pub stale: bool,
+    /// The key result's due date, drawn as a marker (a milestone's in particular).
+    pub due: Option<NaiveDate>,
 }
 
 pub const WIDTH: f64 = 960.0;
@@ -86,6 +88,9 @@ impl Trend {
         if let Some(p) = self.progress {
             s.push_str(&format!(", {:.0}% of the way", p * 100.0));
         }
+        if let Some(d) = self.due {
+            s.push_str(&format!(", due {d}"));
+        }
         s.push_str(&format!(", {}", self.status.label()));
         if self.stale {
             s.push_str(" (stale)");
@@ -104,10 +109,22 @@ impl Trend {
             lo = lo.min(p.at);
             hi = hi.max(p.at);
         }
+        if let Some(d) = self.due_at() {
+            lo = lo.min(d);
+            hi = hi.max(d);
+        }
         if hi <= lo {
             hi = lo + Duration::days(1);
         }
         (lo, hi)
+    }
+
+    /// The end of the due day (UTC), where the marker stands.
+    fn due_at(&self) -> Option<DateTime<Utc>> {
+        self.due
+            .and_then(|d| d.succ_opt())
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|d| Utc.from_utc_datetime(&d))
     }
 
     fn y_domain(&self) -> (f64, f64) {
@@ -314,6 +331,23 @@ pub fn kr_trend_svg(t: &Trend) -> String {
                 },
             );
         }
+    }
+    // The due date: a solid red rule with its label inside the plot, clear of the
+    // cycle and today labels above it.
+    if let (Some(at), Some(d)) = (t.due_at(), t.due) {
+        let x = sx(at);
+        svg.line(x, plot_t, x, plot_b, palette::OFF_TRACK, 2.0, None);
+        let label = format!("due {}", d.format("%-d %b"));
+        let right = x + 6.0 + font::width(&label, 11.0, true) > plot_r;
+        svg.text(
+            if right { x - 6.0 } else { x + 6.0 },
+            plot_t + 6.0,
+            &label,
+            11.0,
+            true,
+            palette::OFF_TRACK,
+            if right { Anchor::End } else { Anchor::Start },
+        );
     }
     if t.now >= x0 && t.now <= x1 {
         let x = sx(t.now);

@@ -483,6 +483,32 @@ impl Store {
         .await?)
     }
 
+    /// The prompts of one department's latest check-in occurrence that has come due by
+    /// `now` (each check-in cadence of the department): `(person_key, person_name, state,
+    /// due_at)`, by name. Empty when no prompt has gone out.
+    pub async fn latest_prompt_states(
+        &self,
+        org_id: i64,
+        department: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<(String, String, String, DateTime<Utc>)>> {
+        Ok(sqlx::query_as(
+            "SELECT pe.key, pe.name, p.state, p.due_at FROM prompts p
+             JOIN cadences c ON c.id = p.cadence_id
+             JOIN people pe ON pe.id = p.person_id
+             WHERE p.org_id = $1 AND c.scope = 'department' AND c.scope_key = $2
+               AND c.purpose = 'checkin'
+               AND p.occurrence = (SELECT max(p2.occurrence) FROM prompts p2
+                                   WHERE p2.cadence_id = c.id AND p2.due_at <= $3)
+             ORDER BY pe.name",
+        )
+        .bind(org_id)
+        .bind(department)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Records a digest occurrence; false if it was recorded before.
     pub async fn record_digest(
         tx: &mut Tx,

@@ -12,18 +12,22 @@ use baton::error::AppError;
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::PgPool;
 
-use crate::common::{app_with, example_spec, root, shell};
+use crate::common::{app_with, example_spec, flat, root, shell, unwrapped};
 
 #[sqlx::test(migrator = "baton::store::MIGRATOR")]
 async fn calendar_shows_every_layer_in_the_readers_zone(pool: PgPool) {
     let app = app_with(pool, &example_spec()).await;
-    let out = shell(
-        &app,
-        "northwind",
-        "kofi",
-        "calendar\ncalendar sales\ncalendar nowhere\n",
+    // Rows too wide for 80 columns print as records: join each back into one line.
+    let out = unwrapped(
+        &shell(
+            &app,
+            "northwind",
+            "kofi",
+            "calendar\ncalendar sales\ncalendar nowhere\n",
+        )
+        .await,
     )
-    .await;
+    .join("\n");
     let (all, rest) = out.split_once("Calendar of sales").expect("two calendars");
     assert!(all.contains("Times in Europe/London"), "{all}");
     // Sales checks in Mondays 09:00 New York: 14:00 in London, today and next week.
@@ -87,7 +91,7 @@ async fn calendar_shows_every_layer_in_the_readers_zone(pool: PgPool) {
 #[sqlx::test(migrator = "baton::store::MIGRATOR")]
 async fn deps_suggest_a_rhythm_where_none_is_declared(pool: PgPool) {
     let app = app_with(pool, &example_spec()).await;
-    let out = shell(&app, "northwind", "kofi", "deps\n").await;
+    let out = flat(&shell(&app, "northwind", "kofi", "deps\n").await);
     assert!(
         out.contains(
             "suggested: Product posts a readiness update every 2 weeks; Sales gives feedback weekly"

@@ -107,3 +107,26 @@ pub fn changed(
         .map(|(t, a)| (t.clone(), before.get(t).map_or(-1, |b| b.0), a.0))
         .collect()
 }
+
+/// `s` with every run of whitespace (line breaks included) as one space: what a wrapped
+/// answer says, whatever width it was wrapped at.
+pub fn flat(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The shell's output with wrapped lines joined back: a line indented deeper than the
+/// line that started its group (a record's fields, a wrapped sentence) joins that group.
+pub fn unwrapped(s: &str) -> Vec<String> {
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let mut out: Vec<(usize, String)> = Vec::new();
+    for l in s.lines() {
+        match out.last_mut() {
+            Some((base, joined)) if !l.trim().is_empty() && indent(l) > *base => {
+                joined.push(' ');
+                joined.push_str(l.trim());
+            }
+            _ => out.push((indent(l), l.to_string())),
+        }
+    }
+    out.into_iter().map(|(_, l)| l).collect()
+}

@@ -105,12 +105,25 @@ pub(crate) fn command(sub: &str, opts: Value) -> Value {
     json!({"name": "baton", "type": 1, "options": [{"name": sub, "type": 1, "options": opts}]})
 }
 
+/// Everything the embeds of an answer say: each embed's description, title, fields
+/// (name and value) and footer.
 pub(crate) fn description(v: &Value) -> String {
-    v["data"]["embeds"][0]["description"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-        + v["data"]["embeds"][0]["title"].as_str().unwrap_or_default()
+    let mut out = String::new();
+    for e in v["data"]["embeds"].as_array().into_iter().flatten() {
+        for k in ["description", "title"] {
+            out.push_str(e[k].as_str().unwrap_or_default());
+            out.push('\n');
+        }
+        for f in e["fields"].as_array().into_iter().flatten() {
+            out.push_str(f["name"].as_str().unwrap_or_default());
+            out.push('\n');
+            out.push_str(f["value"].as_str().unwrap_or_default());
+            out.push('\n');
+        }
+        out.push_str(e["footer"]["text"].as_str().unwrap_or_default());
+        out.push('\n');
+    }
+    out
 }
 
 #[sqlx::test(migrator = "baton::store::MIGRATOR")]

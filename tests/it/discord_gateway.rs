@@ -384,11 +384,8 @@ async fn gateway_answers_a_command_once_across_transports(pool: PgPool) {
     })
     .await;
     assert_eq!(edits.len(), 1);
-    let embed = &edits[0]["embeds"][0];
-    assert!(
-        embed["description"].as_str().unwrap().contains("Northwind"),
-        "{embed}"
-    );
+    let embed = &edits[0]["embeds"];
+    assert!(embed.to_string().contains("Northwind"), "{embed}");
     assert_eq!(
         edits[0]["attachments"][0]["filename"], "scorecard-company.png",
         "the picture rides along"
@@ -548,13 +545,34 @@ fn custom_ids(msg: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The titles and descriptions of every embed of a message.
 fn text_of(msg: &Value) -> String {
-    msg["embeds"][0]["title"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-        + "\n"
-        + msg["embeds"][0]["description"].as_str().unwrap_or_default()
+    msg["embeds"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let fields = e["fields"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|f| {
+                    format!(
+                        "{}\n{}",
+                        f["name"].as_str().unwrap_or_default(),
+                        f["value"].as_str().unwrap_or_default()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            format!(
+                "{}\n{}\n{fields}",
+                e["title"].as_str().unwrap_or_default(),
+                e["description"].as_str().unwrap_or_default()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[sqlx::test(migrator = "baton::store::MIGRATOR")]

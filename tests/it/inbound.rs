@@ -257,6 +257,11 @@ async fn two_reviews_one_press_the_same_effect_from_every_platform(pool: PgPool)
     let r = rig_on(pool.clone(), &spec, clock.clone()).await;
     let discord = router_for(r.app.clone(), None, None);
     let app = r.app.clone();
+    // Eight weeks of check-ins, so each review's agenda has items to move through (key
+    // results never measured are "no data" and put nothing on an agenda).
+    let org = app.org(Some("northwind")).await.unwrap();
+    let rows = baton::app::seed::history(&spec, start(), 8, 42);
+    app.store.seed_checkins(org.id, &rows).await.unwrap();
     // Two reviews at once: Emma's of Customer Success (#1), Jonas's of Product (#2).
     let emma = actor(&app, "northwind", "emma").await;
     let jonas = actor(&app, "northwind", "jonas").await;

@@ -9,6 +9,7 @@ mod common;
 mod discord;
 mod discord_gateway;
 mod fuzz_corpus;
+mod figures;
 mod inbound;
 mod isolation;
 mod layers;

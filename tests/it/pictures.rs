@@ -201,6 +201,7 @@ pub fn sample_trend() -> Trend {
         status: Status::AtRisk,
         progress: Some(0.32),
         stale: false,
+        due: None,
     }
 }
 
@@ -450,6 +451,22 @@ fn trend_matches_its_golden() {
         t.alt(),
         "Trend of S1 (Customers who finish onboarding) over cycle 2026-Q4: 5 check-ins, latest 68% (off track) against a target of 85%, 32% of the way, at risk."
     );
+}
+
+#[test]
+fn a_due_date_is_a_marker_on_the_trend() {
+    let mut t = sample_trend();
+    t.due = chrono::NaiveDate::from_ymd_opt(2026, 11, 20);
+    let svg = baton::pictures::trend::kr_trend_svg(&t);
+    assert!(svg.contains(">due 20 Nov<"), "no due label in the SVG");
+    assert!(
+        t.alt()
+            .ends_with("32% of the way, due 2026-11-20, at risk."),
+        "{}",
+        t.alt()
+    );
+    let png = baton::pictures::kr_trend(&t).expect("renders");
+    assert_golden("kr-trend-due.png", &png);
 }
 
 #[test]

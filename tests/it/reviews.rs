@@ -35,11 +35,13 @@ async fn a_scripted_tactical_review_captures_actions_decisions_and_notes(pool: P
     let (app, _clock) = setup(pool.clone()).await;
     let rec = RecordingAdapter::new();
     // Emma (a facilitator, in New York) runs Customer Success's review.
-    let out = shell(
-        &app,
-        "northwind",
-        "emma",
-        "review start tactical success\n\
+    // Sentences wrap at 80 columns: compare them flat.
+    let out = flat(
+        &shell(
+            &app,
+            "northwind",
+            "emma",
+            "review start tactical success\n\
          action: @kofi send the onboarding readiness update by Friday\n\
          decision: pause the EMEA discount until churn is understood\n\
          note: churn spike is concentrated in two accounts\n\
@@ -49,8 +51,9 @@ async fn a_scripted_tactical_review_captures_actions_decisions_and_notes(pool: P
          review back\n\
          edit 4 @kofi call the two accounts tomorrow\n\
          review end\n",
-    )
-    .await;
+        )
+        .await,
+    );
     assert!(
         out.contains("🗓 Tactical review #1 — Customer Success"),
         "{out}"

@@ -50,6 +50,61 @@ async fn a_scripted_session_checks_in_and_reads_back(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn objective_and_key_result_figures_can_be_recomputed(pool: PgPool) {
+    let app = app_with(pool.clone(), &example_spec()).await;
+    let out = shell(
+        &app,
+        "northwind",
+        "kofi",
+        "S1 72\nS2 10\nS3 40\nIM-K1 15\nstatus SU-O1\nkr S2\n",
+    )
+    .await;
+    // SU-O1 is the mean of its three key results; the child IM-O1 (54.5 %) is named but
+    // not averaged in.
+    for row in [
+        "S1    key result       1       48%  yes",
+        "S2    key result       1     57.1%  yes",
+        "S3    key result       1       50%  yes",
+        "SU-O1 = (1 × 48% + 1 × 57.1% + 1 × 50%) ÷ 3 = 51.7%",
+        "Not counted: child objective IM-O1 (its own figure;",
+        "Progress = (value − start) ÷ (target − start) = (10 − 14) ÷ (7 − 14) = 57.1%",
+        "Counts towards SU-O1 with weight 1 of 3 (33.3% of its figure).",
+    ] {
+        assert!(out.contains(row), "missing {row:?} in:\n{out}");
+    }
+    assert!(!out.contains("IM-O1  child objective"), "{out}");
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn an_objective_may_count_its_children_and_lists_them(pool: PgPool) {
+    let yaml = std::fs::read_to_string(example_path()).unwrap().replace(
+        "    aligns_to: [C1]\n    parent: CO1\n",
+        "    aligns_to: [C1]\n    parent: CO1\n    include_children: true\n",
+    );
+    let spec = baton::manifest::parse_manifest("org.yaml", &yaml).unwrap();
+    assert!(
+        spec.objective(&baton::domain::Code::parse("SU-O1").unwrap())
+            .unwrap()
+            .include_children
+    );
+    let app = app_with(pool.clone(), &spec).await;
+    let out = shell(
+        &app,
+        "northwind",
+        "kofi",
+        "S1 72\nS2 10\nS3 40\nIM-K1 15\nstatus SU-O1\n",
+    )
+    .await;
+    for row in [
+        "IM-O1  child objective       1     54.5%  yes",
+        "SU-O1 = (1 × 48% + 1 × 57.1% + 1 × 50% + 1 × 54.5%) ÷ 4 = 52.4%",
+    ] {
+        assert!(out.contains(row), "missing {row:?} in:\n{out}");
+    }
+    assert!(!out.contains("Not counted: child objective"), "{out}");
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
 async fn the_interactive_form_records_one_check_in(pool: PgPool) {
     let app = app_with(pool.clone(), &example_spec()).await;
     // kofi owns S1 and S3 (success) and shares implementation's IM-K1: a choice first.
@@ -127,7 +182,8 @@ async fn bad_input_gets_precise_messages_and_writes_nothing(pool: PgPool) {
     let script = format!(
         "\nfrobnicate\nS1 NaN\nS1 inf on track\nS1 1e400\nS1 42000\nSA-K1 2 on track\nZZ9 4\n{long}S1 42 sideways\nkr\nstatus nowhere\n"
     );
-    let out = shell(&app, "northwind", "kofi", &script).await;
+    // Sentences wrap at 80 columns: compare them flat.
+    let out = flat(&shell(&app, "northwind", "kofi", &script).await);
     let expect = [
         "Type a command, or `help` for the list.",
         "I don't know the command `frobnicate`",

@@ -102,50 +102,186 @@ fn components(actions: &[&Action]) -> (Vec<Value>, usize) {
     (rows, actions.len().saturating_sub(max))
 }
 
-/// A message for `reply`. `pointer` says where the whole answer can be read when it has
-/// to be cut (e.g. "`kr S1` in the shell shows all").
+/// One embed being built: a heading starts the next one.
+#[derive(Default)]
+struct Section {
+    title: Option<String>,
+    lines: Vec<String>,
+    fields: Vec<(String, String)>,
+    /// Notes that follow the fields (an embed shows its description before its fields).
+    footer: Vec<String>,
+}
+
+impl Section {
+    fn is_empty(&self) -> bool {
+        self.title.is_none()
+            && self.lines.is_empty()
+            && self.fields.is_empty()
+            && self.footer.is_empty()
+    }
+}
+
+/// Most embeds in one message.
+pub const EMBEDS_MAX: usize = 10;
+pub const FIELD_NAME_MAX: usize = 256;
+pub const FIELD_VALUE_MAX: usize = 1024;
+pub const FOOTER_MAX: usize = 2048;
+
+/// A message for `reply`: one embed per heading (at most [`EMBEDS_MAX`]), text in the
+/// description, tables as code blocks when at most [`super::CODE_TABLE_MAX`] wide and as
+/// embed fields (one per row) when wider. Every limit holds: 25 fields of 256 + 1,024
+/// characters, 4,096 per description, 6,000 over all embeds. What does not fit is cut and
+/// ends with `pointer`, which says where the whole answer can be read (e.g. "`kr S1` in
+/// the shell shows all").
 pub fn message(reply: &Reply, pointer: &str) -> Value {
-    let mut title: Option<String> = None;
-    let mut lines: Vec<String> = Vec::new();
+    let mut sections: Vec<Section> = vec![Section::default()];
     let mut actions: Vec<&Action> = Vec::new();
     let mut error = false;
     for b in &reply.blocks {
+        if let Block::Heading(h) = b {
+            let n = sections.len();
+            let cur = sections.last_mut().expect("one section at least");
+            if cur.is_empty() {
+                cur.title = Some(h.clone());
+            } else if n < EMBEDS_MAX {
+                sections.push(Section {
+                    title: Some(h.clone()),
+                    ..Section::default()
+                });
+            } else {
+                cur.lines.push(format!("**{h}**"));
+            }
+            continue;
+        }
+        let cur = sections.last_mut().expect("one section at least");
         match b {
-            Block::Heading(h) if title.is_none() => title = Some(truncate(h, TITLE_MAX)),
-            Block::Heading(h) => lines.push(format!("**{h}**")),
-            Block::Text(t) => lines.push(t.clone()),
-            Block::Note(t) => lines.push(format!("-# {t}")),
-            Block::Table(t) => lines.push(format!("```\n{}```", render_table(t))),
+            Block::Heading(_) => {}
+            Block::Text(t) if !cur.fields.is_empty() => cur.footer.push(t.clone()),
+            Block::Text(t) => cur.lines.push(t.clone()),
+            Block::Note(t) if !cur.fields.is_empty() => cur.footer.push(t.clone()),
+            Block::Note(t) => cur.lines.push(format!("-# {t}")),
+            Block::Table(t) => {
+                let natural = render_table(t);
+                if natural
+                    .lines()
+                    .all(|l| l.chars().count() <= super::CODE_TABLE_MAX)
+                {
+                    cur.lines.push(format!("```\n{natural}```"));
+                } else {
+                    for r in super::records(t) {
+                        let name = format!("{}{}", if r.indent > 0 { "↳ " } else { "" }, r.head);
+                        let value = r
+                            .fields
+                            .iter()
+                            .map(|(k, v)| format!("{k}: {v}"))
+                            .collect::<Vec<_>>()
+                            .join("\n");
+                        if cur.fields.len() < FIELDS_MAX {
+                            cur.fields.push((name, value));
+                        } else {
+                            cur.footer
+                                .push(format!("{name} — {}", value.replace('\n', " · ")));
+                        }
+                    }
+                }
+            }
             Block::Error(e) => {
                 error = true;
-                lines.push(format!("⚠️ {e}"));
+                cur.lines.push(format!("⚠️ {e}"));
             }
-            Block::Form(f) => lines.push(format!("» {}", f.title)),
-            Block::Image(i) => lines.push(format!("*{}*", i.alt)),
+            Block::Form(f) => cur.lines.push(format!("» {}", f.title)),
+            Block::Image(i) => cur.lines.push(format!("*{}*", i.alt)),
             Block::Actions(a) => actions.extend(a.iter()),
         }
     }
     let (rows, dropped) = components(&actions);
     if dropped > 0 {
-        lines.push(format!(
-            "-# {dropped} more button(s) did not fit; {DEFAULT_POINTER}."
-        ));
+        sections
+            .last_mut()
+            .expect("one section at least")
+            .footer
+            .push(format!(
+                "{dropped} more button(s) did not fit; {DEFAULT_POINTER}."
+            ));
     }
-    let description = fit(&lines.join("\n"), DESCRIPTION_MAX, pointer);
-    let mut embed = serde_json::Map::new();
-    if let Some(t) = title {
-        embed.insert("title".into(), json!(t));
+    let colour = if error { ERROR_COLOUR } else { COLOUR };
+    let tail = format!("… truncated: {pointer}");
+    // Room kept for the truncation footer.
+    let mut budget = EMBED_TOTAL_MAX - tail.chars().count() - 1;
+    let mut embeds: Vec<Value> = Vec::new();
+    let mut truncated = false;
+    for sec in sections {
+        if budget < 16 {
+            truncated = true;
+            break;
+        }
+        let mut embed = serde_json::Map::new();
+        if let Some(t) = sec.title.filter(|t| !t.trim().is_empty()) {
+            let t = truncate(&t, TITLE_MAX.min(budget));
+            budget -= t.chars().count();
+            embed.insert("title".into(), json!(t));
+        }
+        let description = sec.lines.join("\n");
+        if !description.is_empty() {
+            let max = DESCRIPTION_MAX.min(budget);
+            let d = fit(&description, max, pointer);
+            if d.chars().count() < description.chars().count() {
+                // `fit` already ends with the pointer.
+                truncated = false;
+                embed.insert("description".into(), json!(d));
+                embed.insert("color".into(), json!(colour));
+                embeds.push(Value::Object(embed));
+                break;
+            }
+            budget -= d.chars().count();
+            embed.insert("description".into(), json!(d));
+        }
+        let mut fields = Vec::new();
+        for (name, value) in sec.fields {
+            let name = truncate(
+                if name.trim().is_empty() { "·" } else { &name },
+                FIELD_NAME_MAX,
+            );
+            let value = truncate(
+                if value.trim().is_empty() {
+                    "—"
+                } else {
+                    &value
+                },
+                FIELD_VALUE_MAX,
+            );
+            let cost = name.chars().count() + value.chars().count();
+            if cost > budget {
+                truncated = true;
+                break;
+            }
+            budget -= cost;
+            fields.push(json!({ "name": name, "value": value, "inline": false }));
+        }
+        if !fields.is_empty() {
+            embed.insert("fields".into(), json!(fields));
+        }
+        if !truncated && !sec.footer.is_empty() {
+            let f = truncate(&sec.footer.join("\n"), FOOTER_MAX.min(budget));
+            budget -= f.chars().count();
+            embed.insert("footer".into(), json!({ "text": f }));
+        }
+        embed.insert("color".into(), json!(colour));
+        embeds.push(Value::Object(embed));
+        if truncated {
+            break;
+        }
     }
-    if !description.is_empty() {
-        embed.insert("description".into(), json!(description));
+    if truncated && let Some(Value::Object(last)) = embeds.last_mut() {
+        // The footer (if any) gives way to the pointer.
+        last.insert("footer".into(), json!({ "text": tail }));
     }
-    embed.insert(
-        "color".into(),
-        json!(if error { ERROR_COLOUR } else { COLOUR }),
-    );
+    if embeds.is_empty() {
+        embeds.push(json!({ "color": colour }));
+    }
     let mut msg = serde_json::Map::new();
     msg.insert("content".into(), json!(""));
-    msg.insert("embeds".into(), json!([Value::Object(embed)]));
+    msg.insert("embeds".into(), json!(embeds));
     msg.insert("components".into(), json!(rows));
     msg.insert("allowed_mentions".into(), json!({ "parse": [] }));
     if reply.ephemeral {

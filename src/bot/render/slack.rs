@@ -136,9 +136,76 @@ fn text_sections(s: &str, out: &mut Vec<Value>) {
     }
 }
 
-/// A table as monospace code sections (fences included in the limit).
+/// Rows a wide table may show as one section each (headline + fields); a longer table is
+/// packed into a few sections of one line per row, so the message stays within
+/// [`MAX_BLOCKS`].
+const FIELD_ROWS_MAX: usize = 8;
+pub const MAX_SECTION_FIELDS: usize = 10;
+pub const MAX_SECTION_FIELD_TEXT: usize = 2000;
+
+/// A table: a monospace code section when it is at most [`CODE_TABLE_MAX`] characters
+/// wide; wider, Block Kit sections — one per row with the row's cells as fields, or for a
+/// long table one mrkdwn line per row — because a wide code block wraps into noise.
 fn table_sections(t: &crate::bot::reply::Table, out: &mut Vec<Value>) {
-    let body = escape(text::render_table(t).trim_end());
+    let natural = text::render_table(t);
+    if natural
+        .lines()
+        .all(|l| l.chars().count() <= super::CODE_TABLE_MAX)
+    {
+        return code_sections(&natural, out);
+    }
+    let records = super::records(t);
+    if records.len() <= FIELD_ROWS_MAX {
+        for r in records {
+            let head = format!("{}*{}*", nest(r.indent), escape(&r.head));
+            let mut section = json!({
+                "type": "section",
+                "text": { "type": "mrkdwn", "text": clip(&head, MAX_SECTION_TEXT) },
+            });
+            let fields: Vec<Value> = r
+                .fields
+                .iter()
+                .take(MAX_SECTION_FIELDS)
+                .map(|(k, v)| {
+                    json!({ "type": "mrkdwn", "text": clip(
+                        &format!("*{}*\n{}", escape(k), escape(v)),
+                        MAX_SECTION_FIELD_TEXT,
+                    ) })
+                })
+                .collect();
+            if !fields.is_empty() {
+                section["fields"] = json!(fields);
+            }
+            out.push(section);
+        }
+        return;
+    }
+    let lines: Vec<String> = records
+        .iter()
+        .map(|r| {
+            let mut l = format!("{}*{}*", nest(r.indent), escape(&r.head));
+            for (k, v) in &r.fields {
+                l.push_str(&format!(" · {}: {}", escape(k), escape(v)));
+            }
+            l
+        })
+        .collect();
+    for piece in chunks(&lines.join("\n"), MAX_SECTION_TEXT) {
+        if !piece.trim().is_empty() {
+            out.push(section(piece.trim_end_matches('\n').to_string()));
+        }
+    }
+}
+
+/// How a nested row (a key result under its objective) is marked: Slack drops leading
+/// spaces.
+fn nest(indent: usize) -> &'static str {
+    if indent > 0 { "↳ " } else { "" }
+}
+
+/// A narrow table as monospace code sections (fences included in the limit).
+fn code_sections(natural: &str, out: &mut Vec<Value>) {
+    let body = escape(natural.trim_end());
     // "```\n" + body + "\n```" must fit: leave 8 characters for the fences.
     for piece in chunks(&body, MAX_SECTION_TEXT - 8) {
         out.push(section(format!(

@@ -3,9 +3,9 @@
 
 use crate::bot::reply::{Align, Block, Cell, Reply, Table};
 
-use super::{figure, progress_bar};
+use super::{figure, progress_bar, records, wrap};
 
-fn cell_text(c: &Cell) -> String {
+pub(crate) fn cell_text(c: &Cell) -> String {
     match c {
         Cell::Text(s) => s.clone(),
         Cell::Progress(p) => progress_bar(*p),
@@ -99,19 +99,82 @@ pub fn render_table(t: &Table) -> String {
     out
 }
 
-/// Renders a reply as terminal text. Forms are rendered as a title; the shell asks for
-/// their fields one by one.
+/// `t` as an aligned table when it fits in `max` columns, else as records: each row's
+/// headline, then its other cells as `Column: value` pairs, wrapped at `max`.
+pub fn render_table_within(t: &Table, max: usize) -> String {
+    let natural = render_table(t);
+    if natural.lines().all(|l| width(l) <= max) {
+        return natural;
+    }
+    let mut out = String::new();
+    for r in records(t) {
+        let ind = " ".repeat(r.indent);
+        let head = format!("{ind}{}", r.head);
+        for l in wrap(&head, max, &format!("{ind}  ")) {
+            out.push_str(&l);
+            out.push('\n');
+        }
+        if r.fields.is_empty() {
+            continue;
+        }
+        let body = format!(
+            "{ind}    {}",
+            r.fields
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect::<Vec<_>>()
+                .join(" · ")
+        );
+        for l in wrap(&body, max, &format!("{ind}    ")) {
+            out.push_str(&l);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The width the terminal renderer wraps at when the terminal's is unknown.
+pub const DEFAULT_WIDTH: usize = 80;
+
+/// Renders a reply as text with no width limit (fallback texts, logs, tests). Forms are
+/// rendered as a title; the shell asks for their fields one by one.
 pub fn render(reply: &Reply) -> String {
-    render_inner(reply, None)
+    render_inner(reply, None, usize::MAX)
 }
 
-/// As [`render`], with each button numbered (`[1 Update S1]`) after the ones already in
-/// `buttons`, and pushed there: the shell presses them by number.
-pub fn render_pressable(reply: &Reply, buttons: &mut Vec<crate::bot::reply::Action>) -> String {
-    render_inner(reply, Some(buttons))
+/// As [`render`], `width` columns wide: text wraps, and a table wider than that is shown
+/// as records.
+pub fn render_width(reply: &Reply, width: usize) -> String {
+    render_inner(reply, None, width)
 }
 
-fn render_inner(reply: &Reply, mut buttons: Option<&mut Vec<crate::bot::reply::Action>>) -> String {
+/// As [`render_width`], with each button numbered (`[1 Update S1]`) after the ones
+/// already in `buttons`, and pushed there: the shell presses them by number.
+pub fn render_pressable(
+    reply: &Reply,
+    buttons: &mut Vec<crate::bot::reply::Action>,
+    width: usize,
+) -> String {
+    render_inner(reply, Some(buttons), width)
+}
+
+fn push_wrapped(out: &mut String, s: &str, max: usize, indent: &str) {
+    for line in s.lines() {
+        for l in wrap(line, max, indent) {
+            out.push_str(&l);
+            out.push('\n');
+        }
+    }
+    if s.is_empty() {
+        out.push('\n');
+    }
+}
+
+fn render_inner(
+    reply: &Reply,
+    mut buttons: Option<&mut Vec<crate::bot::reply::Action>>,
+    max: usize,
+) -> String {
     let mut out = String::new();
     for (i, b) in reply.blocks.iter().enumerate() {
         if i > 0 && matches!(b, Block::Heading(_)) {
@@ -119,29 +182,15 @@ fn render_inner(reply: &Reply, mut buttons: Option<&mut Vec<crate::bot::reply::A
         }
         match b {
             Block::Heading(h) => {
-                out.push_str(h);
-                out.push('\n');
-                out.push_str(&"═".repeat(width(h)));
-                out.push('\n');
-            }
-            Block::Text(t) => {
-                out.push_str(t);
+                push_wrapped(&mut out, h, max, "");
+                out.push_str(&"═".repeat(width(h).min(max)));
                 out.push('\n');
             }
-            Block::Note(t) => {
-                out.push_str("  ");
-                out.push_str(t);
-                out.push('\n');
-            }
-            Block::Table(t) => out.push_str(&render_table(t)),
-            Block::Error(e) => {
-                out.push_str("Error: ");
-                out.push_str(e);
-                out.push('\n');
-            }
-            Block::Form(f) => {
-                out.push_str(&format!("» {}\n", f.title));
-            }
+            Block::Text(t) => push_wrapped(&mut out, t, max, "  "),
+            Block::Note(t) => push_wrapped(&mut out, &format!("  {t}"), max, "    "),
+            Block::Table(t) => out.push_str(&render_table_within(t, max)),
+            Block::Error(e) => push_wrapped(&mut out, &format!("Error: {e}"), max, "  "),
+            Block::Form(f) => push_wrapped(&mut out, &format!("» {}", f.title), max, "  "),
             // The terminal shows text; `--png <dir>` writes the pictures as files.
             Block::Image(_) => {}
             Block::Actions(actions) => {
@@ -155,8 +204,7 @@ fn render_inner(reply: &Reply, mut buttons: Option<&mut Vec<crate::bot::reply::A
                         None => format!("[{}]", a.label),
                     })
                     .collect();
-                out.push_str(&labels.join(" "));
-                out.push('\n');
+                push_wrapped(&mut out, &labels.join(" "), max, "");
             }
         }
     }
