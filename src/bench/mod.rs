@@ -185,6 +185,7 @@ pub fn synthetic_org(args: &BenchArgs, now: DateTime<Utc>) -> OrgSpec {
                 chat: vec![],
                 away: vec![],
                 prefer: None,
+                working_hours: None,
             });
         }
         departments.push(DepartmentSpec {
@@ -196,6 +197,7 @@ pub fn synthetic_org(args: &BenchArgs, now: DateTime<Utc>) -> OrgSpec {
             time_zone: None,
             channels: BTreeMap::new(),
             prompts_in_channel: false,
+            working_hours: None,
             cadences: vec![CadenceSpec {
                 purpose: "checkin".into(),
                 rule: [
@@ -338,6 +340,7 @@ pub fn synthetic_org(args: &BenchArgs, now: DateTime<Utc>) -> OrgSpec {
             name: "Bench Corp".into(),
             time_zone: chrono_tz::UTC,
             fiscal_year_start: 1,
+            working_hours: None,
         },
         perspectives,
         people,
@@ -438,6 +441,7 @@ pub fn schedule_org(people: usize, departments: usize, now: DateTime<Utc>) -> Or
                 chat: vec![],
                 away: vec![],
                 prefer: None,
+                working_hours: None,
             });
         }
     }

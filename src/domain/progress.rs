@@ -997,6 +997,7 @@ mod tests {
             time_zone: None,
             channels: BTreeMap::new(),
             prompts_in_channel: false,
+            working_hours: None,
             cadences: checkin
                 .map(|rule| CadenceSpec {
                     purpose: "checkin".into(),
@@ -1040,6 +1041,7 @@ mod tests {
                 name: "Acme".into(),
                 time_zone: chrono_tz::UTC,
                 fiscal_year_start: 1,
+                working_hours: None,
             },
             perspectives: [Perspective::Internal, Perspective::Customer]
                 .into_iter()
