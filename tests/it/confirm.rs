@@ -41,13 +41,13 @@ async fn a_figure_below_the_start_is_recorded_only_after_yes(pool: PgPool) {
         "S1 42 on track: new cohort\nyes\n",
     )
     .await;
-    assert!(out.contains("Is S1 = 42 % right?"), "{out}");
+    assert!(out.contains("Is S1 = 42% right?"), "{out}");
     assert!(
-        out.contains("below the start (60)") && out.contains("from 60 % to 97.5 %"),
+        out.contains("below the start (60)") && out.contains("from 60% to 97.5%"),
         "{out}"
     );
     assert!(out.contains("[1 Yes, it is correct] [2 No]"), "{out}");
-    assert!(out.contains("✔ Recorded S1 = 42 %"), "{out}");
+    assert!(out.contains("✔ Recorded S1 = 42%"), "{out}");
     assert_eq!(checkins_of_s1(&pool).await, vec![42.0]);
     let (conf, note): (Option<String>, Option<String>) = sqlx::query_as(
         "SELECT confidence, note FROM checkins ORDER BY id DESC LIMIT 1",
@@ -62,12 +62,12 @@ async fn a_figure_below_the_start_is_recorded_only_after_yes(pool: PgPool) {
     // Pressing the button in the shell works like `yes`; a second yes finds nothing.
     let out = shell(&app, "northwind", "kofi", "S1 120\npress 1\nyes\n").await;
     assert!(out.contains("more than half the distance"), "{out}");
-    assert!(out.contains("✔ Recorded S1 = 120 %"), "{out}");
+    assert!(out.contains("✔ Recorded S1 = 120%"), "{out}");
     assert!(out.contains("No figure of yours is waiting for a yes"), "{out}");
     assert_eq!(checkins_of_s1(&pool).await, vec![42.0, 120.0]);
     // A plausible figure is recorded at once.
     let out = shell(&app, "northwind", "kofi", "S1 70\n").await;
-    assert!(out.contains("✔ Recorded S1 = 70 %"), "{out}");
+    assert!(out.contains("✔ Recorded S1 = 70%"), "{out}");
     assert_eq!(checkins_of_s1(&pool).await.len(), 3);
 }
 
@@ -88,7 +88,7 @@ async fn no_another_answer_or_a_timeout_records_nothing(pool: PgPool) {
     assert!(out.contains("No figure of yours is waiting"), "{out}");
     // A different figure replaces it: only the new one can be confirmed.
     let out = shell(&app, "northwind", "kofi", "S1 42\nS1 43\n").await;
-    assert!(out.contains("Is S1 = 43 % right?"), "{out}");
+    assert!(out.contains("Is S1 = 43% right?"), "{out}");
     // Ten minutes without an answer: too late.
     clock.advance(Duration::minutes(10));
     let out = shell(&app, "northwind", "kofi", "yes\n").await;
@@ -118,12 +118,12 @@ async fn a_question_outlives_a_restart(pool: PgPool) {
     let clock = Arc::new(FixedClock::new(start()));
     let app = app_at(pool.clone(), &example_spec(), clock.clone()).await;
     let out = shell(&app, "northwind", "kofi", "S1 42 at risk\n").await;
-    assert!(out.contains("Is S1 = 42 % right?"), "{out}");
+    assert!(out.contains("Is S1 = 42% right?"), "{out}");
     drop(app);
     // A new process on the same database.
     clock.advance(Duration::minutes(3));
     let app = App::new(Store::new(pool.clone()), clock.clone());
     let out = shell(&app, "northwind", "kofi", "yes\n").await;
-    assert!(out.contains("✔ Recorded S1 = 42 % · at risk"), "{out}");
+    assert!(out.contains("✔ Recorded S1 = 42% · at risk"), "{out}");
     assert_eq!(checkins_of_s1(&pool).await, vec![42.0]);
 }
