@@ -316,26 +316,6 @@ impl App {
         cmd: Command,
         delivery: &str,
     ) -> Result<Reply> {
-        // A figure held for confirmation is recorded only by a yes: anything else the
-        // person sends drops it (and they are told).
-        let dropped = match cmd {
-            Command::Confirm(_) | Command::Decline(_) => None,
-            _ => checkins::drop_held(self, actor).await?,
-        };
-        let reply = self.run_command(actor, review, cmd, delivery).await?;
-        Ok(match dropped {
-            Some(d) => reply.note(d),
-            None => reply,
-        })
-    }
-
-    async fn run_command(
-        &self,
-        actor: &Actor,
-        review: Option<i64>,
-        cmd: Command,
-        delivery: &str,
-    ) -> Result<Reply> {
         match cmd {
             Command::Help(topic) => Ok(status::help(topic.as_deref())),
             Command::Confirm(id) => checkins::confirm(self, actor, id, true).await,

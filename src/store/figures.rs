@@ -1,5 +1,7 @@
 //! Figures held for confirmation (`pending_figures`): a check-in outside its key result's
-//! plausibility range waits here until its person says yes. One per person.
+//! plausibility range waits here until its person says yes. One per person. Whether the
+//! person recorded another figure since is read when the question is answered, so the hot
+//! path of every other command costs nothing.
 
 use chrono::{DateTime, Utc};
 
@@ -18,6 +20,8 @@ pub struct PendingFigure {
     pub correct: bool,
     pub idempotency_key: String,
     pub expires_at: DateTime<Utc>,
+    /// The person recorded a check-in after the figure was held (a different answer).
+    pub answered_since: bool,
 }
 
 /// What to hold.
@@ -44,13 +48,15 @@ impl Store {
     ) -> StoreResult<i64> {
         Ok(sqlx::query_scalar(
             "INSERT INTO pending_figures (org_id, person_id, code, value, confidence, note,
-                 blockers, correct, idempotency_key, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                 blockers, correct, idempotency_key, created_at, expires_at, after_checkin)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+                 (SELECT coalesce(max(id), 0) FROM checkins WHERE org_id = $1))
              ON CONFLICT (org_id, person_id) DO UPDATE SET code = EXCLUDED.code,
                  value = EXCLUDED.value, confidence = EXCLUDED.confidence,
                  note = EXCLUDED.note, blockers = EXCLUDED.blockers,
                  correct = EXCLUDED.correct, idempotency_key = EXCLUDED.idempotency_key,
                  created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at,
+                 after_checkin = EXCLUDED.after_checkin,
                  id = nextval('pending_figures_id_seq')
              RETURNING id",
         )
@@ -79,10 +85,13 @@ impl Store {
         id: Option<i64>,
     ) -> StoreResult<Option<PendingFigure>> {
         Ok(sqlx::query_as(
-            "DELETE FROM pending_figures
-             WHERE org_id = $1 AND person_id = $2 AND ($3::bigint IS NULL OR id = $3)
-             RETURNING id, code, value, confidence, note, blockers, correct, idempotency_key,
-                       expires_at",
+            "DELETE FROM pending_figures f
+             WHERE f.org_id = $1 AND f.person_id = $2 AND ($3::bigint IS NULL OR f.id = $3)
+             RETURNING f.id, f.code, f.value, f.confidence, f.note, f.blockers, f.correct,
+                       f.idempotency_key, f.expires_at,
+                       EXISTS (SELECT 1 FROM checkins c WHERE c.org_id = f.org_id
+                               AND c.person_id = f.person_id AND c.id > f.after_checkin)
+                           AS answered_since",
         )
         .bind(org_id)
         .bind(person_id)

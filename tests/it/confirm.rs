@@ -79,13 +79,20 @@ async fn no_another_answer_or_a_timeout_records_nothing(pool: PgPool) {
     let out = shell(&app, "northwind", "kofi", "S1 42\nno\nyes\n").await;
     assert!(out.contains("Dropped: S1 = 42 was not recorded."), "{out}");
     assert!(out.contains("No figure of yours is waiting"), "{out}");
-    // Something else drops it, and says so.
-    let out = shell(&app, "northwind", "kofi", "S1 42\nstatus success\nyes\n").await;
+    // Another figure in between is a different answer: the yes records nothing. (Reading
+    // something in between is not an answer.)
+    let out = shell(
+        &app,
+        "northwind",
+        "kofi",
+        "S1 42\nstatus success\nS2 10\nyes\n",
+    )
+    .await;
+    assert!(out.contains("✔ Recorded S2 = 10 days"), "{out}");
     assert!(
-        out.contains("S1 = 42 was not recorded (you answered something else)"),
+        out.contains("You recorded another figure after the question, so S1 = 42 was not recorded."),
         "{out}"
     );
-    assert!(out.contains("No figure of yours is waiting"), "{out}");
     // A different figure replaces it: only the new one can be confirmed.
     let out = shell(&app, "northwind", "kofi", "S1 42\nS1 43\n").await;
     assert!(out.contains("Is S1 = 43% right?"), "{out}");
@@ -101,6 +108,7 @@ async fn no_another_answer_or_a_timeout_records_nothing(pool: PgPool) {
         count(&pool, "SELECT count(*) FROM pending_figures").await,
         0
     );
+    assert_eq!(count(&pool, "SELECT count(*) FROM checkins").await, 1, "S2 only");
     // Someone who may not check in on S1 is refused, not asked.
     let out = shell(&app, "northwind", "tom", "S1 42\n").await;
     assert!(out.contains("you can check in only on key results"), "{out}");
