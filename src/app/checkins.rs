@@ -367,6 +367,222 @@ pub async fn confirm(app: &App, actor: &Actor, id: Option<i64>, yes: bool) -> Re
         .reply)
 }
 
+/// Key results the person may check in on in the active cycle, in manifest order.
+fn candidates<'a>(spec: &'a crate::domain::OrgSpec, actor: &Actor) -> Vec<&'a KeyResultSpec> {
+    spec.key_results
+        .iter()
+        .filter(|k| crate::domain::org::may_check_in(spec, actor.key(), k))
+        .collect()
+}
+
+const CONFIDENCES: [&str; 3] = ["on track", "at risk", "off track"];
+
+/// The interactive check-in: with no code, a choice of the person's key results; with a
+/// code, the fields of one check-in, pre-filled with the current figure.
+pub async fn form(app: &App, actor: &Actor, code: Option<&Code>) -> Result<Reply> {
+    let spec = app.spec(actor.org.id).await?;
+    let now = app.clock.now();
+    let cycle = crate::domain::progress::active_cycle(&spec, now).map(|c| c.key.clone());
+    let mine: Vec<&KeyResultSpec> = candidates(&spec, actor)
+        .into_iter()
+        .filter(|k| {
+            let obj_cycle = spec
+                .objectives
+                .iter()
+                .find(|o| o.code == k.objective)
+                .map(|o| &o.cycle);
+            cycle.is_none() || obj_cycle == cycle.as_ref()
+        })
+        .collect();
+    let code = match code {
+        Some(c) => c.clone(),
+        None => match mine.as_slice() {
+            [] => {
+                return Err(AppError::NotFound(
+                    "You have no key results to check in on this cycle. `okrs` shows your departments' key results.".into(),
+                ));
+            }
+            [only] => only.code.clone(),
+            many => {
+                let state = app.state(actor.org.id).await?;
+                let mut t = Table::new(&[
+                    ("Code", Align::Left),
+                    ("Key result", Align::Left),
+                    ("Current", Align::Right),
+                    ("Target", Align::Right),
+                ]);
+                for k in many {
+                    let cur = state.key_results.get(&k.code).map(|c| c.value).or(k.start);
+                    t.row(vec![
+                        Cell::text(k.code.as_str()),
+                        Cell::text(&k.title),
+                        Cell::Figure {
+                            value: cur,
+                            unit: k.unit.clone(),
+                        },
+                        Cell::Figure {
+                            value: k.target,
+                            unit: k.unit.clone(),
+                        },
+                    ]);
+                }
+                let mut reply = Reply::new().heading("Your key results").table(t);
+                reply.push(Block::Form(Form {
+                    id: "checkin".into(),
+                    title: "Which key result?".into(),
+                    fields: vec![Field {
+                        name: "code".into(),
+                        label: "Key result code".into(),
+                        kind: FieldKind::Choice(many.iter().map(|k| k.code.to_string()).collect()),
+                        default: None,
+                        required: true,
+                    }],
+                }));
+                return Ok(reply);
+            }
+        },
+    };
+    let target = app
+        .store
+        .checkin_target(actor.org.id, code.as_str(), actor.person.id, actor.key())
+        .await?
+        .ok_or_else(|| no_such(actor, &code))?;
+    let (title, unit, current, allowed, is_milestone) = match &target {
+        Target::KeyResult {
+            spec,
+            current,
+            allowed,
+            ..
+        } => (
+            spec.title.clone(),
+            spec.unit.clone(),
+            current.or(spec.start),
+            *allowed,
+            spec.kind == KrKind::Milestone,
+        ),
+        Target::Measure {
+            spec,
+            current,
+            allowed,
+            ..
+        } => (
+            spec.title.clone(),
+            spec.unit.clone(),
+            current.or(spec.baseline),
+            *allowed,
+            false,
+        ),
+    };
+    if !allowed {
+        return Err(AppError::Forbidden(format!(
+            "You can check in only on key results you own or your department owns; `{code}` is not one of them."
+        )));
+    }
+    let value_field = if is_milestone {
+        Field {
+            name: "value".into(),
+            label: "Done?".into(),
+            kind: FieldKind::Choice(vec!["done".into(), "not done".into()]),
+            default: Some(
+                if current == Some(1.0) {
+                    "done"
+                } else {
+                    "not done"
+                }
+                .into(),
+            ),
+            required: true,
+        }
+    } else {
+        Field {
+            name: "value".into(),
+            label: format!(
+                "New value{}",
+                if unit.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({unit})")
+                }
+            ),
+            kind: FieldKind::Number,
+            default: current.map(|v| crate::bot::render::figure(Some(v), "").replace(',', "")),
+            required: true,
+        }
+    };
+    let mut reply = Reply::new();
+    reply.push(Block::Form(Form {
+        id: format!("checkin:{code}"),
+        title: format!("Check in on {code} — {title}"),
+        fields: vec![
+            value_field,
+            Field {
+                name: "confidence".into(),
+                label: "Confidence".into(),
+                kind: FieldKind::Choice(CONFIDENCES.iter().map(|s| s.to_string()).collect()),
+                default: None,
+                required: false,
+            },
+            Field {
+                name: "note".into(),
+                label: "Note".into(),
+                kind: FieldKind::Text,
+                default: None,
+                required: false,
+            },
+            Field {
+                name: "blockers".into(),
+                label: "Blockers".into(),
+                kind: FieldKind::Text,
+                default: None,
+                required: false,
+            },
+        ],
+    }));
+    Ok(reply)
+}
+
+/// Handles a submitted form.
+pub async fn submit(
+    app: &App,
+    actor: &Actor,
+    id: &str,
+    values: &[(String, String)],
+    delivery: &str,
+) -> Result<Reply> {
+    let get = |name: &str| {
+        values
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+    };
+    if id == "checkin" {
+        let code =
+            get("code").ok_or_else(|| AppError::Usage("Choose a key result code.".into()))?;
+        let code = Code::parse(code).map_err(|e| AppError::Usage(format!("code: {e}")))?;
+        return form(app, actor, Some(&code)).await;
+    }
+    let Some(code) = id.strip_prefix("checkin:") else {
+        return Err(AppError::Usage(format!("Unknown form `{id}`.")));
+    };
+    let code = Code::parse(code).map_err(|e| AppError::Usage(format!("code: {e}")))?;
+    let value =
+        get("value").ok_or_else(|| AppError::Usage("value: a value is required.".into()))?;
+    let value = parse_value(value).map_err(|e| AppError::Usage(format!("value: {e}")))?;
+    let confidence = get("confidence")
+        .map(Confidence::parse)
+        .transpose()
+        .map_err(|e| AppError::Usage(format!("confidence: {e}")))?;
+    let line = CheckinLine {
+        code,
+        value,
+        confidence,
+        note: get("note").map(str::to_string),
+        blockers: get("blockers").map(str::to_string),
+    };
+    record(app, actor, &line, false, delivery).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
