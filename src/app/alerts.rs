@@ -453,16 +453,14 @@ async fn evaluate_in(
         let due_reached = local_now.date_naive() > due
             || (local_now.date_naive() == due && local_now.time() >= opened_local.time());
         // …and then inside the head's working hours (the next start if it falls outside).
-        let due_reached = due_reached
-            && a.acknowledged_at.is_none()
-            && a.escalated_at.is_none()
-            && {
-            let due_at = crate::domain::cadence::to_instant(
-                due.and_time(opened_local.time()),
-                spec.org.time_zone,
-            );
-            now >= escalation_time(app, org_id, spec, dep, due_at, &holidays).await?
-        };
+        let due_reached =
+            due_reached && a.acknowledged_at.is_none() && a.escalated_at.is_none() && {
+                let due_at = crate::domain::cadence::to_instant(
+                    due.and_time(opened_local.time()),
+                    spec.org.time_zone,
+                );
+                now >= escalation_time(app, org_id, spec, dep, due_at, &holidays).await?
+            };
         if a.acknowledged_at.is_none()
             && a.escalated_at.is_none()
             && due_reached

@@ -340,7 +340,11 @@ pub async fn confirm(app: &App, actor: &Actor, id: Option<i64>, yes: bool) -> Re
             "No figure of yours is waiting for an answer; nothing changed.".into()
         }));
     };
-    let what = format!("{} = {}", f.code, crate::bot::render::figure(Some(f.value), ""));
+    let what = format!(
+        "{} = {}",
+        f.code,
+        crate::bot::render::figure(Some(f.value), "")
+    );
     if f.expires_at <= app.clock.now() {
         return Err(AppError::Invalid(format!(
             "That question expired after {} minutes: {what} was not recorded. Send the figure again if you meant it.",
@@ -358,13 +362,20 @@ pub async fn confirm(app: &App, actor: &Actor, id: Option<i64>, yes: bool) -> Re
     let line = CheckinLine {
         code: Code::parse(&f.code).map_err(AppError::Invalid)?,
         value: f.value,
-        confidence: f.confidence.as_deref().map(Confidence::parse).transpose().map_err(AppError::Invalid)?,
+        confidence: f
+            .confidence
+            .as_deref()
+            .map(Confidence::parse)
+            .transpose()
+            .map_err(AppError::Invalid)?,
         note: f.note,
         blockers: f.blockers,
     };
-    Ok(record_checked(app, actor, &line, f.correct, &f.idempotency_key, true)
-        .await?
-        .reply)
+    Ok(
+        record_checked(app, actor, &line, f.correct, &f.idempotency_key, true)
+            .await?
+            .reply,
+    )
 }
 
 /// Key results the person may check in on in the active cycle, in manifest order.

@@ -243,19 +243,22 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
                 // The reminder goes when 80 % of the person's working time inside the
                 // window has passed: always inside working hours. A window with no working
                 // time in it gets none (it is due at the window's end, which never comes).
-                let mut reminders: HashMap<(DateTime<Utc>, DateTime<Utc>, Tz, WorkingHours), DateTime<Utc>> =
-                    HashMap::new();
-                let mut remind = |due: DateTime<Utc>, ends: DateTime<Utc>, tz: Tz, hours: WorkingHours| {
-                    *reminders.entry((due, ends, tz, hours)).or_insert_with(|| {
-                        WorkCalendar {
-                            hours,
-                            tz,
-                            holidays: &holiday_list,
-                        }
-                        .share_of_working_time(due, ends, REMIND_AT_SHARE)
-                        .unwrap_or(ends)
-                    })
-                };
+                let mut reminders: HashMap<
+                    (DateTime<Utc>, DateTime<Utc>, Tz, WorkingHours),
+                    DateTime<Utc>,
+                > = HashMap::new();
+                let mut remind =
+                    |due: DateTime<Utc>, ends: DateTime<Utc>, tz: Tz, hours: WorkingHours| {
+                        *reminders.entry((due, ends, tz, hours)).or_insert_with(|| {
+                            WorkCalendar {
+                                hours,
+                                tz,
+                                holidays: &holiday_list,
+                            }
+                            .share_of_working_time(due, ends, REMIND_AT_SHARE)
+                            .unwrap_or(ends)
+                        })
+                    };
                 for (person, codes) in index.recipients(&spec, c) {
                     let (Some(p), Some(&pid)) = (
                         index.people.get(person.as_str()),

@@ -584,9 +584,11 @@ mod tests {
     #[test]
     fn month_and_year_presets_follow_the_fiscal_year() {
         let year = |r: &str, fy: u32| {
-            parse_rule_fy(r, fy)
-                .unwrap()
-                .occurrences(local("2026-01-01T00:00"), local("2026-12-31T23:59"), 20)
+            parse_rule_fy(r, fy).unwrap().occurrences(
+                local("2026-01-01T00:00"),
+                local("2026-12-31T23:59"),
+                20,
+            )
         };
         assert_eq!(
             year("quarterly", 2),

@@ -119,7 +119,9 @@ pub fn events(spec: &OrgSpec) -> Vec<CalendarEvent> {
     }
     for m in &spec.measures {
         let Some(text) = &m.cadence else { continue };
-        let Ok(rule) = parse_rule_fy(text, fy) else { continue };
+        let Ok(rule) = parse_rule_fy(text, fy) else {
+            continue;
+        };
         let dept = m
             .owner
             .as_ref()
@@ -151,7 +153,9 @@ pub fn events(spec: &OrgSpec) -> Vec<CalendarEvent> {
     }
     for k in &spec.key_results {
         let Some(text) = &k.cadence else { continue };
-        let Ok(rule) = parse_rule_fy(text, fy) else { continue };
+        let Ok(rule) = parse_rule_fy(text, fy) else {
+            continue;
+        };
         let dept = super::org::kr_department(spec, k).cloned();
         let tz = dept
             .as_ref()

@@ -47,7 +47,6 @@ fn end_of_month(today: NaiveDate) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, 1).expect("valid date") - Duration::days(1)
 }
 
-
 fn month(word: &str) -> Option<u32> {
     let w: String = word.chars().take(3).collect();
     MONTHS.iter().position(|m| *m == w).map(|i| i as u32 + 1)

@@ -51,8 +51,10 @@ fn time(t: &str) -> Result<NaiveTime, String> {
         .split_once(':')
         .ok_or_else(|| format!("`{t}` must be a time HH:MM"))?;
     let (h, m): (u32, u32) = (
-        h.parse().map_err(|_| format!("`{t}` must be a time HH:MM"))?,
-        m.parse().map_err(|_| format!("`{t}` must be a time HH:MM"))?,
+        h.parse()
+            .map_err(|_| format!("`{t}` must be a time HH:MM"))?,
+        m.parse()
+            .map_err(|_| format!("`{t}` must be a time HH:MM"))?,
     );
     if h == 24 && m == 0 {
         // The end of the day.
@@ -224,8 +226,9 @@ impl WorkCalendar<'_> {
         if total <= Duration::zero() {
             return None;
         }
-        let mut left =
-            Duration::milliseconds((total.num_milliseconds() as f64 * share.clamp(0.0, 1.0)) as i64);
+        let mut left = Duration::milliseconds(
+            (total.num_milliseconds() as f64 * share.clamp(0.0, 1.0)) as i64,
+        );
         for (s, e) in self.periods_from(from) {
             let (s, e) = (s.max(from), e.min(until));
             if s >= until {

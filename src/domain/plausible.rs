@@ -196,7 +196,10 @@ mod tests {
         assert!(suspicious(&ceiling, 500.0).is_none());
         let ceiling = kr(KrKind::AtMost, Some(20.0), Some(5.0));
         assert_eq!(expected_range(&ceiling), Some((-10.0, 20.0)));
-        assert_eq!(suspicious(&ceiling, 21.0).unwrap().why, "above the start (20)");
+        assert_eq!(
+            suspicious(&ceiling, 21.0).unwrap().why,
+            "above the start (20)"
+        );
         let mut band = kr(KrKind::Band, None, None);
         band.band = Some((40.0, 60.0));
         assert_eq!(expected_range(&band), Some((20.0, 80.0)));

@@ -1016,5 +1016,10 @@ fn fiscal_cycles_may_leave_their_dates_to_the_fiscal_year() {
         "  - {key: q4, start: 2026-10-01, end: 2026-12-31}",
         "  - {key: q4}",
     );
-    expect(&y, 10, "cycles[q4].start", &["missing required field `start`"]);
+    expect(
+        &y,
+        10,
+        "cycles[q4].start",
+        &["missing required field `start`"],
+    );
 }

@@ -49,12 +49,11 @@ async fn a_figure_below_the_start_is_recorded_only_after_yes(pool: PgPool) {
     assert!(out.contains("[1 Yes, it is correct] [2 No]"), "{out}");
     assert!(out.contains("✔ Recorded S1 = 42%"), "{out}");
     assert_eq!(checkins_of_s1(&pool).await, vec![42.0]);
-    let (conf, note): (Option<String>, Option<String>) = sqlx::query_as(
-        "SELECT confidence, note FROM checkins ORDER BY id DESC LIMIT 1",
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    let (conf, note): (Option<String>, Option<String>) =
+        sqlx::query_as("SELECT confidence, note FROM checkins ORDER BY id DESC LIMIT 1")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert_eq!(
         (conf.as_deref(), note.as_deref()),
         (Some("on_track"), Some("new cohort"))
@@ -63,7 +62,10 @@ async fn a_figure_below_the_start_is_recorded_only_after_yes(pool: PgPool) {
     let out = shell(&app, "northwind", "kofi", "S1 120\npress 1\nyes\n").await;
     assert!(out.contains("more than half the distance"), "{out}");
     assert!(out.contains("✔ Recorded S1 = 120%"), "{out}");
-    assert!(out.contains("No figure of yours is waiting for a yes"), "{out}");
+    assert!(
+        out.contains("No figure of yours is waiting for a yes"),
+        "{out}"
+    );
     assert_eq!(checkins_of_s1(&pool).await, vec![42.0, 120.0]);
     // A plausible figure is recorded at once.
     let out = shell(&app, "northwind", "kofi", "S1 70\n").await;
@@ -90,7 +92,9 @@ async fn no_another_answer_or_a_timeout_records_nothing(pool: PgPool) {
     .await;
     assert!(out.contains("✔ Recorded S2 = 10 days"), "{out}");
     assert!(
-        out.contains("You recorded another figure after the question, so S1 = 42 was not recorded."),
+        out.contains(
+            "You recorded another figure after the question, so S1 = 42 was not recorded."
+        ),
         "{out}"
     );
     // A different figure replaces it: only the new one can be confirmed.
@@ -108,10 +112,17 @@ async fn no_another_answer_or_a_timeout_records_nothing(pool: PgPool) {
         count(&pool, "SELECT count(*) FROM pending_figures").await,
         0
     );
-    assert_eq!(count(&pool, "SELECT count(*) FROM checkins").await, 1, "S2 only");
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM checkins").await,
+        1,
+        "S2 only"
+    );
     // Someone who may not check in on S1 is refused, not asked.
     let out = shell(&app, "northwind", "tom", "S1 42\n").await;
-    assert!(out.contains("you can check in only on key results"), "{out}");
+    assert!(
+        out.contains("you can check in only on key results"),
+        "{out}"
+    );
     assert_eq!(
         count(&pool, "SELECT count(*) FROM pending_figures").await,
         0

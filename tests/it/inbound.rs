@@ -375,7 +375,13 @@ async fn two_reviews_one_press_the_same_effect_from_every_platform(pool: PgPool)
     assert_eq!(current_items(&pool).await, (1, 0));
 }
 
-fn slack_button(r: &crate::slack::Rig, user: &str, action: &str, value: &str, trigger: &str) -> Value {
+fn slack_button(
+    r: &crate::slack::Rig,
+    user: &str,
+    action: &str,
+    value: &str,
+    trigger: &str,
+) -> Value {
     json!({
         "type": "block_actions",
         "team": { "id": TEAM },
@@ -448,7 +454,10 @@ async fn a_suspicious_figure_waits_for_yes_from_slack_and_discord(pool: PgPool) 
         .await;
     assert_eq!(st, axum::http::StatusCode::OK, "{ack}");
     let ran = next_ran(&mut rx, "kofi's yes in slack").await;
-    assert_eq!((ran.platform, ran.scoped.clone()), ("slack", confirm(&first)));
+    assert_eq!(
+        (ran.platform, ran.scoped.clone()),
+        ("slack", confirm(&first))
+    );
     assert!(!ran.failed);
     assert_eq!(s1_values(&pool).await, vec![42.0]);
 
@@ -472,7 +481,10 @@ async fn a_suspicious_figure_waits_for_yes_from_slack_and_discord(pool: PgPool) 
     )
     .await;
     let ran = next_ran(&mut rx, "kofi's yes in discord").await;
-    assert_eq!((ran.platform, ran.scoped.clone()), ("discord", confirm(&second)));
+    assert_eq!(
+        (ran.platform, ran.scoped.clone()),
+        ("discord", confirm(&second))
+    );
     assert!(!ran.failed, "{v}");
     assert_eq!(s1_values(&pool).await, vec![42.0, 43.0]);
 
@@ -491,7 +503,10 @@ async fn a_suspicious_figure_waits_for_yes_from_slack_and_discord(pool: PgPool) 
     .await;
     let ran = next_ran(&mut rx, "kofi's no in discord").await;
     assert!(!ran.failed, "{v}");
-    assert!(crate::discord::description(&v).contains("Dropped: S1 = 44"), "{v}");
+    assert!(
+        crate::discord::description(&v).contains("Dropped: S1 = 44"),
+        "{v}"
+    );
     assert_eq!(s1_values(&pool).await, vec![42.0, 43.0]);
     assert_eq!(
         crate::common::count(&pool, "SELECT count(*) FROM pending_figures").await,

@@ -233,7 +233,9 @@ async fn owners_are_reminded_before_the_due_date_and_when_overdue_exactly_once(p
     baton::app::schedule::run_due(&app, None).await.unwrap();
     while deliver_batch(&app, &rec, "w", 100, None).await.unwrap() > 0 {}
     assert!(
-        rec.take().iter().all(|(_, m)| !m.idempotency_key.starts_with("action:")),
+        rec.take()
+            .iter()
+            .all(|(_, m)| !m.idempotency_key.starts_with("action:")),
         "an overdue reminder at the weekend"
     );
     // Monday 09:00 in New York: overdue, once.

@@ -88,14 +88,19 @@ async fn reminders_land_in_working_hours_in_berlin_new_york_and_sydney_across_ds
             }
         }
     }
-    let rows: Vec<(String, DateTime<Utc>, DateTime<Utc>, DateTime<Utc>, Option<DateTime<Utc>>)> =
-        sqlx::query_as(
-            "SELECT pe.key, p.due_at, p.window_ends_at, p.remind_at, p.reminded_at FROM prompts p
+    let rows: Vec<(
+        String,
+        DateTime<Utc>,
+        DateTime<Utc>,
+        DateTime<Utc>,
+        Option<DateTime<Utc>>,
+    )> = sqlx::query_as(
+        "SELECT pe.key, p.due_at, p.window_ends_at, p.remind_at, p.reminded_at FROM prompts p
              JOIN people pe ON pe.id = p.person_id ORDER BY p.due_at",
-        )
-        .fetch_all(&pool)
-        .await
-        .unwrap();
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
     for (who, zone, start, end, expected) in WHO {
         let tz: Tz = zone.parse().unwrap();
         let mine: Vec<_> = rows.iter().filter(|r| r.0 == who).collect();
@@ -159,7 +164,13 @@ async fn a_snooze_at_night_returns_at_the_start_of_the_next_working_day(pool: Pg
     // Monday 23 November 2026, 08:00 Berlin: the prompt goes at 09:00.
     let (app, clock) = clocked(pool.clone(), BERLIN_ORG, at("2026-11-23T07:00:00Z")).await;
     let rec = RecordingAdapter::new();
-    run_until(&app, &clock, at("2026-11-23T21:10:00Z"), Duration::minutes(10)).await;
+    run_until(
+        &app,
+        &clock,
+        at("2026-11-23T21:10:00Z"),
+        Duration::minutes(10),
+    )
+    .await;
     while deliver_batch(&app, &rec, "w", 100, None).await.unwrap() > 0 {}
     rec.take();
     // 22:10 in Berlin: two hours later would be 00:10.
@@ -271,7 +282,10 @@ async fn quarters_cycles_and_the_calendar_follow_the_fiscal_year(pool: PgPool) {
     // The calendar's next planning is the first Monday of the next fiscal quarter.
     clock.set(at("2026-11-20T12:00:00Z"));
     let out = shell(&app, "fiscal", "fay", "calendar\n").await;
-    assert!(out.contains("Mon 2027-02-01 10:00  Fiscal Co planning"), "{out}");
+    assert!(
+        out.contains("Mon 2027-02-01 10:00  Fiscal Co planning"),
+        "{out}"
+    );
     assert!(!out.contains("2027-01-04"), "{out}");
     // "End of quarter" in a due date is the fiscal quarter's end.
     let out = shell(&app, "fiscal", "fay", "action @fay close the books EOQ\n").await;
