@@ -65,7 +65,17 @@ pub async fn post_update(
             }
         }
     };
-    let recorded = super::checkins::record(app, actor, &line, false, delivery).await?;
+    let key = format!("{}:{delivery}", actor.source.as_str());
+    let checked = super::checkins::record_checked(app, actor, &line, false, &key, false).await?;
+    if checked.held {
+        // Nothing was recorded yet: the thread hears of it once the figure is confirmed
+        // and posted again.
+        return Ok(checked.reply.note(format!(
+            "Once it is confirmed, post your update to alert #{} again.",
+            a.id
+        )));
+    }
+    let recorded = checked.reply;
     let mut posted = Reply::new().text(format!(
         "📝 Update from {} on alert #{}:",
         actor.person.spec.name, a.id

@@ -76,6 +76,34 @@ fn provider_head(spec: &OrgSpec, dep: &DependencySpec) -> Option<Key> {
         .and_then(|d| d.heads.first().cloned())
 }
 
+/// When an escalation due at `due_at` may be sent: inside the working hours of the
+/// provider's head (in their zone), the next start if `due_at` is outside them.
+async fn escalation_time(
+    app: &App,
+    org_id: i64,
+    spec: &OrgSpec,
+    dep: &DependencySpec,
+    due_at: DateTime<Utc>,
+    holidays: &[chrono::NaiveDate],
+) -> Result<DateTime<Utc>> {
+    let (hours, tz) = match provider_head(spec, dep) {
+        Some(head) => (
+            crate::domain::hours::hours_of(spec, head.as_str()),
+            app.zone_of_key(org_id, spec, head.as_str()).await?,
+        ),
+        None => (
+            spec.org.working_hours.unwrap_or_default(),
+            spec.org.time_zone,
+        ),
+    };
+    Ok(crate::domain::hours::WorkCalendar {
+        hours,
+        tz,
+        holidays,
+    }
+    .next_start(due_at))
+}
+
 fn dept_name(spec: &OrgSpec, key: &Key) -> String {
     spec.departments
         .iter()
@@ -424,6 +452,15 @@ async fn evaluate_in(
         let opened_local = a.opened_at.with_timezone(&spec.org.time_zone);
         let due_reached = local_now.date_naive() > due
             || (local_now.date_naive() == due && local_now.time() >= opened_local.time());
+        // …and then inside the head's working hours (the next start if it falls outside).
+        let due_reached =
+            due_reached && a.acknowledged_at.is_none() && a.escalated_at.is_none() && {
+                let due_at = crate::domain::cadence::to_instant(
+                    due.and_time(opened_local.time()),
+                    spec.org.time_zone,
+                );
+                now >= escalation_time(app, org_id, spec, dep, due_at, &holidays).await?
+            };
         if a.acknowledged_at.is_none()
             && a.escalated_at.is_none()
             && due_reached

@@ -124,7 +124,9 @@ async fn explain_refusal(app: &App, actor: &Actor, line: &CheckinLine, correct: 
 /// The happy path is one database statement: the figure is checked against the declared
 /// key result (from the cached organisation), then stored with the permission rule enforced
 /// inside the same statement. Only a refusal costs a second look, to explain it.
-#[tracing::instrument(skip_all, fields(org = %actor.org.key, code = %line.code))]
+///
+/// A figure outside the key result's plausibility range (`domain::plausible`) is not
+/// recorded: it is held, and the person is asked to confirm it ([`confirm`]).
 pub async fn record(
     app: &App,
     actor: &Actor,
@@ -132,6 +134,33 @@ pub async fn record(
     correct: bool,
     delivery: &str,
 ) -> Result<Reply> {
+    let key = format!("{}:{delivery}", actor.source.as_str());
+    Ok(record_checked(app, actor, line, correct, &key, false)
+        .await?
+        .reply)
+}
+
+/// What [`record_checked`] did.
+pub struct Checked {
+    pub reply: Reply,
+    /// The figure was held for confirmation, not recorded.
+    pub held: bool,
+}
+
+/// How long a figure waits for its person's yes.
+pub const CONFIRM_WITHIN: chrono::Duration = chrono::Duration::minutes(10);
+
+/// [`record`] with the check-in's full idempotency key; `confirmed` skips the question
+/// (the person said yes, or re-confirms a figure already on record).
+#[tracing::instrument(skip_all, fields(org = %actor.org.key, code = %line.code))]
+pub async fn record_checked(
+    app: &App,
+    actor: &Actor,
+    line: &CheckinLine,
+    correct: bool,
+    key: &str,
+    confirmed: bool,
+) -> Result<Checked> {
     let spec = app.spec_recent(actor.org.id).await?;
     let index = app.kr_index(actor.org.id, &spec);
     let (kind, unit, kr, measure) =
@@ -143,7 +172,13 @@ pub async fn record(
         } else {
             return Err(explain_refusal(app, actor, line, correct).await);
         };
-    let key = format!("{}:{delivery}", actor.source.as_str());
+    if !confirmed
+        && let Some(k) = kr
+        && let Some(why) = crate::domain::plausible::suspicious(k, line.value)
+    {
+        return hold(app, actor, k, line, correct, key, &why).await;
+    }
+    let key = key.to_string();
     let recorded = app
         .store
         .record_checkin(
@@ -175,9 +210,12 @@ pub async fn record(
             (id, previous, supersedes)
         }
         Recorded::Duplicate(id) => {
-            return Ok(Reply::new().text(format!(
-                "Already recorded as check-in #{id}; nothing new was stored."
-            )));
+            return Ok(Checked {
+                reply: Reply::new().text(format!(
+                    "Already recorded as check-in #{id}; nothing new was stored."
+                )),
+                held: false,
+            });
         }
         Recorded::Refused => return Err(explain_refusal(app, actor, line, correct).await),
     };
@@ -217,7 +255,127 @@ pub async fn record(
     {
         tracing::error!(error = %e, "dependency alerts could not be evaluated after a check-in");
     }
-    Ok(reply)
+    Ok(Checked { reply, held: false })
+}
+
+/// Holds a suspicious figure and asks its person whether it is right. Who may check in is
+/// checked first, so nobody is asked to confirm what they could not record anyway.
+async fn hold(
+    app: &App,
+    actor: &Actor,
+    k: &KeyResultSpec,
+    line: &CheckinLine,
+    correct: bool,
+    key: &str,
+    why: &crate::domain::plausible::Suspicion,
+) -> Result<Checked> {
+    let spec = app.spec_recent(actor.org.id).await?;
+    if !crate::domain::org::may_check_in(&spec, actor.key(), k) {
+        return Err(explain_refusal(app, actor, line, correct).await);
+    }
+    let now = app.clock.now();
+    let id = app
+        .store
+        .hold_figure(
+            actor.org.id,
+            actor.person.id,
+            &crate::store::figures::HeldFigure {
+                code: line.code.as_str(),
+                value: line.value,
+                confidence: line.confidence,
+                note: line.note.as_deref(),
+                blockers: line.blockers.as_deref(),
+                correct,
+                idempotency_key: key,
+            },
+            now,
+            now + CONFIRM_WITHIN,
+        )
+        .await?;
+    let fig = |v: f64| crate::bot::render::figure(Some(v), &k.unit);
+    let range = match (why.low.is_finite(), why.high.is_finite()) {
+        (true, true) => format!("from {} to {}", fig(why.low), fig(why.high)),
+        (true, false) => format!("from {} up", fig(why.low)),
+        _ => format!("up to {}", fig(why.high)),
+    };
+    let mut reply = Reply::new()
+        .heading(format!("Is {} = {} right?", line.code, fig(line.value)))
+        .text(format!(
+            "{} is {}; for `{}` ({}) figures {range} are expected. Nothing is recorded until you confirm.",
+            fig(line.value),
+            why.why,
+            line.code,
+            k.title
+        ));
+    reply.push(Block::Actions(vec![
+        crate::bot::reply::Action {
+            id: "figure_yes".into(),
+            label: "Yes, it is correct".into(),
+            value: id.to_string(),
+        },
+        crate::bot::reply::Action {
+            id: "figure_no".into(),
+            label: "No".into(),
+            value: id.to_string(),
+        },
+    ]));
+    let reply = reply.note(format!(
+        "Answer `yes` to record it, or `no`; another figure from you drops it, and so do {} minutes without an answer.",
+        CONFIRM_WITHIN.num_minutes()
+    ));
+    Ok(Checked { reply, held: true })
+}
+
+/// `yes` / `no` (or the Yes / No buttons) on a held figure: records it or drops it. Only
+/// the person who sent it can answer; an expired or replaced figure is never recorded.
+pub async fn confirm(app: &App, actor: &Actor, id: Option<i64>, yes: bool) -> Result<Reply> {
+    let Some(f) = app
+        .store
+        .take_figure(actor.org.id, actor.person.id, id)
+        .await?
+    else {
+        return Err(AppError::NotFound(if yes {
+            "No figure of yours is waiting for a yes (it was answered, replaced by something else you sent, or it expired). Nothing was recorded; send the figure again if you meant it.".into()
+        } else {
+            "No figure of yours is waiting for an answer; nothing changed.".into()
+        }));
+    };
+    let what = format!(
+        "{} = {}",
+        f.code,
+        crate::bot::render::figure(Some(f.value), "")
+    );
+    if f.expires_at <= app.clock.now() {
+        return Err(AppError::Invalid(format!(
+            "That question expired after {} minutes: {what} was not recorded. Send the figure again if you meant it.",
+            CONFIRM_WITHIN.num_minutes()
+        )));
+    }
+    if !yes {
+        return Ok(Reply::new().text(format!("Dropped: {what} was not recorded.")));
+    }
+    if f.answered_since {
+        return Err(AppError::Invalid(format!(
+            "You recorded another figure after the question, so {what} was not recorded. Send it again if you meant it."
+        )));
+    }
+    let line = CheckinLine {
+        code: Code::parse(&f.code).map_err(AppError::Invalid)?,
+        value: f.value,
+        confidence: f
+            .confidence
+            .as_deref()
+            .map(Confidence::parse)
+            .transpose()
+            .map_err(AppError::Invalid)?,
+        note: f.note,
+        blockers: f.blockers,
+    };
+    Ok(
+        record_checked(app, actor, &line, f.correct, &f.idempotency_key, true)
+            .await?
+            .reply,
+    )
 }
 
 /// Key results the person may check in on in the active cycle, in manifest order.

@@ -156,6 +156,7 @@ impl App {
                     chat: vec![],
                     away: vec![],
                     prefer: None,
+                    working_hours: None,
                 },
                 departments: vec![],
             },
@@ -317,6 +318,8 @@ impl App {
     ) -> Result<Reply> {
         match cmd {
             Command::Help(topic) => Ok(status::help(topic.as_deref())),
+            Command::Confirm(id) => checkins::confirm(self, actor, id, true).await,
+            Command::Decline(id) => checkins::confirm(self, actor, id, false).await,
             Command::Whoami => status::whoami(self, actor).await,
             Command::Status(scope) => status::status(self, actor, scope.as_deref()).await,
             Command::Okrs(scope) => status::okrs(self, actor, scope).await,

@@ -12,7 +12,8 @@ use crate::bot::reply::{Action, Block};
 use crate::bot::{Align, Cell, Reply, Table};
 use crate::delivery::Target;
 use crate::domain::alerts::add_working_days;
-use crate::domain::due::parse_due;
+use crate::domain::due::parse_due_fy;
+use crate::domain::hours::{WorkCalendar, hours_of};
 use crate::domain::{Key, OrgSpec, Perspective, Role};
 use crate::error::{AppError, Result};
 use crate::store::Tx;
@@ -733,7 +734,7 @@ pub async fn capture(
         .date_naive();
     let (owner, due, body) = if kind == "action" {
         let (owner, rest) = find_owner(&spec, text);
-        let (due, rest) = parse_due(&rest, today);
+        let (due, rest) = parse_due_fy(&rest, today, spec.org.fiscal_year_start);
         (owner, due, rest)
     } else {
         (None, None, text.to_string())
@@ -938,7 +939,7 @@ pub async fn edit(app: &App, actor: &Actor, id: &str, text: &str) -> Result<Repl
         .date_naive();
     let (owner, due, body) = if c.kind == "action" {
         let (o, rest) = find_owner(&spec, text);
-        let (d, rest) = parse_due(&rest, today);
+        let (d, rest) = parse_due_fy(&rest, today, spec.org.fiscal_year_start);
         (
             o.or(c.owner_key.as_deref().and_then(|k| Key::parse(k).ok())),
             d.or(c.due_on),
@@ -1254,9 +1255,21 @@ pub async fn remind(app: &App, org_id: i64) -> Result<u64> {
         while add_working_days(before, 1, &holidays) != due && before > due - Duration::days(10) {
             before -= Duration::days(1);
         }
-        let (overdue, when) = if today > due {
+        // Each reminder waits for the owner's working hours on (or after) its day.
+        let calendar = WorkCalendar {
+            hours: hours_of(&spec, owner),
+            tz,
+            holidays: &holidays,
+        };
+        let day_starts = |d: NaiveDate| {
+            calendar.next_start(crate::domain::cadence::to_instant(
+                d.and_time(chrono::NaiveTime::MIN),
+                tz,
+            ))
+        };
+        let (overdue, when) = if now >= day_starts(due + Duration::days(1)) {
             (true, "is overdue")
-        } else if today >= before && today < due {
+        } else if now >= day_starts(before) && today < due {
             (false, "is due")
         } else {
             continue;

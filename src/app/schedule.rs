@@ -16,7 +16,8 @@ use chrono_tz::Tz;
 use crate::bot::reply::Block;
 use crate::bot::{Align, Cell, Reply, Table};
 use crate::delivery::Target;
-use crate::domain::cadence::{CadenceRule, department_zone, parse_rule, to_instant};
+use crate::domain::cadence::{CadenceRule, department_zone, parse_rule_fy, to_instant};
+use crate::domain::hours::{WorkCalendar, WorkingHours, hours_of_all};
 use crate::domain::parse::parse_date;
 use crate::domain::progress::{active_cycle, rollup};
 use crate::domain::{Key, KrKind, OrgSpec, PersonSpec, Status};
@@ -30,6 +31,8 @@ use super::{Actor, App};
 
 /// How far back a tick looks for occurrences after downtime. Older ones are not recorded.
 const MAX_CATCH_UP: Duration = Duration::days(35);
+/// Reminders go when this share of the person's working time inside the window has passed.
+const REMIND_AT_SHARE: f64 = 0.8;
 /// A digest more than this late is recorded but not posted (nobody wants last week's news).
 const DIGEST_STALE_AFTER: Duration = Duration::hours(12);
 
@@ -61,6 +64,8 @@ impl TickReport {
 struct Index<'a> {
     people: HashMap<&'a str, &'a PersonSpec>,
     zones: HashMap<&'a str, Tz>,
+    /// Everyone's working hours (reminders land inside them).
+    hours: HashMap<&'a str, WorkingHours>,
     /// (owner, department) → codes of the owner's key results in that department's
     /// active-cycle objectives that follow the department's cadence.
     krs: HashMap<(&'a str, String), Vec<String>>,
@@ -91,6 +96,7 @@ impl<'a> Index<'a> {
         Index {
             people: spec.people.iter().map(|p| (p.key.as_str(), p)).collect(),
             zones,
+            hours: hours_of_all(spec),
             krs,
         }
     }
@@ -205,6 +211,7 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
     let away = app.store.away_periods(org_id).await?;
     tracing::debug!(elapsed = ?t0.elapsed(), "tick: away");
     let holidays: BTreeSet<NaiveDate> = spec.holidays.iter().map(|h| h.date).collect();
+    let holiday_list: Vec<NaiveDate> = holidays.iter().copied().collect();
 
     let mut tx = app.store.begin().await?;
     let cadences = Store::claim_cadences(&mut tx, org_id, now).await?;
@@ -215,7 +222,7 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
     let mut digests: Vec<(CadenceRow, NaiveDateTime, DateTime<Utc>)> = Vec::new();
     let mut review_events: Vec<(CadenceRow, NaiveDateTime, bool)> = Vec::new();
     for c in &cadences {
-        let Ok(rule) = parse_rule(&c.rule) else {
+        let Ok(rule) = parse_rule_fy(&c.rule, spec.org.fiscal_year_start) else {
             tracing::warn!(cadence = %c.key, "unparseable cadence rule; skipped");
             continue;
         };
@@ -233,6 +240,25 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
                 let mut instant = |l: NaiveDateTime, tz: Tz| {
                     *instants.entry((l, tz)).or_insert_with(|| to_instant(l, tz))
                 };
+                // The reminder goes when 80 % of the person's working time inside the
+                // window has passed: always inside working hours. A window with no working
+                // time in it gets none (it is due at the window's end, which never comes).
+                let mut reminders: HashMap<
+                    (DateTime<Utc>, DateTime<Utc>, Tz, WorkingHours),
+                    DateTime<Utc>,
+                > = HashMap::new();
+                let mut remind =
+                    |due: DateTime<Utc>, ends: DateTime<Utc>, tz: Tz, hours: WorkingHours| {
+                        *reminders.entry((due, ends, tz, hours)).or_insert_with(|| {
+                            WorkCalendar {
+                                hours,
+                                tz,
+                                holidays: &holiday_list,
+                            }
+                            .share_of_working_time(due, ends, REMIND_AT_SHARE)
+                            .unwrap_or(ends)
+                        })
+                    };
                 for (person, codes) in index.recipients(&spec, c) {
                     let (Some(p), Some(&pid)) = (
                         index.people.get(person.as_str()),
@@ -241,6 +267,11 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
                         continue;
                     };
                     let tz = index.zone(person.as_str(), &spec);
+                    let hours = index
+                        .hours
+                        .get(person.as_str())
+                        .copied()
+                        .unwrap_or_default();
                     for (local, next) in &locals {
                         let due = instant(*local, tz);
                         if due <= w || due > now || due <= now - MAX_CATCH_UP {
@@ -249,7 +280,7 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
                         let window_ends = next
                             .map(|n| instant(n, tz))
                             .unwrap_or(due + rule.nominal_period());
-                        let remind_at = due + (window_ends - due) * 4 / 5;
+                        let remind_at = remind(due, window_ends, tz, hours);
                         let state = if holidays.contains(&local.date()) {
                             "skipped"
                         } else if is_away(p, pid, local.date(), &away) {
@@ -335,7 +366,7 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
         if now - *due > DIGEST_STALE_AFTER {
             continue;
         }
-        let rule = parse_rule(&c.rule).expect("parsed above");
+        let rule = parse_rule_fy(&c.rule, spec.org.fiscal_year_start).expect("parsed above");
         let since = rule
             .latest_at_or_before(*local - Duration::seconds(1))
             .map(|l| to_instant(l, c.time_zone.parse().unwrap_or(spec.org.time_zone)))
@@ -417,7 +448,7 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
         ) {
             continue;
         }
-        let Ok(rule) = parse_rule(&c.rule) else {
+        let Ok(rule) = parse_rule_fy(&c.rule, spec.org.fiscal_year_start) else {
             continue;
         };
         let zones: Vec<Tz> = if c.purpose == "checkin" {
@@ -848,24 +879,47 @@ pub async fn skip(app: &App, actor: &Actor) -> Result<Reply> {
 pub async fn snooze(app: &App, actor: &Actor, d: Duration) -> Result<Reply> {
     let p = open_prompt(app, actor).await?;
     let now = app.clock.now();
-    let until = now + d;
+    let asked = now + d;
     let spec = app.spec(actor.org.id).await?;
     let tz = app
         .person_zone(actor.org.id, &spec, &actor.person.spec)
         .await?;
+    // The prompt comes back inside the person's working hours: at the next start if the
+    // snooze would end outside them.
+    let holidays: Vec<NaiveDate> = spec.holidays.iter().map(|h| h.date).collect();
+    let calendar = WorkCalendar {
+        hours: crate::domain::hours::hours_of(&spec, actor.key()),
+        tz,
+        holidays: &holidays,
+    };
+    let until = calendar.next_start(asked);
+    let moved = until != asked;
+    let local = |t: DateTime<Utc>| t.with_timezone(&tz).format("%a %-d %b %H:%M").to_string();
     if until >= p.window_ends_at {
         return Err(AppError::Invalid(format!(
-            "That is after the check-in closes ({}); snooze for less, or `skip`.",
-            p.window_ends_at
-                .with_timezone(&tz)
-                .format("%a %-d %b %H:%M")
+            "That is after the check-in closes ({}){}; snooze for less, or `skip`.",
+            local(p.window_ends_at),
+            if moved {
+                format!(
+                    " once moved into your working hours ({}: {})",
+                    calendar.hours,
+                    local(until)
+                )
+            } else {
+                String::new()
+            }
         )));
     }
     app.store.snooze_prompt(actor.org.id, p.id, until).await?;
-    Ok(Reply::new().text(format!(
-        "Snoozed: I'll ask again at {}.",
-        until.with_timezone(&tz).format("%a %-d %b %H:%M")
-    )))
+    let mut reply = Reply::new().text(format!("Snoozed: I'll ask again at {}.", local(until)));
+    if moved {
+        reply = reply.note(format!(
+            "{} is outside your working hours ({}), so it waits for their start.",
+            local(asked),
+            calendar.hours
+        ));
+    }
+    Ok(reply)
 }
 
 /// `away <from> <to>`.
@@ -935,7 +989,9 @@ pub async fn no_change(app: &App, actor: &Actor, delivery: &str) -> Result<Reply
             note: Some("no change".into()),
             blockers: None,
         };
-        super::checkins::record(app, actor, &line, false, &format!("{delivery}:{code}")).await?;
+        // Re-confirming a figure on record asks no question, however unusual it is.
+        let key = format!("{}:{delivery}:{code}", actor.source.as_str());
+        super::checkins::record_checked(app, actor, &line, false, &key, true).await?;
         done.push(code.clone());
     }
     // A prompt about things with no figure yet cannot be confirmed; close it anyway.

@@ -113,6 +113,54 @@ mod tests {
     }
 
     #[test]
+    fn working_hours_come_from_the_person_then_department_then_organisation() {
+        use crate::domain::hours::{WorkingHours, hours_of, hours_of_all};
+        let mut spec = crate::manifest::load_manifest(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/manifests/example-org.yaml"
+        )))
+        .unwrap();
+        let h = |s: &str| WorkingHours::parse(s).unwrap();
+        // Nothing declared: 09:00–18:00 Monday to Friday for everyone.
+        assert_eq!(hours_of(&spec, "tom"), WorkingHours::default());
+        spec.org.working_hours = Some(h("mon-fri 08:00-16:00"));
+        assert_eq!(hours_of(&spec, "tom"), h("mon-fri 08:00-16:00"));
+        // Tom is in Sales, under the company: the company's hours beat the organisation's,
+        // Sales' beat the company's, and his own beat everything.
+        let company = spec
+            .departments
+            .iter()
+            .position(|d| d.parent.is_none())
+            .unwrap();
+        spec.departments[company].working_hours = Some(h("mon-thu 09:00-17:00"));
+        assert_eq!(hours_of(&spec, "tom"), h("mon-thu 09:00-17:00"));
+        let sales = spec
+            .departments
+            .iter()
+            .position(|d| d.key.as_str() == "sales")
+            .unwrap();
+        spec.departments[sales].working_hours = Some(h("sun-thu 10:00-19:00"));
+        assert_eq!(hours_of(&spec, "tom"), h("sun-thu 10:00-19:00"));
+        let tom = spec
+            .people
+            .iter()
+            .position(|p| p.key.as_str() == "tom")
+            .unwrap();
+        spec.people[tom].working_hours = Some(h("daily 06:00-12:00"));
+        assert_eq!(hours_of(&spec, "tom"), h("daily 06:00-12:00"));
+        // Everyone at once agrees with one at a time.
+        let all = hours_of_all(&spec);
+        for p in &spec.people {
+            assert_eq!(
+                all[p.key.as_str()],
+                hours_of(&spec, p.key.as_str()),
+                "{}",
+                p.key
+            );
+        }
+    }
+
+    #[test]
     fn everyone_at_once_agrees_with_one_at_a_time() {
         let mut spec = crate::manifest::load_manifest(std::path::Path::new(concat!(
             env!("CARGO_MANIFEST_DIR"),

@@ -195,6 +195,7 @@ pub fn synthetic_org(args: &BenchArgs, now: DateTime<Utc>) -> OrgSpec {
                 chat: vec![],
                 away: vec![],
                 prefer: None,
+                working_hours: None,
             });
         }
         departments.push(DepartmentSpec {
@@ -206,6 +207,7 @@ pub fn synthetic_org(args: &BenchArgs, now: DateTime<Utc>) -> OrgSpec {
             time_zone: None,
             channels: BTreeMap::new(),
             prompts_in_channel: false,
+            working_hours: None,
             cadences: vec![CadenceSpec {
                 purpose: "checkin".into(),
                 rule: [
@@ -350,6 +352,7 @@ pub fn synthetic_org(args: &BenchArgs, now: DateTime<Utc>) -> OrgSpec {
             name: "Bench Corp".into(),
             time_zone: chrono_tz::UTC,
             fiscal_year_start: 1,
+            working_hours: None,
         },
         perspectives,
         people,
@@ -450,6 +453,7 @@ pub fn schedule_org(people: usize, departments: usize, now: DateTime<Utc>) -> Or
                 chat: vec![],
                 away: vec![],
                 prefer: None,
+                working_hours: None,
             });
         }
     }

@@ -99,6 +99,11 @@ pub enum Command {
     Actions(Option<String>),
     /// `decisions [dept]`.
     Decisions(Option<String>),
+    /// `yes` (or a Yes button): record the figure held for confirmation (the one with this
+    /// id, when a button names it).
+    Confirm(Option<i64>),
+    /// `no` (or a No button): drop the figure held for confirmation.
+    Decline(Option<i64>),
     /// A filled-in form (modal submission, or the shell's prompts). Never typed.
     SubmitForm {
         id: String,
@@ -289,6 +294,8 @@ impl Command {
                 Err(usage_err("skip", "`skip` takes no argument."))
             }),
             "nochange" | "no-change" => Ok(Command::NoChange),
+            "yes" if args.is_empty() => Ok(Command::Confirm(None)),
+            "no" if args.is_empty() => Ok(Command::Decline(None)),
             "snooze" => {
                 if rest.is_empty() {
                     return Err(usage_err("snooze", "`snooze` needs a duration."));

@@ -57,6 +57,9 @@ pub enum Pressed {
     AlertAck(String),
     AlertResolve(String),
     AlertUpdate(String),
+    /// Yes / No on a figure held for confirmation (its id).
+    ConfirmFigure(i64),
+    DeclineFigure(i64),
 }
 
 /// Why a press could not be read.
@@ -76,6 +79,11 @@ impl Pressed {
         let code = |v: &str| {
             Code::parse(v.trim())
                 .map_err(|e| Unreadable(format!("That button names no key result: {e}")))
+        };
+        let figure = |v: &str| {
+            v.trim()
+                .parse::<i64>()
+                .map_err(|_| Unreadable(format!("That button names no figure (`{v}`).")))
         };
         let object = |what: &str, v: &str| {
             let v = v.trim().trim_start_matches('#');
@@ -114,6 +122,8 @@ impl Pressed {
             "alert_ack" => Pressed::AlertAck(object("alert", value)?),
             "alert_resolve" => Pressed::AlertResolve(object("alert", value)?),
             "alert_update" => Pressed::AlertUpdate(object("alert", value)?),
+            "figure_yes" => Pressed::ConfirmFigure(figure(value)?),
+            "figure_no" => Pressed::DeclineFigure(figure(value)?),
             other => return Err(Unreadable(format!("I don't know the button `{other}`."))),
         })
     }
@@ -145,6 +155,8 @@ impl Pressed {
                 note: String::new(),
             }),
             Pressed::AlertUpdate(id) => plain(Command::AlertUpdateForm(id.clone())),
+            Pressed::ConfirmFigure(id) => plain(Command::Confirm(Some(*id))),
+            Pressed::DeclineFigure(id) => plain(Command::Decline(Some(*id))),
         }
     }
 }
@@ -238,6 +250,8 @@ mod tests {
             ("alert_ack", "9", Pressed::AlertAck("9".into())),
             ("alert_resolve", "9", Pressed::AlertResolve("9".into())),
             ("alert_update", "9", Pressed::AlertUpdate("9".into())),
+            ("figure_yes", "11", Pressed::ConfirmFigure(11)),
+            ("figure_no", "11", Pressed::DeclineFigure(11)),
         ];
         for (action, value, want) in cases {
             assert_eq!(
@@ -270,6 +284,7 @@ mod tests {
             ("update", "not a code!"),
             ("alert_ack", "1; DROP"),
             ("capture_delete", ""),
+            ("figure_yes", "S1"),
             ("launch_missiles", "1"),
         ] {
             let e = Pressed::parse(a, v, None).unwrap_err();

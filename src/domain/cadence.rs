@@ -226,8 +226,17 @@ fn parse_days(words: &[&str]) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-/// Checks a preset or raw rule and returns it as an RRULE anchored in local time.
+/// Checks a preset or raw rule and returns it as an RRULE anchored in local time, for an
+/// organisation whose fiscal year starts in January (see [`parse_rule_fy`]).
 pub fn parse_rule(rule: &str) -> Result<CadenceRule, String> {
+    parse_rule_fy(rule, 1)
+}
+
+/// Checks a preset or raw rule for an organisation whose fiscal year starts in month
+/// `fiscal_year_start` (1–12). Presets that repeat over months or years (`quarterly`,
+/// `half-yearly`, `yearly`, `every N months`) count from the first day of the fiscal year
+/// unless they name a `from` date; a raw `RRULE:` is taken as written.
+pub fn parse_rule_fy(rule: &str, fiscal_year_start: u32) -> Result<CadenceRule, String> {
     let trimmed = rule.trim();
     if trimmed.is_empty() {
         return Err("a cadence cannot be empty".into());
@@ -302,6 +311,12 @@ pub fn parse_rule(rule: &str) -> Result<CadenceRule, String> {
             w => return Err(format!("`{trimmed}`: unexpected `{w}`")),
         }
     }
+    // Month- and year-based presets are phased by the fiscal year.
+    let from = from.or_else(|| {
+        matches!(freq, Freq::Monthly | Freq::Yearly)
+            .then(|| NaiveDate::from_ymd_opt(2024, fiscal_year_start.clamp(1, 12), 1))
+            .flatten()
+    });
     let mut parts = vec![format!("FREQ={}", freq.as_rrule())];
     if interval > 1 {
         parts.push(format!("INTERVAL={interval}"));
@@ -314,6 +329,11 @@ pub fn parse_rule(rule: &str) -> Result<CadenceRule, String> {
                 ));
             }
             parts.push(format!("BYDAY={}", d.join(",")));
+        }
+        (Some(d), Freq::Yearly) if d.iter().all(|x| x.len() > 2) => {
+            // `yearly on first mon`: in the month the year starts.
+            let m = from.map(|f| f.month()).unwrap_or(1);
+            parts.push(format!("BYMONTH={m};BYDAY={}", d.join(",")))
         }
         (Some(d), _) => parts.push(format!("BYDAY={}", d.join(","))),
         (None, Freq::Weekly) => {
@@ -562,6 +582,79 @@ mod tests {
         assert_eq!(
             r.latest_at_or_before(local("2026-03-09T08:59")),
             Some(local("2026-03-02T09:00"))
+        );
+    }
+
+    #[test]
+    fn month_and_year_presets_follow_the_fiscal_year() {
+        let year = |r: &str, fy: u32| {
+            parse_rule_fy(r, fy).unwrap().occurrences(
+                local("2026-01-01T00:00"),
+                local("2026-12-31T23:59"),
+                20,
+            )
+        };
+        assert_eq!(
+            year("quarterly", 2),
+            [
+                "2026-02-01T09:00",
+                "2026-05-01T09:00",
+                "2026-08-01T09:00",
+                "2026-11-01T09:00"
+            ]
+            .map(local)
+        );
+        assert_eq!(
+            year("quarterly", 1),
+            [
+                "2026-01-01T09:00",
+                "2026-04-01T09:00",
+                "2026-07-01T09:00",
+                "2026-10-01T09:00"
+            ]
+            .map(local)
+        );
+        assert_eq!(
+            year("quarterly on first tue at 15:00", 2),
+            [
+                "2026-02-03T15:00",
+                "2026-05-05T15:00",
+                "2026-08-04T15:00",
+                "2026-11-03T15:00"
+            ]
+            .map(local)
+        );
+        assert_eq!(
+            year("half-yearly on first mon at 10:00", 4),
+            ["2026-04-06T10:00", "2026-10-05T10:00"].map(local)
+        );
+        assert_eq!(year("yearly", 7), ["2026-07-01T09:00"].map(local));
+        assert_eq!(
+            year("yearly on first mon at 10:00", 7),
+            ["2026-07-06T10:00"].map(local)
+        );
+        assert_eq!(
+            year("every 6 months", 3),
+            ["2026-03-01T09:00", "2026-09-01T09:00"].map(local)
+        );
+        // An explicit `from` and raw rules are taken as written; weekly rules are unaffected.
+        assert_eq!(
+            year("quarterly from 2026-03-15", 2),
+            [
+                "2026-03-15T09:00",
+                "2026-06-15T09:00",
+                "2026-09-15T09:00",
+                "2026-12-15T09:00"
+            ]
+            .map(local)
+        );
+        assert_eq!(
+            year("RRULE:FREQ=MONTHLY;INTERVAL=6;BYMONTHDAY=1", 4),
+            ["2026-01-01T09:00", "2026-07-01T09:00"].map(local)
+        );
+        assert_eq!(
+            parse_rule_fy("weekly on mon", 5).unwrap(),
+            parse_rule("weekly on mon").unwrap()
         );
     }
 

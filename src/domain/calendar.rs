@@ -18,7 +18,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Duration, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::{OffsetComponents, OffsetName, Tz};
 
-use super::cadence::{CadenceRule, parse_rule, to_instant};
+use super::cadence::{CadenceRule, parse_rule, parse_rule_fy, to_instant};
 pub use super::cadence::{default_layer, department_zone};
 use super::model::{Importance, Key};
 use super::org::{DependencySpec, OrgSpec};
@@ -74,6 +74,8 @@ fn department_name(spec: &OrgSpec, dept: &Key) -> String {
 /// Every recurring event the organisation declares (and the suggested coordination rhythms).
 pub fn events(spec: &OrgSpec) -> Vec<CalendarEvent> {
     let org = spec.org.key.as_str();
+    // Quarterly, half-yearly and yearly presets follow the fiscal year.
+    let fy = spec.org.fiscal_year_start;
     let mut out = Vec::new();
     let mut uids = BTreeSet::new();
     let mut uid = |base: String| {
@@ -87,7 +89,7 @@ pub fn events(spec: &OrgSpec) -> Vec<CalendarEvent> {
     };
     for d in &spec.departments {
         for c in &d.cadences {
-            let Ok(rule) = parse_rule(&c.rule) else {
+            let Ok(rule) = parse_rule_fy(&c.rule, fy) else {
                 continue;
             };
             let layer = c
@@ -117,7 +119,9 @@ pub fn events(spec: &OrgSpec) -> Vec<CalendarEvent> {
     }
     for m in &spec.measures {
         let Some(text) = &m.cadence else { continue };
-        let Ok(rule) = parse_rule(text) else { continue };
+        let Ok(rule) = parse_rule_fy(text, fy) else {
+            continue;
+        };
         let dept = m
             .owner
             .as_ref()
@@ -149,7 +153,9 @@ pub fn events(spec: &OrgSpec) -> Vec<CalendarEvent> {
     }
     for k in &spec.key_results {
         let Some(text) = &k.cadence else { continue };
-        let Ok(rule) = parse_rule(text) else { continue };
+        let Ok(rule) = parse_rule_fy(text, fy) else {
+            continue;
+        };
         let dept = super::org::kr_department(spec, k).cloned();
         let tz = dept
             .as_ref()
@@ -192,7 +198,7 @@ pub fn events(spec: &OrgSpec) -> Vec<CalendarEvent> {
                 )
             }
         };
-        let Ok(rule) = parse_rule(&rule_text) else {
+        let Ok(rule) = parse_rule_fy(&rule_text, fy) else {
             continue;
         };
         out.push(CalendarEvent {

@@ -47,11 +47,6 @@ fn end_of_month(today: NaiveDate) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, 1).expect("valid date") - Duration::days(1)
 }
 
-fn end_of_quarter(today: NaiveDate) -> NaiveDate {
-    let q_end_month = ((today.month() - 1) / 3 + 1) * 3;
-    end_of_month(NaiveDate::from_ymd_opt(today.year(), q_end_month, 1).expect("valid date"))
-}
-
 fn month(word: &str) -> Option<u32> {
     let w: String = word.chars().take(3).collect();
     MONTHS.iter().position(|m| *m == w).map(|i| i as u32 + 1)
@@ -68,7 +63,19 @@ fn day_month(today: NaiveDate, day: u32, month: u32) -> Option<NaiveDate> {
 }
 
 /// Finds a due date in `text`. Returns the date and the text with the phrase removed.
+/// Quarters and years are calendar ones; see [`parse_due_fy`].
 pub fn parse_due(text: &str, today: NaiveDate) -> (Option<NaiveDate>, String) {
+    parse_due_fy(text, today, 1)
+}
+
+/// As [`parse_due`], with "end of quarter"/"EOQ" and "end of year"/"EOY" meaning the
+/// fiscal quarter and year of an organisation whose fiscal year starts in month
+/// `fiscal_year_start`.
+pub fn parse_due_fy(
+    text: &str,
+    today: NaiveDate,
+    fiscal_year_start: u32,
+) -> (Option<NaiveDate>, String) {
     let words: Vec<&str> = text.split_whitespace().collect();
     let norm: Vec<String> = words
         .iter()
@@ -85,7 +92,7 @@ pub fn parse_due(text: &str, today: NaiveDate) -> (Option<NaiveDate>, String) {
         if start >= norm.len() {
             continue;
         }
-        if let Some((date, len)) = phrase_at(&norm[start..], today) {
+        if let Some((date, len)) = phrase_at(&norm[start..], today, fiscal_year_start) {
             let mut rest: Vec<&str> = words[..i].to_vec();
             rest.extend_from_slice(&words[start + len..]);
             return (Some(date), rest.join(" "));
@@ -95,18 +102,18 @@ pub fn parse_due(text: &str, today: NaiveDate) -> (Option<NaiveDate>, String) {
 }
 
 /// A due-date phrase at the start of `w`: the date and how many words it used.
-fn phrase_at(w: &[String], today: NaiveDate) -> Option<(NaiveDate, usize)> {
+fn phrase_at(w: &[String], today: NaiveDate, fy: u32) -> Option<(NaiveDate, usize)> {
     let at = |i: usize| w.get(i).map(String::as_str).unwrap_or("");
     if at(0) == "the" {
-        return phrase_at(&w[1..], today).map(|(d, n)| (d, n + 1));
+        return phrase_at(&w[1..], today, fy).map(|(d, n)| (d, n + 1));
     }
     match at(0) {
         "today" | "tonight" | "eod" => return Some((today, 1)),
         "tomorrow" | "tmrw" => return Some((today + Duration::days(1), 1)),
         "eow" => return Some((next_or_today(today, Weekday::Fri), 1)),
         "eom" => return Some((end_of_month(today), 1)),
-        "eoq" => return Some((end_of_quarter(today), 1)),
-        "eoy" => return Some((NaiveDate::from_ymd_opt(today.year(), 12, 31)?, 1)),
+        "eoq" => return Some((super::fiscal::quarter_end(today, fy), 1)),
+        "eoy" => return Some((super::fiscal::year_end(today, fy), 1)),
         _ => {}
     }
     if let Ok(d) = NaiveDate::parse_from_str(at(0), "%Y-%m-%d") {
@@ -118,8 +125,8 @@ fn phrase_at(w: &[String], today: NaiveDate) -> Option<(NaiveDate, usize)> {
         return match (at(base), at(base + 1)) {
             ("week", _) => Some((next_or_today(today, Weekday::Fri), base + 1)),
             ("month", _) => Some((end_of_month(today), base + 1)),
-            ("quarter", _) => Some((end_of_quarter(today), base + 1)),
-            ("year", _) => Some((NaiveDate::from_ymd_opt(today.year(), 12, 31)?, base + 1)),
+            ("quarter", _) => Some((super::fiscal::quarter_end(today, fy), base + 1)),
+            ("year", _) => Some((super::fiscal::year_end(today, fy), base + 1)),
             ("next", "week") => Some((
                 next_or_today(today, Weekday::Fri) + Duration::days(7),
                 base + 2,
@@ -208,6 +215,23 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn quarter_and_year_ends_follow_the_fiscal_year() {
+        let wed = NaiveDate::from_ymd_opt(2026, 11, 18).unwrap();
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+        assert_eq!(parse_due_fy("report EOQ", wed, 1).0, d("2026-12-31"));
+        assert_eq!(parse_due_fy("report EOQ", wed, 2).0, d("2027-01-31"));
+        assert_eq!(
+            parse_due_fy("report by end of the quarter", wed, 4).0,
+            d("2026-12-31")
+        );
+        assert_eq!(parse_due_fy("plan by EOY", wed, 4).0, d("2027-03-31"));
+        assert_eq!(
+            parse_due_fy("plan by end of year", wed, 7).0,
+            d("2027-06-30")
+        );
     }
 
     #[test]

@@ -5,9 +5,12 @@ pub mod alerts;
 pub mod cadence;
 pub mod calendar;
 pub mod due;
+pub mod fiscal;
+pub mod hours;
 pub mod model;
 pub mod org;
 pub mod parse;
+pub mod plausible;
 pub mod progress;
 pub mod review;
 

@@ -41,6 +41,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use super::hours::WorkingHours;
 use super::model::{
     Code, Confidence, Direction, Importance, Key, KrKind, LeadLag, Level, Perspective, Role,
 };
@@ -52,6 +53,9 @@ pub struct OrgInfo {
     pub time_zone: Tz,
     /// Month (1–12) in which the fiscal year starts; quarters count from it.
     pub fiscal_year_start: u32,
+    /// Everyone's working hours unless their department or they say otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_hours: Option<WorkingHours>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -90,6 +94,9 @@ pub struct PersonSpec {
     /// (`slack` or `discord`); otherwise the first listed in `chat`, then Slack by email.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prefer: Option<String>,
+    /// The person's own working hours (see [`super::hours::hours_of`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_hours: Option<WorkingHours>,
 }
 
 /// A cadence as written in the manifest: a friendly preset or a raw `RRULE:`.
@@ -115,6 +122,10 @@ pub struct DepartmentSpec {
     /// Post check-in prompts in the department channel instead of DMs.
     pub prompts_in_channel: bool,
     pub cadences: Vec<CadenceSpec>,
+    /// Working hours of the department's people (and of sub-departments' people) who set
+    /// none of their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_hours: Option<WorkingHours>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

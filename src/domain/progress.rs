@@ -1168,6 +1168,7 @@ mod tests {
             time_zone: None,
             channels: BTreeMap::new(),
             prompts_in_channel: false,
+            working_hours: None,
             cadences: checkin
                 .map(|rule| CadenceSpec {
                     purpose: "checkin".into(),
@@ -1211,6 +1212,7 @@ mod tests {
                 name: "Acme".into(),
                 time_zone: chrono_tz::UTC,
                 fiscal_year_start: 1,
+                working_hours: None,
             },
             perspectives: [Perspective::Internal, Perspective::Customer]
                 .into_iter()

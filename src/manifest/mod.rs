@@ -10,16 +10,19 @@
 //! Top-level keys (only `organisation` is required; unknown keys anywhere are errors):
 //!
 //! ```yaml
-//! organisation: { key, name, time_zone, fiscal_year_start }   # fiscal_year_start: 1–12, default 1
+//! organisation: { key, name, time_zone, fiscal_year_start, working_hours? }   # fiscal_year_start: 1–12, default 1
+//!                                   # working_hours: `mon-fri 09:00-18:00` (the default)
 //! perspectives:        # optional; default: all four with default labels
 //!   - customer                         # a perspective name, or
 //!   - { key: internal, label: Operations }   # a name with a label
 //! people:
 //!   - key, name, email?, time_zone?, roles?: [admin|facilitator|executive],
-//!     chat?: [{ platform: slack|discord, workspace, user }], away?: [{ from, to }]
+//!     chat?: [{ platform: slack|discord, workspace, user }], away?: [{ from, to }],
+//!     working_hours?
 //! departments:
 //!   - key, name, parent?, heads?: [person], members?: [person], time_zone?,
 //!     channels?: { slack: C…, discord: "…" }, prompts_in_channel?: bool (false),
+//!     working_hours? (for its people and sub-departments' people who set none),
 //!     cadences?:                      # purpose → rule, or purpose → { rule, layer }, or
 //!       checkin: weekly on mon at 09:00   # a list of { purpose, rule, layer }
 //! holidays: [{ date, name }]
@@ -31,7 +34,8 @@
 //!           red, band?: [low, high] (band only), type?: lead|lag (lag), source?,
 //!           cadence?, owner?, weight? (1)
 //!   links: [{ from, to, hypothesis }]      # cause → effect, scorecard objectives only
-//! cycles: [{ key, start, end }]            # end inclusive
+//! cycles: [{ key, start, end }]            # end inclusive; a key naming a fiscal period
+//!                                          # (`2026-Q3`, `2026-H1`, `FY2026`) may omit both
 //! objectives:
 //!   - code, title, level: company|department|team|person, department? (required for
 //!     department/team), owner? (required for person), cycle, aligns_to?: [scorecard

@@ -60,6 +60,9 @@ pub(super) struct RawOrg {
     pub time_zone: Str,
     #[serde(default)]
     pub fiscal_year_start: Option<S<i64>>,
+    /// Everyone's working hours (`mon-fri 09:00-18:00`) unless a department or person says.
+    #[serde(default)]
+    pub working_hours: Str,
 }
 
 #[derive(Debug, Deserialize)]
@@ -91,6 +94,8 @@ pub(super) struct RawPerson {
     /// The platform to message the person on when they are on several.
     #[serde(default)]
     pub prefer: Str,
+    #[serde(default)]
+    pub working_hours: Str,
 }
 
 #[derive(Debug, Deserialize)]
@@ -134,6 +139,8 @@ pub(super) struct RawDepartment {
     pub prompts_in_channel: Option<S<bool>>,
     #[serde(default)]
     pub cadences: Option<S<RawCadences>>,
+    #[serde(default)]
+    pub working_hours: Str,
 }
 
 /// `cadences:` as a map (`checkin: weekly on mon at 09:00`, or `review: {rule, layer}`)

@@ -14,6 +14,7 @@ use serde_saphyr::Location;
 use super::ManifestError;
 use super::raw::*;
 use crate::domain::cadence::parse_rule;
+use crate::domain::hours::WorkingHours;
 use crate::domain::model::{
     Code, Direction, Importance, Key, KrKind, LeadLag, Level, Perspective, Role,
 };
@@ -223,6 +224,18 @@ impl<'a> Cx<'a> {
         parse(&s.value)
             .map_err(|e| self.err(s.referenced, field, e))
             .ok()
+    }
+
+    /// Optional working hours (`mon-fri 09:00-18:00`).
+    fn opt_hours(&mut self, s: &Option<S<String>>, field: &str) -> Option<WorkingHours> {
+        let s = s.as_ref()?;
+        match WorkingHours::parse(&s.value) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                self.err(s.referenced, field, e);
+                None
+            }
+        }
     }
 
     fn tz(&mut self, s: &S<String>, field: &str) -> Option<Tz> {
@@ -540,15 +553,34 @@ pub(super) fn build(file: &str, raw: RawManifest) -> Result<OrgSpec, Vec<Manifes
         let path = item_path("departments", &d.value.key, i);
         cx.register_key(&d.value.key, d.referenced, &path, KeyKind::Department);
     }
+    // A cycle named after a fiscal period (`2026-Q3`) may leave its dates to the fiscal year.
+    let fiscal_year_start = raw
+        .organisation
+        .as_ref()
+        .and_then(|o| o.value.fiscal_year_start.as_ref())
+        .map(|s| s.value)
+        .filter(|m| (1..=12).contains(m))
+        .unwrap_or(1) as u32;
     for (i, c) in items(&raw.cycles).iter().enumerate() {
         let path = item_path("cycles", &c.value.key, i);
         let key = cx.register_key(&c.value.key, c.referenced, &path, KeyKind::Cycle);
-        let start = cx
-            .req(&c.value.start, c.referenced, &path, "start")
-            .and_then(|s| cx.date(s, &format!("{path}.start")));
-        let end = cx
-            .req(&c.value.end, c.referenced, &path, "end")
-            .and_then(|s| cx.date(s, &format!("{path}.end")));
+        let fiscal = c
+            .value
+            .key
+            .as_ref()
+            .and_then(|k| crate::domain::fiscal::period_dates(&k.value, fiscal_year_start));
+        let start = match (&c.value.start, fiscal) {
+            (None, Some((s, _))) => Some(s),
+            _ => cx
+                .req(&c.value.start, c.referenced, &path, "start")
+                .and_then(|s| cx.date(s, &format!("{path}.start"))),
+        };
+        let end = match (&c.value.end, fiscal) {
+            (None, Some((_, e))) => Some(e),
+            _ => cx
+                .req(&c.value.end, c.referenced, &path, "end")
+                .and_then(|s| cx.date(s, &format!("{path}.end"))),
+        };
         if let (Some(start), Some(end)) = (start, end) {
             if end < start {
                 let at = c.value.end.as_ref().map_or(c.referenced, |s| s.referenced);
@@ -707,6 +739,7 @@ pub(super) fn build(file: &str, raw: RawManifest) -> Result<OrgSpec, Vec<Manifes
                     None
                 }
             };
+            let working_hours = cx.opt_hours(&o.value.working_hours, "organisation.working_hours");
             match (key, name, tz, fy) {
                 (Some(key), Some(name), Some(time_zone), Some(fiscal_year_start)) => {
                     Some(OrgInfo {
@@ -714,6 +747,7 @@ pub(super) fn build(file: &str, raw: RawManifest) -> Result<OrgSpec, Vec<Manifes
                         name,
                         time_zone,
                         fiscal_year_start,
+                        working_hours,
                     })
                 }
                 _ => None,
@@ -801,6 +835,7 @@ pub(super) fn build(file: &str, raw: RawManifest) -> Result<OrgSpec, Vec<Manifes
             );
         }
         let time_zone = cx.opt_tz(&r.time_zone, &format!("{path}.time_zone"));
+        let working_hours = cx.opt_hours(&r.working_hours, &format!("{path}.working_hours"));
         let mut roles = Vec::new();
         for (j, s) in items(&r.roles).iter().enumerate() {
             if let Some(role) = cx.parse_enum(s, &format!("{path}.roles[{j}]"), Role::parse)
@@ -904,6 +939,7 @@ pub(super) fn build(file: &str, raw: RawManifest) -> Result<OrgSpec, Vec<Manifes
                 chat,
                 away,
                 prefer,
+                working_hours,
             });
         }
     }
@@ -930,6 +966,7 @@ pub(super) fn build(file: &str, raw: RawManifest) -> Result<OrgSpec, Vec<Manifes
         let heads = cx.key_refs(&r.heads, &format!("{path}.heads"), KeyKind::Person);
         let members = cx.key_refs(&r.members, &format!("{path}.members"), KeyKind::Person);
         let time_zone = cx.opt_tz(&r.time_zone, &format!("{path}.time_zone"));
+        let working_hours = cx.opt_hours(&r.working_hours, &format!("{path}.working_hours"));
         let mut channels = BTreeMap::new();
         for (platform, id) in r.channels.iter().flatten() {
             let field = format!("{path}.channels.{platform}");
@@ -1020,6 +1057,7 @@ pub(super) fn build(file: &str, raw: RawManifest) -> Result<OrgSpec, Vec<Manifes
                 channels,
                 prompts_in_channel,
                 cadences,
+                working_hours,
             });
         }
     }

@@ -32,6 +32,7 @@ use crate::domain::{
 
 pub mod alerts;
 pub mod bench;
+pub mod figures;
 pub mod identities;
 pub mod inbound;
 pub mod locks;

@@ -323,6 +323,42 @@ async fn unacknowledged_alerts_escalate_after_two_working_days(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn an_escalation_waits_for_the_heads_working_hours(pool: PgPool) {
+    // The provider's head works in Sydney: two working days after Friday 10:00 London is
+    // Tuesday 10:00 London, 21:00 in Sydney, after work there.
+    let clock = Arc::new(FixedClock::new(at("2026-11-01T00:00:00Z")));
+    let app = App::new(Store::new(pool.clone()), clock.clone());
+    let manifest = ORG.replace(
+        "{ key: hedy, name: Hedy, time_zone: Europe/London }",
+        "{ key: hedy, name: Hedy, time_zone: Australia/Sydney }",
+    );
+    let spec = baton::manifest::parse_manifest("deps.yaml", &manifest).unwrap();
+    baton::app::apply::apply(&app, &spec, false).await.unwrap();
+    clock.set(at("2026-11-20T10:00:00Z"));
+    let rec = RecordingAdapter::new();
+    shell(&app, "deps", "pat", "PK1 1 off track\n").await;
+    delivered(&app, &rec).await;
+    for t in ["2026-11-24T10:00:00Z", "2026-11-24T21:59:00Z"] {
+        clock.set(at(t));
+        evaluate(&app, 1).await.unwrap();
+        assert!(delivered(&app, &rec).await.is_empty(), "escalated at {t}");
+    }
+    // Wednesday 09:00 in Sydney (22:00Z on Tuesday): escalated, once.
+    clock.set(at("2026-11-24T22:00:00Z"));
+    evaluate(&app, 1).await.unwrap();
+    evaluate(&app, 1).await.unwrap();
+    let msgs = delivered(&app, &rec).await;
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    assert_eq!(
+        msgs[0].0,
+        Target::Person {
+            person: "hedy".into()
+        }
+    );
+    assert!(msgs[0].1.contains("Escalated to you"), "{}", msgs[0].1);
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
 async fn only_the_providers_people_and_heads_act_and_resolve_holds(pool: PgPool) {
     let (app, _clock) = setup(pool.clone(), "2026-11-16T10:00:00Z").await;
     let rec = RecordingAdapter::new();

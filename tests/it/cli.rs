@@ -121,11 +121,13 @@ async fn apply_then_pipe_a_script_into_the_shell(pool: PgPool) {
     let session = baton(
         &["shell", "--as", "kofi"],
         &url,
-        "status\nS1 42 on track\nkr S1\n",
+        "status\nS1 42 on track\nyes\nkr S1\n",
     );
     let out = text(&session.stdout);
     assert!(session.status.success(), "{}", text(&session.stderr));
     assert!(out.contains("Northwind Cloud — scorecard"), "{out}");
+    // 42 is below S1's start (60): asked first, recorded after `yes`.
+    assert!(out.contains("Is S1 = 42% right?"), "{out}");
     assert!(out.contains("✔ Recorded S1 = 42%"), "{out}");
     assert!(out.contains("Check-ins (newest first)"), "{out}");
     assert_eq!(count(&pool, "SELECT count(*) FROM checkins").await, 1);

@@ -124,6 +124,8 @@ async fn every_button_and_form_reads_the_same_on_every_platform(pool: PgPool) {
             .await,
         app.handle_line(&emma, "blocked success-needs-wizard vendor late", "d3")
             .await,
+        // A figure below S1's start: asked to confirm.
+        app.handle_line(&emma, "S1 42 on track", "d4").await,
     ];
     // A week of what baton says on its own: prompts, reminders, alerts, review items.
     for (_, _, m) in advance(&app, &sim, start() + Duration::days(7))
@@ -204,6 +206,8 @@ async fn every_button_and_form_reads_the_same_on_every_platform(pool: PgPool) {
         "AlertAck",
         "AlertResolve",
         "AlertUpdate",
+        "ConfirmFigure",
+        "DeclineFigure",
         "form checkin",
         "form capture_edit",
         "form alert_update",
@@ -374,6 +378,145 @@ async fn two_reviews_one_press_the_same_effect_from_every_platform(pool: PgPool)
         assert!(ran.failed, "{} let Kofi move the review", ran.platform);
     }
     assert_eq!(current_items(&pool).await, (1, 0));
+}
+
+fn slack_button(
+    r: &crate::slack::Rig,
+    user: &str,
+    action: &str,
+    value: &str,
+    trigger: &str,
+) -> Value {
+    json!({
+        "type": "block_actions",
+        "team": { "id": TEAM },
+        "user": { "id": user, "team_id": TEAM },
+        "trigger_id": trigger,
+        "container": { "type": "message", "message_ts": "1763607600.000100", "channel_id": "C04SUCCESS5" },
+        "channel": { "id": "C04SUCCESS5" },
+        "response_url": r.fake.response_url(trigger),
+        "actions": [{ "type": "button", "action_id": format!("{action}:{value}"), "value": value }]
+    })
+}
+
+fn discord_button(id: &str, user: &str, action: &str, value: &str) -> Value {
+    crate::discord::interaction(
+        id,
+        3,
+        user,
+        Some(GUILD),
+        json!({ "custom_id": format!("baton:{action}:{value}"), "component_type": 2 }),
+    )
+}
+
+/// The figure a confirmation question asks about, read off its Yes button.
+fn held_id(reply: &Reply) -> String {
+    reply
+        .blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::Actions(a) => Some(a),
+            _ => None,
+        })
+        .flatten()
+        .find(|a| a.id == "figure_yes")
+        .unwrap_or_else(|| panic!("no Yes button in {reply:?}"))
+        .value
+        .clone()
+}
+
+async fn s1_values(pool: &PgPool) -> Vec<f64> {
+    sqlx::query_scalar(
+        "SELECT c.value FROM checkins c JOIN key_results k ON k.id = c.key_result_id
+         WHERE k.code = 'S1' ORDER BY c.id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn a_suspicious_figure_waits_for_yes_from_slack_and_discord(pool: PgPool) {
+    let spec = spec();
+    let clock = Arc::new(FixedClock::new(start()));
+    let r = rig_on(pool.clone(), &spec, clock.clone()).await;
+    let discord = router_for(r.app.clone(), None, None);
+    let app = r.app.clone();
+    let kofi = actor(&app, "northwind", "kofi").await;
+    let mut rx = app.ran.subscribe();
+    let ts = clock.now().timestamp();
+    let confirm = |id: &str| Scoped {
+        command: Command::Confirm(Some(id.parse().unwrap())),
+        review: None,
+    };
+
+    // Yes in Slack records it.
+    let asked = app.handle_line(&kofi, "S1 42 on track", "f1").await;
+    let first = held_id(&asked);
+    assert!(s1_values(&pool).await.is_empty());
+    let (st, ack) = r
+        .interact(&slack_button(&r, KOFI_SLACK, "figure_yes", &first, "f-t1"))
+        .await;
+    assert_eq!(st, axum::http::StatusCode::OK, "{ack}");
+    let ran = next_ran(&mut rx, "kofi's yes in slack").await;
+    assert_eq!(
+        (ran.platform, ran.scoped.clone()),
+        ("slack", confirm(&first))
+    );
+    assert!(!ran.failed);
+    assert_eq!(s1_values(&pool).await, vec![42.0]);
+
+    // Yes in Discord records the next one; the first question's button is spent.
+    let asked = app.handle_line(&kofi, "S1 43", "f2").await;
+    let second = held_id(&asked);
+    let (_, v) = send_at(
+        &discord,
+        discord_button("601", KOFI_DISCORD, "figure_yes", &first),
+        ts,
+    )
+    .await;
+    let ran = next_ran(&mut rx, "kofi's stale yes in discord").await;
+    assert!(ran.failed, "{v}");
+    // A press on a spent question is a yes to nothing, and says so; 43 still waits.
+    assert_eq!(s1_values(&pool).await, vec![42.0]);
+    let (_, v) = send_at(
+        &discord,
+        discord_button("602", KOFI_DISCORD, "figure_yes", &second),
+        ts,
+    )
+    .await;
+    let ran = next_ran(&mut rx, "kofi's yes in discord").await;
+    assert_eq!(
+        (ran.platform, ran.scoped.clone()),
+        ("discord", confirm(&second))
+    );
+    assert!(!ran.failed, "{v}");
+    assert_eq!(s1_values(&pool).await, vec![42.0, 43.0]);
+
+    // Someone else's Yes confirms nothing; Kofi's No drops it.
+    let asked = app.handle_line(&kofi, "S1 44", "f3").await;
+    let third = held_id(&asked);
+    r.interact(&slack_button(&r, JONAS_SLACK, "figure_yes", &third, "f-t2"))
+        .await;
+    let ran = next_ran(&mut rx, "jonas's yes in slack").await;
+    assert!(ran.failed, "jonas confirmed kofi's figure");
+    let (_, v) = send_at(
+        &discord,
+        discord_button("603", KOFI_DISCORD, "figure_no", &third),
+        ts,
+    )
+    .await;
+    let ran = next_ran(&mut rx, "kofi's no in discord").await;
+    assert!(!ran.failed, "{v}");
+    assert!(
+        crate::discord::description(&v).contains("Dropped: S1 = 44"),
+        "{v}"
+    );
+    assert_eq!(s1_values(&pool).await, vec![42.0, 43.0]);
+    assert_eq!(
+        crate::common::count(&pool, "SELECT count(*) FROM pending_figures").await,
+        0
+    );
 }
 
 /// Rows per table, except the delivery ids the pipeline keeps to drop repeats.

@@ -231,8 +231,18 @@ async fn owners_are_reminded_before_the_due_date_and_when_overdue_exactly_once(p
         baton::bot::render::text::render(&to_tom[0].1.reply)
             .contains("Action #1 is due Fri 20 Nov 2026")
     );
-    // Saturday: overdue, once.
+    // Saturday: overdue, but outside Tom's working hours: nothing yet.
     clock.set(at("2026-11-21T14:00:00Z"));
+    baton::app::schedule::run_due(&app, None).await.unwrap();
+    while deliver_batch(&app, &rec, "w", 100, None).await.unwrap() > 0 {}
+    assert!(
+        rec.take()
+            .iter()
+            .all(|(_, m)| !m.idempotency_key.starts_with("action:")),
+        "an overdue reminder at the weekend"
+    );
+    // Monday 09:00 in New York: overdue, once.
+    clock.set(at("2026-11-23T14:00:00Z"));
     baton::app::schedule::run_due(&app, None).await.unwrap();
     baton::app::schedule::run_due(&app, None).await.unwrap();
     while deliver_batch(&app, &rec, "w", 100, None).await.unwrap() > 0 {}

@@ -458,7 +458,8 @@ async fn answering_closes_the_prompt_and_reminders_respect_the_cap(pool: PgPool)
     let (mut app, clock) = clocked(pool.clone(), SMALL_ORG, at("2026-11-16T08:00:00Z")).await;
     app.nudge_cap = 1;
     let rec = RecordingAdapter::new();
-    // Monday 09:00 prompt; window to Tuesday 09:00; reminder at ~80 % (Tuesday 04:12).
+    // Monday 09:00 prompt; window to Tuesday 09:00; reminder when 80 % of the working time
+    // in it has passed (Monday 16:12).
     run_until(
         &app,
         &clock,
