@@ -950,6 +950,81 @@ fn a_preferred_platform_must_be_one_the_person_is_on() {
 }
 
 #[test]
+fn working_hours_are_read_at_every_level_and_bad_ones_named() {
+    let y = with(
+        "time_zone: Europe/London}",
+        "time_zone: Europe/London, working_hours: mon-thu 08:00-16:00}",
+    )
+    .replace(
+        "{key: ann, name: Ann}",
+        "{key: ann, name: Ann, working_hours: \"sun-thu 09:00-17:30\"}",
+    )
+    .replace(
+        "{key: sales, name: Sales, parent: company, heads: [ann]}",
+        "{key: sales, name: Sales, parent: company, heads: [ann], working_hours: weekdays 10:00-19:00}",
+    );
+    let spec = parse_manifest("t.yaml", &y).unwrap();
+    let h = |s: &str| Some(crate::domain::hours::WorkingHours::parse(s).unwrap());
+    assert_eq!(spec.org.working_hours, h("mon-thu 08:00-16:00"));
+    assert_eq!(spec.people[0].working_hours, h("sun-thu 09:00-17:30"));
+    assert_eq!(spec.people[1].working_hours, None);
+    assert_eq!(spec.departments[1].working_hours, h("mon-fri 10:00-19:00"));
+    let y = with(
+        "{key: bob, name: Bob}",
+        "{key: bob, name: Bob, working_hours: mon-fri 18:00-09:00}",
+    );
+    expect(&y, 4, "people[bob].working_hours", &["end after it starts"]);
+    let y = with(
+        "{key: product, name: Product, parent: company}",
+        "{key: product, name: Product, parent: company, working_hours: funday 09:00-17:00}",
+    );
+    expect(
+        &y,
+        8,
+        "departments[product].working_hours",
+        &["`funday` is not a day"],
+    );
+}
+
+#[test]
+fn fiscal_cycles_may_leave_their_dates_to_the_fiscal_year() {
+    let y = with(
+        "time_zone: Europe/London}",
+        "time_zone: Europe/London, fiscal_year_start: 4}",
+    )
+    .replace(
+        "  - {key: q4, start: 2026-10-01, end: 2026-12-31}",
+        "  - {key: q4, start: 2026-10-01, end: 2026-12-31}\n  - {key: FY2026-Q4}\n  - {key: 2027-h1, end: 2027-06-30}",
+    );
+    let spec = parse_manifest("t.yaml", &y).unwrap();
+    let dates: Vec<(String, String)> = spec
+        .cycles
+        .iter()
+        .map(|c| (c.starts.to_string(), c.ends.to_string()))
+        .collect();
+    assert_eq!(
+        dates,
+        vec![
+            ("2026-10-01".into(), "2026-12-31".into()),
+            ("2027-01-01".into(), "2027-03-31".into()),
+            // A written date is used as written.
+            ("2027-04-01".into(), "2027-06-30".into()),
+        ]
+    );
+    // A cycle whose key names no fiscal period still needs its dates.
+    let y = with(
+        "  - {key: q4, start: 2026-10-01, end: 2026-12-31}",
+        "  - {key: q4}",
+    );
+    expect(
+        &y,
+        10,
+        "cycles[q4].start",
+        &["missing required field `start`"],
+    );
+}
+
+#[test]
 fn every_string_has_a_length_limit_reported_with_its_place() {
     // A 16 MB name and a 1 MB cadence were once accepted.
     let name = "N".repeat(16 * 1024 * 1024);
@@ -1000,40 +1075,6 @@ fn every_string_has_a_length_limit_reported_with_its_place() {
         errs[0]
             .message
             .ends_with(&format!("the limit here is {}", limits::MAX_VALUE_CHARS))
-#[test]
-fn working_hours_are_read_at_every_level_and_bad_ones_named() {
-    let y = with(
-        "time_zone: Europe/London}",
-        "time_zone: Europe/London, working_hours: mon-thu 08:00-16:00}",
-    )
-    .replace(
-        "{key: ann, name: Ann}",
-        "{key: ann, name: Ann, working_hours: \"sun-thu 09:00-17:30\"}",
-    )
-    .replace(
-        "{key: sales, name: Sales, parent: company, heads: [ann]}",
-        "{key: sales, name: Sales, parent: company, heads: [ann], working_hours: weekdays 10:00-19:00}",
-    );
-    let spec = parse_manifest("t.yaml", &y).unwrap();
-    let h = |s: &str| Some(crate::domain::hours::WorkingHours::parse(s).unwrap());
-    assert_eq!(spec.org.working_hours, h("mon-thu 08:00-16:00"));
-    assert_eq!(spec.people[0].working_hours, h("sun-thu 09:00-17:30"));
-    assert_eq!(spec.people[1].working_hours, None);
-    assert_eq!(spec.departments[1].working_hours, h("mon-fri 10:00-19:00"));
-    let y = with(
-        "{key: bob, name: Bob}",
-        "{key: bob, name: Bob, working_hours: mon-fri 18:00-09:00}",
-    );
-    expect(&y, 4, "people[bob].working_hours", &["end after it starts"]);
-    let y = with(
-        "{key: product, name: Product, parent: company}",
-        "{key: product, name: Product, parent: company, working_hours: funday 09:00-17:00}",
-    );
-    expect(
-        &y,
-        8,
-        "departments[product].working_hours",
-        &["`funday` is not a day"],
     );
 }
 
@@ -1075,42 +1116,5 @@ fn invalid_utf8_is_reported_with_its_line_and_byte() {
         )),
         "{}",
         errs[0]
-}
-
-#[test]
-fn fiscal_cycles_may_leave_their_dates_to_the_fiscal_year() {
-    let y = with(
-        "time_zone: Europe/London}",
-        "time_zone: Europe/London, fiscal_year_start: 4}",
-    )
-    .replace(
-        "  - {key: q4, start: 2026-10-01, end: 2026-12-31}",
-        "  - {key: q4, start: 2026-10-01, end: 2026-12-31}\n  - {key: FY2026-Q4}\n  - {key: 2027-h1, end: 2027-06-30}",
-    );
-    let spec = parse_manifest("t.yaml", &y).unwrap();
-    let dates: Vec<(String, String)> = spec
-        .cycles
-        .iter()
-        .map(|c| (c.starts.to_string(), c.ends.to_string()))
-        .collect();
-    assert_eq!(
-        dates,
-        vec![
-            ("2026-10-01".into(), "2026-12-31".into()),
-            ("2027-01-01".into(), "2027-03-31".into()),
-            // A written date is used as written.
-            ("2027-04-01".into(), "2027-06-30".into()),
-        ]
-    );
-    // A cycle whose key names no fiscal period still needs its dates.
-    let y = with(
-        "  - {key: q4, start: 2026-10-01, end: 2026-12-31}",
-        "  - {key: q4}",
-    );
-    expect(
-        &y,
-        10,
-        "cycles[q4].start",
-        &["missing required field `start`"],
     );
 }
