@@ -8,6 +8,7 @@ mod cli;
 mod common;
 mod discord;
 mod discord_gateway;
+mod doctor;
 mod inbound;
 mod isolation;
 mod layers;

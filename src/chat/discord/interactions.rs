@@ -122,8 +122,10 @@ fn json_response(v: Value) -> Response {
     (StatusCode::OK, axum::Json(v)).into_response()
 }
 
-fn unauthorized(why: &'static str) -> Response {
+fn unauthorized(app: &App, why: &'static str) -> Response {
     tracing::warn!(why, "discord interaction refused");
+    app.metrics
+        .refused("discord", crate::metrics::Refusal::Signature);
     (StatusCode::UNAUTHORIZED, "invalid request signature\n").into_response()
 }
 
@@ -145,19 +147,19 @@ async fn endpoint(State(s): State<DiscordState>, headers: HeaderMap, body: Bytes
         header("x-signature-ed25519"),
         header("x-signature-timestamp"),
     ) else {
-        return unauthorized("missing signature headers");
+        return unauthorized(&s.app, "missing signature headers");
     };
     let Some(verifier) = &s.cfg.verifier else {
-        return unauthorized("no public key configured");
+        return unauthorized(&s.app, "no public key configured");
     };
     if verifier.verify(sig, ts, &body).is_err() {
-        return unauthorized("bad signature");
+        return unauthorized(&s.app, "bad signature");
     }
     let Ok(ts) = ts.parse::<i64>() else {
-        return unauthorized("bad timestamp");
+        return unauthorized(&s.app, "bad timestamp");
     };
     if (s.app.clock.now().timestamp() - ts).abs() > MAX_SKEW_SECS {
-        return unauthorized("stale timestamp");
+        return unauthorized(&s.app, "stale timestamp");
     }
     let Ok(i) = serde_json::from_slice::<Interaction>(&body) else {
         return (StatusCode::BAD_REQUEST, "not an interaction\n").into_response();

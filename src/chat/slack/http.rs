@@ -50,6 +50,10 @@ fn verified(s: &SlackHttp, headers: &HeaderMap, body: &[u8]) -> Result<(), Box<R
     )
     .map_err(|e| {
         tracing::warn!(reason = %e, "Slack request refused");
+        s.bot
+            .app
+            .metrics
+            .refused("slack", crate::metrics::Refusal::Signature);
         Box::new((StatusCode::UNAUTHORIZED, "invalid signature\n").into_response())
     })
 }

@@ -108,6 +108,29 @@ pub fn verify(
     mac.verify_slice(&raw).map_err(|_| VerifyError::Forged)
 }
 
+/// The bot scopes baton needs: the ones `manifests/slack-app.yaml` asks for, in its order
+/// (`baton doctor` checks the token against them; the stand-in grants them by default).
+pub fn required_scopes() -> Vec<&'static str> {
+    const MANIFEST: &str = include_str!("../../../manifests/slack-app.yaml");
+    let mut out = Vec::new();
+    let mut inside = false;
+    for line in MANIFEST.lines() {
+        let t = line.trim();
+        if t == "bot:" {
+            inside = true;
+            continue;
+        }
+        if inside {
+            match t.strip_prefix("- ") {
+                Some(item) => out.push(item.split('#').next().unwrap_or_default().trim()),
+                None if t.is_empty() || t.starts_with('#') => {}
+                None => break,
+            }
+        }
+    }
+    out
+}
+
 /// A Web API failure, classified for the outbox.
 pub fn classify(e: &SlackClientError) -> AdapterError {
     match e {
