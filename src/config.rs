@@ -578,9 +578,8 @@ pub fn env_vars() -> impl Iterator<Item = &'static str> {
 /// the README between the `settings-table` markers.
 pub fn settings_table() -> String {
     let defaults = Settings::default();
-    let mut out = String::from(
-        "| variable | `baton.toml` key | default | meaning |\n|---|---|---|---|\n",
-    );
+    let mut out =
+        String::from("| variable | `baton.toml` key | default | meaning |\n|---|---|---|---|\n");
     for v in ENV {
         let key = v.file_key.map_or("—".to_string(), |k| format!("`{k}`"));
         out.push_str(&format!(
@@ -831,7 +830,11 @@ mod tests {
             ("BATON_LOG", "info,[[[", "log filter"),
             ("BATON_SLACK_MODE", "rtm", "unknown Slack mode `rtm`"),
             ("BATON_SLACK_API_URL", "slack.com/api", "not an http(s) URL"),
-            ("BATON_PUBLIC_URL", "baton.example.com", "not an http(s) URL"),
+            (
+                "BATON_PUBLIC_URL",
+                "baton.example.com",
+                "not an http(s) URL",
+            ),
         ] {
             let err = Settings::load(None, env(&[(var, value)])).unwrap_err();
             let msg = err.to_string();
@@ -961,9 +964,17 @@ mod tests {
     fn readme_settings_table_matches_the_definition() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
         let readme = std::fs::read_to_string(&path).unwrap();
-        let (start, end) = ("<!-- settings-table:start -->\n", "<!-- settings-table:end -->");
-        let a = readme.find(start).expect("README has the settings-table start marker") + start.len();
-        let b = readme.find(end).expect("README has the settings-table end marker");
+        let (start, end) = (
+            "<!-- settings-table:start -->\n",
+            "<!-- settings-table:end -->",
+        );
+        let a = readme
+            .find(start)
+            .expect("README has the settings-table start marker")
+            + start.len();
+        let b = readme
+            .find(end)
+            .expect("README has the settings-table end marker");
         let table = settings_table();
         if std::env::var_os("BATON_BLESS").is_some() {
             std::fs::write(&path, format!("{}{table}{}", &readme[..a], &readme[b..])).unwrap();

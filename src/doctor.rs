@@ -173,10 +173,7 @@ async fn database(settings: &Settings, r: &mut Report) -> Option<App> {
                     "run the newer baton, or restore a backup taken before it migrated",
                 ));
             } else if missing.is_empty() {
-                r.push(pass(format!(
-                    "migrations: all {} applied",
-                    known.len()
-                )));
+                r.push(pass(format!("migrations: all {} applied", known.len())));
             } else {
                 r.push(fail(
                     format!(
@@ -582,15 +579,14 @@ async fn discord(
                 continue;
             };
             let what = format!("Discord channel {channel} of {}", d.key);
-            let (status, ch) = match discord_get(http, &base, &format!("/channels/{channel}"), &token)
-                .await
-            {
-                Ok(x) => x,
-                Err(e) => {
-                    r.push(fail(format!("{what}: {e}"), "check the network"));
-                    continue;
-                }
-            };
+            let (status, ch) =
+                match discord_get(http, &base, &format!("/channels/{channel}"), &token).await {
+                    Ok(x) => x,
+                    Err(e) => {
+                        r.push(fail(format!("{what}: {e}"), "check the network"));
+                        continue;
+                    }
+                };
             if status != 200 {
                 r.push(fail(
                     format!(
@@ -628,20 +624,17 @@ async fn discord(
                 guild_roles.insert(guild.clone(), (roles, mine));
             }
             let (roles, mine) = &guild_roles[&guild];
-            let p = discord_permissions(
-                &guild,
-                roles,
-                mine,
-                &bot_user,
-                &ch["permission_overwrites"],
-            );
+            let p =
+                discord_permissions(&guild, roles, mine, &bot_user, &ch["permission_overwrites"]);
             let lacking: Vec<&str> = DISCORD_NEEDS
                 .iter()
                 .filter(|(b, _)| p & b == 0)
                 .map(|(_, n)| *n)
                 .collect();
             if lacking.is_empty() {
-                r.push(pass(format!("{what}: baton may post, thread and attach there")));
+                r.push(pass(format!(
+                    "{what}: baton may post, thread and attach there"
+                )));
             } else {
                 r.push(fail(
                     format!("{what}: baton lacks {}", lacking.join(", ")),
@@ -701,7 +694,10 @@ async fn people(
 }
 
 fn is_loopback(url: &str) -> bool {
-    match url::Url::parse(url).ok().and_then(|u| u.host().map(|h| h.to_owned())) {
+    match url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host().map(|h| h.to_owned()))
+    {
         Some(url::Host::Domain(d)) => d == "localhost",
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),

@@ -269,7 +269,7 @@ impl Metrics {
         );
         let _ = writeln!(
             out,
-            "# HELP baton_platform_rate_limited_total 429 answers from a chat platform to baton's deliveries.\n# TYPE baton_platform_rate_limited_total counter"
+            "# HELP baton_platform_rate_limited_total 429 answers from a chat platform (Slack posts, Discord REST calls of the outbox).\n# TYPE baton_platform_rate_limited_total counter"
         );
         for (platform, n) in self.rate_limited.lock().expect("metrics").iter() {
             let _ = writeln!(

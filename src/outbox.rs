@@ -359,9 +359,7 @@ impl<'a> Deliverer<'a> {
         match o.state {
             "dead" => Metrics::add(&self.metrics.dead_letters, 1),
             // A group's own lag is its prompts' (observed one by one as they leave).
-            "sent" if !matches!(c.payload, Payload::Prompts { .. }) => {
-                self.observe_lag(c.due, now)
-            }
+            "sent" if !matches!(c.payload, Payload::Prompts { .. }) => self.observe_lag(c.due, now),
             _ => {}
         }
         Ok(())

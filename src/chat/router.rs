@@ -252,14 +252,10 @@ impl Router {
                 "{platform} is not configured"
             )));
         };
-        let result = match op {
+        match op {
             Op::Send(to) => a.send(to, msg).await,
             Op::Edit { department, thread } => a.edit_parent(department, thread, msg).await,
-        };
-        if let Err(AdapterError::RateLimited { .. }) = &result {
-            self.app.metrics.rate_limited(platform);
         }
-        result
     }
 
     /// The platforms that already have `msg`, with where it landed on each.

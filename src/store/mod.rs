@@ -380,18 +380,17 @@ impl Store {
     /// The versions of the migrations applied successfully (none when the database was
     /// never migrated).
     pub async fn applied_migrations(&self) -> StoreResult<Vec<i64>> {
-        let exists: bool =
-            sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-                .fetch_one(&self.pool)
-                .await?;
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+            .fetch_one(&self.pool)
+            .await?;
         if !exists {
             return Ok(Vec::new());
         }
-        Ok(
-            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
-                .fetch_all(&self.pool)
-                .await?,
+        Ok(sqlx::query_scalar(
+            "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version",
         )
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     pub async fn migrate(&self) -> StoreResult<()> {

@@ -654,7 +654,10 @@ pub async fn depth(store: &Store) -> StoreResult<i64> {
 /// (waiting for a later moment: a retry, a 429's `Retry-After`, a scheduled post),
 /// `sending` (claimed by a worker) and `dead` (parked for good). Every state is listed,
 /// with 0 when empty.
-pub async fn depth_by_state(store: &Store, now: DateTime<Utc>) -> StoreResult<Vec<(&'static str, i64)>> {
+pub async fn depth_by_state(
+    store: &Store,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<(&'static str, i64)>> {
     let (due, scheduled, sending): (i64, i64, i64) = sqlx::query_as(
         "SELECT count(*) FILTER (WHERE state = 'pending' AND not_before <= $1),
                 count(*) FILTER (WHERE state = 'pending' AND not_before > $1),

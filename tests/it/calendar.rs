@@ -247,7 +247,9 @@ async fn feed_expands_the_same_in_an_independent_implementation(pool: PgPool) {
 fn url_in(answer: &str) -> String {
     let start = answer.find("http://").expect(answer);
     answer[start..]
-        .split(|c: char| c.is_whitespace() || c == '"' || c == '<' || c == '>' || c == '|' || c == '\\')
+        .split(|c: char| {
+            c.is_whitespace() || c == '"' || c == '<' || c == '>' || c == '|' || c == '\\'
+        })
         .next()
         .unwrap()
         .to_string()
@@ -281,7 +283,6 @@ async fn get(app: std::sync::Arc<baton::app::App>, path_and_query: &str) -> (u16
 /// really opens the feed, and an unknown department is refused with the list.
 #[sqlx::test(migrator = "baton::store::MIGRATOR")]
 async fn calendar_link_answers_privately_everywhere_and_opens_the_feed(pool: PgPool) {
-    use baton::clock::Clock;
     use serde_json::json;
     let r = crate::slack::rig_on(
         pool.clone(),
@@ -297,7 +298,10 @@ async fn calendar_link_answers_privately_everywhere_and_opens_the_feed(pool: PgP
     let all = format!("http://127.0.0.1:8080/calendar/all.ics?token={token}");
 
     // Slack: private, even with `share`.
-    for (text, trigger) in [("calendar link sales", "cl.1"), ("share calendar link sales", "cl.2")] {
+    for (text, trigger) in [
+        ("calendar link sales", "cl.1"),
+        ("share calendar link sales", "cl.2"),
+    ] {
         let (status, ack) = r.slash(crate::slack::MAYA, text, trigger).await;
         assert_eq!(status, axum::http::StatusCode::OK);
         assert_eq!(ack["response_type"], "ephemeral", "{text}: {ack}");
@@ -322,7 +326,13 @@ async fn calendar_link_answers_privately_everywhere_and_opens_the_feed(pool: PgP
     assert_eq!(url_in(&v.to_string()), all, "{v}");
 
     // The shell, and a department that does not exist.
-    let out = shell(&r.app, "northwind", "kofi", "calendar link\ncalendar link nowhere\n").await;
+    let out = shell(
+        &r.app,
+        "northwind",
+        "kofi",
+        "calendar link\ncalendar link nowhere\n",
+    )
+    .await;
     assert_eq!(url_in(&out), all, "{out}");
     assert!(out.contains("There is no department `nowhere`"), "{out}");
     assert!(out.contains("keep it to yourself"), "{out}");

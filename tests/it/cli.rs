@@ -180,11 +180,19 @@ async fn calendar_url_prints_the_subscription_link(pool: PgPool) {
 
     let out = run(&["calendar", "--url", "--dept", "nowhere"], None);
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("no department `nowhere`"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("no department `nowhere`"),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(out.stdout.is_empty());
     let out = run(&["calendar", "--url", "--ics"], None);
     assert_eq!(out.status.code(), Some(2), "clap refuses both");
     let out = run(&["calendar", "--url"], Some("baton.example.com"));
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("BATON_PUBLIC_URL"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("BATON_PUBLIC_URL"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -40,7 +40,10 @@ async fn doctor(env: &[(&str, String)]) -> (i32, String) {
     let out = c.output().await.expect("run baton doctor");
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(stderr.is_empty() || !stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.is_empty() || !stderr.contains("panicked"),
+        "{stderr}"
+    );
     (out.status.code().unwrap_or(-1), stdout)
 }
 
@@ -110,15 +113,20 @@ async fn doctor_passes_a_good_installation_and_names_each_fault_with_its_fix(poo
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert!(!out.contains(&token), "the calendar token is never printed:\n{out}");
+    assert!(
+        !out.contains(&token),
+        "the calendar token is never printed:\n{out}"
+    );
 
     // Break it: a migration missing, a scope not granted, baton out of a channel, Attach
     // Files not allowed, the wrong application id, someone nobody can reach, and a public
     // URL where nothing listens.
-    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = (SELECT max(version) FROM _sqlx_migrations)")
-        .execute(&pool)
-        .await
-        .unwrap();
+    sqlx::query(
+        "DELETE FROM _sqlx_migrations WHERE version = (SELECT max(version) FROM _sqlx_migrations)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
     let scopes: Vec<&str> = baton::chat::slack::required_scopes()
         .into_iter()
         .filter(|s| *s != "files:write")
@@ -141,18 +149,46 @@ async fn doctor_passes_a_good_installation_and_names_each_fault_with_its_fix(poo
     broken.push(("BATON_PUBLIC_URL", "http://127.0.0.1:9".into()));
     let (code, out) = doctor(&broken).await;
     assert_eq!(code, 1, "{out}");
-    let last: i64 = baton::store::MIGRATOR.iter().map(|m| m.version).max().unwrap();
+    let last: i64 = baton::store::MIGRATOR
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .unwrap();
     for (needle, fix) in [
-        (format!("migrations: 1 not applied ({last:04})"), "baton migrate"),
-        ("Slack: the bot lacks the scopes files:write".into(), "reinstall the app"),
-        ("Slack channel C04SALES7X2 of sales: baton is not in it".into(), "/invite @baton"),
-        ("Discord: BATON_DISCORD_APPLICATION_ID is 43".into(), "BATON_DISCORD_APPLICATION_ID=42"),
-        ("of eng-onboarding: baton lacks Attach Files".into(), "Attach Files"),
-        ("people of northwind: 1 cannot be reached".into(), "`chat` identity"),
-        ("calendar link http://127.0.0.1:9/calendar/all.ics?token=… does not answer".into(), "BATON_PUBLIC_URL"),
+        (
+            format!("migrations: 1 not applied ({last:04})"),
+            "baton migrate",
+        ),
+        (
+            "Slack: the bot lacks the scopes files:write".into(),
+            "reinstall the app",
+        ),
+        (
+            "Slack channel C04SALES7X2 of sales: baton is not in it".into(),
+            "/invite @baton",
+        ),
+        (
+            "Discord: BATON_DISCORD_APPLICATION_ID is 43".into(),
+            "BATON_DISCORD_APPLICATION_ID=42",
+        ),
+        (
+            "of eng-onboarding: baton lacks Attach Files".into(),
+            "Attach Files",
+        ),
+        (
+            "people of northwind: 1 cannot be reached".into(),
+            "`chat` identity",
+        ),
+        (
+            "calendar link http://127.0.0.1:9/calendar/all.ics?token=… does not answer".into(),
+            "BATON_PUBLIC_URL",
+        ),
     ] {
         let (_, under) = line_with(&out, "✖", &needle);
-        assert!(under.starts_with("    fix: ") && under.contains(fix), "{needle}: {under}\n{out}");
+        assert!(
+            under.starts_with("    fix: ") && under.contains(fix),
+            "{needle}: {under}\n{out}"
+        );
     }
     line_with(&out, "✖", "`nobody`");
     assert!(out.ends_with("7 check(s) failed.\n"), "{out}");
@@ -162,7 +198,10 @@ async fn doctor_passes_a_good_installation_and_names_each_fault_with_its_fix(poo
     refused.retain(|(k, _)| !k.ends_with("BOT_TOKEN") && *k != "DATABASE_URL");
     refused.push(("BATON_SLACK_BOT_TOKEN", "xoxb-wrong".into()));
     refused.push(("BATON_DISCORD_BOT_TOKEN", "wrong".into()));
-    refused.push(("DATABASE_URL", "postgres://postgres@127.0.0.1:9/nowhere".into()));
+    refused.push((
+        "DATABASE_URL",
+        "postgres://postgres@127.0.0.1:9/nowhere".into(),
+    ));
     let (code, out) = doctor(&refused).await;
     assert_eq!(code, 1, "{out}");
     line_with(&out, "✖", "database:");

@@ -633,14 +633,17 @@ async fn metrics_follow_the_outbox_429s_dead_letters_and_refusals(pool: PgPool) 
     )
     .await;
     let m = scrape(app.clone()).await;
-    assert_eq!(series(&m, "baton_outbox_messages{state=\"due\"}"), Some(2.0), "{m}");
+    assert_eq!(
+        series(&m, "baton_outbox_messages{state=\"due\"}"),
+        Some(2.0),
+        "{m}"
+    );
 
     // Slack answers the first post 429 (Discord takes its copy) and refuses the second for
     // good.
-    b.slack.fake.fail_next(
-        "chat.postMessage",
-        Fault::RateLimited { retry_after_s: 20 },
-    );
+    b.slack
+        .fake
+        .fail_next("chat.postMessage", Fault::RateLimited { retry_after_s: 1 });
     b.slack
         .fake
         .fail_next("chat.postMessage", Fault::Api("channel_not_found".into()));
@@ -651,24 +654,74 @@ async fn metrics_follow_the_outbox_429s_dead_letters_and_refusals(pool: PgPool) 
         Some(1.0),
         "{m}"
     );
-    assert_eq!(series(&m, "baton_platform_rate_limited_total{platform=\"discord\"}"), None);
-    assert_eq!(series(&m, "baton_outbox_dead_letters_total"), Some(1.0), "{m}");
-    assert_eq!(series(&m, "baton_outbox_messages{state=\"dead\"}"), Some(1.0), "{m}");
-    assert_eq!(series(&m, "baton_outbox_messages{state=\"scheduled\"}"), Some(1.0), "{m}");
-    assert_eq!(series(&m, "baton_outbox_messages{state=\"due\"}"), Some(0.0), "{m}");
-    assert_eq!(series(&m, "baton_delivery_lag_seconds_count"), Some(0.0), "nothing sent yet");
+    assert_eq!(
+        series(
+            &m,
+            "baton_platform_rate_limited_total{platform=\"discord\"}"
+        ),
+        None
+    );
+    assert_eq!(
+        series(&m, "baton_outbox_dead_letters_total"),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(
+        series(&m, "baton_outbox_messages{state=\"dead\"}"),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(
+        series(&m, "baton_outbox_messages{state=\"scheduled\"}"),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(
+        series(&m, "baton_outbox_messages{state=\"due\"}"),
+        Some(0.0),
+        "{m}"
+    );
+    assert_eq!(
+        series(&m, "baton_delivery_lag_seconds_count"),
+        Some(0.0),
+        "nothing sent yet"
+    );
 
     // 30 s later the retry lands: one delivery, 30 s after it was due.
     b.clock.advance(chrono::Duration::seconds(30));
     b.deliver().await;
     assert_eq!(b.state("to:onboarding").await.0, "sent");
     let m = scrape(app.clone()).await;
-    assert_eq!(series(&m, "baton_delivery_lag_seconds_count"), Some(1.0), "{m}");
-    assert_eq!(series(&m, "baton_delivery_lag_seconds_sum"), Some(30.0), "{m}");
-    assert_eq!(series(&m, "baton_delivery_lag_seconds_bucket{le=\"15\"}"), Some(0.0), "{m}");
-    assert_eq!(series(&m, "baton_delivery_lag_seconds_bucket{le=\"30\"}"), Some(1.0), "{m}");
-    assert_eq!(series(&m, "baton_outbox_messages{state=\"scheduled\"}"), Some(0.0), "{m}");
-    assert_eq!(series(&m, "baton_outbox_messages{state=\"dead\"}"), Some(1.0), "{m}");
+    assert_eq!(
+        series(&m, "baton_delivery_lag_seconds_count"),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(
+        series(&m, "baton_delivery_lag_seconds_sum"),
+        Some(30.0),
+        "{m}"
+    );
+    assert_eq!(
+        series(&m, "baton_delivery_lag_seconds_bucket{le=\"15\"}"),
+        Some(0.0),
+        "{m}"
+    );
+    assert_eq!(
+        series(&m, "baton_delivery_lag_seconds_bucket{le=\"30\"}"),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(
+        series(&m, "baton_outbox_messages{state=\"scheduled\"}"),
+        Some(0.0),
+        "{m}"
+    );
+    assert_eq!(
+        series(&m, "baton_outbox_messages{state=\"dead\"}"),
+        Some(1.0),
+        "{m}"
+    );
 
     // Refusals: a forged Slack request, a Slack stranger, a forged Discord interaction.
     let forged = crate::slack::signed(

@@ -1049,7 +1049,12 @@ fn answer(f: &FakeSlack, method: String, token: Option<&str>, mut body: Value) -
         inner
             .scopes
             .clone()
-            .unwrap_or_else(|| super::required_scopes().iter().map(|s| s.to_string()).collect())
+            .unwrap_or_else(|| {
+                super::required_scopes()
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect()
+            })
             .join(",")
     });
     drop(guard);
@@ -1061,7 +1066,6 @@ fn answer(f: &FakeSlack, method: String, token: Option<&str>, mut body: Value) -
     }
     r
 }
-
 
 #[cfg(test)]
 mod tests {

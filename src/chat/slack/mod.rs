@@ -448,6 +448,8 @@ impl SlackBot {
     fn failed(&self, channel: &str, e: &SlackClientError) -> AdapterError {
         let err = classify(e);
         if let AdapterError::RateLimited { retry_after } = &err {
+            // Slack's own 429 (the pacer's waits are baton's and are not counted).
+            self.app.metrics.rate_limited(PLATFORM);
             self.pacer.block(channel, *retry_after, Instant::now());
         }
         err
