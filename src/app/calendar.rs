@@ -172,7 +172,7 @@ pub async fn link(app: &App, actor: &Actor, dept: Option<&str>) -> Result<Reply>
     let url = link_url(app, actor.org.id, dept).await?;
     let spec = app.spec(actor.org.id).await?;
     let what = match resolve(&spec, dept)? {
-        Some(k) => format!("{k}'s calendar"),
+        Some(k) => format!("the calendar of {k}"),
         None => format!("the calendar of {}", spec.org.name),
     };
     Ok(Reply::new()
