@@ -329,6 +329,11 @@ fn http_url(v: &str) -> Result<String, String> {
     Ok(v.trim_end_matches('/').to_string())
 }
 
+/// A unit enum's name as the settings spell it (`Socket` → `socket`).
+fn debug_lower(v: &impl fmt::Debug) -> String {
+    format!("{v:?}").to_ascii_lowercase()
+}
+
 fn none(_: &Settings) -> String {
     "—".to_string()
 }
@@ -425,7 +430,7 @@ const ENV: &[Var] = &[
             s.log_format = v.parse()?;
             Ok(())
         }),
-        default: |s| format!("`{}`", format!("{:?}", s.log_format).to_ascii_lowercase()),
+        default: |s| format!("`{}`", debug_lower(&s.log_format)),
         meaning: "`text` or `json`",
     },
     Var {
@@ -476,7 +481,7 @@ const ENV: &[Var] = &[
             s.slack.mode = v.parse()?;
             Ok(())
         }),
-        default: |s| format!("`{}`", format!("{:?}", s.slack.mode).to_ascii_lowercase()),
+        default: |s| format!("`{}`", debug_lower(&s.slack.mode)),
         meaning: "`socket` (Socket Mode, no public URL) or `http` (Slack calls `/slack/…`: needs TLS in front of baton, which listens on plain HTTP)",
     },
     Var {
@@ -541,7 +546,7 @@ const ENV: &[Var] = &[
             Ok(())
         }),
         default: |s| match s.discord.mode {
-            Some(m) => format!("`{}`", format!("{m:?}").to_ascii_lowercase()),
+            Some(m) => format!("`{}`", debug_lower(&m)),
             None => "`gateway` (`http` when a public key is set)".to_string(),
         },
         meaning: "how Discord reaches baton: `gateway` or `http` (the interactions endpoint: needs TLS in front of baton)",

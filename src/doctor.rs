@@ -401,9 +401,7 @@ async fn slack(
                     } else {
                         r.push(fail(
                             format!("{what}: baton is not in it"),
-                            format!(
-                                "invite baton: type `/invite @baton` in the channel (baton reads review threads only where it is a member)"
-                            ),
+                            "invite baton: type `/invite @baton` in the channel (baton reads review threads only where it is a member)",
                         ));
                     }
                 }
