@@ -189,6 +189,9 @@ pub struct Settings {
     pub database_url: String,
     /// Where the HTTP server (health, metrics, calendar feeds) listens.
     pub http_addr: SocketAddr,
+    /// The base URL people reach that server at (behind TLS, a load balancer), for the
+    /// calendar links baton hands out; unset means `http://` + the listen address.
+    pub public_url: Option<String>,
     /// Concurrent outbox delivery loops.
     pub outbox_workers: NonZeroUsize,
     /// Sends each outbox loop keeps in flight at once (to different channels).
@@ -211,6 +214,7 @@ impl Default for Settings {
         Settings {
             database_url: DEFAULT_DATABASE_URL.to_string(),
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
             outbox_workers: NonZeroUsize::new(2).expect("2 is not zero"),
             outbox_parallel: NonZeroUsize::new(16).expect("16 is not zero"),
             tick_seconds: NonZeroU64::new(60).expect("60 is not zero"),
@@ -233,6 +237,7 @@ impl fmt::Debug for Settings {
                 &crate::store::redact_url(&self.database_url),
             )
             .field("http_addr", &self.http_addr)
+            .field("public_url", &self.public_url)
             .field("outbox_workers", &self.outbox_workers)
             .field("outbox_parallel", &self.outbox_parallel)
             .field("tick_seconds", &self.tick_seconds)
@@ -292,6 +297,20 @@ enum Apply {
     Value(fn(&mut Settings, &str) -> Result<(), String>),
 }
 
+/// One setting as the outside world sees it: its environment variable, its key in the TOML
+/// file, how it is applied, its default (shown from [`Settings::default`], so the documented
+/// default is the real one) and what it means. [`settings_table`] renders these rows into the
+/// README, and a test keeps the two identical.
+struct Var {
+    name: &'static str,
+    /// The key in `baton.toml` (`section.key` inside a table), or `None` for a variable with
+    /// no file form.
+    file_key: Option<&'static str>,
+    apply: Apply,
+    default: fn(&Settings) -> String,
+    meaning: &'static str,
+}
+
 fn parse<T: FromStr>(v: &str, what: &str) -> Result<T, String>
 where
     T::Err: fmt::Display,
@@ -301,166 +320,293 @@ where
         .map_err(|e| format!("`{v}` is not {what} ({e})"))
 }
 
+/// An http(s) URL without its trailing `/`.
+fn http_url(v: &str) -> Result<String, String> {
+    let v = v.trim();
+    if !(v.starts_with("https://") || v.starts_with("http://")) {
+        return Err(format!("`{v}` is not an http(s) URL"));
+    }
+    Ok(v.trim_end_matches('/').to_string())
+}
+
+/// A unit enum's name as the settings spell it (`Socket` → `socket`).
+fn debug_lower(v: &impl fmt::Debug) -> String {
+    format!("{v:?}").to_ascii_lowercase()
+}
+
+fn none(_: &Settings) -> String {
+    "—".to_string()
+}
+
 /// Every variable baton reads, in the order applied (later wins).
-const ENV: &[(&str, Apply)] = &[
-    (
-        "DATABASE_URL",
-        Apply::Value(|s, v| {
+const ENV: &[Var] = &[
+    Var {
+        name: "DATABASE_URL",
+        file_key: None,
+        apply: Apply::Value(|s, v| {
             s.database_url = v.trim().to_string();
             Ok(())
         }),
-    ),
-    (
-        "BATON_DATABASE_URL",
-        Apply::Value(|s, v| {
+        default: |s| format!("`{}`", s.database_url),
+        meaning: "Postgres URL, used when `BATON_DATABASE_URL` is unset",
+    },
+    Var {
+        name: "BATON_DATABASE_URL",
+        file_key: Some("database_url"),
+        apply: Apply::Value(|s, v| {
             s.database_url = v.trim().to_string();
             Ok(())
         }),
-    ),
-    (
-        "BATON_HTTP_ADDR",
-        Apply::Value(|s, v| {
+        default: |s| format!("`{}`", s.database_url),
+        meaning: "Postgres URL; the password is never logged; `--database-url` overrides it",
+    },
+    Var {
+        name: "BATON_HTTP_ADDR",
+        file_key: Some("http_addr"),
+        apply: Apply::Value(|s, v| {
             s.http_addr = parse(v, "an address like 127.0.0.1:8080")?;
             Ok(())
         }),
-    ),
-    (
-        "BATON_OUTBOX_WORKERS",
-        Apply::Value(|s, v| {
+        default: |s| format!("`{}`", s.http_addr),
+        meaning: "HTTP listen address (plain HTTP: put TLS in front of anything public)",
+    },
+    Var {
+        name: "BATON_PUBLIC_URL",
+        file_key: Some("public_url"),
+        apply: Apply::Value(|s, v| {
+            s.public_url = Some(http_url(v)?);
+            Ok(())
+        }),
+        default: |s| match &s.public_url {
+            Some(u) => format!("`{u}`"),
+            None => "`http://` + the listen address".to_string(),
+        },
+        meaning: "the base URL people reach baton's HTTP server at (`https://baton.example.com`), used in the calendar links baton hands out",
+    },
+    Var {
+        name: "BATON_OUTBOX_WORKERS",
+        file_key: Some("outbox_workers"),
+        apply: Apply::Value(|s, v| {
             s.outbox_workers = parse(v, "a whole number of at least 1")?;
             Ok(())
         }),
-    ),
-    (
-        "BATON_OUTBOX_PARALLEL",
-        Apply::Value(|s, v| {
+        default: |s| format!("`{}`", s.outbox_workers),
+        meaning: "outbox delivery loops",
+    },
+    Var {
+        name: "BATON_OUTBOX_PARALLEL",
+        file_key: Some("outbox_parallel"),
+        apply: Apply::Value(|s, v| {
             s.outbox_parallel = parse(v, "a whole number of at least 1")?;
             Ok(())
         }),
-    ),
-    (
-        "BATON_TICK_SECONDS",
-        Apply::Value(|s, v| {
+        default: |s| format!("`{}`", s.outbox_parallel),
+        meaning: "sends each delivery loop keeps in flight at once (to different channels)",
+    },
+    Var {
+        name: "BATON_TICK_SECONDS",
+        file_key: Some("tick_seconds"),
+        apply: Apply::Value(|s, v| {
             s.tick_seconds = parse(v, "a whole number of seconds, at least 1")?;
             Ok(())
         }),
-    ),
-    (
-        "BATON_LOG",
-        Apply::Value(|s, v| {
+        default: |s| format!("`{}`", s.tick_seconds),
+        meaning: "longest sleep between scheduler ticks (it wakes earlier when something is due)",
+    },
+    Var {
+        name: "BATON_LOG",
+        file_key: Some("log"),
+        apply: Apply::Value(|s, v| {
             s.log = v.trim().to_string();
             Ok(())
         }),
-    ),
-    (
-        "BATON_LOG_FORMAT",
-        Apply::Value(|s, v| {
+        default: |s| format!("`{}`", s.log),
+        meaning: "log filter (`tracing` EnvFilter syntax); the CLI defaults to `warn`",
+    },
+    Var {
+        name: "BATON_LOG_FORMAT",
+        file_key: Some("log_format"),
+        apply: Apply::Value(|s, v| {
             s.log_format = v.parse()?;
             Ok(())
         }),
-    ),
-    (
-        "BATON_NUDGE_CAP",
-        Apply::Value(|s, v| {
+        default: |s| format!("`{}`", debug_lower(&s.log_format)),
+        meaning: "`text` or `json`",
+    },
+    Var {
+        name: "BATON_NUDGE_CAP",
+        file_key: Some("nudge_cap"),
+        apply: Apply::Value(|s, v| {
             s.nudge_cap = parse(v, "a whole number")?;
             Ok(())
         }),
-    ),
-    (
-        "BATON_SHUTDOWN_GRACE_SECONDS",
-        Apply::Value(|s, v| {
+        default: |s| format!("`{}`", s.nudge_cap),
+        meaning: "reminders per person per week",
+    },
+    Var {
+        name: "BATON_SHUTDOWN_GRACE_SECONDS",
+        file_key: Some("shutdown_grace_seconds"),
+        apply: Apply::Value(|s, v| {
             s.shutdown_grace_seconds = parse(v, "a whole number of seconds")?;
             Ok(())
         }),
-    ),
-    (
-        "BATON_SLACK_BOT_TOKEN",
-        Apply::Secret(|s, v| s.slack.bot_token = Some(v)),
-    ),
-    (
-        "BATON_SLACK_APP_TOKEN",
-        Apply::Secret(|s, v| s.slack.app_token = Some(v)),
-    ),
-    (
-        "BATON_SLACK_SIGNING_SECRET",
-        Apply::Secret(|s, v| s.slack.signing_secret = Some(v)),
-    ),
-    (
-        "BATON_SLACK_MODE",
-        Apply::Value(|s, v| {
+        default: |s| format!("`{}`", s.shutdown_grace_seconds),
+        meaning: "time allowed for in-flight work after SIGTERM",
+    },
+    Var {
+        name: "BATON_SLACK_BOT_TOKEN",
+        file_key: Some("slack.bot_token"),
+        apply: Apply::Secret(|s, v| s.slack.bot_token = Some(v)),
+        default: none,
+        meaning: "Slack bot token (`xoxb-…`); Slack is on when it is set; never printed",
+    },
+    Var {
+        name: "BATON_SLACK_APP_TOKEN",
+        file_key: Some("slack.app_token"),
+        apply: Apply::Secret(|s, v| s.slack.app_token = Some(v)),
+        default: none,
+        meaning: "Slack app-level token (`xapp-…`, scope `connections:write`), needed only for Socket Mode; never printed",
+    },
+    Var {
+        name: "BATON_SLACK_SIGNING_SECRET",
+        file_key: Some("slack.signing_secret"),
+        apply: Apply::Secret(|s, v| s.slack.signing_secret = Some(v)),
+        default: none,
+        meaning: "Slack signing secret, needed only for HTTP mode; never printed",
+    },
+    Var {
+        name: "BATON_SLACK_MODE",
+        file_key: Some("slack.mode"),
+        apply: Apply::Value(|s, v| {
             s.slack.mode = v.parse()?;
             Ok(())
         }),
-    ),
-    (
-        "BATON_SLACK_API_URL",
-        Apply::Value(|s, v| {
-            let v = v.trim();
-            if !(v.starts_with("https://") || v.starts_with("http://")) {
-                return Err(format!("`{v}` is not an http(s) URL"));
-            }
-            s.slack.api_url = v.trim_end_matches('/').to_string();
+        default: |s| format!("`{}`", debug_lower(&s.slack.mode)),
+        meaning: "`socket` (Socket Mode, no public URL) or `http` (Slack calls `/slack/…`: needs TLS in front of baton, which listens on plain HTTP)",
+    },
+    Var {
+        name: "BATON_SLACK_API_URL",
+        file_key: Some("slack.api_url"),
+        apply: Apply::Value(|s, v| {
+            s.slack.api_url = http_url(v)?;
             Ok(())
         }),
-    ),
-    (
-        "BATON_DISCORD_BOT_TOKEN",
-        Apply::Secret(|s, v| s.discord.bot_token = Some(v)),
-    ),
-    (
-        "BATON_DISCORD_PUBLIC_KEY",
-        Apply::Secret(|s, v| s.discord.public_key = Some(v)),
-    ),
-    (
-        "BATON_DISCORD_APPLICATION_ID",
-        Apply::Value(|s, v| {
+        default: |s| format!("`{}`", s.slack.api_url),
+        meaning: "Slack Web API base URL, methods are added to it (`…/chat.postMessage`): GovSlack, a proxy",
+    },
+    Var {
+        name: "BATON_DISCORD_BOT_TOKEN",
+        file_key: Some("discord.bot_token"),
+        apply: Apply::Secret(|s, v| s.discord.bot_token = Some(v)),
+        default: none,
+        meaning: "Discord bot token; Discord is on when it is set; never printed",
+    },
+    Var {
+        name: "BATON_DISCORD_PUBLIC_KEY",
+        file_key: Some("discord.public_key"),
+        apply: Apply::Secret(|s, v| s.discord.public_key = Some(v)),
+        default: none,
+        meaning: "Discord application public key, for the HTTP interactions endpoint; never printed",
+    },
+    Var {
+        name: "BATON_DISCORD_APPLICATION_ID",
+        file_key: Some("discord.application_id"),
+        apply: Apply::Value(|s, v| {
             s.discord.application_id = Some(parse(v, "a Discord application id")?);
             Ok(())
         }),
-    ),
-    (
-        "BATON_DISCORD_GUILD_ID",
-        Apply::Value(|s, v| {
+        default: none,
+        meaning: "Discord application id (command registration, follow-ups, the gateway lock)",
+    },
+    Var {
+        name: "BATON_DISCORD_GUILD_ID",
+        file_key: Some("discord.guild_id"),
+        apply: Apply::Value(|s, v| {
             s.discord.guild_id = Some(parse(v, "a Discord guild id")?);
             Ok(())
         }),
-    ),
-    (
-        "BATON_DISCORD_API_URL",
-        Apply::Value(|s, v| {
+        default: none,
+        meaning: "register `/baton` in this guild only (instant, for development) instead of globally",
+    },
+    Var {
+        name: "BATON_DISCORD_API_URL",
+        file_key: Some("discord.api_url"),
+        apply: Apply::Value(|s, v| {
             s.discord.api_url = Some(v.trim().to_string());
             Ok(())
         }),
-    ),
-    (
-        "BATON_DISCORD_MODE",
-        Apply::Value(|s, v| {
+        default: none,
+        meaning: "a base URL to which baton adds `/api/v10/…` (e.g. `http://proxy:8080`, not `…/api/v10`): a rate-limiting proxy; turns serenity's own rate limiter off",
+    },
+    Var {
+        name: "BATON_DISCORD_MODE",
+        file_key: Some("discord.mode"),
+        apply: Apply::Value(|s, v| {
             s.discord.mode = Some(v.parse()?);
             Ok(())
         }),
-    ),
-    (
-        "BATON_DISCORD_LOCK_POLL_SECONDS",
-        Apply::Value(|s, v| {
+        default: |s| match s.discord.mode {
+            Some(m) => format!("`{}`", debug_lower(&m)),
+            None => "`gateway` (`http` when a public key is set)".to_string(),
+        },
+        meaning: "how Discord reaches baton: `gateway` or `http` (the interactions endpoint: needs TLS in front of baton)",
+    },
+    Var {
+        name: "BATON_DISCORD_LOCK_POLL_SECONDS",
+        file_key: Some("discord.lock_poll_seconds"),
+        apply: Apply::Value(|s, v| {
             s.discord.lock_poll_seconds = parse(v, "a whole number of seconds, at least 1")?;
             Ok(())
         }),
-    ),
-    (
-        "BATON_DISCORD_MESSAGE_CONTENT",
-        Apply::Value(|s, v| {
+        default: |s| format!("`{}`", s.discord.lock_poll_seconds),
+        meaning: "gateway mode: how often a standby replica tries to take over",
+    },
+    Var {
+        name: "BATON_DISCORD_MESSAGE_CONTENT",
+        file_key: Some("discord.message_content"),
+        apply: Apply::Value(|s, v| {
             s.discord.message_content = parse(v, "`true` or `false`")?;
             Ok(())
         }),
-    ),
+        default: |s| format!("`{}`", s.discord.message_content),
+        meaning: "gateway mode: ask for the message-content intent (review threads)",
+    },
 ];
 
 /// The names of every environment variable baton reads.
 pub fn env_vars() -> impl Iterator<Item = &'static str> {
-    ENV.iter().map(|(name, _)| *name)
+    ENV.iter().map(|v| v.name)
+}
+
+/// The settings table of the README, rendered from the definition above (defaults read from
+/// [`Settings::default`]). `BATON_BLESS=1 cargo test --lib settings_table` writes it into
+/// the README between the `settings-table` markers.
+pub fn settings_table() -> String {
+    let defaults = Settings::default();
+    let mut out =
+        String::from("| variable | `baton.toml` key | default | meaning |\n|---|---|---|---|\n");
+    for v in ENV {
+        let key = v.file_key.map_or("—".to_string(), |k| format!("`{k}`"));
+        out.push_str(&format!(
+            "| `{}` | {key} | {} | {} |\n",
+            v.name,
+            (v.default)(&defaults),
+            v.meaning
+        ));
+    }
+    out
 }
 
 impl Settings {
+    /// The base URL of baton's HTTP server as people reach it: `public_url`, else `http://`
+    /// and the listen address.
+    pub fn public_base_url(&self) -> String {
+        match &self.public_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.http_addr),
+        }
+    }
+
     /// Defaults, then `file` (if given), then the variables `env` returns. Empty variables
     /// count as unset.
     pub fn load(
@@ -471,7 +617,10 @@ impl Settings {
             Some(path) => Self::from_file(path)?,
             None => Settings::default(),
         };
-        for (var, apply) in ENV {
+        for Var {
+            name: var, apply, ..
+        } in ENV
+        {
             let Some(value) = env(var).filter(|v| !v.trim().is_empty()) else {
                 continue;
             };
@@ -583,6 +732,13 @@ mod tests {
         assert!(s.slack.bot_token.is_none());
         assert_eq!(s.slack.mode, SlackMode::Socket);
         assert_eq!(s.slack.api_url, DEFAULT_SLACK_API_URL);
+        assert_eq!(s.public_base_url(), "http://127.0.0.1:8080");
+        let s = Settings::load(
+            None,
+            env(&[("BATON_PUBLIC_URL", "https://baton.example.com/")]),
+        )
+        .unwrap();
+        assert_eq!(s.public_base_url(), "https://baton.example.com");
     }
 
     #[test]
@@ -679,6 +835,11 @@ mod tests {
             ("BATON_LOG", "info,[[[", "log filter"),
             ("BATON_SLACK_MODE", "rtm", "unknown Slack mode `rtm`"),
             ("BATON_SLACK_API_URL", "slack.com/api", "not an http(s) URL"),
+            (
+                "BATON_PUBLIC_URL",
+                "baton.example.com",
+                "not an http(s) URL",
+            ),
         ] {
             let err = Settings::load(None, env(&[(var, value)])).unwrap_err();
             let msg = err.to_string();
@@ -799,6 +960,98 @@ mod tests {
         ] {
             let e = Settings::load(None, env(&[(var, bad)])).unwrap_err();
             assert!(e.to_string().contains(var), "{e}");
+        }
+    }
+
+    /// The README's settings table is the one [`settings_table`] renders (with
+    /// `BATON_BLESS=1` the README is rewritten instead).
+    #[test]
+    fn readme_settings_table_matches_the_definition() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+        let readme = std::fs::read_to_string(&path).unwrap();
+        let (start, end) = (
+            "<!-- settings-table:start -->\n",
+            "<!-- settings-table:end -->",
+        );
+        let a = readme
+            .find(start)
+            .expect("README has the settings-table start marker")
+            + start.len();
+        let b = readme
+            .find(end)
+            .expect("README has the settings-table end marker");
+        let table = settings_table();
+        if std::env::var_os("BATON_BLESS").is_some() {
+            std::fs::write(&path, format!("{}{table}{}", &readme[..a], &readme[b..])).unwrap();
+            return;
+        }
+        assert_eq!(
+            readme[a..b],
+            table,
+            "README's settings table is stale: run `BATON_BLESS=1 cargo test --lib settings_table`"
+        );
+    }
+
+    /// The keys a section of the file accepts, read from serde's refusal of an unknown one.
+    fn accepted_keys(section: Option<&str>) -> Vec<String> {
+        let text = match section {
+            Some(s) => format!("[{s}]\nno_such_key = 1\n"),
+            None => "no_such_key = 1\n".to_string(),
+        };
+        let e = toml::from_str::<Settings>(&text).unwrap_err();
+        let msg = e.message().to_string();
+        let list = msg.split("expected one of").nth(1).expect(&msg);
+        list.split(',')
+            .map(|k| k.trim().trim_matches('`').to_string())
+            .collect()
+    }
+
+    /// Every key the file accepts has its environment variable (so its row in the table),
+    /// every variable's file key is accepted, and the example file mentions each one.
+    #[test]
+    fn every_file_key_has_a_variable_and_the_example_mentions_it() {
+        let mut file_keys: Vec<String> = accepted_keys(None)
+            .into_iter()
+            .filter(|k| k != "slack" && k != "discord")
+            .collect();
+        for section in ["slack", "discord"] {
+            file_keys.extend(
+                accepted_keys(Some(section))
+                    .into_iter()
+                    .map(|k| format!("{section}.{k}")),
+            );
+        }
+        file_keys.sort();
+        let mut declared: Vec<String> = ENV
+            .iter()
+            .filter_map(|v| v.file_key.map(str::to_string))
+            .collect();
+        declared.sort();
+        assert_eq!(file_keys, declared, "file keys vs variables");
+
+        let example = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("baton.example.toml"),
+        )
+        .unwrap();
+        for key in &declared {
+            let (section, leaf) = match key.split_once('.') {
+                Some((s, l)) => (Some(s), l),
+                None => (None, key.as_str()),
+            };
+            // The part of the example the key belongs to: before the first table, or that table.
+            let part = match section {
+                None => example.split("\n[").next().unwrap().to_string(),
+                Some(s) => example
+                    .split(&format!("[{s}]\n"))
+                    .nth(1)
+                    .map(|rest| rest.split("\n[").next().unwrap().to_string())
+                    .unwrap_or_default(),
+            };
+            let mentioned = part.lines().any(|l| {
+                l.trim_start_matches(['#', ' '])
+                    .starts_with(&format!("{leaf} ="))
+            });
+            assert!(mentioned, "baton.example.toml does not show `{key}`");
         }
     }
 

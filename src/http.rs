@@ -109,6 +109,20 @@ async fn metrics(State(state): State<HttpState>) -> Response {
             n,
         ));
     }
+    let now = state.app.clock.now();
+    let by_state = tokio::time::timeout(
+        DB_PROBE_TIMEOUT,
+        crate::outbox::depth_by_state(&state.app.store, now),
+    )
+    .await;
+    if let Ok(Ok(rows)) = by_state {
+        body.push_str(
+            "# HELP baton_outbox_messages Outbox messages by state: due (waiting, due now), scheduled (waiting for a retry, a Retry-After or a later post), sending (claimed), dead (parked for good).\n# TYPE baton_outbox_messages gauge\n",
+        );
+        for (s, n) in rows {
+            body.push_str(&format!("baton_outbox_messages{{state=\"{s}\"}} {n}\n"));
+        }
+    }
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)],

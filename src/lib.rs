@@ -7,6 +7,8 @@
 //! - [`bench`]: the benchmark and soak harness behind `baton bench`.
 //! - [`serve`]: `baton serve`'s wiring: ticker, outbox workers, HTTP, the platforms of
 //!   [`chat::PLATFORMS`].
+//! - [`doctor`]: `baton doctor`: checks the database, the platforms' credentials, scopes,
+//!   channels and permissions, who can be reached, and the calendar link.
 //! - [`http`]: health, readiness, metrics and calendar feeds (platform routes are merged in
 //!   by `serve`).
 //! - [`chat`]: platform adapters (Slack, Discord, the shell, a recording adapter for tests),
@@ -35,6 +37,7 @@ pub mod chat;
 pub mod clock;
 pub mod config;
 pub mod delivery;
+pub mod doctor;
 pub mod domain;
 pub mod error;
 pub mod http;

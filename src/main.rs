@@ -73,17 +73,31 @@ enum Cmd {
         #[arg(long)]
         config: Option<PathBuf>,
     },
-    /// Upcoming events of every cadence layer, or the ICS feed.
+    /// Upcoming events of every cadence layer, the ICS feed, or the feed's URL.
     Calendar {
         /// Print the RFC 5545 feed instead of a list.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "url")]
         ics: bool,
+        /// Print the URL calendar apps subscribe to (at BATON_PUBLIC_URL), token included.
+        #[arg(long)]
+        url: bool,
+        /// Configuration file (TOML) to read the public URL from; `BATON_*` environment
+        /// variables override it.
+        #[arg(long)]
+        config: Option<PathBuf>,
         /// Only this department's events.
         #[arg(long)]
         dept: Option<String>,
         /// Organisation key (needed only when the database holds several).
         #[arg(long)]
         org: Option<String>,
+    },
+    /// Check the installation: database, migrations, chat credentials, scopes, channels,
+    /// permissions, who can be reached, calendar links. Exits 1 if anything is wrong.
+    Doctor {
+        /// Configuration file (TOML); `BATON_*` environment variables override it.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Measure status latency, check-in ingestion and memory on a synthetic organisation.
     Bench(baton::bench::BenchArgs),
@@ -167,7 +181,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store = connect(&url, false).await?;
             match clock {
                 None => {
-                    let app = App::new(store, Arc::new(SystemClock));
+                    let mut app = App::new(store, Arc::new(SystemClock));
+                    app.public_url = public_url(None)?;
                     shell(&app, org.as_deref(), &person, None, png.as_deref()).await
                 }
                 Some(at) => {
@@ -178,7 +193,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         clock: Arc::new(FixedClock::new(at)),
                         adapter: Arc::new(RecordingAdapter::new()),
                     };
-                    let app = App::new(store, sim.clock.clone());
+                    let mut app = App::new(store, sim.clock.clone());
+                    app.public_url = public_url(None)?;
                     shell(&app, org.as_deref(), &person, Some(&sim), png.as_deref()).await
                 }
             }
@@ -190,7 +206,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 clock: Arc::new(FixedClock::new(chrono::Utc::now())),
                 adapter: Arc::new(RecordingAdapter::new()),
             };
-            let app = App::new(connect(&url, true).await?, sim.clock.clone());
+            let mut app = App::new(connect(&url, true).await?, sim.clock.clone());
+            app.public_url = public_url(None)?;
             let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("manifests/example-org.yaml");
             let spec = baton::manifest::load_manifest(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
             let applied = apply::apply(&app, &spec, false).await?;
@@ -231,10 +248,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             baton::serve::run(config.as_deref(), cli_url).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Calendar { ics, dept, org } => {
-            let app = App::new(connect(&url, false).await?, Arc::new(SystemClock));
+        Cmd::Calendar {
+            ics,
+            url: want_url,
+            config,
+            dept,
+            org,
+        } => {
+            let mut app = App::new(connect(&url, false).await?, Arc::new(SystemClock));
             let org = app.org(org.as_deref()).await?;
-            if ics {
+            if want_url {
+                app.public_url = public_url(config.as_deref())?;
+                println!(
+                    "{}",
+                    baton::app::calendar::link_url(&app, org.id, dept.as_deref()).await?
+                );
+            } else if ics {
                 print!(
                     "{}",
                     baton::app::calendar::ics_feed(&app, org.id, dept.as_deref()).await?
@@ -248,11 +277,30 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Doctor { config } => {
+            let mut settings = baton::config::Settings::from_env(config.as_deref())?;
+            if let Some(u) = cli_url {
+                settings.database_url = u;
+            }
+            let report = baton::doctor::run(&settings).await;
+            print!("{}", report.render());
+            Ok(if report.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Cmd::Bench(args) => {
             baton::bench::run(&url, args).await?;
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The base URL calendar links point at, from the settings (`BATON_PUBLIC_URL`, else the
+/// listen address).
+fn public_url(config: Option<&std::path::Path>) -> anyhow::Result<String> {
+    Ok(baton::config::Settings::from_env(config)?.public_base_url())
 }
 
 async fn shell(

@@ -1,12 +1,96 @@
 //! Process metrics, exposed in Prometheus text format on `/metrics`.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Upper bounds (seconds) of the send-latency histogram buckets.
 const BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
-#[derive(Default)]
+/// Upper bounds (seconds) of the delivery-lag histogram buckets (due → sent).
+const LAG_BUCKETS: [f64; 11] = [
+    1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 21600.0,
+];
+
+/// Why a request was refused (the `reason` label of `baton_refused_requests_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Refusal {
+    /// A bad or missing signature, or a timestamp outside the freshness window.
+    Signature,
+    /// Someone the workspace is known for but the manifest does not list.
+    UnknownPerson,
+    /// A workspace (Slack team, Discord guild) no organisation claims.
+    UnknownWorkspace,
+    /// A workspace or user several organisations claim.
+    Ambiguous,
+    /// A reply in a thread of another organisation.
+    OtherOrganisation,
+}
+
+impl Refusal {
+    pub fn label(self) -> &'static str {
+        match self {
+            Refusal::Signature => "signature",
+            Refusal::UnknownPerson => "unknown_person",
+            Refusal::UnknownWorkspace => "unknown_workspace",
+            Refusal::Ambiguous => "ambiguous",
+            Refusal::OtherOrganisation => "other_organisation",
+        }
+    }
+}
+
+/// A fixed-bucket histogram.
+struct Histogram<const N: usize> {
+    bounds: [f64; N],
+    buckets: [AtomicU64; N],
+    count: AtomicU64,
+    /// Sum of observations in microseconds.
+    sum_us: AtomicU64,
+}
+
+impl<const N: usize> Histogram<N> {
+    fn new(bounds: [f64; N]) -> Self {
+        Histogram {
+            bounds,
+            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+            count: AtomicU64::new(0),
+            sum_us: AtomicU64::new(0),
+        }
+    }
+
+    fn observe(&self, seconds: f64) {
+        let seconds = seconds.max(0.0);
+        for (i, b) in self.bounds.iter().enumerate() {
+            if seconds <= *b {
+                self.buckets[i].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_us
+            .fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        for (i, b) in self.bounds.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{le=\"{b}\"}} {}",
+                self.buckets[i].load(Ordering::Relaxed)
+            );
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(
+            out,
+            "{name}_sum {}",
+            self.sum_us.load(Ordering::Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(out, "{name}_count {count}");
+    }
+}
+
 pub struct Metrics {
     pub prompts_sent: AtomicU64,
     pub prompts_answered: AtomicU64,
@@ -21,12 +105,37 @@ pub struct Metrics {
     pub recovered_sends: AtomicU64,
     /// Claims a worker found taken over before it sent.
     pub lost_claims: AtomicU64,
-    send_buckets: [AtomicU64; BUCKETS.len()],
-    send_count: AtomicU64,
-    /// Sum of send latencies in microseconds.
-    send_sum_us: AtomicU64,
-    /// Inbound requests refused, by platform and reason.
-    pub refused: crate::refused::Refused,
+    /// Messages (and prompts of a group) this process parked as dead.
+    pub dead_letters: AtomicU64,
+    send: Histogram<{ BUCKETS.len() }>,
+    lag: Histogram<{ LAG_BUCKETS.len() }>,
+    /// 429 answers per platform.
+    rate_limited: Mutex<BTreeMap<String, u64>>,
+    /// Refused requests per platform and reason.
+    /// Refused requests per platform and reason (logged at most once a minute each).
+    pub refusals: crate::refused::Refused,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            prompts_sent: AtomicU64::new(0),
+            prompts_answered: AtomicU64::new(0),
+            prompts_missed: AtomicU64::new(0),
+            reminders_sent: AtomicU64::new(0),
+            digests_posted: AtomicU64::new(0),
+            messages_sent: AtomicU64::new(0),
+            send_failures: AtomicU64::new(0),
+            uncertain_sends: AtomicU64::new(0),
+            recovered_sends: AtomicU64::new(0),
+            lost_claims: AtomicU64::new(0),
+            dead_letters: AtomicU64::new(0),
+            send: Histogram::new(BUCKETS),
+            lag: Histogram::new(LAG_BUCKETS),
+            rate_limited: Mutex::new(BTreeMap::new()),
+            refusals: Default::default(),
+        }
+    }
 }
 
 impl Metrics {
@@ -39,14 +148,27 @@ impl Metrics {
     }
 
     pub fn observe_send(&self, seconds: f64) {
-        for (i, b) in BUCKETS.iter().enumerate() {
-            if seconds <= *b {
-                self.send_buckets[i].fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        self.send_count.fetch_add(1, Ordering::Relaxed);
-        self.send_sum_us
-            .fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
+        self.send.observe(seconds);
+    }
+
+    /// A message (or one prompt of a group) was delivered `seconds` after it was due.
+    pub fn observe_lag(&self, seconds: f64) {
+        self.lag.observe(seconds);
+    }
+
+    /// A platform answered 429.
+    pub fn rate_limited(&self, platform: &str) {
+        *self
+            .rate_limited
+            .lock()
+            .expect("metrics")
+            .entry(platform.to_string())
+            .or_default() += 1;
+    }
+
+    /// A request was refused.
+    pub fn refused(&self, platform: &str, why: Refusal) {
+        self.refusals.refuse(platform, why.label());
     }
 
     /// Renders every metric; `outbox_depth` is read from the database by the caller.
@@ -125,29 +247,33 @@ impl Metrics {
                 "# HELP baton_outbox_depth Messages waiting in the outbox.\n# TYPE baton_outbox_depth gauge\nbaton_outbox_depth {d}"
             );
         }
+        counter(
+            &mut out,
+            "baton_outbox_dead_letters_total",
+            "Messages (and prompts of a group) this replica parked as dead: a permanent refusal, attempts used up, or nobody to deliver to.",
+            &self.dead_letters,
+        );
+        self.send.render(
+            &mut out,
+            "baton_send_latency_seconds",
+            "Time to deliver one outbox message.",
+        );
+        self.lag.render(
+            &mut out,
+            "baton_delivery_lag_seconds",
+            "From when a message (or one prompt of a group) was due to when it was delivered.",
+        );
         let _ = writeln!(
             out,
-            "# HELP baton_send_latency_seconds Time to deliver one outbox message.\n# TYPE baton_send_latency_seconds histogram"
+            "# HELP baton_platform_rate_limited_total 429 answers from a chat platform (Slack posts, Discord REST calls of the outbox).\n# TYPE baton_platform_rate_limited_total counter"
         );
-        for (i, b) in BUCKETS.iter().enumerate() {
+        for (platform, n) in self.rate_limited.lock().expect("metrics").iter() {
             let _ = writeln!(
                 out,
-                "baton_send_latency_seconds_bucket{{le=\"{b}\"}} {}",
-                self.send_buckets[i].load(Ordering::Relaxed)
+                "baton_platform_rate_limited_total{{platform=\"{platform}\"}} {n}"
             );
         }
-        let count = self.send_count.load(Ordering::Relaxed);
-        let _ = writeln!(
-            out,
-            "baton_send_latency_seconds_bucket{{le=\"+Inf\"}} {count}"
-        );
-        let _ = writeln!(
-            out,
-            "baton_send_latency_seconds_sum {}",
-            self.send_sum_us.load(Ordering::Relaxed) as f64 / 1e6
-        );
-        let _ = writeln!(out, "baton_send_latency_seconds_count {count}");
-        self.refused.render(&mut out);
+        self.refusals.render(&mut out);
         out
     }
 }

@@ -38,7 +38,7 @@ use crate::metrics::Metrics;
 use crate::store::outbox::{self as q, Outcome, PromptGo};
 use crate::store::{Store, StoreError, StoreResult};
 
-pub use crate::store::outbox::{Claimed, Payload, depth, enqueue, next_due};
+pub use crate::store::outbox::{Claimed, Payload, depth, depth_by_state, enqueue, next_due};
 
 /// How long a claim is held without renewal before another worker may take it over.
 pub const LEASE: Duration = Duration::seconds(30);
@@ -354,8 +354,20 @@ impl<'a> Deliverer<'a> {
         let now = self.now();
         if !persist(|| q::finish(store, c, &o, now)).await? {
             self.lost(c.id);
+            return Ok(());
+        }
+        match o.state {
+            "dead" => Metrics::add(&self.metrics.dead_letters, 1),
+            // A group's own lag is its prompts' (observed one by one as they leave).
+            "sent" if !matches!(c.payload, Payload::Prompts { .. }) => self.observe_lag(c.due, now),
+            _ => {}
         }
         Ok(())
+    }
+
+    fn observe_lag(&self, due: DateTime<Utc>, sent: DateTime<Utc>) {
+        self.metrics
+            .observe_lag((sent - due).num_milliseconds() as f64 / 1000.0);
     }
 
     fn lost(&self, id: i64) {
@@ -510,6 +522,7 @@ impl<'a> Deliverer<'a> {
                 Ok(_) => {
                     let now = self.now();
                     persist(|| q::prompt_delivered(store, c.org_id, p.id, now)).await?;
+                    self.observe_lag(c.due, now);
                 }
                 Err(AdapterError::RateLimited { retry_after }) => {
                     halt(Stop::RateLimited(chrono_wait(retry_after)));
@@ -560,6 +573,7 @@ impl<'a> Deliverer<'a> {
             self.lost(c.id);
             halt(Stop::Lost);
         } else if state == "dead" {
+            Metrics::add(&self.metrics.dead_letters, 1);
             tracing::error!(prompt = prompt_id, error = %e, "prompt parked as dead");
         }
         Ok(())

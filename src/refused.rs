@@ -27,7 +27,7 @@ struct Reason {
 /// Counts of refused requests.
 #[derive(Default)]
 pub struct Refused {
-    by: Mutex<BTreeMap<(&'static str, &'static str), Reason>>,
+    by: Mutex<BTreeMap<(String, &'static str), Reason>>,
 }
 
 /// What to log for one refusal: nothing, or a line covering `count` refusals.
@@ -42,7 +42,7 @@ pub enum LogLine {
 
 impl Refused {
     /// Counts a refusal and logs it if the interval allows.
-    pub fn refuse(&self, platform: &'static str, reason: &'static str) {
+    pub fn refuse(&self, platform: &str, reason: &'static str) {
         match self.note(platform, reason, Instant::now()) {
             LogLine::Quiet => {}
             LogLine::First => tracing::warn!(
@@ -62,9 +62,9 @@ impl Refused {
     }
 
     /// Counts a refusal at `now` and says what to log.
-    pub fn note(&self, platform: &'static str, reason: &'static str, now: Instant) -> LogLine {
+    pub fn note(&self, platform: &str, reason: &'static str, now: Instant) -> LogLine {
         let mut by = self.by.lock().expect("refusal counts");
-        let r = by.entry((platform, reason)).or_default();
+        let r = by.entry((platform.to_string(), reason)).or_default();
         r.total += 1;
         match r.logged_at {
             Some(at) if now.saturating_duration_since(at) < LOG_INTERVAL => {
@@ -97,8 +97,9 @@ impl Refused {
     pub fn render(&self, out: &mut String) {
         let _ = writeln!(
             out,
-            "# HELP baton_refused_requests_total Inbound requests refused (bad or missing \
-             signature, stale timestamp, unknown calendar token), by platform and reason.\n\
+            "# HELP baton_refused_requests_total Requests refused, by platform and reason \
+             (missing_signature, bad_signature, stale_timestamp, bad_timestamp, no_public_key, \
+             unknown_token; unknown_person, unknown_workspace, ambiguous, other_organisation).\n\
              # TYPE baton_refused_requests_total counter"
         );
         let by = self.by.lock().expect("refusal counts");

@@ -433,6 +433,7 @@ pub async fn run(config: Option<&Path>, database_url: Option<String>) -> anyhow:
     store.migrate().await?;
     let mut app = App::new(store, Arc::new(SystemClock));
     app.nudge_cap = i64::from(settings.nudge_cap);
+    app.public_url = settings.public_base_url();
     let app = Arc::new(app);
 
     let listener = TcpListener::bind(settings.http_addr)

@@ -243,3 +243,46 @@ pub async fn ics_feed(app: &App, org_id: i64, dept: Option<&str>) -> Result<Stri
         app.clock.now(),
     ))
 }
+
+/// The address of an organisation's ICS feed: the whole calendar (`all.ics`) or one
+/// department's, under `base` (baton's public URL), opened by the organisation's token.
+pub fn feed_url(base: &str, dept: Option<&str>, token: &str) -> String {
+    format!(
+        "{}/calendar/{}.ics?token={token}",
+        base.trim_end_matches('/'),
+        dept.unwrap_or("all")
+    )
+}
+
+/// The feed's URL for `dept` (or the whole organisation) of `org_id`, checked like the feed
+/// checks it (an unknown department is refused with the list).
+pub async fn link_url(app: &App, org_id: i64, dept: Option<&str>) -> Result<String> {
+    let spec = app.spec(org_id).await?;
+    let key = resolve(&spec, dept)?;
+    let token = app.store.calendar_token(org_id).await?;
+    Ok(feed_url(
+        &app.public_url,
+        key.as_ref().map(Key::as_str),
+        &token,
+    ))
+}
+
+/// `calendar link [dept]`: the URL to subscribe to in a calendar app. The token in it opens
+/// every feed of the organisation, so the answer only ever goes to the asker (the inbound
+/// pipeline never shares it into a channel).
+pub async fn link(app: &App, actor: &Actor, dept: Option<&str>) -> Result<Reply> {
+    let url = link_url(app, actor.org.id, dept).await?;
+    let spec = app.spec(actor.org.id).await?;
+    let what = match resolve(&spec, dept)? {
+        Some(k) => format!("the calendar of {k}"),
+        None => format!("the calendar of {}", spec.org.name),
+    };
+    Ok(Reply::new()
+        .heading(format!("Subscribe to {what}"))
+        .text(url)
+        .note(
+            "Add it to your calendar app as a subscription (\"From URL\", \"Subscribe to \
+             calendar\"): it follows every change to the cadences. Anyone with this link can \
+             read the calendar, so keep it to yourself.",
+        ))
+}

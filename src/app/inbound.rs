@@ -15,6 +15,7 @@
 //! 6. **Run it** and hand back the reply, saying whether the app already announced it in
 //!    the review's thread.
 
+use crate::metrics::Refusal;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -182,15 +183,18 @@ pub async fn identify(
         [org] => org.clone(),
         [] if ws.is_none() => {
             tracing::warn!(platform = who.platform, user = %who.user, "message from an unknown user");
+            app.metrics.refused(who.platform, Refusal::UnknownPerson);
             return Ok(Err(unknown_person(who)));
         }
         [] => {
             tracing::warn!(platform = who.platform, workspace = ?ws, "request from a workspace baton cannot place");
+            app.metrics.refused(who.platform, Refusal::UnknownWorkspace);
             return Ok(Err(unknown_workspace(who)));
         }
         _ => {
             tracing::warn!(platform = who.platform, workspace = ?ws, user = %who.user,
                 "request that several organisations claim");
+            app.metrics.refused(who.platform, Refusal::Ambiguous);
             return Ok(Err(ambiguous(who)));
         }
     };
@@ -211,6 +215,7 @@ pub async fn identify(
     };
     let Some(key) = key else {
         tracing::warn!(platform = who.platform, workspace = ?ws, user = %who.user, "unknown user");
+        app.metrics.refused(who.platform, Refusal::UnknownPerson);
         return Ok(Err(unknown_person(who)));
     };
     let actor = app.actor(org, &key, source(who.platform)).await?;
@@ -360,6 +365,8 @@ pub async fn handle_admitted(app: &App, dir: &dyn Directory, inbound: Inbound) -
         && org != actor.org.id
     {
         tracing::warn!(person = %actor.key(), "writer belongs to another organisation than the thread");
+        app.metrics
+            .refused(inbound.who.platform, Refusal::OtherOrganisation);
         return Outcome::Refused(Reply::error(
             "Sorry, this review belongs to another baton organisation. Nothing was recorded.",
         ));
@@ -441,6 +448,14 @@ async fn run(app: &App, actor: Actor, inbound: Inbound, review: Option<i64>) -> 
                         command,
                         review: None,
                     });
+                    // A calendar link carries the organisation's feed token: it is answered
+                    // to the asker alone, even when asked with `share`.
+                    if scoped
+                        .as_ref()
+                        .is_some_and(|s| matches!(s.command, Command::CalendarLink(_)))
+                    {
+                        share = false;
+                    }
                     if let Some(s) = &scoped {
                         let _ = app.ran.send(Ran {
                             platform: inbound.who.platform,

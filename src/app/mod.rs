@@ -55,6 +55,9 @@ pub struct App {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Nudges (reminders) per person per week.
     pub nudge_cap: i64,
+    /// The base URL people reach baton's HTTP server at (calendar links), without a
+    /// trailing `/` (`config::Settings::public_base_url`).
+    pub public_url: String,
     /// What platforms said about their users (one lookup per unknown identity).
     pub profiles: inbound::Profiles,
     /// Every command the inbound pipeline ran, as it ran it (for observers: tests, audit).
@@ -87,6 +90,7 @@ impl App {
             clock,
             metrics: Arc::new(crate::metrics::Metrics::new()),
             nudge_cap: 5,
+            public_url: crate::config::Settings::default().public_base_url(),
             profiles: Default::default(),
             ran: tokio::sync::broadcast::channel(256).0,
             specs: Mutex::new(HashMap::new()),
@@ -346,6 +350,7 @@ impl App {
             Command::Map => strategy::map(self, actor).await,
             Command::Deps(dept) => strategy::deps(self, actor, dept.as_deref()).await,
             Command::Calendar(dept) => calendar::calendar(self, actor, dept.as_deref()).await,
+            Command::CalendarLink(dept) => calendar::link(self, actor, dept.as_deref()).await,
             Command::Skip => schedule::skip(self, actor).await,
             Command::Snooze(d) => schedule::snooze(self, actor, d).await,
             Command::Away { from, to } => schedule::away(self, actor, &from, &to).await,

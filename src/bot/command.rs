@@ -37,6 +37,8 @@ pub enum Command {
     Whoami,
     /// `calendar [dept]`.
     Calendar(Option<String>),
+    /// `calendar link [dept]`: the ICS feed's URL, answered only to the asker.
+    CalendarLink(Option<String>),
     /// Skip the open check-in prompt.
     Skip,
     /// Ask again later.
@@ -205,6 +207,11 @@ pub const COMMANDS: &[CommandHelp] = &[
         summary: "decisions recorded in reviews",
     },
     CommandHelp {
+        name: "calendar",
+        usage: "calendar [dept] | calendar link [dept]",
+        summary: "upcoming events of every cadence layer, or the link to subscribe to them in a calendar app",
+    },
+    CommandHelp {
         name: "whoami",
         usage: "whoami",
         summary: "who baton thinks you are, your departments and roles",
@@ -289,7 +296,17 @@ impl Command {
             }),
             "deps" => Ok(Command::Deps(one_arg("deps")?)),
             "whoami" => Ok(Command::Whoami),
-            "calendar" => Ok(Command::Calendar(one_arg("calendar")?)),
+            "calendar" => match args.as_slice() {
+                [w, rest @ ..] if w.eq_ignore_ascii_case("link") => match rest {
+                    [] => Ok(Command::CalendarLink(None)),
+                    [dept] => Ok(Command::CalendarLink(Some(dept.to_string()))),
+                    _ => Err(usage_err(
+                        "calendar",
+                        "`calendar link` takes at most one department.",
+                    )),
+                },
+                _ => Ok(Command::Calendar(one_arg("calendar")?)),
+            },
             "skip" => one_arg("skip")?.map_or(Ok(Command::Skip), |_| {
                 Err(usage_err("skip", "`skip` takes no argument."))
             }),

@@ -147,41 +147,15 @@ impl Router {
                 "`{person}` is not a person of this organisation"
             )));
         };
-        let learned = self
-            .app
-            .store
-            .learned_identities(org, person)
+        let configured = self.platforms();
+        let reach = reachability(&self.app, org, p, &configured)
             .await
             .map_err(Self::store_failed)?;
-        let mut on: Vec<&str> = p.chat.iter().map(|c| c.platform.as_str()).collect();
-        for l in learned.iter().filter(|l| l.user_id.is_some()) {
-            if !on.contains(&l.platform.as_str()) {
-                on.push(&l.platform);
-            }
-        }
-        let configured = self.platforms();
-        let detail = match route_person(&on, p.prefer.as_deref(), &configured) {
-            PersonRoute::To(platform) => {
-                return configured
-                    .iter()
-                    .copied()
-                    .find(|c| *c == platform)
-                    .ok_or_else(|| AdapterError::Permanent(format!("{platform} is gone")));
-            }
-            PersonRoute::Nowhere => None,
-            PersonRoute::NotConfigured(off) => Some(off.join(" and ")),
+        let reason = match reach {
+            Reach::On(platform) => return Ok(platform),
+            Reach::ByEmailLater(why) => return Err(AdapterError::Transient(why)),
+            Reach::Nowhere(reason) => reason,
         };
-        let slack = configured.contains(&crate::chat::slack::PLATFORM);
-        let looked_up = learned
-            .iter()
-            .any(|l| l.platform == crate::chat::slack::PLATFORM);
-        if let (Some(email), true, false) = (&p.email, slack, looked_up) {
-            // The paced lookup by email has not reached them yet: try again later.
-            return Err(AdapterError::Transient(format!(
-                "`{person}` is to be found in Slack by their email ({email}); the lookup has not run yet"
-            )));
-        }
-        let reason = unreachable_reason(p, detail.as_deref(), slack, &configured);
         if mark {
             self.unreachable(person, &reason, msg).await;
         }
@@ -355,6 +329,61 @@ fn on_platform(platform: &str, e: AdapterError) -> AdapterError {
         AdapterError::Permanent(m) => AdapterError::Permanent(format!("{platform}: {m}")),
         rate @ AdapterError::RateLimited { .. } => rate,
     }
+}
+
+/// Whether a person can be reached with the platforms `configured`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reach {
+    /// On this platform.
+    On(&'static str),
+    /// To be found in Slack by their email: the paced lookup has not reached them yet.
+    ByEmailLater(String),
+    /// Nowhere: why, and what would fix it.
+    Nowhere(String),
+}
+
+/// How `p` of organisation `org` is reached (manifest identities, then learned ones, then
+/// an email Slack has not been asked about yet). Reads only; the router and `baton doctor`
+/// share it.
+pub async fn reachability(
+    app: &App,
+    org: i64,
+    p: &PersonSpec,
+    configured: &[&'static str],
+) -> Result<Reach, crate::store::StoreError> {
+    let person = p.key.as_str();
+    let learned = app.store.learned_identities(org, person).await?;
+    let mut on: Vec<&str> = p.chat.iter().map(|c| c.platform.as_str()).collect();
+    for l in learned.iter().filter(|l| l.user_id.is_some()) {
+        if !on.contains(&l.platform.as_str()) {
+            on.push(&l.platform);
+        }
+    }
+    let detail = match route_person(&on, p.prefer.as_deref(), configured) {
+        PersonRoute::To(platform) => {
+            return Ok(match configured.iter().copied().find(|c| *c == platform) {
+                Some(c) => Reach::On(c),
+                None => Reach::Nowhere(format!("{platform} is gone")),
+            });
+        }
+        PersonRoute::Nowhere => None,
+        PersonRoute::NotConfigured(off) => Some(off.join(" and ")),
+    };
+    let slack = configured.contains(&crate::chat::slack::PLATFORM);
+    let looked_up = learned
+        .iter()
+        .any(|l| l.platform == crate::chat::slack::PLATFORM);
+    if let (Some(email), true, false) = (&p.email, slack, looked_up) {
+        return Ok(Reach::ByEmailLater(format!(
+            "`{person}` is to be found in Slack by their email ({email}); the lookup has not run yet"
+        )));
+    }
+    Ok(Reach::Nowhere(unreachable_reason(
+        p,
+        detail.as_deref(),
+        slack,
+        configured,
+    )))
 }
 
 /// Why a person cannot be reached, and what would fix it.

@@ -378,6 +378,22 @@ impl Store {
         Ok(Store { pool })
     }
 
+    /// The versions of the migrations applied successfully (none when the database was
+    /// never migrated).
+    pub async fn applied_migrations(&self) -> StoreResult<Vec<i64>> {
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+            .fetch_one(&self.pool)
+            .await?;
+        if !exists {
+            return Ok(Vec::new());
+        }
+        Ok(sqlx::query_scalar(
+            "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     pub async fn migrate(&self) -> StoreResult<()> {
         MIGRATOR
             .run(&self.pool)
@@ -588,6 +604,16 @@ impl Store {
             sqlx::query_scalar("SELECT id FROM organisations WHERE calendar_token = $1")
                 .bind(token)
                 .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// The token that opens the organisation's calendar feeds.
+    pub async fn calendar_token(&self, org_id: i64) -> StoreResult<String> {
+        Ok(
+            sqlx::query_scalar("SELECT calendar_token FROM organisations WHERE id = $1")
+                .bind(org_id)
+                .fetch_one(&self.pool)
                 .await?,
         )
     }

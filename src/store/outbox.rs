@@ -111,8 +111,9 @@ async fn enqueue_on(
 ) -> StoreResult<bool> {
     let kind = payload.kind();
     let res = sqlx::query(
-        "INSERT INTO outbox (org_id, idempotency_key, kind, target, payload, not_before, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
+        "INSERT INTO outbox (org_id, idempotency_key, kind, target, payload, not_before, created_at,
+                             due_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $6)
          ON CONFLICT (idempotency_key) DO NOTHING",
     )
     .bind(org_id)
@@ -163,16 +164,18 @@ pub(super) async fn enqueue_all(
     let not_before: Vec<DateTime<Utc>> = rows.iter().map(|r| r.not_before).collect();
     let sql = match on_conflict {
         OnConflict::Skip => concat!(
-            "INSERT INTO outbox (org_id, idempotency_key, kind, target, payload, not_before, created_at)
-             SELECT $1, x.k, x.kind, x.t::jsonb, x.p::jsonb, x.nb, $7
+            "INSERT INTO outbox (org_id, idempotency_key, kind, target, payload, not_before, created_at,
+                                 due_at)
+             SELECT $1, x.k, x.kind, x.t::jsonb, x.p::jsonb, x.nb, $7, x.nb
              FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
                   WITH ORDINALITY AS x(k, kind, t, p, nb, n)
              ORDER BY x.n",
             " ON CONFLICT (idempotency_key) DO NOTHING"
         ),
         OnConflict::Fail => {
-            "INSERT INTO outbox (org_id, idempotency_key, kind, target, payload, not_before, created_at)
-             SELECT $1, x.k, x.kind, x.t::jsonb, x.p::jsonb, x.nb, $7
+            "INSERT INTO outbox (org_id, idempotency_key, kind, target, payload, not_before, created_at,
+                                 due_at)
+             SELECT $1, x.k, x.kind, x.t::jsonb, x.p::jsonb, x.nb, $7, x.nb
              FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
                   WITH ORDINALITY AS x(k, kind, t, p, nb, n)
              ORDER BY x.n"
@@ -262,6 +265,9 @@ pub struct Claimed {
     pub token: i64,
     /// When an earlier attempt started that was never seen to finish.
     pub uncertain_since: Option<DateTime<Utc>>,
+    /// When the message became due (for a group: its prompts' due instant), however often
+    /// it was put off since.
+    pub due: DateTime<Utc>,
 }
 
 /// Claims up to `limit` messages that are due (or whose previous claim expired), each
@@ -296,7 +302,7 @@ pub async fn claim(
                FOR UPDATE SKIP LOCKED) c
          WHERE o.id = c.id
          RETURNING o.id, o.org_id, o.idempotency_key, o.kind, o.target, o.payload, o.attempts,
-                   o.claim_token, o.attempt_started_at",
+                   o.claim_token, o.attempt_started_at, coalesce(o.due_at, o.created_at) AS due",
     )
     .bind(worker)
     .bind(now + lease)
@@ -318,6 +324,7 @@ pub async fn claim(
             attempts: r.try_get("attempts")?,
             token: r.try_get("claim_token")?,
             uncertain_since: r.try_get("attempt_started_at")?,
+            due: r.try_get("due")?,
         });
     }
     out.sort_by_key(|c| c.id);
@@ -608,8 +615,8 @@ pub async fn spill(
     }
     sqlx::query(
         "INSERT INTO outbox (org_id, idempotency_key, kind, target, payload, not_before, created_at,
-                             state, attempts, last_error, attempt_started_at)
-         VALUES ($1, $2, 'prompt', $3, $4, $5, $6, $7, 1, $8, CASE WHEN $9 THEN $6 END)
+                             state, attempts, last_error, attempt_started_at, due_at)
+         VALUES ($1, $2, 'prompt', $3, $4, $5, $6, $7, 1, $8, CASE WHEN $9 THEN $6 END, $10)
          ON CONFLICT (idempotency_key) DO NOTHING",
     )
     .bind(group.org_id)
@@ -621,6 +628,7 @@ pub async fn spill(
     .bind(state)
     .bind(error)
     .bind(uncertain)
+    .bind(group.due)
     .execute(&mut *tx)
     .await?;
     sqlx::query("UPDATE prompts SET delivered_at = $3 WHERE org_id = $1 AND id = $2")
@@ -640,6 +648,34 @@ pub async fn depth(store: &Store) -> StoreResult<i64> {
             .fetch_one(store.pool())
             .await?,
     )
+}
+
+/// Outbox messages by state, for `/metrics`: `due` (waiting, due now), `scheduled`
+/// (waiting for a later moment: a retry, a 429's `Retry-After`, a scheduled post),
+/// `sending` (claimed by a worker) and `dead` (parked for good). Every state is listed,
+/// with 0 when empty.
+pub async fn depth_by_state(
+    store: &Store,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<(&'static str, i64)>> {
+    let (due, scheduled, sending): (i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE state = 'pending' AND not_before <= $1),
+                count(*) FILTER (WHERE state = 'pending' AND not_before > $1),
+                count(*) FILTER (WHERE state = 'sending')
+         FROM outbox WHERE state IN ('pending', 'sending')",
+    )
+    .bind(now)
+    .fetch_one(store.pool())
+    .await?;
+    let dead: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE state = 'dead'")
+        .fetch_one(store.pool())
+        .await?;
+    Ok(vec![
+        ("due", due),
+        ("scheduled", scheduled),
+        ("sending", sending),
+        ("dead", dead),
+    ])
 }
 
 /// The earliest moment a waiting message becomes due.

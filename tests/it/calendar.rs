@@ -246,3 +246,108 @@ async fn feed_expands_the_same_in_an_independent_implementation(pool: PgPool) {
         }
     }
 }
+
+/// The feed URL inside an answer (the first `http…ics?token=…` word).
+fn url_in(answer: &str) -> String {
+    let start = answer.find("http://").expect(answer);
+    answer[start..]
+        .split(|c: char| {
+            c.is_whitespace() || c == '"' || c == '<' || c == '>' || c == '|' || c == '\\'
+        })
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// GET `path_and_query` from baton's HTTP server: status and body.
+async fn get(app: std::sync::Arc<baton::app::App>, path_and_query: &str) -> (u16, String) {
+    use tower::ServiceExt;
+    let state = baton::http::HttpState::new(
+        app,
+        std::sync::Arc::new(baton::metrics::Metrics::new()),
+        baton::serve::Shutdown::new(),
+    );
+    let resp = baton::http::router(state)
+        .oneshot(
+            axum::http::Request::get(path_and_query)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let body = axum::body::to_bytes(resp.into_body(), 1 << 22)
+        .await
+        .unwrap();
+    (status, String::from_utf8_lossy(&body).to_string())
+}
+
+/// `calendar link [dept]` answers the feed's URL privately on Slack (even when asked with
+/// `share`), on Discord and in the shell, all through the one inbound pipeline; the URL
+/// really opens the feed, and an unknown department is refused with the list.
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn calendar_link_answers_privately_everywhere_and_opens_the_feed(pool: PgPool) {
+    use serde_json::json;
+    let r = crate::slack::rig_on(
+        pool.clone(),
+        &example_spec(),
+        std::sync::Arc::new(baton::clock::FixedClock::new(crate::common::now())),
+    )
+    .await;
+    let token: String = sqlx::query_scalar("SELECT calendar_token FROM organisations")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let sales = format!("http://127.0.0.1:8080/calendar/sales.ics?token={token}");
+    let all = format!("http://127.0.0.1:8080/calendar/all.ics?token={token}");
+
+    // Slack: private, even with `share`.
+    for (text, trigger) in [
+        ("calendar link sales", "cl.1"),
+        ("share calendar link sales", "cl.2"),
+    ] {
+        let (status, ack) = r.slash(crate::slack::MAYA, text, trigger).await;
+        assert_eq!(status, axum::http::StatusCode::OK);
+        assert_eq!(ack["response_type"], "ephemeral", "{text}: {ack}");
+        assert_eq!(url_in(&ack.to_string()), sales, "{ack}");
+    }
+
+    // Discord: `/baton calendar-link` answers only the asker (flag 64).
+    let discord = crate::discord::router_for(r.app.clone(), None, None);
+    let (_, v) = crate::discord::send_at(
+        &discord,
+        crate::discord::interaction(
+            "7001",
+            2,
+            crate::discord::CHLOE,
+            Some(crate::discord::GUILD),
+            crate::discord::command("calendar-link", json!([])),
+        ),
+        r.app.clock.now().timestamp(),
+    )
+    .await;
+    assert_eq!(v["data"]["flags"], 64, "{v}");
+    assert_eq!(url_in(&v.to_string()), all, "{v}");
+
+    // The shell, and a department that does not exist.
+    let out = shell(
+        &r.app,
+        "northwind",
+        "kofi",
+        "calendar link\ncalendar link nowhere\n",
+    )
+    .await;
+    assert_eq!(url_in(&out), all, "{out}");
+    assert!(out.contains("There is no department `nowhere`"), "{out}");
+    assert!(out.contains("keep it to yourself"), "{out}");
+
+    // The links open the feeds; the same path with another token is a 404.
+    for url in [&sales, &all] {
+        let path = url.trim_start_matches("http://127.0.0.1:8080");
+        let (status, body) = get(r.app.clone(), path).await;
+        assert_eq!(status, 200, "{url}: {body}");
+        assert!(body.starts_with("BEGIN:VCALENDAR"), "{body}");
+    }
+    let (status, _) = get(r.app.clone(), "/calendar/all.ics?token=not-the-token").await;
+    assert_eq!(status, 404);
+}

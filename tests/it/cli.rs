@@ -32,7 +32,7 @@ fn text(b: &[u8]) -> String {
 }
 
 /// The URL of the per-test database created by `#[sqlx::test]`.
-async fn url_of(pool: &PgPool) -> String {
+pub(crate) async fn url_of(pool: &PgPool) -> String {
     let db: String = sqlx::query_scalar("SELECT current_database()")
         .fetch_one(pool)
         .await
@@ -138,5 +138,63 @@ async fn apply_then_pipe_a_script_into_the_shell(pool: PgPool) {
         text(&nobody.stderr).contains("no person `mallory`"),
         "{}",
         text(&nobody.stderr)
+    );
+}
+
+/// `baton calendar --url` prints the feed's URL at `BATON_PUBLIC_URL` (else the listen
+/// address), with the organisation's token; a wrong department or flag is refused.
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn calendar_url_prints_the_subscription_link(pool: PgPool) {
+    let url = url_of(&pool).await;
+    let example = example_path();
+    let applied = baton(&["apply", example.to_str().unwrap()], &url, "");
+    assert!(applied.status.success(), "{}", text(&applied.stderr));
+    let token: String = sqlx::query_scalar("SELECT calendar_token FROM organisations")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let run = |args: &[&str], public: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_baton"));
+        c.args(args)
+            .env("DATABASE_URL", &url)
+            .env_remove("BATON_DATABASE_URL")
+            .env_remove("BATON_PUBLIC_URL")
+            .env_remove("BATON_HTTP_ADDR");
+        if let Some(p) = public {
+            c.env("BATON_PUBLIC_URL", p);
+        }
+        c.output().expect("run baton")
+    };
+    let out = run(
+        &["calendar", "--url", "--dept", "sales"],
+        Some("https://baton.example.com/"),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        format!("https://baton.example.com/calendar/sales.ics?token={token}\n")
+    );
+    let out = run(&["calendar", "--url"], None);
+    assert_eq!(
+        text(&out.stdout),
+        format!("http://127.0.0.1:8080/calendar/all.ics?token={token}\n")
+    );
+
+    let out = run(&["calendar", "--url", "--dept", "nowhere"], None);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("no department `nowhere`"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+    let out = run(&["calendar", "--url", "--ics"], None);
+    assert_eq!(out.status.code(), Some(2), "clap refuses both");
+    let out = run(&["calendar", "--url"], Some("baton.example.com"));
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("BATON_PUBLIC_URL"),
+        "{}",
+        text(&out.stderr)
     );
 }

@@ -385,7 +385,20 @@ pub(crate) struct Fake {
     /// Messages created, with their nonces (Discord drops a repeated nonce).
     created: Arc<Mutex<Vec<Option<String>>>>,
     seen: Arc<tokio::sync::Notify>,
+    /// The bot token the fake accepts (`Authorization: Bot …`); `None` accepts any.
+    token: Arc<Mutex<Option<String>>>,
+    /// The @everyone role's permissions in every guild (the bot has no other role);
+    /// `None`: everything baton's invite link asks for.
+    permissions: Arc<Mutex<Option<u64>>>,
 }
+
+/// The permissions baton's invite asks for: View Channel, Send Messages, Embed Links,
+/// Attach Files, Create Public Threads, Send Messages in Threads.
+pub(crate) const INVITE_PERMISSIONS: u64 =
+    (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 35) | (1 << 38);
+/// The application and bot user the fake reports (`GET /applications/@me`).
+pub(crate) const APPLICATION_ID: &str = "42";
+pub(crate) const BOT_USER_ID: &str = "4242";
 
 impl Fake {
     /// The threads created, in order.
@@ -415,6 +428,16 @@ impl Fake {
             .filter(|h| h.method == method && h.path == path)
             .map(|h| h.json)
             .collect()
+    }
+
+    /// Accept only this bot token from now on.
+    pub(crate) fn require_token(&self, token: &str) {
+        *self.token.lock().unwrap() = Some(token.to_string());
+    }
+
+    /// What the bot may do in every guild (its @everyone role's permissions).
+    pub(crate) fn set_permissions(&self, bits: u64) {
+        *self.permissions.lock().unwrap() = Some(bits);
     }
 
     fn answer(&self, a: Answer) {
@@ -547,6 +570,15 @@ async fn fake_api(
     f.seen.notify_waiters();
     let api = path.strip_prefix("/api/v10").unwrap_or(&path);
     let parts: Vec<&str> = api.trim_matches('/').split('/').collect();
+    if let Some(wanted) = f.token.lock().unwrap().clone() {
+        let given = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bot "));
+        if given != Some(wanted.as_str()) && !path.ends_with("/callback") {
+            return error_response(401, json!({"message": "401: Unauthorized", "code": 0}));
+        }
+    }
     let unknown = |what: &str, code: u32| {
         error_response(
             404,
@@ -564,6 +596,30 @@ async fn fake_api(
             && !messages.iter().any(|m| m == message)
         {
             return unknown("Message", 10008);
+        }
+    }
+    if method == Method::GET {
+        let everyone = f.permissions.lock().unwrap().unwrap_or(INVITE_PERMISSIONS);
+        match parts.as_slice() {
+            ["applications", "@me"] => {
+                return axum::Json(json!({"id": APPLICATION_ID, "name": "baton",
+                    "bot": {"id": BOT_USER_ID, "username": "baton"}}))
+                .into_response();
+            }
+            ["guilds", guild, "roles"] => {
+                return axum::Json(json!([{"id": guild, "name": "@everyone",
+                    "permissions": everyone.to_string()}]))
+                .into_response();
+            }
+            ["guilds", _, "members", user] => {
+                return axum::Json(json!({"user": {"id": user}, "roles": []})).into_response();
+            }
+            ["channels", channel] => {
+                return axum::Json(json!({"id": channel, "type": 0, "guild_id": GUILD,
+                    "permission_overwrites": []}))
+                .into_response();
+            }
+            _ => {}
         }
     }
     let posts_message =

@@ -11,6 +11,7 @@ mod discord;
 mod discord_gateway;
 mod fuzz_corpus;
 mod figures;
+mod doctor;
 mod inbound;
 mod isolation;
 mod layers;

@@ -580,3 +580,178 @@ async fn recovery_is_asked_per_platform_and_what_landed_is_not_sent_again(pool: 
         Ok(Recovered::Landed(_))
     ));
 }
+
+/// `/metrics` as served, read at the app's clock.
+async fn scrape(app: Arc<App>) -> String {
+    let state = baton::http::HttpState::new(
+        app.clone(),
+        app.metrics.clone(),
+        baton::serve::Shutdown::new(),
+    );
+    let resp = baton::http::router(state)
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    String::from_utf8(body.to_vec()).unwrap()
+}
+
+/// The value of one series (exact name and labels) in a scrape.
+fn series(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// What an operator alerts on, through `/metrics` with Slack and Discord behind the router:
+/// the outbox by state, the due → sent lag, dead letters, platform 429s and refused
+/// requests (bad signatures, strangers), each moving exactly when it should.
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn metrics_follow_the_outbox_429s_dead_letters_and_refusals(pool: PgPool) {
+    let b = both(pool, &example_spec()).await;
+    let app = b.slack.app.clone();
+    let m = scrape(app.clone()).await;
+    for s in ["due", "scheduled", "sending", "dead"] {
+        let name = format!("baton_outbox_messages{{state=\"{s}\"}}");
+        assert_eq!(series(&m, &name), Some(0.0), "{name}\n{m}");
+    }
+    assert_eq!(series(&m, "baton_delivery_lag_seconds_count"), Some(0.0));
+
+    b.enqueue(
+        "to:onboarding",
+        Target::Channel {
+            department: "eng-onboarding".into(),
+        },
+    )
+    .await;
+    b.enqueue(
+        "to:emma",
+        Target::Person {
+            person: "emma".into(),
+        },
+    )
+    .await;
+    let m = scrape(app.clone()).await;
+    assert_eq!(
+        series(&m, "baton_outbox_messages{state=\"due\"}"),
+        Some(2.0),
+        "{m}"
+    );
+
+    // Slack answers the first post 429 (Discord takes its copy) and refuses the second for
+    // good.
+    b.slack
+        .fake
+        .fail_next("chat.postMessage", Fault::RateLimited { retry_after_s: 1 });
+    b.slack
+        .fake
+        .fail_next("chat.postMessage", Fault::Api("channel_not_found".into()));
+    b.deliver().await;
+    let m = scrape(app.clone()).await;
+    assert_eq!(
+        series(&m, "baton_platform_rate_limited_total{platform=\"slack\"}"),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(
+        series(
+            &m,
+            "baton_platform_rate_limited_total{platform=\"discord\"}"
+        ),
+        None
+    );
+    assert_eq!(
+        series(&m, "baton_outbox_dead_letters_total"),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(
+        series(&m, "baton_outbox_messages{state=\"dead\"}"),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(
+        series(&m, "baton_outbox_messages{state=\"scheduled\"}"),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(
+        series(&m, "baton_outbox_messages{state=\"due\"}"),
+        Some(0.0),
+        "{m}"
+    );
+    assert_eq!(
+        series(&m, "baton_delivery_lag_seconds_count"),
+        Some(0.0),
+        "nothing sent yet"
+    );
+
+    // 30 s later the retry lands: one delivery, 30 s after it was due.
+    b.clock.advance(chrono::Duration::seconds(30));
+    b.deliver().await;
+    assert_eq!(b.state("to:onboarding").await.0, "sent");
+    let m = scrape(app.clone()).await;
+    assert_eq!(
+        series(&m, "baton_delivery_lag_seconds_count"),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(
+        series(&m, "baton_delivery_lag_seconds_sum"),
+        Some(30.0),
+        "{m}"
+    );
+    assert_eq!(
+        series(&m, "baton_delivery_lag_seconds_bucket{le=\"15\"}"),
+        Some(0.0),
+        "{m}"
+    );
+    assert_eq!(
+        series(&m, "baton_delivery_lag_seconds_bucket{le=\"30\"}"),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(
+        series(&m, "baton_outbox_messages{state=\"scheduled\"}"),
+        Some(0.0),
+        "{m}"
+    );
+    assert_eq!(
+        series(&m, "baton_outbox_messages{state=\"dead\"}"),
+        Some(1.0),
+        "{m}"
+    );
+
+    // Refusals: a forged Slack request, a Slack stranger, a forged Discord interaction.
+    let forged = crate::slack::signed(
+        "/slack/commands",
+        "application/x-www-form-urlencoded",
+        "text=status".into(),
+        app.clock.now().timestamp() - 3600,
+    );
+    let (status, _) = crate::slack::send(&b.slack.router, forged).await;
+    assert_eq!(status, axum::http::StatusCode::UNAUTHORIZED);
+    let (status, ack) = b.slack.slash("U0STRANGER", "status", "m.1").await;
+    assert_eq!(status, axum::http::StatusCode::OK);
+    assert!(ack.to_string().contains("I don't know you"), "{ack}");
+    let other = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
+    let resp = crate::discord::router_for(app.clone(), None, None)
+        .oneshot(crate::discord::signed(
+            &serde_json::json!({"id": "1", "type": 1, "token": "t"}),
+            app.clock.now().timestamp(),
+            &other,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), axum::http::StatusCode::UNAUTHORIZED);
+    let m = scrape(app.clone()).await;
+    for (labels, n) in [
+        ("platform=\"slack\",reason=\"stale_timestamp\"", 1.0),
+        ("platform=\"slack\",reason=\"unknown_person\"", 1.0),
+        ("platform=\"discord\",reason=\"bad_signature\"", 1.0),
+    ] {
+        let name = format!("baton_refused_requests_total{{{labels}}}");
+        assert_eq!(series(&m, &name), Some(n), "{name}\n{m}");
+    }
+}

@@ -1475,7 +1475,7 @@ async fn a_flood_of_refused_requests_is_counted_not_logged_line_by_line(pool: Pg
             "{i}"
         );
     }
-    let refused = &r.app.metrics.refused;
+    let refused = &r.app.metrics.refusals;
     assert_eq!(refused.total("slack", "missing_signature"), 400);
     assert_eq!(refused.total("slack", "bad_signature"), 400);
     let text = r.app.metrics.render(None);

@@ -130,6 +130,12 @@ pub const LEAVES: &[Leaf] = &[
     leaf("gaps", &[]),
     leaf("whoami", &[]),
     leaf("calendar", &[dept(false)]),
+    Leaf {
+        group: None,
+        name: "calendar-link",
+        words: "calendar link",
+        options: &[dept(false)],
+    },
     leaf(
         "actions",
         &[opt("filter", "mine, dept, overdue or a department", false)],
@@ -257,6 +263,8 @@ fn summary(leaf: &Leaf) -> String {
         .unwrap_or_else(|| leaf.words.to_string());
     let s = if leaf.group.is_some() && name == "review" {
         format!("review {}", leaf.name)
+    } else if leaf.words == "calendar link" {
+        "the link to subscribe to the calendar in a calendar app (only you see it)".to_string()
     } else {
         s
     };

@@ -145,7 +145,7 @@ fn json_response(v: Value) -> Response {
 }
 
 fn unauthorized(app: &App, why: &'static str) -> Response {
-    app.metrics.refused.refuse("discord", why);
+    app.metrics.refusals.refuse("discord", why);
     (StatusCode::UNAUTHORIZED, "invalid request signature\n").into_response()
 }
 

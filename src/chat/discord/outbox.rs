@@ -105,6 +105,9 @@ impl DiscordAdapter {
             .bytes()
             .await
             .map_err(|e| AdapterError::Transient(format!("{what}: {e}")))?;
+        if status == 429 {
+            self.app.metrics.rate_limited(super::PLATFORM);
+        }
         outcome(status, header.as_deref(), &bytes, &what)
     }
 

@@ -69,6 +69,8 @@ pub const APP_TOKEN: &str = "xapp-test";
 
 /// The Web API methods the fake serves, and the kind of token each needs.
 const BOT_METHODS: &[&str] = &[
+    "auth.test",
+    "conversations.info",
     "chat.postMessage",
     "chat.postEphemeral",
     "chat.update",
@@ -201,6 +203,11 @@ struct Inner {
     issued: std::collections::HashSet<String>,
     /// (bot token, app token) when not [`BOT_TOKEN`] / [`APP_TOKEN`].
     tokens: Option<(String, String)>,
+    /// The bot token's scopes (`auth.test`'s `x-oauth-scopes`); `None`: every scope of
+    /// `manifests/slack-app.yaml`.
+    scopes: Option<Vec<String>>,
+    /// Channels `conversations.info` knows, and whether the bot is a member.
+    channels: HashMap<String, bool>,
 }
 
 #[derive(Clone, Default)]
@@ -289,6 +296,21 @@ impl FakeSlack {
             .iter()
             .filter_map(|r| r.error.clone().map(|e| (r.method.clone(), e)))
             .collect()
+    }
+
+    /// The scopes the bot token was granted (what `auth.test` reports).
+    pub fn set_scopes(&self, scopes: &[&str]) {
+        self.inner.lock().expect("fake").scopes =
+            Some(scopes.iter().map(|s| s.to_string()).collect());
+    }
+
+    /// A channel `conversations.info` knows, with the bot in it or not.
+    pub fn add_channel(&self, id: &str, bot_is_member: bool) {
+        self.inner
+            .lock()
+            .expect("fake")
+            .channels
+            .insert(id.to_string(), bot_is_member);
     }
 
     /// What `apps.connections.open` hands out.
@@ -983,6 +1005,21 @@ fn answer(f: &FakeSlack, method: String, token: Option<&str>, mut body: Value) -
                     json!({ "ok": true, "files": files })
                 }
             }
+            "auth.test" => json!({
+                "ok": true, "url": "https://northwind.slack.com/", "team": "Northwind",
+                "user": "baton", "team_id": "T04NWCLOUD", "user_id": "U0BATON001",
+                "bot_id": "B0BATON001"
+            }),
+            "conversations.info" => {
+                let id = body["channel"].as_str().unwrap_or_default();
+                match inner.channels.get(id) {
+                    Some(member) => json!({
+                        "ok": true,
+                        "channel": { "id": id, "is_channel": true, "is_member": member }
+                    }),
+                    None => json!({ "ok": false, "error": "channel_not_found" }),
+                }
+            }
             "apps.connections.open" => match &inner.socket_url {
                 Some(u) => json!({ "ok": true, "url": u }),
                 None => json!({ "ok": false, "error": "invalid_auth" }),
@@ -998,6 +1035,7 @@ fn answer(f: &FakeSlack, method: String, token: Option<&str>, mut body: Value) -
     let ok = status == StatusCode::OK && v["ok"] == true;
     let error = (status == StatusCode::OK && !ok)
         .then(|| v["error"].as_str().unwrap_or("error").to_string());
+    let method_is_auth_test = method == "auth.test";
     inner.requests.push(Recorded {
         method,
         body,
@@ -1006,9 +1044,27 @@ fn answer(f: &FakeSlack, method: String, token: Option<&str>, mut body: Value) -
         ok,
         error,
     });
+    // `auth.test` names the token's scopes in a header, as Slack does for every call.
+    let scopes = (method_is_auth_test && ok).then(|| {
+        inner
+            .scopes
+            .clone()
+            .unwrap_or_else(|| {
+                super::required_scopes()
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect()
+            })
+            .join(",")
+    });
     drop(guard);
     f.seen.notify_waiters();
-    reply(status, v, retry)
+    let mut r = reply(status, v, retry);
+    if let Some(s) = scopes {
+        r.headers_mut()
+            .insert("x-oauth-scopes", s.parse().expect("scopes are ASCII"));
+    }
+    r
 }
 
 #[cfg(test)]

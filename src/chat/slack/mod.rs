@@ -122,6 +122,29 @@ pub fn verify(
     mac.verify_slice(&raw).map_err(|_| VerifyError::Forged)
 }
 
+/// The bot scopes baton needs: the ones `manifests/slack-app.yaml` asks for, in its order
+/// (`baton doctor` checks the token against them; the stand-in grants them by default).
+pub fn required_scopes() -> Vec<&'static str> {
+    const MANIFEST: &str = include_str!("../../../manifests/slack-app.yaml");
+    let mut out = Vec::new();
+    let mut inside = false;
+    for line in MANIFEST.lines() {
+        let t = line.trim();
+        if t == "bot:" {
+            inside = true;
+            continue;
+        }
+        if inside {
+            match t.strip_prefix("- ") {
+                Some(item) => out.push(item.split('#').next().unwrap_or_default().trim()),
+                None if t.is_empty() || t.starts_with('#') => {}
+                None => break,
+            }
+        }
+    }
+    out
+}
+
 /// A Web API failure, classified for the outbox.
 pub fn classify(e: &SlackClientError) -> AdapterError {
     match e {
@@ -456,6 +479,8 @@ impl SlackBot {
     fn failed(&self, channel: &str, e: &SlackClientError) -> AdapterError {
         let err = classify(e);
         if let AdapterError::RateLimited { retry_after } = &err {
+            // Slack's own 429 (the pacer's waits are baton's and are not counted).
+            self.app.metrics.rate_limited(PLATFORM);
             self.pacer.block(channel, *retry_after, self.pacer.now());
         }
         err
