@@ -31,6 +31,8 @@ use super::{Actor, App};
 
 /// How far back a tick looks for occurrences after downtime. Older ones are not recorded.
 const MAX_CATCH_UP: Duration = Duration::days(35);
+/// A reminder time depends on the window (due, end), the zone and the working hours.
+type ReminderKey = (DateTime<Utc>, DateTime<Utc>, Tz, WorkingHours);
 /// Reminders go when this share of the person's working time inside the window has passed.
 const REMIND_AT_SHARE: f64 = 0.8;
 /// A digest more than this late is recorded but not posted (nobody wants last week's news).
@@ -243,10 +245,7 @@ async fn run_org(app: &App, org_id: i64, report: &mut TickReport) -> Result<()> 
                 // The reminder goes when 80 % of the person's working time inside the
                 // window has passed: always inside working hours. A window with no working
                 // time in it gets none (it is due at the window's end, which never comes).
-                let mut reminders: HashMap<
-                    (DateTime<Utc>, DateTime<Utc>, Tz, WorkingHours),
-                    DateTime<Utc>,
-                > = HashMap::new();
+                let mut reminders: HashMap<ReminderKey, DateTime<Utc>> = HashMap::new();
                 let mut remind =
                     |due: DateTime<Utc>, ends: DateTime<Utc>, tz: Tz, hours: WorkingHours| {
                         *reminders.entry((due, ends, tz, hours)).or_insert_with(|| {

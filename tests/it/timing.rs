@@ -58,6 +58,15 @@ objectives:
   - { code: S-O, title: Sydney, level: department, department: sydney, owner: sid, cycle: y2026, key_results: [{ code: S1, title: Sydney KR, unit: "%", start: 0, target: 100, owner: sid }] }
 "#;
 
+/// A prompt's person, due, window end, reminder time and when it was reminded.
+type PromptTimes = (
+    String,
+    DateTime<Utc>,
+    DateTime<Utc>,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+);
+
 /// (person, zone, working-day start, end, expected reminder time on a working day).
 const WHO: [(&str, &str, u32, u32, &str); 3] = [
     // 09:00 + 80 % of 9 h.
@@ -88,13 +97,7 @@ async fn reminders_land_in_working_hours_in_berlin_new_york_and_sydney_across_ds
             }
         }
     }
-    let rows: Vec<(
-        String,
-        DateTime<Utc>,
-        DateTime<Utc>,
-        DateTime<Utc>,
-        Option<DateTime<Utc>>,
-    )> = sqlx::query_as(
+    let rows: Vec<PromptTimes> = sqlx::query_as(
         "SELECT pe.key, p.due_at, p.window_ends_at, p.remind_at, p.reminded_at FROM prompts p
              JOIN people pe ON pe.id = p.person_id ORDER BY p.due_at",
     )
