@@ -88,7 +88,7 @@ async fn escalation_time(
 ) -> Result<DateTime<Utc>> {
     let (hours, tz) = match provider_head(spec, dep) {
         Some(head) => (
-            crate::domain::hours::hours_of(spec, head.as_str()),
+            crate::domain::org::hours_of(spec, head.as_str()),
             app.zone_of_key(org_id, spec, head.as_str()).await?,
         ),
         None => (

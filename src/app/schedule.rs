@@ -17,7 +17,8 @@ use crate::bot::reply::Block;
 use crate::bot::{Align, Cell, Reply, Table};
 use crate::delivery::Target;
 use crate::domain::cadence::{CadenceRule, department_zone, parse_rule_fy, to_instant};
-use crate::domain::hours::{WorkCalendar, WorkingHours, hours_of_all};
+use crate::domain::hours::{WorkCalendar, WorkingHours};
+use crate::domain::org::hours_of_all;
 use crate::domain::parse::parse_date;
 use crate::domain::progress::{active_cycle, rollup};
 use crate::domain::{Key, KrKind, OrgSpec, PersonSpec, Status};
@@ -887,7 +888,7 @@ pub async fn snooze(app: &App, actor: &Actor, d: Duration) -> Result<Reply> {
     // snooze would end outside them.
     let holidays: Vec<NaiveDate> = spec.holidays.iter().map(|h| h.date).collect();
     let calendar = WorkCalendar {
-        hours: crate::domain::hours::hours_of(&spec, actor.key()),
+        hours: crate::domain::org::hours_of(&spec, actor.key()),
         tz,
         holidays: &holidays,
     };

@@ -114,7 +114,8 @@ mod tests {
 
     #[test]
     fn working_hours_come_from_the_person_then_department_then_organisation() {
-        use crate::domain::hours::{WorkingHours, hours_of, hours_of_all};
+        use crate::domain::hours::WorkingHours;
+        use crate::domain::org::{hours_of, hours_of_all};
         let mut spec = crate::manifest::load_manifest(std::path::Path::new(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/manifests/example-org.yaml"

@@ -16,7 +16,6 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::cadence::to_instant;
-use super::org::{OrgSpec, ancestors, home_department};
 
 /// Days of the week and a daily span, e.g. `mon-fri 09:00-18:00`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -241,53 +240,6 @@ impl WorkCalendar<'_> {
         }
         None
     }
-}
-
-/// A person's working hours: their own, else their home department's or its nearest
-/// ancestor's, else the organisation's, else 09:00–18:00 Monday to Friday.
-pub fn hours_of(spec: &OrgSpec, person: &str) -> WorkingHours {
-    if let Some(h) = spec
-        .people
-        .iter()
-        .find(|p| p.key.as_str() == person)
-        .and_then(|p| p.working_hours)
-    {
-        return h;
-    }
-    home_department(spec, person)
-        .and_then(|d| {
-            ancestors(spec, d.as_str())
-                .into_iter()
-                .find_map(|a| a.working_hours)
-        })
-        .or(spec.org.working_hours)
-        .unwrap_or_default()
-}
-
-/// [`hours_of`] for everyone at once (the scheduler's tick), each department's hours
-/// worked out once.
-pub fn hours_of_all(spec: &OrgSpec) -> std::collections::HashMap<&str, WorkingHours> {
-    let org = super::org::OrgIndex::new(spec);
-    let dept: Vec<Option<WorkingHours>> = spec
-        .departments
-        .iter()
-        .map(|d| {
-            ancestors(spec, d.key.as_str())
-                .into_iter()
-                .find_map(|a| a.working_hours)
-        })
-        .collect();
-    spec.people
-        .iter()
-        .map(|p| {
-            let h = p
-                .working_hours
-                .or_else(|| org.home(p.key.as_str()).and_then(|i| dept[i]))
-                .or(spec.org.working_hours)
-                .unwrap_or_default();
-            (p.key.as_str(), h)
-        })
-        .collect()
 }
 
 #[cfg(test)]

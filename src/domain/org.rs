@@ -94,7 +94,7 @@ pub struct PersonSpec {
     /// (`slack` or `discord`); otherwise the first listed in `chat`, then Slack by email.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prefer: Option<String>,
-    /// The person's own working hours (see [`super::hours::hours_of`]).
+    /// The person's own working hours (see [`hours_of`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub working_hours: Option<WorkingHours>,
 }
@@ -480,6 +480,53 @@ impl<'a> OrgIndex<'a> {
             (None, None) => None,
         }
     }
+}
+
+/// A person's working hours: their own, else their home department's or its nearest
+/// ancestor's, else the organisation's, else 09:00–18:00 Monday to Friday.
+pub fn hours_of(spec: &OrgSpec, person: &str) -> WorkingHours {
+    if let Some(h) = spec
+        .people
+        .iter()
+        .find(|p| p.key.as_str() == person)
+        .and_then(|p| p.working_hours)
+    {
+        return h;
+    }
+    home_department(spec, person)
+        .and_then(|d| {
+            ancestors(spec, d.as_str())
+                .into_iter()
+                .find_map(|a| a.working_hours)
+        })
+        .or(spec.org.working_hours)
+        .unwrap_or_default()
+}
+
+/// [`hours_of`] for everyone at once (the scheduler's tick), each department's hours
+/// worked out once.
+pub fn hours_of_all(spec: &OrgSpec) -> std::collections::HashMap<&str, WorkingHours> {
+    let org = OrgIndex::new(spec);
+    let dept: Vec<Option<WorkingHours>> = spec
+        .departments
+        .iter()
+        .map(|d| {
+            ancestors(spec, d.key.as_str())
+                .into_iter()
+                .find_map(|a| a.working_hours)
+        })
+        .collect();
+    spec.people
+        .iter()
+        .map(|p| {
+            let h = p
+                .working_hours
+                .or_else(|| org.home(p.key.as_str()).and_then(|i| dept[i]))
+                .or(spec.org.working_hours)
+                .unwrap_or_default();
+            (p.key.as_str(), h)
+        })
+        .collect()
 }
 
 #[cfg(test)]
