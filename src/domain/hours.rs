@@ -2,7 +2,7 @@
 //!
 //! Each person has working hours: their own from the manifest, else their home
 //! department's (or its nearest ancestor's), else the organisation's, else 09:00–18:00
-//! Monday to Friday ([`hours_of`]). They are read in the person's own zone, day by day in
+//! Monday to Friday ([`super::org::hours_of`]). They are read in the person's own zone, day by day in
 //! local wall-clock time, so they follow daylight-saving changes: 09:00 stays 09:00 local
 //! and the UTC instant moves. Company holidays are not working days.
 //!
