@@ -204,7 +204,9 @@ async fn a_snooze_at_night_returns_at_the_start_of_the_next_working_day(pool: Pg
     clock.set(at("2026-11-27T21:00:00Z"));
     let out = shell(&app, "snooze", "berta", "snooze 2d\n").await;
     assert!(
-        out.contains("That is after the check-in closes (Mon 30 Nov 09:00) once moved into your working hours"),
+        crate::common::flat(&out).contains(
+            "That is after the check-in closes (Mon 30 Nov 09:00) once moved into your working hours"
+        ),
         "{out}"
     );
 }
