@@ -29,6 +29,8 @@
 //! - [`config`], [`telemetry`], [`metrics`], [`refused`], [`shutdown`], [`clock`],
 //!   [`error`]: settings, logging, Prometheus metrics, refused-request counts (logged at
 //!   most once per reason per minute), the shutdown flag, time as a parameter, error types.
+//! - [`embedded`]: a Postgres of baton's own (the machine's binaries, run as the `postgres`
+//!   user when baton runs as root) for `demo` and single-node `serve`.
 
 pub mod app;
 pub mod bench;
@@ -39,6 +41,7 @@ pub mod config;
 pub mod delivery;
 pub mod doctor;
 pub mod domain;
+pub mod embedded;
 pub mod error;
 pub mod http;
 pub mod manifest;
