@@ -12,6 +12,7 @@ mod discord_gateway;
 mod doctor;
 mod figures;
 mod fuzz_corpus;
+mod housekeeping;
 mod inbound;
 mod isolation;
 mod layers;
