@@ -449,6 +449,22 @@ pub async fn run(config: Option<&Path>, database_url: Option<String>) -> anyhow:
     crate::telemetry::init(&settings.log, settings.log_format)?;
     // Ctrl-C is handled by tokio as soon as it is first awaited; SIGTERM needs installing.
     let signal = shutdown_signal()?;
+    // Single node: a Postgres of baton's own, kept between runs, stopped when this
+    // function returns (by any path: its `Drop`).
+    let _embedded = if settings.embedded_database {
+        let dir = settings.data_dir().join("postgres");
+        let pg =
+            crate::embedded::Embedded::start(&dir, crate::embedded::Options::persistent()).await?;
+        tracing::info!(
+            dir = %pg.dir.display(),
+            port = pg.port,
+            "embedded database (single node; the database URL setting is ignored)"
+        );
+        settings.database_url = pg.url("baton");
+        Some(pg)
+    } else {
+        None
+    };
 
     tracing::info!(
         database = %redact_url(&settings.database_url),

@@ -10,6 +10,7 @@ mod confirm;
 mod discord;
 mod discord_gateway;
 mod doctor;
+mod embedded;
 mod figures;
 mod fuzz_corpus;
 mod housekeeping;
