@@ -110,8 +110,10 @@ async fn the_retention_job_runs_on_the_controlled_clock_with_the_configured_age(
         clock.clone(),
     ));
     outbox_row(&pool, "ten-days", "sent", now() - Duration::days(10)).await;
-    let mut s = Settings::default();
-    s.retention_days = std::num::NonZeroU64::new(30).unwrap();
+    let mut s = Settings {
+        retention_days: std::num::NonZeroU64::new(30).unwrap(),
+        ..Settings::default()
+    };
     let keeper = Housekeeper::new(app.clone(), Arc::new(s.clone()), "replica-a");
     let job = JOBS.iter().find(|j| j.task == Task::Retention).unwrap();
 
