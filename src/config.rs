@@ -22,11 +22,16 @@ pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/baton
 
 /// The database URL: `BATON_DATABASE_URL`, else `DATABASE_URL`, else the default.
 pub fn database_url() -> String {
-    std::env::var("BATON_DATABASE_URL")
-        .or_else(|_| std::env::var("DATABASE_URL"))
-        .ok()
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string())
+    database_url_set().unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string())
+}
+
+/// The database URL the environment sets (`BATON_DATABASE_URL`, else `DATABASE_URL`), if
+/// any.
+pub fn database_url_set() -> Option<String> {
+    ["BATON_DATABASE_URL", "DATABASE_URL"]
+        .into_iter()
+        .filter_map(|k| std::env::var(k).ok())
+        .find(|s| !s.trim().is_empty())
 }
 
 /// How log lines are written.
@@ -205,6 +210,12 @@ pub struct Settings {
     pub nudge_cap: u32,
     /// How long in-flight work may take to finish after SIGTERM, in seconds.
     pub shutdown_grace_seconds: u64,
+    /// Days delivered outbox messages and seen inbound-delivery ids are kept (housekeeping).
+    pub retention_days: NonZeroU64,
+    /// baton's own files (the embedded database); unset means [`default_data_dir`].
+    pub data_dir: Option<PathBuf>,
+    /// `serve` runs a Postgres of its own under `data_dir`, kept between runs (one node only).
+    pub embedded_database: bool,
     pub slack: SlackSettings,
     pub discord: DiscordSettings,
 }
@@ -222,6 +233,9 @@ impl Default for Settings {
             log_format: LogFormat::Text,
             nudge_cap: 5,
             shutdown_grace_seconds: 20,
+            retention_days: NonZeroU64::new(30).expect("30 is not zero"),
+            data_dir: None,
+            embedded_database: false,
             slack: SlackSettings::default(),
             discord: DiscordSettings::default(),
         }
@@ -245,6 +259,9 @@ impl fmt::Debug for Settings {
             .field("log_format", &self.log_format)
             .field("nudge_cap", &self.nudge_cap)
             .field("shutdown_grace_seconds", &self.shutdown_grace_seconds)
+            .field("retention_days", &self.retention_days)
+            .field("data_dir", &self.data_dir)
+            .field("embedded_database", &self.embedded_database)
             .field("slack", &self.slack)
             .field("discord", &self.discord)
             .finish()
@@ -454,6 +471,39 @@ const ENV: &[Var] = &[
         meaning: "time allowed for in-flight work after SIGTERM",
     },
     Var {
+        name: "BATON_RETENTION_DAYS",
+        file_key: Some("retention_days"),
+        apply: Apply::Value(|s, v| {
+            s.retention_days = parse(v, "a whole number of days, at least 1")?;
+            Ok(())
+        }),
+        default: |s| format!("`{}`", s.retention_days),
+        meaning: "days delivered outbox messages and seen inbound-delivery ids are kept; the daily retention job (03:17 UTC) deletes older ones",
+    },
+    Var {
+        name: "BATON_DATA_DIR",
+        file_key: Some("data_dir"),
+        apply: Apply::Value(|s, v| {
+            s.data_dir = Some(PathBuf::from(v.trim()));
+            Ok(())
+        }),
+        default: |_| {
+            "`$XDG_DATA_HOME/baton`, else `~/.local/share/baton` (as root: `/var/lib/baton`)"
+                .to_string()
+        },
+        meaning: "baton's own files: the embedded database lives in `postgres/` under it",
+    },
+    Var {
+        name: "BATON_EMBEDDED_DATABASE",
+        file_key: Some("embedded_database"),
+        apply: Apply::Value(|s, v| {
+            s.embedded_database = parse(v, "`true` or `false`")?;
+            Ok(())
+        }),
+        default: |s| format!("`{}`", s.embedded_database),
+        meaning: "single node only: `baton serve` starts a Postgres of its own under the data directory (machine's binaries, loopback, kept between runs) and ignores the database URL",
+    },
+    Var {
         name: "BATON_SLACK_BOT_TOKEN",
         file_key: Some("slack.bot_token"),
         apply: Apply::Secret(|s, v| s.slack.bot_token = Some(v)),
@@ -572,6 +622,35 @@ const ENV: &[Var] = &[
         meaning: "gateway mode: ask for the message-content intent (review threads)",
     },
 ];
+
+/// baton's data directory when none is set: `$XDG_DATA_HOME/baton`, else
+/// `~/.local/share/baton`; as root `/var/lib/baton`, because the embedded database's
+/// processes run as the `postgres` user, who cannot enter root's home.
+pub fn default_data_dir() -> PathBuf {
+    if crate::embedded::is_root() {
+        return PathBuf::from("/var/lib/baton");
+    }
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|x| !x.is_empty()) {
+        return PathBuf::from(x).join("baton");
+    }
+    match std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        Some(h) => PathBuf::from(h).join(".local/share/baton"),
+        None => std::env::temp_dir().join("baton"),
+    }
+}
+
+impl Settings {
+    /// The data directory in effect: `data_dir`, else [`default_data_dir`].
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir.clone().unwrap_or_else(default_data_dir)
+    }
+
+    /// How long housekeeping keeps delivered messages and seen delivery ids.
+    pub fn retention(&self) -> chrono::Duration {
+        let days = i64::try_from(self.retention_days.get()).unwrap_or(i64::MAX);
+        chrono::Duration::try_days(days).unwrap_or(chrono::Duration::MAX)
+    }
+}
 
 /// The names of every environment variable baton reads.
 pub fn env_vars() -> impl Iterator<Item = &'static str> {

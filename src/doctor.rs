@@ -23,6 +23,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
@@ -59,6 +60,13 @@ fn fail(what: impl Into<String>, fix: impl Into<String>) -> Check {
         what: what.into(),
         fix: Some(fix.into()),
     }
+}
+
+/// How far a platform's checks go: the whole list, or only the bot token (one call).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Depth {
+    Full,
+    Token,
 }
 
 /// Everything doctor found.
@@ -115,15 +123,89 @@ pub async fn run(settings: &Settings) -> Report {
     let mut configured: Vec<&'static str> = Vec::new();
     if settings.slack.bot_token.is_some() {
         configured.push(crate::chat::slack::PLATFORM);
-        slack(settings, &http, &orgs, &mut r).await;
+        slack(settings, &http, &orgs, Depth::Full, &mut r).await;
     }
     if settings.discord.bot_token.is_some() {
         configured.push(crate::chat::discord::PLATFORM);
-        discord(settings, &http, &orgs, &mut r).await;
+        discord(settings, &http, &orgs, Depth::Full, &mut r).await;
     }
     if let Some(app) = &app {
         people(app, &orgs, &configured, &mut r).await;
         calendar(settings, app, &http, &orgs, &configured, &mut r).await;
+    }
+    r
+}
+
+/// The daily self-check housekeeping writes to the log: a light doctor over the running
+/// app's own database. The database and its migrations, the organisations, each
+/// configured platform's bot token (one call each, not every channel), who cannot be
+/// reached and the dead letters, counted at `now`.
+pub async fn self_check(app: &App, settings: &Settings, now: DateTime<Utc>) -> Report {
+    let mut r = Report::default();
+    match tokio::time::timeout(TIMEOUT, app.store.ping()).await {
+        Ok(Ok(())) => {
+            r.push(pass(format!(
+                "database: {} answers",
+                redact_url(&settings.database_url)
+            )));
+            migrations(&app.store, &mut r).await;
+        }
+        Ok(Err(e)) => {
+            r.push(fail(
+                format!("database: {e}"),
+                "check that PostgreSQL is up and BATON_DATABASE_URL points at it",
+            ));
+            return r;
+        }
+        Err(_) => {
+            r.push(fail(
+                format!("database: no answer within {TIMEOUT:?}"),
+                "check that PostgreSQL is up and not overloaded",
+            ));
+            return r;
+        }
+    }
+    let orgs = organisations(app, &mut r).await;
+    let http = reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        .build()
+        .expect("an HTTP client");
+    if settings.slack.bot_token.is_some() {
+        slack(settings, &http, &orgs, Depth::Token, &mut r).await;
+    }
+    if settings.discord.bot_token.is_some() {
+        discord(settings, &http, &orgs, Depth::Token, &mut r).await;
+    }
+    match app.store.unreachable_count().await {
+        Ok(0) => r.push(pass("people: everyone can be reached")),
+        Ok(n) => r.push(fail(
+            format!("people: {n} cannot be reached on any configured platform"),
+            "run `baton doctor` for who and why",
+        )),
+        Err(e) => r.push(fail(
+            format!("people: cannot count the unreachable: {e}"),
+            "run `baton doctor`",
+        )),
+    }
+    match crate::outbox::depth_by_state(&app.store, now).await {
+        Ok(rows) => {
+            let dead = rows
+                .iter()
+                .find(|(s, _)| *s == "dead")
+                .map_or(0, |(_, n)| *n);
+            if dead == 0 {
+                r.push(pass("outbox: no dead letters"));
+            } else {
+                r.push(fail(
+                    format!("outbox: {dead} dead letter(s)"),
+                    "read their last_error in the outbox (state 'dead') and fix the cause; they are not retried",
+                ));
+            }
+        }
+        Err(e) => r.push(fail(
+            format!("outbox: cannot count dead letters: {e}"),
+            "check the database",
+        )),
     }
     r
 }
@@ -151,6 +233,12 @@ async fn database(settings: &Settings, r: &mut Report) -> Option<App> {
         }
     };
     r.push(pass(format!("database: {url} answers")));
+    migrations(&store, r).await;
+    Some(App::new(store, Arc::new(SystemClock)))
+}
+
+/// The migrations the database has against this binary's.
+async fn migrations(store: &Store, r: &mut Report) {
     match store.applied_migrations().await {
         Ok(applied) => {
             let known: BTreeSet<i64> = MIGRATOR.iter().map(|m| m.version).collect();
@@ -190,7 +278,6 @@ async fn database(settings: &Settings, r: &mut Report) -> Option<App> {
             "run `baton migrate`",
         )),
     }
-    Some(App::new(store, Arc::new(SystemClock)))
 }
 
 /// The organisations with their declared structure.
@@ -264,6 +351,7 @@ async fn slack(
     settings: &Settings,
     http: &reqwest::Client,
     orgs: &[(i64, Arc<OrgSpec>)],
+    depth: Depth,
     r: &mut Report,
 ) {
     let s = &settings.slack;
@@ -295,6 +383,9 @@ async fn slack(
         "Slack: the bot token works (workspace {team}, bot user {})",
         v["user_id"].as_str().unwrap_or("?")
     )));
+    if depth == Depth::Token {
+        return;
+    }
 
     // Scopes.
     let granted: BTreeSet<String> = headers
@@ -510,6 +601,7 @@ async fn discord(
     settings: &Settings,
     http: &reqwest::Client,
     orgs: &[(i64, Arc<OrgSpec>)],
+    depth: Depth,
     r: &mut Report,
 ) {
     let s = &settings.discord;
@@ -546,6 +638,9 @@ async fn discord(
     r.push(pass(format!(
         "Discord: the bot token works (application {app_id})"
     )));
+    if depth == Depth::Token {
+        return;
+    }
     match s.application_id {
         Some(id) if id.to_string() == app_id => {
             r.push(pass("Discord: BATON_DISCORD_APPLICATION_ID matches"))

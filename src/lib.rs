@@ -7,6 +7,8 @@
 //! - [`bench`]: the benchmark and soak harness behind `baton bench`.
 //! - [`serve`]: `baton serve`'s wiring: ticker, outbox workers, HTTP, the platforms of
 //!   [`chat::PLATFORMS`].
+//! - [`housekeeping`]: fixed UTC jobs of `serve` on tokio-cron-scheduler (retention, the
+//!   idle-review sweep, the daily self-check), each run claimed in Postgres by one replica.
 //! - [`doctor`]: `baton doctor`: checks the database, the platforms' credentials, scopes,
 //!   channels and permissions, who can be reached, and the calendar link.
 //! - [`http`]: health, readiness, metrics and calendar feeds (platform routes are merged in
@@ -29,6 +31,8 @@
 //! - [`config`], [`telemetry`], [`metrics`], [`refused`], [`shutdown`], [`clock`],
 //!   [`error`]: settings, logging, Prometheus metrics, refused-request counts (logged at
 //!   most once per reason per minute), the shutdown flag, time as a parameter, error types.
+//! - [`embedded`]: a Postgres of baton's own (the machine's binaries, run as the `postgres`
+//!   user when baton runs as root) for `demo` and single-node `serve`.
 
 pub mod app;
 pub mod bench;
@@ -39,7 +43,9 @@ pub mod config;
 pub mod delivery;
 pub mod doctor;
 pub mod domain;
+pub mod embedded;
 pub mod error;
+pub mod housekeeping;
 pub mod http;
 pub mod manifest;
 pub mod metrics;

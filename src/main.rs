@@ -32,8 +32,13 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Create the database if needed, load the example company with eight weeks of
-    /// history, and open the shell as a department head.
+    /// history, and open the shell as a department head. With no database URL set and no
+    /// server answering at the default one, it runs on a Postgres of its own (the
+    /// machine's binaries), stopped and removed when the demo ends.
     Demo {
+        /// Run on an embedded Postgres of its own even if a server answers.
+        #[arg(long)]
+        embedded: bool,
         /// Person to act as (default: the head of sales).
         #[arg(long = "as")]
         person: Option<String>,
@@ -199,50 +204,32 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Cmd::Demo { person, png } => {
-            // The demo runs on a simulated clock starting now, so `advance 1d` shows the
-            // rhythm: prompts, reminders and digests arriving.
-            let sim = Simulation {
-                clock: Arc::new(FixedClock::new(chrono::Utc::now())),
-                adapter: Arc::new(RecordingAdapter::new()),
-            };
-            let mut app = App::new(connect(&url, true).await?, sim.clock.clone());
-            app.public_url = public_url(None)?;
-            let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("manifests/example-org.yaml");
-            let spec = baton::manifest::load_manifest(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let applied = apply::apply(&app, &spec, false).await?;
-            let org = app.org(Some(spec.org.key.as_str())).await?;
-            if applied.written {
-                eprintln!(
-                    "Applied the example organisation {} ({} changes).",
-                    spec.org.name,
-                    applied.changes.len()
-                );
-            }
-            if app.store.checkin_count(org.id).await? == 0 {
-                let rows = baton::app::seed::history(&spec, app.clock.now(), 8, 42);
-                let n = app.store.seed_checkins(org.id, &rows).await?;
-                eprintln!("Seeded {n} check-ins over eight weeks.");
-            }
-            let person = match person {
-                Some(p) => p,
-                None => spec
-                    .departments
-                    .iter()
-                    .find(|d| d.key.as_str() == "sales")
-                    .or_else(|| spec.departments.iter().find(|d| d.parent.is_some()))
-                    .and_then(|d| d.heads.first())
-                    .map(|k| k.to_string())
-                    .context("the example organisation has no department head")?,
-            };
-            shell(
-                &app,
-                Some(spec.org.key.as_str()),
-                &person,
-                Some(&sim),
-                png.as_deref(),
+        Cmd::Demo {
+            embedded,
+            person,
+            png,
+        } => {
+            // Installed first, so a Ctrl-C while the server starts is not fatal to the
+            // process before the server can be stopped.
+            let signal = exit_signal()?;
+            let settings = baton::config::Settings::from_env(None)?;
+            let given = cli_url.or_else(baton::config::database_url_set);
+            let (url, pg) = baton::embedded::demo_database(
+                given,
+                baton::config::DEFAULT_DATABASE_URL,
+                &settings.data_dir(),
+                embedded,
             )
-            .await
+            .await?;
+            tokio::select! {
+                r = demo(&url, person, png) => r,
+                _ = signal => {
+                    // Ctrl-C, SIGTERM or a closed terminal: stop the embedded server
+                    // first (its `Drop`), then leave without waiting for stdin.
+                    drop(pg);
+                    std::process::exit(130);
+                }
+            }
         }
         Cmd::Serve { config } => {
             baton::serve::run(config.as_deref(), cli_url).await?;
@@ -295,6 +282,75 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The demo: the example organisation with eight weeks of history, then the shell as a
+/// department head, on a simulated clock starting now (so `advance 1d` shows the rhythm:
+/// prompts, reminders and digests arriving).
+async fn demo(url: &str, person: Option<String>, png: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let sim = Simulation {
+        clock: Arc::new(FixedClock::new(chrono::Utc::now())),
+        adapter: Arc::new(RecordingAdapter::new()),
+    };
+    let mut app = App::new(connect(url, true).await?, sim.clock.clone());
+    app.public_url = public_url(None)?;
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("manifests/example-org.yaml");
+    let spec = baton::manifest::load_manifest(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let applied = apply::apply(&app, &spec, false).await?;
+    let org = app.org(Some(spec.org.key.as_str())).await?;
+    if applied.written {
+        eprintln!(
+            "Applied the example organisation {} ({} changes).",
+            spec.org.name,
+            applied.changes.len()
+        );
+    }
+    if app.store.checkin_count(org.id).await? == 0 {
+        let rows = baton::app::seed::history(&spec, app.clock.now(), 8, 42);
+        let n = app.store.seed_checkins(org.id, &rows).await?;
+        eprintln!("Seeded {n} check-ins over eight weeks.");
+    }
+    let person = match person {
+        Some(p) => p,
+        None => spec
+            .departments
+            .iter()
+            .find(|d| d.key.as_str() == "sales")
+            .or_else(|| spec.departments.iter().find(|d| d.parent.is_some()))
+            .and_then(|d| d.heads.first())
+            .map(|k| k.to_string())
+            .context("the example organisation has no department head")?,
+    };
+    shell(
+        &app,
+        Some(spec.org.key.as_str()),
+        &person,
+        Some(&sim),
+        png.as_deref(),
+    )
+    .await
+}
+
+/// Resolves on Ctrl-C, SIGTERM or SIGHUP (installed now, not when first polled).
+fn exit_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut hup = signal(SignalKind::hangup())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = hup.recv() => {}
+                _ = int.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 /// The base URL calendar links point at, from the settings (`BATON_PUBLIC_URL`, else the

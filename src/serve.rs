@@ -4,10 +4,13 @@
 //!   is due (at most `tick_seconds`); a failing tick (e.g. the database is down) is logged
 //!   and retried on the next one, never fatal;
 //! - **outbox workers** claim and deliver batches through a [`ChatAdapter`];
-//! - the **HTTP server** ([`crate::http::router`]).
+//! - the **HTTP server** ([`crate::http::router`]);
+//! - **housekeeping** ([`crate::housekeeping`]): fixed UTC jobs on tokio-cron-scheduler
+//!   (retention, the idle-review sweep, the daily self-check), each run claimed by one
+//!   replica.
 //!
 //! Shutdown (SIGTERM or Ctrl-C) is one [`Shutdown`] flag: `/readyz` turns 503, the ticker
-//! stops, workers finish the batch they hold but claim nothing new, the HTTP server drains.
+//! and the housekeeping scheduler stop, workers finish the batch they hold but claim nothing new, the HTTP server drains.
 //! All of that is bounded by the grace period; anything still running then is dropped, and
 //! the leases of messages it held run out so another replica delivers them.
 //!
@@ -30,6 +33,7 @@ use crate::app::App;
 use crate::chat::{AdapterError, ChatAdapter, Connection, Delivered, Outbound, Target};
 use crate::clock::SystemClock;
 use crate::config::Settings;
+use crate::housekeeping::{Housekeeper, JOBS, JobSpec};
 use crate::http::{HttpState, router};
 use crate::metrics::Metrics;
 use crate::store::{Store, redact_url};
@@ -172,6 +176,8 @@ pub struct Service {
     routes: Option<axum::Router>,
     /// Platforms' connections, run beside the other loops until shutdown.
     connections: Vec<Connection>,
+    /// The housekeeping jobs and who runs them.
+    housekeeping: Option<(Arc<Housekeeper>, &'static [JobSpec])>,
 }
 
 impl Service {
@@ -191,7 +197,18 @@ impl Service {
             ticker: true,
             routes: None,
             connections: Vec::new(),
+            housekeeping: None,
         }
+    }
+
+    /// Also run these housekeeping jobs (tokio-cron-scheduler, UTC) until shutdown.
+    pub fn with_housekeeping(
+        mut self,
+        keeper: Arc<Housekeeper>,
+        jobs: &'static [JobSpec],
+    ) -> Service {
+        self.housekeeping = Some((keeper, jobs));
+        self
     }
 
     /// Also serve these routes on the HTTP listener (e.g. Slack HTTP mode).
@@ -239,8 +256,17 @@ impl Service {
             ticker,
             routes,
             connections,
+            housekeeping,
         } = self;
         let mut tasks = JoinSet::new();
+        if let Some((keeper, jobs)) = housekeeping {
+            let stop = shutdown.clone();
+            tasks.spawn(async move {
+                if let Err(e) = crate::housekeeping::run(keeper, jobs, stop).await {
+                    tracing::error!(error = %format!("{e:#}"), "housekeeping failed");
+                }
+            });
+        }
         if ticker {
             tasks.spawn(run_ticker(
                 app.clone(),
@@ -423,6 +449,22 @@ pub async fn run(config: Option<&Path>, database_url: Option<String>) -> anyhow:
     crate::telemetry::init(&settings.log, settings.log_format)?;
     // Ctrl-C is handled by tokio as soon as it is first awaited; SIGTERM needs installing.
     let signal = shutdown_signal()?;
+    // Single node: a Postgres of baton's own, kept between runs, stopped when this
+    // function returns (by any path: its `Drop`).
+    let _embedded = if settings.embedded_database {
+        let dir = settings.data_dir().join("postgres");
+        let pg =
+            crate::embedded::Embedded::start(&dir, crate::embedded::Options::persistent()).await?;
+        tracing::info!(
+            dir = %pg.dir.display(),
+            port = pg.port,
+            "embedded database (single node; the database URL setting is ignored)"
+        );
+        settings.database_url = pg.url("baton");
+        Some(pg)
+    } else {
+        None
+    };
 
     tracing::info!(
         database = %redact_url(&settings.database_url),
@@ -440,6 +482,11 @@ pub async fn run(config: Option<&Path>, database_url: Option<String>) -> anyhow:
         .await
         .with_context(|| format!("cannot listen on {}", settings.http_addr))?;
     let opts = ServiceOptions::from_settings(&settings);
+    let keeper = Arc::new(Housekeeper::new(
+        app.clone(),
+        Arc::new(settings.clone()),
+        opts.worker_prefix.replacen("worker-", "", 1),
+    ));
     tracing::info!(
         addr = %listener.local_addr()?,
         workers = opts.workers,
@@ -477,7 +524,9 @@ pub async fn run(config: Option<&Path>, database_url: Option<String>) -> anyhow:
         tracing::info!(platforms = ?router.platforms(), "outbound messages are routed per recipient");
         Arc::new(router)
     };
-    let mut service = Service::new(app, metrics, adapter, opts).with_http(listener);
+    let mut service = Service::new(app, metrics, adapter, opts)
+        .with_http(listener)
+        .with_housekeeping(keeper, JOBS);
     if let Some(r) = routes {
         service = service.with_routes(r);
     }

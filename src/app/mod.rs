@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod apply;
 pub mod calendar;
 pub mod checkins;
+pub mod housekeeping;
 pub mod inbound;
 pub mod pictures;
 pub mod reviews;

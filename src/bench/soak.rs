@@ -44,6 +44,7 @@ use crate::app::App;
 use crate::chat::slack::fake::FakeSlack;
 use crate::clock::SystemClock;
 use crate::domain::*;
+use crate::embedded::{Auth, Embedded, Options as EmbeddedOptions, free_port};
 use crate::store::Store;
 
 use super::{BenchArgs, schedule_org};
@@ -155,170 +156,23 @@ impl SoakOptions {
 // ---------------------------------------------------------------------------------------
 // The harness's own Postgres cluster.
 
-/// A Postgres cluster of the harness's own, run as the `postgres` OS user. Dropping it
-/// stops the server (immediate mode) and, unless told to keep it, removes its directory.
-pub struct Cluster {
-    pub dir: PathBuf,
-    data: PathBuf,
-    bin: PathBuf,
-    pub port: u16,
-    running: bool,
-    pub keep: bool,
-}
+/// The harness's own Postgres cluster: baton's embedded one ([`crate::embedded`]: the
+/// machine's binaries, run as the `postgres` OS user, loopback on a free port), with trust
+/// authentication and room for the replicas' pools. Dropping it stops the server and,
+/// unless told to keep it, removes its directory.
+pub type Cluster = Embedded;
 
-/// The newest installed Postgres major's `bin` directory (Debian layout).
-fn postgres_bin() -> anyhow::Result<PathBuf> {
-    let root = Path::new("/usr/lib/postgresql");
-    let mut majors: Vec<(u32, PathBuf)> = std::fs::read_dir(root)
-        .with_context(|| format!("cannot list {} (is Postgres installed?)", root.display()))?
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let major: u32 = e.file_name().to_str()?.parse().ok()?;
-            let bin = e.path().join("bin");
-            bin.join("initdb").exists().then_some((major, bin))
-        })
-        .collect();
-    majors.sort();
-    majors
-        .pop()
-        .map(|(_, b)| b)
-        .context("no Postgres with initdb under /usr/lib/postgresql/<major>/bin")
-}
-
-/// A loopback port nobody listens on right now (the kernel's choice).
-fn free_port() -> anyhow::Result<u16> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(l.local_addr()?.port())
-}
-
-/// Runs `program args…` as the `postgres` OS user and fails with its output if it fails.
-async fn as_postgres(program: &Path, args: &[&str]) -> anyhow::Result<()> {
-    let out = Command::new("runuser")
-        .arg("-u")
-        .arg("postgres")
-        .arg("--")
-        .arg(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .with_context(|| format!("cannot run {} as postgres", program.display()))?;
-    anyhow::ensure!(
-        out.status.success(),
-        "{} {} failed ({}): {}{}",
-        program.display(),
-        args.join(" "),
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(())
-}
-
-impl Cluster {
-    /// initdb into `dir/data` and start the server on a free loopback port.
-    pub async fn start(dir: &Path) -> anyhow::Result<Cluster> {
-        let bin = postgres_bin()?;
-        let data = dir.join("data");
-        let chown = Command::new("chown")
-            .arg("-R")
-            .arg("postgres:postgres")
-            .arg(dir)
-            .status()
-            .await?;
-        anyhow::ensure!(chown.success(), "chown of {} failed", dir.display());
-        let mut cluster = Cluster {
-            dir: dir.to_path_buf(),
-            data: data.clone(),
-            bin: bin.clone(),
-            port: 0,
-            running: false,
+/// initdb into `dir/data` and start the server on a free loopback port.
+async fn start_cluster(dir: &Path) -> anyhow::Result<Cluster> {
+    Embedded::start(
+        dir,
+        EmbeddedOptions {
+            auth: Auth::Trust,
             keep: false,
-        };
-        let data_s = data.to_string_lossy().to_string();
-        as_postgres(
-            &bin.join("initdb"),
-            &[
-                "-D",
-                &data_s,
-                "-U",
-                "postgres",
-                "-A",
-                "trust",
-                "-E",
-                "UTF8",
-                "--locale=C",
-                "--no-sync",
-                "--no-instructions",
-            ],
-        )
-        .await?;
-        // The port can be taken between the check and the bind: try a few.
-        let mut last = None;
-        for _ in 0..5 {
-            let port = free_port()?;
-            if port == 5432 {
-                continue;
-            }
-            let opts = format!("-p {port} -h 127.0.0.1 -k {data_s} -c max_connections=200");
-            let log = dir.join("postgres.log").to_string_lossy().to_string();
-            match as_postgres(
-                &bin.join("pg_ctl"),
-                &[
-                    "-D", &data_s, "-l", &log, "-o", &opts, "-w", "-t", "60", "start",
-                ],
-            )
-            .await
-            {
-                Ok(()) => {
-                    cluster.port = port;
-                    cluster.running = true;
-                    return Ok(cluster);
-                }
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| anyhow::anyhow!("no free port")))
-    }
-
-    pub fn url(&self, db: &str) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
-    }
-
-    /// `pg_ctl restart -m fast`: every connection is cut, the server comes back on the
-    /// same port.
-    pub async fn restart(&self) -> anyhow::Result<()> {
-        let data_s = self.data.to_string_lossy().to_string();
-        let log = self.dir.join("postgres.log").to_string_lossy().to_string();
-        as_postgres(
-            &self.bin.join("pg_ctl"),
-            &[
-                "-D", &data_s, "-l", &log, "-m", "fast", "-w", "-t", "60", "restart",
-            ],
-        )
-        .await
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        if self.running {
-            let _ = std::process::Command::new("runuser")
-                .arg("-u")
-                .arg("postgres")
-                .arg("--")
-                .arg(self.bin.join("pg_ctl"))
-                .args(["-D", &self.data.to_string_lossy(), "-m", "immediate", "-w"])
-                .arg("stop")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-            self.running = false;
-        }
-        if !self.keep {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
+            max_connections: Some(200),
+        },
+    )
+    .await
 }
 
 // ---------------------------------------------------------------------------------------
@@ -502,7 +356,7 @@ async fn outbox_busy(store: &Store) -> Option<i64> {
 async fn run_once(opts: &SoakOptions, run: usize, dir: &Path) -> anyhow::Result<RunReport> {
     let started = Instant::now();
     let mut notes = Vec::new();
-    let mut cluster = Cluster::start(dir).await?;
+    let mut cluster = start_cluster(dir).await?;
     cluster.keep = true; // Until the run has passed.
     println!(
         "  Postgres cluster of the harness on 127.0.0.1:{} (data in {})",

@@ -8,7 +8,8 @@
 //! table family: this file (organisations, the declared structure, check-ins),
 //! [`alerts`], [`reviews`], [`schedule`] (cadences, prompts, digests, nudges, away),
 //! [`summaries`], [`zones`], [`identities`], [`outbox`], [`parts`] (Slack's delivered
-//! parts), [`locks`] (advisory locks) and [`bench`] (the benchmark's own statements).
+//! parts), [`locks`] (advisory locks), [`housekeeping`] (job-run claims, retention) and
+//! [`bench`] (the benchmark's own statements).
 //! Callers get rows as typed structs; work that spans several calls runs in a [`Tx`]
 //! from [`Store::begin`]. Outbox payloads and targets are built in Rust and bound as
 //! JSON, never assembled in SQL. A unique violation is a typed [`StoreError::Unique`]
@@ -33,6 +34,7 @@ use crate::domain::{
 pub mod alerts;
 pub mod bench;
 pub mod figures;
+pub mod housekeeping;
 pub mod identities;
 pub mod inbound;
 pub mod locks;

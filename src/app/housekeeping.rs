@@ -1,0 +1,46 @@
+//! Housekeeping's use cases: plain async functions of the instant they run at, so tests run
+//! them on a controlled clock. `crate::housekeeping` schedules them (UTC, one replica per
+//! run); nothing here reads the wall clock.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::App;
+use crate::error::Result;
+
+/// What one retention run deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retention {
+    /// Outbox messages that were sent (or dropped, with nothing left to say).
+    pub outbox: u64,
+    /// Inbound-delivery ids seen (de-duplication of platform retries).
+    pub deliveries: u64,
+    /// Records of earlier housekeeping runs.
+    pub job_runs: u64,
+}
+
+/// Deletes what is older than `keep` at `now`: finished outbox messages, seen
+/// inbound-delivery ids and job-run records. Waiting, in-flight and dead messages stay
+/// whatever their age: they are work, or evidence an operator still has to read.
+pub async fn retention(app: &App, now: DateTime<Utc>, keep: Duration) -> Result<Retention> {
+    let before = now - keep;
+    Ok(Retention {
+        outbox: app.store.delete_finished_outbox(before).await?,
+        deliveries: app.store.delete_seen_deliveries(before).await?,
+        job_runs: app.store.delete_job_runs(before).await?,
+    })
+}
+
+/// The idle-review sweep, run for every organisation.
+///
+/// Until review auto-close (`reviews::close_idle`, the facilitator work) lands, the slot
+/// runs the review tick that exists: [`super::reviews::remind`] (action owners reminded
+/// before and on their due dates; idempotent, so running it beside the ticker is harmless).
+/// That function reads the app's clock, the one `now` came from.
+pub async fn idle_review_sweep(app: &App, now: DateTime<Utc>) -> Result<u64> {
+    let mut touched = 0;
+    for org in app.store.orgs().await? {
+        touched += super::reviews::remind(app, org.id).await?;
+    }
+    tracing::debug!(%now, touched, "idle-review sweep");
+    Ok(touched)
+}
