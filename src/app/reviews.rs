@@ -233,8 +233,8 @@ async fn agenda(
                                 "#{} {} ({}): {}{}",
                                 a.id,
                                 a.dependency_key,
-                                a.condition,
-                                a.detail,
+                                a.conditions.join(", "),
+                                a.details.join("; "),
                                 if a.acknowledged_at.is_some() {
                                     " · acknowledged"
                                 } else {

@@ -93,6 +93,8 @@ fn print_delivered<W: Write>(
         };
         if msg.kind == "summary_edit" {
             place.push_str(" · summary updated in place");
+        } else if msg.kind == "alert_edit" {
+            place.push_str(" · alert updated in place");
         }
         writeln!(out, "── {when} · {place} ──")?;
         out.write_all(text::render_pressable(&msg.reply, buttons, width).as_bytes())?;
