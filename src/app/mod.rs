@@ -328,6 +328,7 @@ impl App {
             Command::Status(scope) => status::status(self, actor, scope.as_deref()).await,
             Command::Okrs(scope) => status::okrs(self, actor, scope).await,
             Command::Kr(code) => status::kr(self, actor, &code).await,
+            Command::Card(code) => status::card(self, actor, &code).await,
             Command::Checkin(line) => checkins::record(self, actor, &line, false, delivery).await,
             Command::Correct(line) => checkins::record(self, actor, &line, true, delivery).await,
             Command::CheckinForm(code) => checkins::form(self, actor, code.as_ref()).await,
