@@ -55,6 +55,9 @@ pub struct App {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Nudges (reminders) per person per week.
     pub nudge_cap: i64,
+    /// How long a running review may go without a move or a capture before it closes
+    /// itself (`BATON_REVIEW_IDLE_HOURS`, 12 hours by default).
+    pub review_idle: chrono::Duration,
     /// The base URL people reach baton's HTTP server at (calendar links), without a
     /// trailing `/` (`config::Settings::public_base_url`).
     pub public_url: String,
@@ -90,6 +93,7 @@ impl App {
             clock,
             metrics: Arc::new(crate::metrics::Metrics::new()),
             nudge_cap: 5,
+            review_idle: chrono::Duration::hours(12),
             public_url: crate::config::Settings::default().public_base_url(),
             profiles: Default::default(),
             ran: tokio::sync::broadcast::channel(256).0,
@@ -262,15 +266,13 @@ impl App {
         match Command::parse(line) {
             Ok(cmd) => self.handle(actor, cmd, delivery).await,
             Err(msg) => {
-                // During a review, a line that is not a command is most likely meant for
-                // the meeting: say how to capture it.
+                // During a review the person is in, a line that is not a command is most
+                // likely meant for the meeting: say how to capture it. A check-in attempt
+                // keeps its own explanation (the check-in syntax) either way.
                 let mut r = Reply::error(msg);
                 if !line.trim().is_empty()
-                    && self
-                        .store
-                        .running_reviews(actor.org.id)
-                        .await
-                        .is_ok_and(|v| !v.is_empty())
+                    && !crate::bot::command::looks_like_checkin(line)
+                    && reviews::in_review(self, actor).await.unwrap_or(false)
                 {
                     r = r.note(reviews::THREAD_HINT);
                 }

@@ -108,6 +108,15 @@ fn print_delivered<W: Write>(
     Ok(())
 }
 
+/// Whether `posted` is a part of `reply` as it was printed (the same blocks, in a row).
+fn repeats(reply: &Reply, posted: &Reply) -> bool {
+    !posted.blocks.is_empty()
+        && reply
+            .blocks
+            .windows(posted.blocks.len())
+            .any(|w| w == posted.blocks.as_slice())
+}
+
 /// Reads one line; `None` at end of input. Lines are read as bytes so that invalid UTF-8
 /// is reported instead of ending the session.
 async fn read_line<R: AsyncBufRead + Unpin>(r: &mut R) -> std::io::Result<Option<String>> {
@@ -422,10 +431,14 @@ pub async fn run<R: AsyncBufRead + Unpin, W: Write>(
         // On a simulated clock, whatever the command caused (or what became due) is
         // delivered at once.
         if let Some(sim) = sim
-            && let Ok(delivered) = advance(app, sim, sim.clock.now()).await
-            && !delivered.is_empty()
+            && let Ok(mut delivered) = advance(app, sim, sim.clock.now()).await
         {
-            print_delivered(out, actor, spec_tz, &delivered, &mut buttons, width)?;
+            // What the command posted for others to see (a review's item in its thread, a
+            // capture's echo) is what it just answered: print each once.
+            delivered.retain(|(_, _, m)| !repeats(&reply, &m.reply));
+            if !delivered.is_empty() {
+                print_delivered(out, actor, spec_tz, &delivered, &mut buttons, width)?;
+            }
         }
         out.flush()?;
     }
