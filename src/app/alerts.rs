@@ -1,8 +1,12 @@
-//! Dependency alerts (PRODUCT §6): raised once per (dependency, condition) while the
-//! condition holds, announced in the dependent department's channel (in a thread of their
-//! own) and by DM to the provider's owner; cleared in the same thread; escalated to the
-//! provider's head when nobody acknowledges them. People acknowledge, post updates and
-//! resolve with buttons, or with `ack`, `update` and `resolve` in the shell.
+//! Dependency alerts (PRODUCT §6): one alert per dependency at a time, listing the
+//! conditions that hold for it (behind, stale, blocker, overdue, declared), announced in
+//! the dependent department's channel (in a thread of its own) and by DM to the
+//! provider's owner. A condition joining or clearing edits the alert's first message in
+//! place and is said in its thread; the alert closes when none is left (and the person
+//! whose check-in cleared it is told). Numbers are dense per organisation (see
+//! `store::alerts`). Unacknowledged alerts escalate to the provider's head. People
+//! acknowledge, post updates and resolve with buttons, or with `ack`, `update` and
+//! `resolve` in the shell.
 
 use std::collections::{HashMap, HashSet};
 

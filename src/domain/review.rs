@@ -172,6 +172,8 @@ mod tests {
         assert_eq!(suggest("kofy", &["kofi", "tom", "priya"], 3), vec!["kofi"]);
         assert_eq!(suggest("nobody", &["kofi", "tom"], 3), Vec::<&str>::new());
         assert_eq!(suggest("pri", &["priya", "tom"], 3), vec!["priya"]);
+        // Two edits away and no common start: still suggested.
+        assert_eq!(suggest("tmo", &["tom", "priya"], 3), vec!["tom"]);
     }
 
     /// Any attempt (compared by kind; the reasons are checked below).
