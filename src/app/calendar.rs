@@ -194,7 +194,7 @@ fn due_dates(
         if cycle.is_some_and(|c| *c != o.cycle) {
             continue;
         }
-        let Some(owner) = owning_department(spec, o).filter(|d| in_scope(*d)) else {
+        let Some(owner) = owning_department(spec, o).filter(|d| in_scope(d)) else {
             continue;
         };
         let value = state.key_results.get(&k.code).map(|c| c.value);
@@ -208,7 +208,7 @@ fn due_dates(
         });
     }
     for i in &spec.initiatives {
-        let depts: Vec<&Key> = i.departments.iter().filter(|d| in_scope(*d)).collect();
+        let depts: Vec<&Key> = i.departments.iter().filter(|d| in_scope(d)).collect();
         if depts.is_empty() {
             continue;
         }
