@@ -166,7 +166,9 @@ async fn calendar(
     let org_id = match org_by_calendar_token(store, &token).await {
         Ok(Some(id)) => id,
         Ok(None) => {
-            state.metrics.refusals.refuse("calendar", "unknown_token");
+            state
+                .metrics
+                .refused("calendar", crate::refused::Refusal::UnknownToken);
             return not_found();
         }
         Err(e) => return failed(&e, matches!(e, StoreError::Unavailable(_))),

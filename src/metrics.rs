@@ -13,32 +13,7 @@ const LAG_BUCKETS: [f64; 11] = [
     1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 21600.0,
 ];
 
-/// Why a request was refused (the `reason` label of `baton_refused_requests_total`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Refusal {
-    /// A bad or missing signature, or a timestamp outside the freshness window.
-    Signature,
-    /// Someone the workspace is known for but the manifest does not list.
-    UnknownPerson,
-    /// A workspace (Slack team, Discord guild) no organisation claims.
-    UnknownWorkspace,
-    /// A workspace or user several organisations claim.
-    Ambiguous,
-    /// A reply in a thread of another organisation.
-    OtherOrganisation,
-}
-
-impl Refusal {
-    pub fn label(self) -> &'static str {
-        match self {
-            Refusal::Signature => "signature",
-            Refusal::UnknownPerson => "unknown_person",
-            Refusal::UnknownWorkspace => "unknown_workspace",
-            Refusal::Ambiguous => "ambiguous",
-            Refusal::OtherOrganisation => "other_organisation",
-        }
-    }
-}
+pub use crate::refused::Refusal;
 
 /// A fixed-bucket histogram.
 struct Histogram<const N: usize> {
@@ -113,7 +88,7 @@ pub struct Metrics {
     rate_limited: Mutex<BTreeMap<String, u64>>,
     /// Refused requests per platform and reason.
     /// Refused requests per platform and reason (logged at most once a minute each).
-    pub refusals: crate::refused::Refused,
+    refusals: crate::refused::Refused,
 }
 
 impl Default for Metrics {
@@ -166,9 +141,14 @@ impl Metrics {
             .or_default() += 1;
     }
 
-    /// A request was refused.
+    /// A request was refused: counted, and logged at most once a minute per reason.
     pub fn refused(&self, platform: &str, why: Refusal) {
-        self.refusals.refuse(platform, why.label());
+        self.refusals.refuse(platform, why);
+    }
+
+    /// How many requests were refused for one platform and reason.
+    pub fn refused_total(&self, platform: &str, why: Refusal) -> u64 {
+        self.refusals.total(platform, why)
     }
 
     /// Renders every metric; `outbox_depth` is read from the database by the caller.

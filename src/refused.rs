@@ -16,6 +16,62 @@ use tokio::time::Instant;
 /// At most one log line per platform and reason in this interval.
 pub const LOG_INTERVAL: Duration = Duration::from_secs(60);
 
+/// Why a request was refused: the `reason` label of `baton_refused_requests_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Refusal {
+    /// No signature headers at all.
+    MissingSignature,
+    /// A signature that does not match the body.
+    BadSignature,
+    /// A timestamp outside the freshness window.
+    StaleTimestamp,
+    /// A timestamp that is not a number.
+    BadTimestamp,
+    /// A signed endpoint called with no public key configured to check it.
+    NoPublicKey,
+    /// A calendar feed asked for with a token nobody holds.
+    UnknownToken,
+    /// Someone the workspace is known for but the manifest does not list.
+    UnknownPerson,
+    /// A workspace (Slack team, Discord guild) no organisation claims.
+    UnknownWorkspace,
+    /// A workspace or user several organisations claim.
+    Ambiguous,
+    /// A reply in a thread of another organisation.
+    OtherOrganisation,
+}
+
+impl Refusal {
+    /// Every reason, in label order of the metric's help text.
+    pub const ALL: [Refusal; 10] = [
+        Refusal::MissingSignature,
+        Refusal::BadSignature,
+        Refusal::StaleTimestamp,
+        Refusal::BadTimestamp,
+        Refusal::NoPublicKey,
+        Refusal::UnknownToken,
+        Refusal::UnknownPerson,
+        Refusal::UnknownWorkspace,
+        Refusal::Ambiguous,
+        Refusal::OtherOrganisation,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Refusal::MissingSignature => "missing_signature",
+            Refusal::BadSignature => "bad_signature",
+            Refusal::StaleTimestamp => "stale_timestamp",
+            Refusal::BadTimestamp => "bad_timestamp",
+            Refusal::NoPublicKey => "no_public_key",
+            Refusal::UnknownToken => "unknown_token",
+            Refusal::UnknownPerson => "unknown_person",
+            Refusal::UnknownWorkspace => "unknown_workspace",
+            Refusal::Ambiguous => "ambiguous",
+            Refusal::OtherOrganisation => "other_organisation",
+        }
+    }
+}
+
 #[derive(Default)]
 struct Reason {
     total: u64,
@@ -27,7 +83,7 @@ struct Reason {
 /// Counts of refused requests.
 #[derive(Default)]
 pub struct Refused {
-    by: Mutex<BTreeMap<(String, &'static str), Reason>>,
+    by: Mutex<BTreeMap<(String, Refusal), Reason>>,
 }
 
 /// What to log for one refusal: nothing, or a line covering `count` refusals.
@@ -42,8 +98,9 @@ pub enum LogLine {
 
 impl Refused {
     /// Counts a refusal and logs it if the interval allows.
-    pub fn refuse(&self, platform: &str, reason: &'static str) {
-        match self.note(platform, reason, Instant::now()) {
+    pub fn refuse(&self, platform: &str, why: Refusal) {
+        let reason = why.label();
+        match self.note(platform, why, Instant::now()) {
             LogLine::Quiet => {}
             LogLine::First => tracing::warn!(
                 platform,
@@ -62,7 +119,7 @@ impl Refused {
     }
 
     /// Counts a refusal at `now` and says what to log.
-    pub fn note(&self, platform: &str, reason: &'static str, now: Instant) -> LogLine {
+    pub fn note(&self, platform: &str, reason: Refusal, now: Instant) -> LogLine {
         let mut by = self.by.lock().expect("refusal counts");
         let r = by.entry((platform.to_string(), reason)).or_default();
         r.total += 1;
@@ -85,7 +142,7 @@ impl Refused {
     }
 
     /// The total for one platform and reason.
-    pub fn total(&self, platform: &str, reason: &str) -> u64 {
+    pub fn total(&self, platform: &str, reason: Refusal) -> u64 {
         let by = self.by.lock().expect("refusal counts");
         by.iter()
             .filter(|((p, r), _)| *p == platform && *r == reason)
@@ -98,15 +155,16 @@ impl Refused {
         let _ = writeln!(
             out,
             "# HELP baton_refused_requests_total Requests refused, by platform and reason \
-             (missing_signature, bad_signature, stale_timestamp, bad_timestamp, no_public_key, \
-             unknown_token; unknown_person, unknown_workspace, ambiguous, other_organisation).\n\
-             # TYPE baton_refused_requests_total counter"
+             ({}).\n\
+             # TYPE baton_refused_requests_total counter",
+            Refusal::ALL.map(Refusal::label).join(", ")
         );
         let by = self.by.lock().expect("refusal counts");
         for ((platform, reason), r) in by.iter() {
             let _ = writeln!(
                 out,
-                "baton_refused_requests_total{{platform=\"{platform}\",reason=\"{reason}\"}} {}",
+                "baton_refused_requests_total{{platform=\"{platform}\",reason=\"{}\"}} {}",
+                reason.label(),
                 r.total
             );
         }
@@ -122,26 +180,42 @@ mod tests {
         let r = Refused::default();
         let t0 = Instant::now();
         let at = |s: u64| t0 + Duration::from_secs(s);
-        assert_eq!(r.note("slack", "forged", at(0)), LogLine::First);
+        assert_eq!(
+            r.note("slack", Refusal::BadSignature, at(0)),
+            LogLine::First
+        );
         for i in 0..999 {
-            assert_eq!(r.note("slack", "forged", at(i % 59)), LogLine::Quiet);
+            assert_eq!(
+                r.note("slack", Refusal::BadSignature, at(i % 59)),
+                LogLine::Quiet
+            );
         }
         // Another reason has its own line.
-        assert_eq!(r.note("slack", "stale", at(1)), LogLine::First);
-        assert_eq!(r.note("slack", "forged", at(60)), LogLine::Since(1000));
-        assert_eq!(r.note("slack", "forged", at(61)), LogLine::Quiet);
+        assert_eq!(
+            r.note("slack", Refusal::StaleTimestamp, at(1)),
+            LogLine::First
+        );
+        assert_eq!(
+            r.note("slack", Refusal::BadSignature, at(60)),
+            LogLine::Since(1000)
+        );
+        assert_eq!(
+            r.note("slack", Refusal::BadSignature, at(61)),
+            LogLine::Quiet
+        );
         // After a quiet interval with nothing unlogged, the next one is a first again.
-        assert_eq!(r.note("slack", "stale", at(200)), LogLine::First);
-        assert_eq!(r.total("slack", "forged"), 1002);
+        assert_eq!(
+            r.note("slack", Refusal::StaleTimestamp, at(200)),
+            LogLine::First
+        );
+        assert_eq!(r.total("slack", Refusal::BadSignature), 1002);
         let mut text = String::new();
         r.render(&mut text);
-        assert!(
-            text.contains(
-                "baton_refused_requests_total{platform=\"slack\",reason=\"forged\"} 1002"
-            )
-        );
-        assert!(
-            text.contains("baton_refused_requests_total{platform=\"slack\",reason=\"stale\"} 2")
-        );
+        assert!(text.contains(
+            "baton_refused_requests_total{platform=\"slack\",reason=\"bad_signature\"} 1002"
+        ));
+        assert!(text.contains(
+            "baton_refused_requests_total{platform=\"slack\",reason=\"stale_timestamp\"} 2"
+        ));
     }
 }

@@ -24,17 +24,9 @@ pub fn check_plausible(kr: &KeyResultSpec, v: f64) -> Result<(), String> {
         }
         return Ok(());
     }
-    let mut anchors: Vec<f64> = [kr.start, kr.target].into_iter().flatten().collect();
-    if let Some((lo, hi)) = kr.band {
-        anchors.extend([lo, hi]);
-    }
-    if anchors.is_empty() {
+    let Some((min, max)) = crate::domain::plausible::possible_range(kr) else {
         return Ok(());
-    }
-    let lo = anchors.iter().cloned().fold(f64::INFINITY, f64::min);
-    let hi = anchors.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    let scale = (hi - lo).max(lo.abs().max(hi.abs()) * 0.1).max(1.0);
-    let (min, max) = (lo - 10.0 * scale, hi + 10.0 * scale);
+    };
     if v < min || v > max {
         return Err(format!(
             "{v} is implausible for `{}` (from {} to {}); figures between {} and {} are accepted. Nothing was recorded.",

@@ -15,7 +15,7 @@
 //! 6. **Run it** and hand back the reply, saying whether the app already announced it in
 //!    the review's thread.
 
-use crate::metrics::Refusal;
+use crate::refused::Refusal;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};

@@ -75,6 +75,24 @@ pub fn expected_range(kr: &KeyResultSpec) -> Option<(f64, f64)> {
     }
 }
 
+/// The range `[low, high]` outside which a figure cannot be meant at all (an extra zero, a
+/// percentage typed as a fraction) and is refused outright, before [`suspicious`] is asked:
+/// ten times the spread of the key result's start, target and band (at least a tenth of their
+/// size, and at least 1) beyond them. `None` when the key result names none of them.
+pub fn possible_range(kr: &KeyResultSpec) -> Option<(f64, f64)> {
+    let mut anchors: Vec<f64> = [kr.start, kr.target].into_iter().flatten().collect();
+    if let Some((lo, hi)) = kr.band {
+        anchors.extend([lo, hi]);
+    }
+    if anchors.is_empty() {
+        return None;
+    }
+    let lo = anchors.iter().cloned().fold(f64::INFINITY, f64::min);
+    let hi = anchors.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let scale = (hi - lo).max(lo.abs().max(hi.abs()) * 0.1).max(1.0);
+    Some((lo - 10.0 * scale, hi + 10.0 * scale))
+}
+
 /// From start `s` to target `t`: nothing beyond the start, `k` spans beyond the target.
 fn directed(s: f64, t: f64, k: f64) -> Option<(f64, f64)> {
     let span = (t - s).abs();

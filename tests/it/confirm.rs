@@ -34,7 +34,7 @@ async fn a_figure_below_the_start_is_recorded_only_after_yes(pool: PgPool) {
     let clock = Arc::new(FixedClock::new(start()));
     let app = app_at(pool.clone(), &example_spec(), clock.clone()).await;
     // Asked, not recorded; `yes` records it, with its confidence and note.
-    let out = shell(
+    let out = said(
         &app,
         "northwind",
         "kofi",
@@ -59,7 +59,7 @@ async fn a_figure_below_the_start_is_recorded_only_after_yes(pool: PgPool) {
         (Some("on_track"), Some("new cohort"))
     );
     // Pressing the button in the shell works like `yes`; a second yes finds nothing.
-    let out = shell(&app, "northwind", "kofi", "S1 120\npress 1\nyes\n").await;
+    let out = said(&app, "northwind", "kofi", "S1 120\npress 1\nyes\n").await;
     assert!(out.contains("more than half the distance"), "{out}");
     assert!(out.contains("✔ Recorded S1 = 120%"), "{out}");
     assert!(
@@ -68,7 +68,7 @@ async fn a_figure_below_the_start_is_recorded_only_after_yes(pool: PgPool) {
     );
     assert_eq!(checkins_of_s1(&pool).await, vec![42.0, 120.0]);
     // A plausible figure is recorded at once.
-    let out = shell(&app, "northwind", "kofi", "S1 70\n").await;
+    let out = said(&app, "northwind", "kofi", "S1 70\n").await;
     assert!(out.contains("✔ Recorded S1 = 70%"), "{out}");
     assert_eq!(checkins_of_s1(&pool).await.len(), 3);
 }
@@ -78,12 +78,12 @@ async fn no_another_answer_or_a_timeout_records_nothing(pool: PgPool) {
     let clock = Arc::new(FixedClock::new(start()));
     let app = app_at(pool.clone(), &example_spec(), clock.clone()).await;
     // `no` drops it.
-    let out = shell(&app, "northwind", "kofi", "S1 42\nno\nyes\n").await;
+    let out = said(&app, "northwind", "kofi", "S1 42\nno\nyes\n").await;
     assert!(out.contains("Dropped: S1 = 42 was not recorded."), "{out}");
     assert!(out.contains("No figure of yours is waiting"), "{out}");
     // Another figure in between is a different answer: the yes records nothing. (Reading
     // something in between is not an answer.)
-    let out = shell(
+    let out = said(
         &app,
         "northwind",
         "kofi",
@@ -98,11 +98,11 @@ async fn no_another_answer_or_a_timeout_records_nothing(pool: PgPool) {
         "{out}"
     );
     // A different figure replaces it: only the new one can be confirmed.
-    let out = shell(&app, "northwind", "kofi", "S1 42\nS1 43\n").await;
+    let out = said(&app, "northwind", "kofi", "S1 42\nS1 43\n").await;
     assert!(out.contains("Is S1 = 43% right?"), "{out}");
     // Ten minutes without an answer: too late.
     clock.advance(Duration::minutes(10));
-    let out = shell(&app, "northwind", "kofi", "yes\n").await;
+    let out = said(&app, "northwind", "kofi", "yes\n").await;
     assert!(
         out.contains("That question expired after 10 minutes: S1 = 43 was not recorded."),
         "{out}"
@@ -118,7 +118,7 @@ async fn no_another_answer_or_a_timeout_records_nothing(pool: PgPool) {
         "S2 only"
     );
     // Someone who may not check in on S1 is refused, not asked.
-    let out = shell(&app, "northwind", "tom", "S1 42\n").await;
+    let out = said(&app, "northwind", "tom", "S1 42\n").await;
     assert!(
         out.contains("you can check in only on key results"),
         "{out}"
@@ -128,7 +128,7 @@ async fn no_another_answer_or_a_timeout_records_nothing(pool: PgPool) {
         0
     );
     // Figures far beyond any reading are still refused outright.
-    let out = shell(&app, "northwind", "kofi", "S1 7200\n").await;
+    let out = said(&app, "northwind", "kofi", "S1 7200\n").await;
     assert!(out.contains("implausible"), "{out}");
 }
 
@@ -136,13 +136,18 @@ async fn no_another_answer_or_a_timeout_records_nothing(pool: PgPool) {
 async fn a_question_outlives_a_restart(pool: PgPool) {
     let clock = Arc::new(FixedClock::new(start()));
     let app = app_at(pool.clone(), &example_spec(), clock.clone()).await;
-    let out = shell(&app, "northwind", "kofi", "S1 42 at risk\n").await;
+    let out = said(&app, "northwind", "kofi", "S1 42 at risk\n").await;
     assert!(out.contains("Is S1 = 42% right?"), "{out}");
     drop(app);
     // A new process on the same database.
     clock.advance(Duration::minutes(3));
     let app = App::new(Store::new(pool.clone()), clock.clone());
-    let out = shell(&app, "northwind", "kofi", "yes\n").await;
+    let out = said(&app, "northwind", "kofi", "yes\n").await;
     assert!(out.contains("✔ Recorded S1 = 42% · at risk"), "{out}");
     assert_eq!(checkins_of_s1(&pool).await, vec![42.0]);
+}
+
+/// What the shell printed, with its 80-column wrapping undone (sentences compare whole).
+async fn said(app: &baton::app::App, org: &str, person: &str, script: &str) -> String {
+    flat(&shell(app, org, person, script).await)
 }

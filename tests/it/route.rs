@@ -3,7 +3,6 @@
 //! department on every platform with a channel, retries that do not repost, people linked
 //! by email or learned when they write, and people nobody can reach.
 
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
@@ -22,7 +21,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use sqlx::PgPool;
 use tower::ServiceExt;
 
-use crate::common::{count, example_spec, now};
+use crate::common::{Logs, count, example_spec, now};
 use crate::discord::{Fake as DiscordFake, fake as discord_fake, timed};
 use crate::slack::{Rig, rig_on};
 
@@ -349,35 +348,11 @@ async fn a_person_learned_when_they_write_gets_later_prompts(pool: PgPool) {
     assert_eq!(prompt_state(&b, prompt).await, "sent");
 }
 
-/// Collects what the subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[sqlx::test(migrator = "baton::store::MIGRATOR")]
 async fn an_unreachable_person_is_reported_once_counted_and_their_prompt_undeliverable(
     pool: PgPool,
 ) {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::WARN)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    // Other tests' threads may have cached "no subscriber wants this" for the callsite
-    // before this one's subscriber existed; have it asked again.
-    tracing::callsite::rebuild_interest_cache();
+    let (logs, _guard) = Logs::capture(tracing::Level::WARN);
 
     // Tom has neither a chat identity nor an email.
     let b = both(
@@ -416,7 +391,7 @@ async fn an_unreachable_person_is_reported_once_counted_and_their_prompt_undeliv
     .await;
     b.deliver().await;
     assert_eq!(b.state("to:tom:2").await.0, "dead");
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     let lines: Vec<&str> = text
         .lines()
         .filter(|l| l.contains("a person cannot be reached"))

@@ -415,17 +415,9 @@ async fn the_grace_period_bounds_a_send_that_never_finishes(pool: PgPool) {
 async fn the_loops_outlive_a_database_outage(pool: PgPool) {
     let app = Arc::new(app_with(pool.clone(), &example_spec()).await);
     // The loops' warnings are how they show they are still going round.
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::WARN)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    tracing::callsite::rebuild_interest_cache();
+    let (logs, _guard) = Logs::capture(tracing::Level::WARN);
     let failures = || {
-        let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        let text = logs.text();
         (
             text.matches("outbox batch failed").count(),
             text.matches("tick failed").count(),
@@ -762,18 +754,4 @@ async fn a_panicking_handler_answers_500_and_the_service_keeps_answering(pool: P
         .expect("stopped within the bound")
         .unwrap()
         .expect("clean stop");
-}
-
-/// Collects what a tracing subscriber writes.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use tower::ServiceExt;
 
-use crate::common::{app_with, count, example_spec, now};
+use crate::common::{Logs, app_with, count, example_spec, now};
 
 pub(crate) const SECRET: &str = "baton-test-signing-secret";
 pub(crate) const TEAM: &str = "T04NWCLOUD";
@@ -1419,33 +1419,11 @@ async fn a_periods_checkin_summary_is_a_thread_whose_parent_is_updated_in_place(
     assert_eq!(summary_posts(&r.fake).len(), 1);
 }
 
-/// Collects what a tracing subscriber writes.
-#[derive(Clone, Default)]
-struct Logs(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// A flood of unsigned and forged requests is counted by reason on `/metrics`, and the
 /// log gets a line per reason, not a line per request.
 #[sqlx::test(migrator = "baton::store::MIGRATOR")]
 async fn a_flood_of_refused_requests_is_counted_not_logged_line_by_line(pool: PgPool) {
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::WARN)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    tracing::callsite::rebuild_interest_cache();
+    let (logs, _guard) = Logs::capture(tracing::Level::WARN);
 
     let r = rig(pool.clone()).await;
     let body = command_body(&r.fake, EMMA, TEAM, "status", "flood.1");
@@ -1475,9 +1453,13 @@ async fn a_flood_of_refused_requests_is_counted_not_logged_line_by_line(pool: Pg
             "{i}"
         );
     }
-    let refused = &r.app.metrics.refusals;
-    assert_eq!(refused.total("slack", "missing_signature"), 400);
-    assert_eq!(refused.total("slack", "bad_signature"), 400);
+    use baton::metrics::Refusal;
+    let metrics = &r.app.metrics;
+    assert_eq!(
+        metrics.refused_total("slack", Refusal::MissingSignature),
+        400
+    );
+    assert_eq!(metrics.refused_total("slack", Refusal::BadSignature), 400);
     let text = r.app.metrics.render(None);
     assert!(
         text.contains(
@@ -1485,7 +1467,7 @@ async fn a_flood_of_refused_requests_is_counted_not_logged_line_by_line(pool: Pg
         ),
         "{text}"
     );
-    let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logged = logs.text();
     for reason in ["missing_signature", "bad_signature"] {
         let lines: Vec<&str> = logged
             .lines()

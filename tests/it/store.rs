@@ -262,16 +262,33 @@ async fn cached_figures_follow_every_writer(pool: PgPool) {
     assert_eq!(value(&reader.state(org.id).await.unwrap()), Some(72.0));
 
     // As a person sees it: the department's status lists S1 at 72.
+    // Every row about S1 (the key result's record, and its line among the changes).
+    // A row is the line that starts with `S1` and the more indented lines under it.
     let s1_lines = |out: &str| -> Vec<String> {
-        out.lines()
-            .filter(|l| l.split_whitespace().next() == Some("S1"))
-            .map(str::to_string)
-            .collect()
+        let indent = |l: &str| l.len() - l.trim_start().len();
+        let lines: Vec<&str> = out.lines().collect();
+        let mut rows = Vec::new();
+        for (i, l) in lines.iter().enumerate() {
+            if l.split_whitespace().next() != Some("S1") {
+                continue;
+            }
+            let more = lines[i + 1..]
+                .iter()
+                .take_while(|m| !m.trim().is_empty() && indent(m) > indent(l));
+            let row: Vec<&str> = std::iter::once(l.trim())
+                .chain(more.map(|m| m.trim()))
+                .collect();
+            rows.push(row.join(" "));
+        }
+        rows
     };
     let out = shell(&reader, "northwind", "kofi", "status success\n").await;
-    let shown = s1_lines(&out);
+    let shown: Vec<String> = s1_lines(&out)
+        .into_iter()
+        .filter(|l| l.contains("Value:"))
+        .collect();
     assert!(
-        shown.len() == 1 && shown[0].contains("72"),
+        shown.len() == 1 && shown[0].contains("Value: 72%"),
         "{shown:?}\n{out}"
     );
 
@@ -288,30 +305,9 @@ async fn cached_figures_follow_every_writer(pool: PgPool) {
     assert_eq!(s1_lines(&out), Vec::<String>::new(), "{out}");
 }
 
-/// Collects what a tracing subscriber writes.
-#[derive(Clone, Default)]
-struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[sqlx::test(migrator = "baton::store::MIGRATOR")]
 async fn a_failing_database_answers_plainly_with_an_incident_id_that_the_log_carries(pool: PgPool) {
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::ERROR)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = Logs::capture(tracing::Level::ERROR);
     let app = app_with(pool.clone(), &example_spec()).await;
     let kofi = actor(&app, "northwind", "kofi").await;
     // The check-in table disappears under baton.
@@ -348,7 +344,7 @@ async fn a_failing_database_answers_plainly_with_an_incident_id_that_the_log_car
         .expect("an incident id")
         .to_string();
     assert!(!id.is_empty() && id.len() <= 8, "{id}");
-    let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logged = logs.text();
     let line = logged
         .lines()
         .find(|l| l.contains(&format!("incident={id}")))

@@ -27,6 +27,7 @@ use crate::bot::inbound::{Identity, Inbound, Place, Pressed, What};
 use crate::bot::render::discord as render;
 use crate::bot::render::discord::DEFAULT_POINTER;
 use crate::bot::reply::{Block, Reply};
+use crate::refused::Refusal;
 
 use super::commands::{self, Complete};
 use super::pictures;
@@ -62,21 +63,21 @@ impl Interactions {
     /// Checks a request to the endpoint: the Ed25519 signature over timestamp and body,
     /// and the timestamp within [`MAX_SKEW_SECS`] of `now` (unix seconds). `Err` is the
     /// reason counted on `/metrics`.
-    pub fn check(&self, sig: &str, ts: &str, body: &[u8], now: i64) -> Result<(), &'static str> {
+    pub fn check(&self, sig: &str, ts: &str, body: &[u8], now: i64) -> Result<(), Refusal> {
         let Some(verifier) = &self.verifier else {
-            return Err("no_public_key");
+            return Err(Refusal::NoPublicKey);
         };
         if verifier.verify(sig, ts, body).is_err() {
-            return Err("bad_signature");
+            return Err(Refusal::BadSignature);
         }
         let Ok(ts) = ts.parse::<i64>() else {
-            return Err("bad_timestamp");
+            return Err(Refusal::BadTimestamp);
         };
         if now
             .checked_sub(ts)
             .is_none_or(|d| d.unsigned_abs() > MAX_SKEW_SECS.unsigned_abs())
         {
-            return Err("stale_timestamp");
+            return Err(Refusal::StaleTimestamp);
         }
         Ok(())
     }
@@ -144,8 +145,8 @@ fn json_response(v: Value) -> Response {
     (StatusCode::OK, axum::Json(v)).into_response()
 }
 
-fn unauthorized(app: &App, why: &'static str) -> Response {
-    app.metrics.refusals.refuse("discord", why);
+fn unauthorized(app: &App, why: Refusal) -> Response {
+    app.metrics.refused("discord", why);
     (StatusCode::UNAUTHORIZED, "invalid request signature\n").into_response()
 }
 
@@ -167,7 +168,7 @@ async fn endpoint(State(s): State<DiscordState>, headers: HeaderMap, body: Bytes
         header("x-signature-ed25519"),
         header("x-signature-timestamp"),
     ) else {
-        return unauthorized(&s.app, "missing_signature");
+        return unauthorized(&s.app, Refusal::MissingSignature);
     };
     if let Err(why) = s.cfg.check(sig, ts, &body, s.app.clock.now().timestamp()) {
         return unauthorized(&s.app, why);

@@ -49,7 +49,7 @@ fn verified(s: &SlackHttp, headers: &HeaderMap, body: &[u8]) -> Result<(), Box<R
         now,
     )
     .map_err(|e| {
-        s.bot.app.metrics.refusals.refuse("slack", e.reason());
+        s.bot.app.metrics.refused("slack", e.reason());
         Box::new((StatusCode::UNAUTHORIZED, "invalid signature\n").into_response())
     })
 }

@@ -79,11 +79,12 @@ pub enum VerifyError {
 
 impl VerifyError {
     /// The reason label counted on `/metrics`.
-    pub fn reason(&self) -> &'static str {
+    pub fn reason(&self) -> crate::refused::Refusal {
+        use crate::refused::Refusal;
         match self {
-            VerifyError::Missing => "missing_signature",
-            VerifyError::Stale => "stale_timestamp",
-            VerifyError::Forged => "bad_signature",
+            VerifyError::Missing => Refusal::MissingSignature,
+            VerifyError::Stale => Refusal::StaleTimestamp,
+            VerifyError::Forged => Refusal::BadSignature,
         }
     }
 }
