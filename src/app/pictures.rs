@@ -156,7 +156,7 @@ pub async fn trend(app: &App, v: &View, org_id: i64, code: &Code) -> Result<Opti
             None => crate::domain::progress::active_cycle(&v.spec, v.now),
         }?;
         Some((
-            c.key.to_string(),
+            c.label(),
             day_start(c.starts),
             day_start(c.ends) + chrono::Duration::days(1),
         ))

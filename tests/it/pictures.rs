@@ -719,7 +719,7 @@ async fn shell_png_writes_the_pictures_and_prints_their_paths(pool: PgPool) {
         let line = format!("  picture: {} — ", p.display());
         assert_eq!(out.matches(&line).count(), 1, "{f} printed once:\n{out}");
     }
-    assert!(out.contains("Trend of S1 (Customers who finish onboarding) over cycle 2026-q4: 2 check-ins, latest 66% (at risk) against a target of 85%"), "{out}");
+    assert!(out.contains("Trend of S1 (Customers who finish onboarding) over cycle 2026-Q4: 2 check-ins, latest 66% (at risk) against a target of 85%"), "{out}");
     // Without --png the text stays exactly as it was: the same commands print exactly the
     // same text, only without the picture lines.
     let views = "kr S1\nstatus\nstatus customer\nmap\nokrs\n";

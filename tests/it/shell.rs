@@ -25,7 +25,7 @@ async fn a_scripted_session_checks_in_and_reads_back(pool: PgPool) {
         assert!(out.contains(p), "missing {p} in:\n{out}");
     }
     assert!(
-        out.contains("cycle 2026-q4 (day 47 of 92, 51% elapsed)"),
+        out.contains("cycle 2026-Q4 (day 47 of 92, 51% elapsed)"),
         "{out}"
     );
     // The check-in is confirmed with the figure and the status.
@@ -234,7 +234,7 @@ async fn views_cover_departments_perspectives_codes_gaps_and_the_map(pool: PgPoo
         "status sales\nstatus customer\nstatus C1\nokrs\nokrs me\nokrs success\ngaps\nmap\ndeps\nwhoami\nhelp\n",
     )
     .await;
-    assert!(out.contains("Sales — cycle 2026-q4"), "{out}");
+    assert!(out.contains("Sales — cycle 2026-Q4"), "{out}");
     assert!(out.contains("SA-K1"), "{out}");
     assert!(
         out.contains("LE-K1"),
