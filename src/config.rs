@@ -208,6 +208,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Nudges (prompts and reminders) per person per week.
     pub nudge_cap: u32,
+    /// Hours without activity after which a running review closes itself.
+    pub review_idle_hours: NonZeroU64,
     /// How long in-flight work may take to finish after SIGTERM, in seconds.
     pub shutdown_grace_seconds: u64,
     /// Days delivered outbox messages and seen inbound-delivery ids are kept (housekeeping).
@@ -232,6 +234,7 @@ impl Default for Settings {
             log: "info,sqlx=warn".to_string(),
             log_format: LogFormat::Text,
             nudge_cap: 5,
+            review_idle_hours: NonZeroU64::new(12).expect("12 is not zero"),
             shutdown_grace_seconds: 20,
             retention_days: NonZeroU64::new(30).expect("30 is not zero"),
             data_dir: None,
@@ -258,6 +261,7 @@ impl fmt::Debug for Settings {
             .field("log", &self.log)
             .field("log_format", &self.log_format)
             .field("nudge_cap", &self.nudge_cap)
+            .field("review_idle_hours", &self.review_idle_hours)
             .field("shutdown_grace_seconds", &self.shutdown_grace_seconds)
             .field("retention_days", &self.retention_days)
             .field("data_dir", &self.data_dir)
@@ -459,6 +463,16 @@ const ENV: &[Var] = &[
         }),
         default: |s| format!("`{}`", s.nudge_cap),
         meaning: "reminders per person per week",
+    },
+    Var {
+        name: "BATON_REVIEW_IDLE_HOURS",
+        file_key: Some("review_idle_hours"),
+        apply: Apply::Value(|s, v| {
+            s.review_idle_hours = parse(v, "a whole number of hours, at least 1")?;
+            Ok(())
+        }),
+        default: |s| format!("`{}`", s.review_idle_hours),
+        meaning: "hours without a move or a capture after which a running review closes itself and posts its summary",
     },
     Var {
         name: "BATON_SHUTDOWN_GRACE_SECONDS",

@@ -255,6 +255,21 @@ impl<'a> Deliverer<'a> {
                 _ => {}
             }
         }
+        // An alert's edits wait for the alert's first message, like a summary's.
+        if let Payload::AlertEdit { alert } = &c.payload {
+            let key = crate::app::alerts::alert_key(c.org_id, *alert, "open");
+            match q::state_of(&app.store, &key).await?.as_deref() {
+                Some("sent") => {}
+                Some("pending" | "sending") => {
+                    q::put_back(&app.store, c, self.now() + PARENT_WAIT).await?;
+                    return Ok(());
+                }
+                _ => {
+                    self.finish(c, Outcome::new("dropped")).await?;
+                    return Ok(());
+                }
+            }
+        }
         let reply = match &c.payload {
             Payload::Reply { reply } => Some(reply.clone()),
             Payload::Prompt { prompt_id } => {
@@ -271,6 +286,9 @@ impl<'a> Deliverer<'a> {
                 summary_id,
                 prompt_id,
             } => crate::app::summaries::render_line(app, c.org_id, *summary_id, *prompt_id).await?,
+            Payload::AlertEdit { alert } => {
+                crate::app::alerts::render_current(app, c.org_id, *alert).await?
+            }
         };
         let Some(reply) = reply else {
             // Answered, skipped or snoozed before delivery: nothing to say any more.
@@ -283,7 +301,10 @@ impl<'a> Deliverer<'a> {
             idempotency_key: c.key.clone(),
             reply,
         };
-        let edit = matches!(c.payload, Payload::SummaryEdit { .. });
+        let edit = matches!(
+            c.payload,
+            Payload::SummaryEdit { .. } | Payload::AlertEdit { .. }
+        );
         let _permit = self.permits.acquire().await.expect("never closed");
         // An edit replaces the parent whole, so repeating one is harmless: no lookup.
         if let (Some(since), false) = (c.uncertain_since, edit) {

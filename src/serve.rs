@@ -475,6 +475,9 @@ pub async fn run(config: Option<&Path>, database_url: Option<String>) -> anyhow:
     store.migrate().await?;
     let mut app = App::new(store, Arc::new(SystemClock));
     app.nudge_cap = i64::from(settings.nudge_cap);
+    app.review_idle = chrono::Duration::hours(
+        i64::try_from(settings.review_idle_hours.get()).unwrap_or(i64::MAX / 3_600_000),
+    );
     app.public_url = settings.public_base_url();
     let app = Arc::new(app);
 

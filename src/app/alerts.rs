@@ -1,8 +1,12 @@
-//! Dependency alerts (PRODUCT §6): raised once per (dependency, condition) while the
-//! condition holds, announced in the dependent department's channel (in a thread of their
-//! own) and by DM to the provider's owner; cleared in the same thread; escalated to the
-//! provider's head when nobody acknowledges them. People acknowledge, post updates and
-//! resolve with buttons, or with `ack`, `update` and `resolve` in the shell.
+//! Dependency alerts (PRODUCT §6): one alert per dependency at a time, listing the
+//! conditions that hold for it (behind, stale, blocker, overdue, declared), announced in
+//! the dependent department's channel (in a thread of its own) and by DM to the
+//! provider's owner. A condition joining or clearing edits the alert's first message in
+//! place and is said in its thread; the alert closes when none is left (and the person
+//! whose check-in cleared it is told). Numbers are dense per organisation (see
+//! `store::alerts`). Unacknowledged alerts escalate to the provider's head. People
+//! acknowledge, post updates and resolve with buttons, or with `ack`, `update` and
+//! `resolve` in the shell.
 
 use std::collections::{HashMap, HashSet};
 
@@ -29,6 +33,8 @@ pub const ESCALATE_AFTER_WORKING_DAYS: u32 = 2;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AlertReport {
     pub opened: Vec<i64>,
+    /// Alerts a condition joined or left (they stay open).
+    pub updated: Vec<i64>,
     pub cleared: Vec<i64>,
     pub escalated: Vec<i64>,
 }
@@ -104,7 +110,7 @@ async fn escalation_time(
     .next_start(due_at))
 }
 
-fn dept_name(spec: &OrgSpec, key: &Key) -> String {
+pub(super) fn dept_name(spec: &OrgSpec, key: &Key) -> String {
     spec.departments
         .iter()
         .find(|d| &d.key == key)
@@ -112,16 +118,42 @@ fn dept_name(spec: &OrgSpec, key: &Key) -> String {
         .unwrap_or_else(|| key.to_string())
 }
 
-/// The alert message: the dependency, the provider's figures and trend, the needed-by date,
-/// the coordination rhythm, and the three actions.
+/// The idempotency key of one of alert `number`'s messages (`open`, `owner`, `cleared`…).
+/// Numbers are per organisation and outbox keys are global, so the key names both.
+pub fn alert_key(org_id: i64, number: i64, what: &str) -> String {
+    format!("alert:{org_id}:{number}:{what}")
+}
+
+/// The conditions of an alert in the order of [`Condition`] (behind, stale, blocker,
+/// overdue, declared), each with its detail line.
+fn sorted(conds: impl IntoIterator<Item = (Condition, String)>) -> Vec<(Condition, String)> {
+    let mut v: Vec<(Condition, String)> = conds.into_iter().collect();
+    v.sort_by_key(|(c, _)| *c);
+    v.dedup_by_key(|(c, _)| *c);
+    v
+}
+
+/// The conditions a stored alert lists.
+fn conditions_of(a: &AlertRow) -> Vec<(Condition, String)> {
+    sorted(
+        a.conditions
+            .iter()
+            .zip(&a.details)
+            .filter_map(|(c, d)| Condition::parse(c).map(|c| (c, d.clone()))),
+    )
+}
+
+/// The alert message: the dependency, every open condition, the provider's figures and
+/// trend, the needed-by date, the coordination rhythm, and the three actions. A closed alert
+/// (`closed` is why) keeps its conditions for the record and loses its buttons.
 async fn alert_message(
     app: &App,
     org_id: i64,
     spec: &OrgSpec,
     dep: &DependencySpec,
     id: i64,
-    cond: Condition,
-    detail: &str,
+    conds: &[(Condition, String)],
+    closed: Option<&str>,
 ) -> Result<Reply> {
     let mut r = Reply::new();
     r.ephemeral = false;
@@ -152,13 +184,29 @@ async fn alert_message(
             format!("{c} “{title}”")
         })
         .unwrap_or_else(|| "its work".into());
-    r = r.heading(format!("⚠ Dependency alert #{id}: {}", dep.key));
+    r = r.heading(match closed {
+        None => format!("⚠ Dependency alert #{id}: {}", dep.key),
+        Some(why) => format!("✔ Dependency alert #{id}: {} (closed: {why})", dep.key),
+    });
     r = r.text(format!(
-        "{dependent} relies on {provider}'s {what} ({} importance). It {}.",
+        "{dependent} relies on {provider}'s {what} ({} importance).",
         dep.importance,
-        cond.describe()
     ));
-    r = r.text(detail.to_string());
+    let lines: Vec<String> = conds
+        .iter()
+        .map(|(c, detail)| format!("• It {}: {detail}", c.describe()))
+        .collect();
+    r = r.text(format!(
+        "{}\n{}",
+        if closed.is_some() {
+            "It had these conditions:"
+        } else if conds.len() == 1 {
+            "Open condition:"
+        } else {
+            "Open conditions:"
+        },
+        lines.join("\n")
+    ));
     if let Some(code) = &dep.provider_ref
         && spec.key_results.iter().any(|k| &k.code == code)
     {
@@ -208,6 +256,9 @@ async fn alert_message(
             format!("Suggested coordination rhythm: {} — {}", s.summary, s.why)
         }
     });
+    if closed.is_some() {
+        return Ok(r);
+    }
     r.push(Block::Actions(vec![
         Action {
             id: "alert_ack".into(),
@@ -230,7 +281,104 @@ async fn alert_message(
     )))
 }
 
-async fn say(
+/// Alert `number` as it stands now, for an in-place edit of its thread's first message
+/// (rendered when the edit is sent, so edits sent late or twice show the latest state).
+/// `None` if the alert or its dependency is gone.
+pub async fn render_current(app: &App, org_id: i64, number: i64) -> Result<Option<Reply>> {
+    let Some(a) = app.store.alert(org_id, number).await? else {
+        return Ok(None);
+    };
+    let spec = app.spec(org_id).await?;
+    let Some(dep) = spec
+        .dependencies
+        .iter()
+        .find(|d| d.key.as_str() == a.dependency_key)
+    else {
+        return Ok(None);
+    };
+    let msg = alert_message(
+        app,
+        org_id,
+        &spec,
+        dep,
+        a.id,
+        &conditions_of(&a),
+        a.closed_reason.as_deref(),
+    )
+    .await?;
+    Ok(Some(msg))
+}
+
+/// Queues an in-place edit of alert `number`'s first message.
+async fn edit(
+    tx: &mut Tx,
+    org_id: i64,
+    dep: &DependencySpec,
+    number: i64,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    enqueue(
+        tx,
+        org_id,
+        &alert_key(org_id, number, &format!("edit:{}", now.timestamp_micros())),
+        &thread(dep, number),
+        &Payload::AlertEdit { alert: number },
+        now,
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Announces a new alert: in a thread of the dependent department's channel and by DM to
+/// the provider's owner.
+#[allow(clippy::too_many_arguments)]
+async fn announce(
+    app: &App,
+    tx: &mut Tx,
+    org_id: i64,
+    spec: &OrgSpec,
+    dep: &DependencySpec,
+    number: i64,
+    conds: &[(Condition, String)],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let msg = alert_message(app, org_id, spec, dep, number, conds, None).await?;
+    say(
+        tx,
+        org_id,
+        alert_key(org_id, number, "open"),
+        thread(dep, number),
+        msg.clone(),
+        now,
+    )
+    .await?;
+    if let Some(owner) = provider_owner(spec, dep) {
+        say(
+            tx,
+            org_id,
+            alert_key(org_id, number, "owner"),
+            Target::Person {
+                person: owner.to_string(),
+            },
+            msg,
+            now,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+fn names(conds: &[String]) -> String {
+    let mut v: Vec<Condition> = conds.iter().filter_map(|c| Condition::parse(c)).collect();
+    v.sort();
+    v.iter()
+        .map(|c| c.describe())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+pub(super) async fn say(
     tx: &mut Tx,
     org_id: i64,
     key: String,
@@ -273,8 +421,8 @@ pub(super) async fn say_alone(
     Ok(())
 }
 
-/// Evaluates every dependency of the organisation: opens, clears and escalates alerts.
-/// Safe to run from any number of replicas at once.
+/// Evaluates every dependency of the organisation: opens, updates, clears and escalates
+/// alerts. Safe to run from any number of replicas at once.
 #[tracing::instrument(skip_all, fields(org = org_id))]
 pub async fn evaluate(app: &App, org_id: i64) -> Result<AlertReport> {
     let spec = app.spec(org_id).await?;
@@ -283,14 +431,20 @@ pub async fn evaluate(app: &App, org_id: i64) -> Result<AlertReport> {
     }
     let state = app.state(org_id).await?;
     let blockers = app.store.open_blockers(org_id).await?;
-    evaluate_in(app, org_id, &spec, &spec, &state, blockers).await
+    evaluate_in(app, org_id, &spec, &spec, &state, blockers, None).await
 }
 
 /// Re-evaluates only the dependencies a check-in on `code` can change (PRODUCT §6: on
 /// every check-in), reading just their providers' key results. Time-based conditions and
-/// escalations of the others wait for the next tick's full evaluation.
+/// escalations of the others wait for the next tick's full evaluation. `by` is the name of
+/// the person whose check-in it was: the thread of an alert it clears says so.
 #[tracing::instrument(skip_all, fields(org = org_id, code = %code))]
-pub async fn evaluate_after_checkin(app: &App, org_id: i64, code: &Code) -> Result<AlertReport> {
+pub async fn evaluate_after_checkin(
+    app: &App,
+    org_id: i64,
+    code: &Code,
+    by: Option<&str>,
+) -> Result<AlertReport> {
     let spec = app.spec_recent(org_id).await?;
     let Some(scope) = crate::domain::alerts::provider_scope(&spec, code) else {
         return Ok(AlertReport::default());
@@ -302,11 +456,16 @@ pub async fn evaluate_after_checkin(app: &App, org_id: i64, code: &Code) -> Resu
         .collect();
     let state = app.store.load_key_results_state(org_id, &codes).await?;
     let blockers = app.store.open_blockers_of(org_id, &codes).await?;
-    evaluate_in(app, org_id, &spec, &scope, &state, blockers).await
+    let by = by.map(|name| format!("{name}'s check-in on {code}"));
+    evaluate_in(app, org_id, &spec, &scope, &state, blockers, by.as_deref()).await
 }
 
 /// One evaluation over `scope` (the whole organisation, or the part of it around some
 /// providers): its dependencies are the ones judged; `spec` names people and departments.
+/// Each dependency has at most one open alert, listing the conditions that hold: a new
+/// condition joins it, a condition that went away leaves it (both edit its first message in
+/// place and say so in its thread), and it closes when none is left. `cleared_by` names
+/// what cleared it, for the thread.
 async fn evaluate_in(
     app: &App,
     org_id: i64,
@@ -314,6 +473,7 @@ async fn evaluate_in(
     scope: &OrgSpec,
     state: &crate::domain::OrgState,
     blockers: Vec<(String, String, String)>,
+    cleared_by: Option<&str>,
 ) -> Result<AlertReport> {
     let now = app.clock.now();
     let roll = rollup(scope, state, now);
@@ -347,100 +507,118 @@ async fn evaluate_in(
     let mut report = AlertReport::default();
     let mut tx = app.store.begin().await?;
     let mut active: HashSet<(String, &'static str)> = HashSet::new();
+    for a in &open {
+        if !spec
+            .dependencies
+            .iter()
+            .any(|d| d.key.as_str() == a.dependency_key)
+        {
+            // The dependency was removed from the manifest: the alert has no subject any more.
+            Store::close_alert(&mut tx, org_id, a.id, "cleared", None, now).await?;
+        }
+    }
     for dep in &scope.dependencies {
-        for (cond, detail) in conditions(scope, &roll, &blockers, dep, today) {
+        let holds = conditions(scope, &roll, &blockers, dep, today);
+        for (cond, _) in &holds {
             active.insert((dep.key.to_string(), cond.as_str()));
-            if suppressed.contains(&(dep.key.to_string(), cond.as_str().to_string())) {
+        }
+        let raise: Vec<(&str, &str)> = holds
+            .iter()
+            .filter(|(c, _)| !suppressed.contains(&(dep.key.to_string(), c.as_str().to_string())))
+            .map(|(c, d)| (c.as_str(), d.as_str()))
+            .collect();
+        let existing = open.iter().find(|a| a.dependency_key == dep.key.as_str());
+        let mut news: Vec<String> = Vec::new();
+        if !raise.is_empty() {
+            let r = Store::raise_conditions(&mut tx, org_id, dep.key.as_str(), &raise, None, now)
+                .await?;
+            if r.created {
+                let conds = sorted(
+                    holds
+                        .iter()
+                        .filter(|(c, _)| r.added.iter().any(|a| a == c.as_str()))
+                        .cloned(),
+                );
+                announce(app, &mut tx, org_id, spec, dep, r.number, &conds, now).await?;
+                report.opened.push(r.number);
                 continue;
             }
-            if let Some(id) = Store::open_alert(
-                &mut tx,
-                org_id,
-                dep.key.as_str(),
-                cond.as_str(),
-                &detail,
-                None,
-                now,
-            )
-            .await?
-            {
-                let msg = alert_message(app, org_id, spec, dep, id, cond, &detail).await?;
-                say(
-                    &mut tx,
-                    org_id,
-                    format!("alert:{id}:open"),
-                    thread(dep, id),
-                    msg.clone(),
-                    now,
-                )
-                .await?;
-                if let Some(owner) = provider_owner(spec, dep) {
+            if !r.added.is_empty() {
+                news.push(format!("➕ Now also: it {}.", names(&r.added)));
+            }
+            if !r.changed.is_empty() && r.added.is_empty() && existing.is_some() {
+                news.push(String::new());
+            }
+        }
+        let Some(a) = existing else {
+            continue;
+        };
+        // Conditions that went away (a declared block stays until someone resolves it).
+        let gone: Vec<String> = a
+            .conditions
+            .iter()
+            .filter(|c| *c != Condition::Declared.as_str())
+            .filter(|c| !holds.iter().any(|(h, _)| h.as_str() == c.as_str()))
+            .cloned()
+            .collect();
+        if !gone.is_empty() {
+            let cleared = Store::clear_conditions(&mut tx, org_id, a.id, &gone, now).await?;
+            if !cleared.is_empty() {
+                if Store::close_alert_if_clear(&mut tx, org_id, a.id, now).await? {
+                    let reply = Reply::new().text(format!(
+                        "✔ Cleared{}: {} no longer {} — alert #{} is closed.",
+                        cleared_by.map(|b| format!(" by {b}")).unwrap_or_default(),
+                        dep.provider_ref
+                            .as_ref()
+                            .map(|c| c.to_string())
+                            .unwrap_or_else(|| dep.provider_department.to_string()),
+                        names(&cleared)
+                            .replace("is behind", "behind")
+                            .replace("has gone stale", "stale"),
+                        a.id
+                    ));
                     say(
                         &mut tx,
                         org_id,
-                        format!("alert:{id}:owner"),
-                        Target::Person {
-                            person: owner.to_string(),
-                        },
-                        msg,
+                        alert_key(org_id, a.id, "cleared"),
+                        thread(dep, a.id),
+                        reply,
                         now,
                     )
                     .await?;
+                    edit(&mut tx, org_id, dep, a.id, now).await?;
+                    report.cleared.push(a.id);
+                    continue;
                 }
-                report.opened.push(id);
+                news.push(format!(
+                    "✔ No longer: it {}{}.",
+                    names(&cleared),
+                    cleared_by
+                        .map(|b| format!(" (cleared by {b})"))
+                        .unwrap_or_default()
+                ));
+                report.updated.push(a.id);
             }
         }
-    }
-    for (dep_key, cond) in &suppressed {
-        if !active.contains(&(
-            dep_key.clone(),
-            Condition::parse(cond).map(|c| c.as_str()).unwrap_or(""),
-        )) {
-            Store::unsuppress(&mut tx, org_id, dep_key, cond).await?;
-        }
-    }
-    for a in &open {
-        let Some(dep) = spec
-            .dependencies
-            .iter()
-            .find(|d| d.key.as_str() == a.dependency_key)
-        else {
-            // The dependency was removed from the manifest: the alert has no subject any more.
-            Store::close_alert(&mut tx, org_id, a.id, "cleared", None, now).await?;
-            continue;
-        };
-        let cond = Condition::parse(&a.condition);
-        let still = active.contains(&(
-            a.dependency_key.clone(),
-            cond.map(|c| c.as_str()).unwrap_or(""),
-        ));
-        if cond != Some(Condition::Declared) && !still {
-            if Store::close_alert(&mut tx, org_id, a.id, "cleared", None, now).await? {
-                let reply = Reply::new().text(format!(
-                    "✔ Cleared: {} no longer {} — alert #{} is closed.",
-                    dep.provider_ref
-                        .as_ref()
-                        .map(|c| c.to_string())
-                        .unwrap_or_else(|| dep.provider_department.to_string()),
-                    cond.map(|c| c
-                        .describe()
-                        .trim_start_matches("is ")
-                        .trim_start_matches("has "))
-                        .unwrap_or("holds"),
-                    a.id
-                ));
+        if !news.is_empty() {
+            let text: Vec<String> = news.into_iter().filter(|n| !n.is_empty()).collect();
+            if !text.is_empty() {
+                let mut r = Reply::new();
+                r.ephemeral = false;
                 say(
                     &mut tx,
                     org_id,
-                    format!("alert:{}:cleared", a.id),
+                    alert_key(org_id, a.id, &format!("change:{}", now.timestamp_micros())),
                     thread(dep, a.id),
-                    reply,
+                    r.text(format!("Alert #{}: {}", a.id, text.join(" "))),
                     now,
                 )
                 .await?;
-                report.cleared.push(a.id);
+                if !report.updated.contains(&a.id) {
+                    report.updated.push(a.id);
+                }
             }
-            continue;
+            edit(&mut tx, org_id, dep, a.id, now).await?;
         }
         // Escalation: unacknowledged for two working days → the provider's head.
         let due = add_working_days(
@@ -461,22 +639,13 @@ async fn evaluate_in(
                 );
                 now >= escalation_time(app, org_id, spec, dep, due_at, &holidays).await?
             };
-        if a.acknowledged_at.is_none()
-            && a.escalated_at.is_none()
-            && due_reached
-            && Store::escalate_alert(&mut tx, org_id, a.id, now).await?
-        {
+        if due_reached && Store::escalate_alert(&mut tx, org_id, a.id, now).await? {
             if let Some(head) = provider_head(spec, dep) {
-                let mut msg = alert_message(
-                    app,
-                    org_id,
-                    spec,
-                    dep,
-                    a.id,
-                    cond.unwrap_or(Condition::Behind),
-                    &a.detail,
-                )
-                .await?;
+                let current = Store::alert_in(&mut tx, org_id, a.id)
+                    .await?
+                    .map(|a| conditions_of(&a))
+                    .unwrap_or_else(|| conditions_of(a));
+                let mut msg = alert_message(app, org_id, spec, dep, a.id, &current, None).await?;
                 msg.blocks.insert(0, Block::Text(format!(
                     "Escalated to you as head of {}: nobody has acknowledged this alert for {ESCALATE_AFTER_WORKING_DAYS} working days.",
                     dept_name(spec, &dep.provider_department)
@@ -484,7 +653,7 @@ async fn evaluate_in(
                 say(
                     &mut tx,
                     org_id,
-                    format!("alert:{}:escalated", a.id),
+                    alert_key(org_id, a.id, "escalated"),
                     Target::Person {
                         person: head.to_string(),
                     },
@@ -494,6 +663,14 @@ async fn evaluate_in(
                 .await?;
             }
             report.escalated.push(a.id);
+        }
+    }
+    for (dep_key, cond) in &suppressed {
+        if !active.contains(&(
+            dep_key.clone(),
+            Condition::parse(cond).map(|c| c.as_str()).unwrap_or(""),
+        )) {
+            Store::unsuppress(&mut tx, org_id, dep_key, cond).await?;
         }
     }
     tx.commit().await?;
@@ -511,7 +688,7 @@ pub(super) fn dependency<'a>(spec: &'a OrgSpec, key: &str) -> Result<&'a Depende
 }
 
 /// The provider's people, either side's heads and admins may act on an alert.
-fn may_act(spec: &OrgSpec, actor: &Actor, dep: &DependencySpec) -> bool {
+pub(super) fn may_act(spec: &OrgSpec, actor: &Actor, dep: &DependencySpec) -> bool {
     let me = &actor.person.spec.key;
     actor.is_admin()
         || provider_owner(spec, dep).as_ref() == Some(me)
@@ -560,68 +737,63 @@ pub async fn declare_blocked(app: &App, actor: &Actor, key: &str, reason: &str) 
     }
     let now = app.clock.now();
     let detail = format!("Declared blocked by {}: {reason}", actor.person.spec.name);
+    if reason.trim().is_empty() {
+        return Err(AppError::Usage(
+            "`blocked` needs a reason.\nUsage: blocked <dependency> <reason>".into(),
+        ));
+    }
     let mut tx = app.store.begin().await?;
-    let Some(id) = Store::open_alert(
+    let r = Store::raise_conditions(
         &mut tx,
         actor.org.id,
         dep.key.as_str(),
-        Condition::Declared.as_str(),
-        &detail,
+        &[(Condition::Declared.as_str(), &detail)],
         Some(actor.person.id),
         now,
     )
-    .await?
-    else {
-        let open = app.store.open_alerts(actor.org.id).await?;
-        let existing = open
-            .iter()
-            .find(|a| a.dependency_key == dep.key.as_str() && a.condition == "declared")
-            .map(|a| a.id);
+    .await?;
+    let id = r.number;
+    if r.created {
+        let conds = [(Condition::Declared, detail.clone())];
+        announce(app, &mut tx, actor.org.id, &spec, dep, id, &conds, now).await?;
+    } else if r.added.is_empty() {
+        // Already declared: nothing changes (the reason on record stays).
         return Ok(Reply::new().text(format!(
-            "`{}` is already declared blocked (alert #{}); post to its thread or `update {}`.",
+            "`{}` is already declared blocked (alert #{id}); post to its thread or `update {id}`.",
             dep.key,
-            existing.unwrap_or_default(),
-            existing.unwrap_or_default()
         )));
-    };
-    let msg = alert_message(
-        app,
-        actor.org.id,
-        &spec,
-        dep,
-        id,
-        Condition::Declared,
-        &detail,
-    )
-    .await?;
-    say(
-        &mut tx,
-        actor.org.id,
-        format!("alert:{id}:open"),
-        thread(dep, id),
-        msg.clone(),
-        now,
-    )
-    .await?;
-    if let Some(owner) = provider_owner(&spec, dep) {
+    } else {
+        let mut line = Reply::new();
+        line.ephemeral = false;
         say(
             &mut tx,
             actor.org.id,
-            format!("alert:{id}:owner"),
-            Target::Person {
-                person: owner.to_string(),
-            },
-            msg,
+            alert_key(
+                actor.org.id,
+                id,
+                &format!("change:{}", now.timestamp_micros()),
+            ),
+            thread(dep, id),
+            line.text(format!("Alert #{id}: ➕ Now also: {detail}")),
             now,
         )
         .await?;
+        edit(&mut tx, actor.org.id, dep, id, now).await?;
     }
     tx.commit().await?;
-    Ok(Reply::new().text(format!(
-        "⚠ Alert #{id} raised: `{}` is blocked. {} and the provider's owner are told.",
-        dep.key,
-        dept_name(&spec, &dep.dependent_department)
-    )))
+    Ok(Reply::new().text(if r.created {
+        format!(
+            "⚠ Alert #{id} raised: `{}` is blocked. {} and the provider's owner are told.",
+            dep.key,
+            dept_name(&spec, &dep.dependent_department)
+        )
+    } else {
+        format!(
+            "⚠ Alert #{id} on `{}` now also says it is blocked; {} sees it in the alert's thread.",
+            dep.key,
+            dept_name(&spec, &dep.dependent_department)
+        )
+    }))
 }
 
 /// `ack <alert>`.
@@ -656,7 +828,7 @@ pub async fn acknowledge(app: &App, actor: &Actor, id: &str) -> Result<Reply> {
     say_alone(
         app,
         actor.org.id,
-        format!("alert:{}:ack", a.id),
+        alert_key(actor.org.id, a.id, "ack"),
         thread(dep, a.id),
         note,
         now,
@@ -696,9 +868,13 @@ pub async fn resolve(app: &App, actor: &Actor, id: &str, note: &str) -> Result<R
             a.id
         )));
     }
-    // Do not raise the same alert again while its condition still holds.
-    if a.condition != "declared" {
-        Store::suppress(&mut tx, actor.org.id, &a.dependency_key, &a.condition).await?;
+    // Do not raise the same conditions again while they still hold.
+    for c in a
+        .conditions
+        .iter()
+        .filter(|c| *c != Condition::Declared.as_str())
+    {
+        Store::suppress(&mut tx, actor.org.id, &a.dependency_key, c).await?;
     }
     let text = if note.trim().is_empty() {
         format!("✔ {} resolved alert #{}.", actor.person.spec.name, a.id)
@@ -713,18 +889,17 @@ pub async fn resolve(app: &App, actor: &Actor, id: &str, note: &str) -> Result<R
     say(
         &mut tx,
         actor.org.id,
-        format!("alert:{}:resolved", a.id),
+        alert_key(actor.org.id, a.id, "resolved"),
         thread(dep, a.id),
         Reply::new().text(text),
         now,
     )
     .await?;
+    edit(&mut tx, actor.org.id, dep, a.id, now).await?;
     tx.commit().await?;
     Ok(Reply::new().text(format!("Resolved alert #{}.", a.id)))
 }
 
-/// `update <alert> <check-in line | note>`: records a check-in on the provider's key
-/// result (or the note against its current figure) and posts it in the alert's thread.
 /// `update <alert>` alone, or an alert's **Post update** button: the form that takes the
 /// update (a check-in line or a note), for an alert the person may act on.
 pub async fn update_form(app: &App, actor: &Actor, id: &str) -> Result<Reply> {

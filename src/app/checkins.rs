@@ -243,9 +243,27 @@ pub async fn record_checked(
     // check-in itself is stored either way; an alert failure is logged, not returned.
     if !crate::domain::alerts::affected_dependencies_of(&spec, &line.code, kr.map(|k| &k.objective))
         .is_empty()
-        && let Err(e) = super::alerts::evaluate_after_checkin(app, actor.org.id, &line.code).await
     {
-        tracing::error!(error = %e, "dependency alerts could not be evaluated after a check-in");
+        match super::alerts::evaluate_after_checkin(
+            app,
+            actor.org.id,
+            &line.code,
+            Some(&actor.person.spec.name),
+        )
+        .await
+        {
+            // The person whose check-in cleared an alert hears of it.
+            Ok(report) => {
+                for n in &report.cleared {
+                    reply = reply.note(format!(
+                        "✔ Your check-in cleared dependency alert #{n}: its thread says so."
+                    ));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "dependency alerts could not be evaluated after a check-in")
+            }
+        }
     }
     Ok(Checked { reply, held: false })
 }

@@ -56,6 +56,9 @@ pub struct App {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Nudges (reminders) per person per week.
     pub nudge_cap: i64,
+    /// How long a running review may go without a move or a capture before it closes
+    /// itself (`BATON_REVIEW_IDLE_HOURS`, 12 hours by default).
+    pub review_idle: chrono::Duration,
     /// The base URL people reach baton's HTTP server at (calendar links), without a
     /// trailing `/` (`config::Settings::public_base_url`).
     pub public_url: String,
@@ -91,6 +94,7 @@ impl App {
             clock,
             metrics: Arc::new(crate::metrics::Metrics::new()),
             nudge_cap: 5,
+            review_idle: chrono::Duration::hours(12),
             public_url: crate::config::Settings::default().public_base_url(),
             profiles: Default::default(),
             ran: tokio::sync::broadcast::channel(256).0,
@@ -263,15 +267,13 @@ impl App {
         match Command::parse(line) {
             Ok(cmd) => self.handle(actor, cmd, delivery).await,
             Err(msg) => {
-                // During a review, a line that is not a command is most likely meant for
-                // the meeting: say how to capture it.
+                // During a review the person is in, a line that is not a command is most
+                // likely meant for the meeting: say how to capture it. A check-in attempt
+                // keeps its own explanation (the check-in syntax) either way.
                 let mut r = Reply::error(msg);
                 if !line.trim().is_empty()
-                    && self
-                        .store
-                        .running_reviews(actor.org.id)
-                        .await
-                        .is_ok_and(|v| !v.is_empty())
+                    && !crate::bot::command::looks_like_checkin(line)
+                    && reviews::in_review(self, actor).await.unwrap_or(false)
                 {
                     r = r.note(reviews::THREAD_HINT);
                 }
@@ -329,6 +331,7 @@ impl App {
             Command::Status(scope) => status::status(self, actor, scope.as_deref()).await,
             Command::Okrs(scope) => status::okrs(self, actor, scope).await,
             Command::Kr(code) => status::kr(self, actor, &code).await,
+            Command::Card(code) => status::card(self, actor, &code).await,
             Command::Checkin(line) => checkins::record(self, actor, &line, false, delivery).await,
             Command::Correct(line) => checkins::record(self, actor, &line, true, delivery).await,
             Command::CheckinForm(code) => checkins::form(self, actor, code.as_ref()).await,

@@ -156,7 +156,7 @@ pub async fn trend(app: &App, v: &View, org_id: i64, code: &Code) -> Result<Opti
             None => crate::domain::progress::active_cycle(&v.spec, v.now),
         }?;
         Some((
-            c.key.to_string(),
+            c.label(),
             day_start(c.starts),
             day_start(c.ends) + chrono::Duration::days(1),
         ))
@@ -180,6 +180,7 @@ pub async fn trend(app: &App, v: &View, org_id: i64, code: &Code) -> Result<Opti
             start,
             target,
             pace,
+            held: matches!(k.kind, KrKind::AtLeast | KrKind::AtMost | KrKind::Band),
             band,
             red: None,
             points,
@@ -203,6 +204,7 @@ pub async fn trend(app: &App, v: &View, org_id: i64, code: &Code) -> Result<Opti
             start: m.baseline,
             target: band.is_none().then_some(m.target),
             pace: false,
+            held: false,
             band,
             red: band.is_none().then_some(m.red),
             points,

@@ -33,10 +33,36 @@ fn root(spec: &OrgSpec) -> Option<&Key> {
         .map(|d| &d.key)
 }
 
-/// The department keys a scope covers: the department and everything under it.
+/// The scope of a coordination review of one dependency: `dependency:<key>`.
+const DEPENDENCY_SCOPE: &str = "dependency:";
+
+/// The dependency a scope is about, if it is a dependency's.
+fn scope_dependency<'a>(
+    spec: &'a OrgSpec,
+    scope: &str,
+) -> Option<&'a crate::domain::DependencySpec> {
+    let key = scope.strip_prefix(DEPENDENCY_SCOPE)?;
+    spec.dependencies.iter().find(|d| d.key.as_str() == key)
+}
+
+/// The department keys a scope covers: the department and everything under it; for a
+/// dependency, its two departments.
 fn subtree(spec: &OrgSpec, scope: &str) -> Vec<String> {
     if scope == "company" {
         return spec.departments.iter().map(|d| d.key.to_string()).collect();
+    }
+    if let Some(key) = scope.strip_prefix(DEPENDENCY_SCOPE) {
+        return spec
+            .dependencies
+            .iter()
+            .find(|d| d.key.as_str() == key)
+            .map(|d| {
+                vec![
+                    d.dependent_department.to_string(),
+                    d.provider_department.to_string(),
+                ]
+            })
+            .unwrap_or_default();
     }
     let mut out = vec![scope.to_string()];
     let mut i = 0;
@@ -88,6 +114,10 @@ async fn agenda(
         )
         .date_naive();
     let mut items: Vec<(String, String, Vec<String>)> = Vec::new();
+    let mut carried: Vec<(i64, ItemRow)> = Vec::new();
+    let mut carried_at: Option<usize> = None;
+    let only_dependency = scope_dependency(spec, scope).map(|d| d.key.to_string());
+    let live: Vec<String> = template.iter().filter(|s| *s != "aob").cloned().collect();
     for section in template {
         match section.as_str() {
             "actions" => {
@@ -115,21 +145,18 @@ async fn agenda(
                 if !lines.is_empty() {
                     items.push((section.clone(), "Open and overdue actions".into(), lines));
                 }
-                // Items the previous meeting did not reach carry forward.
+                // Items the previous meeting did not reach carry forward (placed here once
+                // the rest of the agenda is known, see below).
                 if let Some(p) = prev {
-                    for it in app
+                    carried_at = Some(items.len());
+                    carried = app
                         .store
                         .review_items(p.id)
                         .await?
                         .into_iter()
-                        .filter(|i| !i.reached && i.section != "aob")
-                    {
-                        items.push((
-                            it.section.clone(),
-                            format!("Carried forward: {}", it.title),
-                            it.lines.clone(),
-                        ));
-                    }
+                        .filter(|i| !i.reached)
+                        .map(|i| (p.id, i))
+                        .collect();
                 }
             }
             "off_track" => {
@@ -226,15 +253,20 @@ async fn agenda(
                             .dependencies
                             .iter()
                             .find(|d| d.key.as_str() == a.dependency_key)?;
-                        (depts.contains(&d.dependent_department.to_string())
-                            || depts.contains(&d.provider_department.to_string()))
-                        .then(|| {
+                        let in_scope = match &only_dependency {
+                            Some(k) => d.key.as_str() == k,
+                            None => {
+                                depts.contains(&d.dependent_department.to_string())
+                                    || depts.contains(&d.provider_department.to_string())
+                            }
+                        };
+                        in_scope.then(|| {
                             format!(
                                 "#{} {} ({}): {}{}",
                                 a.id,
                                 a.dependency_key,
-                                a.condition,
-                                a.detail,
+                                a.conditions.join(", "),
+                                a.details.join("; "),
                                 if a.acknowledged_at.is_some() {
                                     " · acknowledged"
                                 } else {
@@ -291,6 +323,40 @@ async fn agenda(
             _ => {}
         }
     }
+    // What the previous meeting did not reach. A section this agenda builds from live
+    // data (actions, off track, alerts, gaps, decisions) is already here with today's
+    // figures, so its old copy is not repeated: the fresh item says it was not reached.
+    // Any other business, and sections this agenda does not have, carry forward as they
+    // were (an item carried before is carried once, not as "Carried forward: Carried …").
+    let mut forward: Vec<(String, String, Vec<String>)> = Vec::new();
+    for (prev_id, it) in carried {
+        let title = it.title.trim_start_matches("Carried forward: ").to_string();
+        if it.section != "aob" && live.contains(&it.section) {
+            if let Some(fresh) = items.iter_mut().find(|(_, t, _)| *t == title) {
+                let note = format!("Not reached in review #{prev_id}; these are today's figures.");
+                if !fresh.2.contains(&note) {
+                    fresh.2.insert(0, note);
+                }
+            }
+            continue;
+        }
+        if forward.iter().any(|(_, t, _)| t.ends_with(&title)) {
+            continue;
+        }
+        let mut lines = it.lines.clone();
+        if it.section == "aob" {
+            lines = vec![format!(
+                "Review #{prev_id} ended before any other business: raise it now."
+            )];
+        }
+        forward.push((
+            it.section.clone(),
+            format!("Carried forward: {title}"),
+            lines,
+        ));
+    }
+    let at = carried_at.unwrap_or(0).min(items.len());
+    items.splice(at..at, forward);
     Ok(items)
 }
 
@@ -298,6 +364,14 @@ fn may_run(spec: &OrgSpec, actor: &Actor, scope: &str) -> bool {
     let me = &actor.person.spec.key;
     if actor.is_admin() || actor.person.spec.roles.contains(&Role::Facilitator) {
         return true;
+    }
+    if scope.starts_with(DEPENDENCY_SCOPE) {
+        // Heads of either department (or above them).
+        return subtree(spec, scope).iter().any(|t| {
+            crate::domain::org::ancestors(spec, t)
+                .iter()
+                .any(|d| d.heads.contains(me))
+        });
     }
     let target = if scope == "company" {
         root(spec).map(|k| k.to_string())
@@ -375,8 +449,26 @@ pub async fn start(app: &App, actor: &Actor, tier: &str, dept: Option<&str>) -> 
         Some(d) => {
             let d = d.to_ascii_lowercase();
             let Some(x) = spec.departments.iter().find(|x| x.key.as_str() == d) else {
+                // A coordination review may be about one dependency.
+                if let Some(dep) = spec.dependencies.iter().find(|x| x.key.as_str() == d) {
+                    if tier != "coordination" {
+                        return Err(AppError::Usage(format!(
+                            "`{d}` is a dependency: a review of a dependency is a coordination review.\nUsage: review start coordination <dependency>"
+                        )));
+                    }
+                    let scope = format!("{DEPENDENCY_SCOPE}{}", dep.key);
+                    return start_in(
+                        app,
+                        actor,
+                        &spec,
+                        &tier,
+                        scope,
+                        dep.dependent_department.to_string(),
+                    )
+                    .await;
+                }
                 return Err(AppError::NotFound(format!(
-                    "There is no department `{d}`.\nUsage: review start <tier> [dept]"
+                    "There is no department or dependency `{d}`.\nUsage: review start <tier> [dept] · review start coordination <dependency>"
                 )));
             };
             if x.parent.is_none() {
@@ -392,7 +484,36 @@ pub async fn start(app: &App, actor: &Actor, tier: &str, dept: Option<&str>) -> 
                 .unwrap_or_else(|| "company".into()),
         ),
     };
-    if !may_run(&spec, actor, &scope) {
+    start_in(app, actor, &spec, &tier, scope, channel).await
+}
+
+/// The name of a scope for headings: the company's or department's name, or the
+/// dependency's key.
+fn scope_name(spec: &OrgSpec, scope: &str) -> String {
+    if scope == "company" {
+        return spec.org.name.clone();
+    }
+    if let Some(key) = scope.strip_prefix(DEPENDENCY_SCOPE) {
+        return format!("dependency {key}");
+    }
+    spec.departments
+        .iter()
+        .find(|d| d.key.as_str() == scope)
+        .map(|d| d.name.clone())
+        .unwrap_or(scope.to_string())
+}
+
+/// Starts a review of `scope` posted in `channel`'s thread.
+async fn start_in(
+    app: &App,
+    actor: &Actor,
+    spec: &OrgSpec,
+    tier: &str,
+    scope: String,
+    channel: String,
+) -> Result<Reply> {
+    let tier = tier.to_string();
+    if !may_run(spec, actor, &scope) {
         return Err(AppError::Forbidden(
             "Only facilitators, heads and admins may start, move and end a review.".into(),
         ));
@@ -433,15 +554,7 @@ pub async fn start(app: &App, actor: &Actor, tier: &str, dept: Option<&str>) -> 
         .review(actor.org.id, id)
         .await?
         .expect("just created");
-    let scope_name = if scope == "company" {
-        spec.org.name.clone()
-    } else {
-        spec.departments
-            .iter()
-            .find(|d| d.key.as_str() == scope)
-            .map(|d| d.name.clone())
-            .unwrap_or(scope.clone())
-    };
+    let scope_name = scope_name(spec, &scope);
     let mut header = Reply::new().heading(format!(
         "🗓 {} review #{id} — {scope_name}",
         capitalise(&tier)
@@ -562,7 +675,9 @@ pub async fn step(app: &App, actor: &Actor, review: Option<i64>, forward: bool) 
             "That was the last item; `review end` closes the meeting.".into(),
         ));
     }
-    app.store.move_review(actor.org.id, r.id, pos).await?;
+    app.store
+        .move_review(actor.org.id, r.id, pos, app.clock.now())
+        .await?;
     let it = &items[pos as usize];
     let reply = item_reply(&r, it, items.len());
     post(
@@ -589,7 +704,7 @@ pub async fn end(app: &App, actor: &Actor, review: Option<i64>) -> Result<Reply>
             r.id
         )));
     }
-    let summary = summary(app, actor.org.id, &r).await?;
+    let summary = summary(app, actor.org.id, &r, false).await?;
     post(
         app,
         actor.org.id,
@@ -611,7 +726,9 @@ pub async fn end(app: &App, actor: &Actor, review: Option<i64>) -> Result<Reply>
     Ok(summary)
 }
 
-async fn summary(app: &App, org_id: i64, r: &ReviewRow) -> Result<Reply> {
+/// The summary of a review; `with_status` marks each action's state now (`review show`),
+/// the summary at the end lists them as captured.
+async fn summary(app: &App, org_id: i64, r: &ReviewRow, with_status: bool) -> Result<Reply> {
     let caps = app.store.captures(org_id, Some(r.id), None).await?;
     let items = app.store.review_items(r.id).await?;
     let mut s = Reply::new().heading(format!(
@@ -632,19 +749,31 @@ async fn summary(app: &App, org_id: i64, r: &ReviewRow) -> Result<Reply> {
     if actions.is_empty() {
         s = s.text("None recorded.");
     } else {
-        let mut t = Table::new(&[
+        let mut cols = vec![
             ("#", Align::Right),
             ("Action", Align::Left),
             ("Owner", Align::Left),
             ("Due", Align::Left),
-        ]);
+        ];
+        if with_status {
+            cols.push(("Status", Align::Left));
+        }
+        let mut t = Table::new(&cols);
         for a in actions {
-            t.row(vec![
+            let mut row = vec![
                 Cell::text(a.id.to_string()),
                 Cell::text(&a.text),
                 Cell::text(owner_name(a)),
                 Cell::text(fmt_due(a.due_on)),
-            ]);
+            ];
+            if with_status {
+                row.push(Cell::text(match a.status.as_str() {
+                    "done" => "✔ done",
+                    "dropped" => "dropped",
+                    _ => "open",
+                }));
+            }
+            t.row(row);
         }
         s = s.table(t);
     }
@@ -667,8 +796,41 @@ async fn summary(app: &App, org_id: i64, r: &ReviewRow) -> Result<Reply> {
 
 /// Finds the owner in a capture: a mention (`@kofi`; adapters write a platform's mention
 /// as `@<user id>` and the inbound pipeline turns known ones into `@<key>`) or a person's
-/// key or first name at the start. Returns the person's key and the text without it.
-fn find_owner(spec: &OrgSpec, text: &str) -> (Option<Key>, String) {
+/// key or first name at the start. Returns the person's key and the text without it. A
+/// mention of nobody baton knows is an error that suggests the nearest people: an action
+/// must not be captured for a misspelt owner.
+fn find_owner(spec: &OrgSpec, text: &str) -> Result<(Option<Key>, String)> {
+    let (owner, rest) = find_owner_in(spec, text);
+    if owner.is_none()
+        && let Some(unknown) = text
+            .split_whitespace()
+            .filter_map(|w| {
+                w.trim_matches(|c: char| matches!(c, ',' | ':' | '.'))
+                    .strip_prefix('@')
+            })
+            .find(|m| !m.is_empty())
+    {
+        let keys: Vec<&str> = spec.people.iter().map(|p| p.key.as_str()).collect();
+        let near = crate::domain::review::suggest(unknown, &keys, 3);
+        let hint = if near.is_empty() {
+            "mention an owner by their key, e.g. `@kofi`.".to_string()
+        } else {
+            format!(
+                "did you mean {}?",
+                near.iter()
+                    .map(|k| format!("`@{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            )
+        };
+        return Err(AppError::Invalid(format!(
+            "There is no person `{unknown}`; {hint} Nothing was captured."
+        )));
+    }
+    Ok((owner, rest))
+}
+
+fn find_owner_in(spec: &OrgSpec, text: &str) -> (Option<Key>, String) {
     let words: Vec<&str> = text.split_whitespace().collect();
     for (i, w) in words.iter().enumerate() {
         let bare = w.trim_matches(|c: char| matches!(c, ',' | ':' | '.'));
@@ -734,7 +896,7 @@ pub async fn capture(
         .with_timezone(&facilitator_zone)
         .date_naive();
     let (owner, due, body) = if kind == "action" {
-        let (owner, rest) = find_owner(&spec, text);
+        let (owner, rest) = find_owner(&spec, text)?;
         let (due, rest) = parse_due_fy(&rest, today, spec.org.fiscal_year_start);
         (owner, due, rest)
     } else {
@@ -939,7 +1101,7 @@ pub async fn edit(app: &App, actor: &Actor, id: &str, text: &str) -> Result<Repl
         )
         .date_naive();
     let (owner, due, body) = if c.kind == "action" {
-        let (o, rest) = find_owner(&spec, text);
+        let (o, rest) = find_owner(&spec, text)?;
         let (d, rest) = parse_due_fy(&rest, today, spec.org.fiscal_year_start);
         (
             o.or(c.owner_key.as_deref().and_then(|k| Key::parse(k).ok())),
@@ -1190,6 +1352,8 @@ pub async fn show(app: &App, actor: &Actor, id: &str) -> Result<Reply> {
         r.started_at.format("%Y-%m-%d"),
         if r.status == "running" {
             format!("running, at item {}", r.current_item + 1)
+        } else if r.end_reason.as_deref() == Some("idle") {
+            "closed itself when idle".into()
         } else {
             "ended".into()
         }
@@ -1206,28 +1370,149 @@ pub async fn show(app: &App, actor: &Actor, id: &str) -> Result<Reply> {
             reply = reply.note(l.clone());
         }
     }
-    let s = summary(app, actor.org.id, &r).await?;
+    let s = summary(app, actor.org.id, &r, true).await?;
     reply.blocks.extend(s.blocks.into_iter().skip(1));
     Ok(reply)
 }
 
-/// `review`: where the running meeting is.
+/// The running reviews a person is in: ones they facilitate, and ones whose scope covers
+/// one of their departments (the company's covers everyone's).
+fn reviews_of<'a>(spec: &OrgSpec, actor: &Actor, running: &'a [ReviewRow]) -> Vec<&'a ReviewRow> {
+    // A head's departments include the teams under them.
+    let mut mine: Vec<String> = Vec::new();
+    for (d, head) in &actor.person.departments {
+        if *head {
+            mine.extend(subtree(spec, d));
+        } else {
+            mine.push(d.clone());
+        }
+    }
+    running
+        .iter()
+        .filter(|r| {
+            r.facilitator_id == actor.person.id
+                || r.scope == "company"
+                || subtree(spec, &r.scope).iter().any(|d| mine.contains(d))
+        })
+        .collect()
+}
+
+/// Whether a review the person is in is running (see [`where_now`]).
+pub async fn in_review(app: &App, actor: &Actor) -> Result<bool> {
+    let running = app.store.running_reviews(actor.org.id).await?;
+    if running.is_empty() {
+        return Ok(false);
+    }
+    let spec = app.spec(actor.org.id).await?;
+    Ok(!reviews_of(&spec, actor, &running).is_empty())
+}
+
+/// `review`: the reviews running in the person's departments, and where each is; the
+/// others running in the organisation are named, so nobody is told "none" while one runs.
 pub async fn where_now(app: &App, actor: &Actor) -> Result<Reply> {
-    let r = current(app, actor).await?;
-    let items = app.store.review_items(r.id).await?;
-    let it = items.iter().find(|i| i.position == r.current_item);
-    let mut reply = Reply::new().text(format!(
-        "{} review #{} of {} is at item {}/{}.",
-        capitalise(&r.tier),
-        r.id,
-        r.scope,
-        r.current_item + 1,
-        items.len()
-    ));
-    if let Some(it) = it {
-        reply.blocks.extend(item_reply(&r, it, items.len()).blocks);
+    let running = app.store.running_reviews(actor.org.id).await?;
+    let spec = app.spec(actor.org.id).await?;
+    let mine = reviews_of(&spec, actor, &running);
+    let line = |r: &ReviewRow, total: usize| {
+        format!(
+            "{} review #{} of {} is at item {}/{total}.",
+            capitalise(&r.tier),
+            r.id,
+            scope_name(&spec, &r.scope),
+            r.current_item + 1,
+        )
+    };
+    let mut reply = Reply::new();
+    if mine.is_empty() {
+        reply = reply.text("No review is running in your departments.");
+    }
+    for r in &mine {
+        let items = app.store.review_items(r.id).await?;
+        reply = reply.text(line(r, items.len()));
+        // One review: show the item it is at, as before.
+        if mine.len() == 1
+            && let Some(it) = items.iter().find(|i| i.position == r.current_item)
+        {
+            reply.blocks.extend(item_reply(r, it, items.len()).blocks);
+        }
+    }
+    let others: Vec<&ReviewRow> = running
+        .iter()
+        .filter(|r| !mine.iter().any(|m| m.id == r.id))
+        .collect();
+    if !others.is_empty() {
+        let mut names = Vec::new();
+        for r in &others {
+            names.push(format!(
+                "{} review #{} of {}",
+                r.tier,
+                r.id,
+                scope_name(&spec, &r.scope)
+            ));
+        }
+        reply = reply.note(format!("Also running: {}.", names.join(", ")));
+    }
+    if running.is_empty() {
+        reply = reply.note("Start one with `review start <tier> [dept]`.");
     }
     Ok(reply)
+}
+
+/// "12 hours", "1 hour", "90 minutes".
+fn hours_words(d: Duration) -> String {
+    match (d.num_hours(), d.num_minutes() % 60) {
+        (1, 0) => "1 hour".into(),
+        (h, 0) => format!("{h} hours"),
+        _ => format!("{} minutes", d.num_minutes()),
+    }
+}
+
+/// Closes the organisation's reviews that have had no move or capture for
+/// [`App::review_idle`]: each posts its summary to its thread and channel, saying it closed
+/// itself. Runs on every tick; returns when the next one would become idle.
+pub async fn close_idle(app: &App, org_id: i64) -> Result<Option<DateTime<Utc>>> {
+    let now = app.clock.now();
+    let idle_since = now - app.review_idle;
+    for r in app.store.idle_reviews(org_id, idle_since).await? {
+        if !app
+            .store
+            .end_idle_review(org_id, r.id, idle_since, now)
+            .await?
+        {
+            continue;
+        }
+        let mut s = summary(app, org_id, &r, false).await?;
+        s.blocks.insert(
+            1,
+            Block::Text(format!(
+                "This review closed itself after {} without a move or a capture.",
+                hours_words(app.review_idle)
+            )),
+        );
+        post(
+            app,
+            org_id,
+            format!("review:{}:summary:thread", r.id),
+            thread(&r),
+            s.clone(),
+        )
+        .await?;
+        post(
+            app,
+            org_id,
+            format!("review:{}:summary:channel", r.id),
+            Target::Channel {
+                department: r.channel_dept.clone(),
+            },
+            s,
+        )
+        .await?;
+    }
+    Ok(app
+        .store
+        .oldest_review_activity(org_id)
+        .await?
+        .map(|t| t + app.review_idle))
 }
 
 /// Reminds action owners one working day before the due date and on the day it becomes

@@ -9,10 +9,26 @@ use crate::error::{AppError, Result};
 use super::view::View;
 use super::{Actor, App};
 
+/// `help [command]`, read from the parser's own table ([`COMMANDS`]).
 pub fn help(topic: Option<&str>) -> Reply {
     if let Some(t) = topic {
-        return match COMMANDS.iter().find(|c| c.name.eq_ignore_ascii_case(t)) {
-            Some(c) => Reply::new().text(format!("{} — {}", c.usage, c.summary)),
+        return match crate::bot::command::lookup(t) {
+            Some(c) => {
+                let mut r = Reply::new()
+                    .text(format!("Usage: {}", c.usage))
+                    .text(c.summary);
+                if !c.aliases.is_empty() {
+                    r = r.note(format!(
+                        "Also: {}.",
+                        c.aliases
+                            .iter()
+                            .map(|a| format!("`{a}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+                r
+            }
             None => Reply::error(format!("There is no command `{t}`. `help` lists them all.")),
         };
     }
@@ -1041,6 +1057,43 @@ pub async fn okrs(app: &App, actor: &Actor, scope: OkrScope) -> Result<Reply> {
 }
 
 /// `kr <code>`: one key result or measure with the check-ins that produced its figure.
+/// A bare code (`S1`): a key result's or measure's card (as `kr`) with how to check in on
+/// it; an objective's (as `status <code>`).
+pub async fn card(app: &App, actor: &Actor, code: &Code) -> Result<Reply> {
+    let spec = app.spec(actor.org.id).await?;
+    let checkable = spec
+        .key_results
+        .iter()
+        .find(|k| &k.code == code)
+        .map(|k| (k.kind, k.unit.clone()))
+        .or_else(|| {
+            spec.measures
+                .iter()
+                .find(|m| &m.code == code)
+                .map(|m| (KrKind::Metric, m.unit.clone()))
+        });
+    if let Some((kind, _unit)) = checkable {
+        let example = if matches!(kind, KrKind::Milestone) {
+            format!("`{code} done` or `{code} not done`")
+        } else {
+            format!(
+                "`{code} <value> [on track|at risk|off track][: note]`, e.g. `{code} 42 on track: note`"
+            )
+        };
+        return Ok(kr(app, actor, code)
+            .await?
+            .note(format!("To check in on {code}: {example}.")));
+    }
+    if spec.objectives.iter().any(|o| &o.code == code)
+        || spec.scorecard.iter().any(|o| &o.code == code)
+    {
+        return status(app, actor, Some(code.as_str())).await;
+    }
+    Err(AppError::NotFound(format!(
+        "There is no key result, measure or objective `{code}`. `okrs` lists the codes; a check-in looks like `S1 42 on track: note`."
+    )))
+}
+
 pub async fn kr(app: &App, actor: &Actor, code: &Code) -> Result<Reply> {
     let v = View::load(app, actor).await?;
     let mut r;

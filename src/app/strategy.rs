@@ -301,7 +301,7 @@ pub fn deps_table_of(v: &View, depts: Option<&[&Key]>) -> Table {
                         format!(
                             "#{} {}{}",
                             a.id,
-                            a.condition,
+                            a.conditions.join(" + "),
                             if a.acknowledged_at.is_some() {
                                 " (ack)"
                             } else {

@@ -113,7 +113,7 @@ impl View {
                 let day = ((self.now.date_naive() - c.starts).num_days() + 1).clamp(0, total);
                 format!(
                     "cycle {} (day {day} of {total}, {:.0}% elapsed)",
-                    c.key,
+                    c.label(),
                     cycle_elapsed(c, self.now) * 100.0
                 )
             }

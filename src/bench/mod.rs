@@ -179,6 +179,7 @@ pub fn synthetic_org(args: &BenchArgs, now: DateTime<Utc>) -> OrgSpec {
         key: k("bench-cycle".into()),
         starts: today - Duration::days(45),
         ends: today + Duration::days(45),
+        name: None,
     };
     let depts = args.departments().max(2);
     let mut people = Vec::new();

@@ -25,6 +25,9 @@ pub enum Command {
     Status(Option<String>),
     Okrs(OkrScope),
     Kr(Code),
+    /// A bare code (`S1`): the key result's (or measure's, or objective's) card, with how
+    /// to check in on it.
+    Card(Code),
     /// A one-line check-in: `checkin S1 42 at risk: …` or just `S1 42 at risk: …`.
     Checkin(CheckinLine),
     /// A correction that supersedes the latest check-in on the key result.
@@ -113,117 +116,212 @@ pub enum Command {
     },
 }
 
-/// One entry of the command reference, shared by `help` and the platforms' registrations.
+/// One entry of the command reference. [`COMMANDS`] is the parser's own table: a line's
+/// first word is looked up here (by name or alias) before it is parsed, so every word the
+/// parser takes has its usage and summary, and `help` and the Discord registration read
+/// the same entries.
 pub struct CommandHelp {
     pub name: &'static str,
+    /// Other words for the same command (`okr`, `check-in`, `action:`…).
+    pub aliases: &'static [&'static str],
     pub usage: &'static str,
     pub summary: &'static str,
 }
 
+const fn cmd(name: &'static str, usage: &'static str, summary: &'static str) -> CommandHelp {
+    CommandHelp {
+        name,
+        aliases: &[],
+        usage,
+        summary,
+    }
+}
+
+const fn aka(
+    name: &'static str,
+    aliases: &'static [&'static str],
+    usage: &'static str,
+    summary: &'static str,
+) -> CommandHelp {
+    CommandHelp {
+        name,
+        aliases,
+        usage,
+        summary,
+    }
+}
+
 pub const COMMANDS: &[CommandHelp] = &[
-    CommandHelp {
-        name: "help",
-        usage: "help [command]",
-        summary: "this list, or one command's usage",
-    },
-    CommandHelp {
-        name: "status",
-        usage: "status [dept|perspective|code]",
-        summary: "the scorecard: company, one department, one perspective or one objective",
-    },
-    CommandHelp {
-        name: "okrs",
-        usage: "okrs [dept|me|all]",
-        summary: "objectives and key results of your departments, a department, yours, or all",
-    },
-    CommandHelp {
-        name: "kr",
-        usage: "kr <code>",
-        summary: "one key result or measure with the check-ins that produced its figure",
-    },
-    CommandHelp {
-        name: "checkin",
-        usage: "checkin [<code> <value> [confidence][: note]]",
-        summary: "record a check-in; with no figure, an interactive form",
-    },
-    CommandHelp {
-        name: "correct",
-        usage: "correct <code> <value> [confidence][: note]",
-        summary: "correct the latest check-in (the old one stays in history, superseded)",
-    },
-    CommandHelp {
-        name: "deps",
-        usage: "deps [dept]",
-        summary: "cross-department dependencies and the health of what they rely on",
-    },
-    CommandHelp {
-        name: "map",
-        usage: "map",
-        summary: "the strategy map, perspective by perspective, with cause → effect links",
-    },
-    CommandHelp {
-        name: "gaps",
-        usage: "gaps",
-        summary: "orphan objectives, unmeasured strategy, unowned key results, breaks in the causal chain",
-    },
-    CommandHelp {
-        name: "review",
-        usage: "review start <tier> [dept] | review next|back|end | review show <id>",
-        summary: "run a review meeting: operational, tactical, strategic or coordination",
-    },
-    CommandHelp {
-        name: "action",
-        usage: "action <@owner> <due> <text>",
-        summary: "capture an action item (in a review: `action: @kofi send the update by Friday`)",
-    },
-    CommandHelp {
-        name: "decision",
-        usage: "decision <text>",
-        summary: "record a decision (in a review: `decision: …`); `note: …` records a note",
-    },
-    CommandHelp {
-        name: "actions",
-        usage: "actions [mine|dept|overdue]",
-        summary: "the action register",
-    },
-    CommandHelp {
-        name: "done",
-        usage: "done <action>",
-        summary: "close an action item",
-    },
-    CommandHelp {
-        name: "edit",
-        usage: "edit <id> [new text]",
-        summary: "correct a captured action, decision or note",
-    },
-    CommandHelp {
-        name: "delete",
-        usage: "delete <id>",
-        summary: "remove a captured action, decision or note",
-    },
-    CommandHelp {
-        name: "decisions",
-        usage: "decisions [dept]",
-        summary: "decisions recorded in reviews",
-    },
-    CommandHelp {
-        name: "calendar",
-        usage: "calendar [dept] | calendar link [dept]",
-        summary: "upcoming events of every cadence layer, or the link to subscribe to them in a calendar app",
-    },
-    CommandHelp {
-        name: "whoami",
-        usage: "whoami",
-        summary: "who baton thinks you are, your departments and roles",
-    },
+    aka(
+        "help",
+        &["?"],
+        "help [command]",
+        "this list, or one command's usage",
+    ),
+    cmd(
+        "status",
+        "status [dept|perspective|code]",
+        "the scorecard: company, one department, one perspective or one objective",
+    ),
+    aka(
+        "okrs",
+        &["okr"],
+        "okrs [dept|me|all]",
+        "objectives and key results of your departments, a department, yours, or all",
+    ),
+    cmd(
+        "kr",
+        "kr <code>",
+        "one key result or measure with the check-ins that produced its figure (a bare `S1` shows it too)",
+    ),
+    aka(
+        "checkin",
+        &["check-in"],
+        "checkin [<code> <value> [confidence][: note]]",
+        "record a check-in; with no figure, an interactive form",
+    ),
+    aka(
+        "correct",
+        &["fix"],
+        "correct <code> <value> [confidence][: note]",
+        "correct the latest check-in (the old one stays in history, superseded)",
+    ),
+    cmd("skip", "skip", "skip your open check-in prompt"),
+    cmd(
+        "snooze",
+        "snooze <duration>",
+        "be asked again later, e.g. `snooze 2h`",
+    ),
+    aka(
+        "nochange",
+        &["no-change"],
+        "nochange",
+        "answer your open prompt: the figures did not move",
+    ),
+    cmd(
+        "away",
+        "away <from> <to>",
+        "no prompts between two dates, e.g. `away 2026-12-21 2027-01-01` or `away today tomorrow`",
+    ),
+    cmd("yes", "yes", "record the figure baton asked you to confirm"),
+    cmd("no", "no", "drop the figure baton asked you to confirm"),
+    cmd(
+        "deps",
+        "deps [dept]",
+        "cross-department dependencies and the health of what they rely on",
+    ),
+    cmd(
+        "blocked",
+        "blocked <dependency> <reason>",
+        "declare a dependency blocked: both departments are alerted",
+    ),
+    aka(
+        "ack",
+        &["acknowledge"],
+        "ack <alert>",
+        "acknowledge a dependency alert (it is then not escalated)",
+    ),
+    cmd(
+        "update",
+        "update <alert> <check-in or note>",
+        "post a check-in or a note to a dependency alert's thread",
+    ),
+    cmd(
+        "resolve",
+        "resolve <alert> [note]",
+        "close a dependency alert",
+    ),
+    cmd(
+        "map",
+        "map",
+        "the strategy map, perspective by perspective, with cause → effect links",
+    ),
+    cmd(
+        "gaps",
+        "gaps",
+        "orphan objectives, unmeasured strategy, unowned key results, breaks in the causal chain",
+    ),
+    cmd(
+        "calendar",
+        "calendar [dept] | calendar link [dept]",
+        "upcoming events of every cadence layer, or the link to subscribe to them in a calendar app",
+    ),
+    cmd(
+        "review",
+        "review start <tier> [dept] | review start coordination <dependency> | review next|back|end | review show <id> | review",
+        "run a review meeting: operational, tactical, strategic or coordination; `review` alone lists the ones running",
+    ),
+    aka(
+        "action",
+        &["action:"],
+        "action <@owner> <due> <text>",
+        "capture an action item (in a review: `action: @kofi send the update by Friday`)",
+    ),
+    aka(
+        "decision",
+        &["decision:"],
+        "decision <text>",
+        "record a decision (in a review: `decision: …`)",
+    ),
+    aka(
+        "note",
+        &["note:"],
+        "note <text>",
+        "record a note in the running review (in its thread: `note: …`)",
+    ),
+    cmd(
+        "actions",
+        "actions [mine|dept|overdue]",
+        "the action register",
+    ),
+    cmd("done", "done <action>", "close an action item"),
+    cmd(
+        "edit",
+        "edit <id> [new text]",
+        "correct a captured action, decision or note",
+    ),
+    cmd(
+        "delete",
+        "delete <id>",
+        "remove a captured action, decision or note",
+    ),
+    cmd(
+        "decisions",
+        "decisions [dept]",
+        "decisions recorded in reviews",
+    ),
+    cmd(
+        "whoami",
+        "whoami",
+        "who baton thinks you are, your departments and roles",
+    ),
 ];
 
+/// The table entry for a command word (its name or an alias, any case).
+pub fn lookup(word: &str) -> Option<&'static CommandHelp> {
+    let w = word.to_ascii_lowercase();
+    COMMANDS
+        .iter()
+        .find(|c| c.name == w || c.aliases.contains(&w.as_str()))
+}
+
 pub fn usage_of(name: &str) -> Option<&'static str> {
-    COMMANDS.iter().find(|c| c.name == name).map(|c| c.usage)
+    lookup(name).map(|c| c.usage)
 }
 
 fn usage_err(name: &str, what: &str) -> String {
     format!("{what}\nUsage: {}", usage_of(name).unwrap_or("help"))
+}
+
+/// Whether a line reads as a one-line check-in attempt: a code (codes carry a digit)
+/// followed by more words.
+pub fn looks_like_checkin(line: &str) -> bool {
+    let mut words = line.split_whitespace();
+    let first = words.next().unwrap_or_default();
+    lookup(first).is_none()
+        && Code::parse(first).is_ok()
+        && first.chars().any(|c| c.is_ascii_digit())
+        && words.next().is_some()
 }
 
 impl Command {
@@ -259,10 +357,14 @@ impl Command {
                 )),
             }
         };
-        match word_lc.as_str() {
-            "help" | "?" => Ok(Command::Help(one_arg("help")?)),
+        // The table decides which words are commands; the match below parses each one.
+        let Some(entry) = lookup(&word_lc) else {
+            return not_a_command(word, line, &args);
+        };
+        match entry.name {
+            "help" => Ok(Command::Help(one_arg("help")?)),
             "status" => Ok(Command::Status(one_arg("status")?)),
-            "okrs" | "okr" => Ok(Command::Okrs(match one_arg("okrs")?.as_deref() {
+            "okrs" => Ok(Command::Okrs(match one_arg("okrs")?.as_deref() {
                 None => OkrScope::Mine,
                 Some(a) if a.eq_ignore_ascii_case("me") => OkrScope::Me,
                 Some(a) if a.eq_ignore_ascii_case("all") || a.eq_ignore_ascii_case("company") => {
@@ -276,7 +378,7 @@ impl Command {
                     Code::parse(&c).map_err(|e| usage_err("kr", &format!("{e}.")))?,
                 )),
             },
-            "checkin" | "check-in" => match args.len() {
+            "checkin" => match args.len() {
                 0 => Ok(Command::CheckinForm(None)),
                 1 => Ok(Command::CheckinForm(Some(
                     Code::parse(args[0]).map_err(|e| usage_err("checkin", &format!("{e}.")))?,
@@ -285,7 +387,7 @@ impl Command {
                     .map(Command::Checkin)
                     .map_err(|e| format!("{e}\nNothing was recorded.")),
             },
-            "correct" | "fix" => parse_checkin_line(rest)
+            "correct" => parse_checkin_line(rest)
                 .map(Command::Correct)
                 .map_err(|e| usage_err("correct", &format!("{e}\nNothing was recorded."))),
             "gaps" => one_arg("gaps")?.map_or(Ok(Command::Gaps), |_| {
@@ -295,7 +397,9 @@ impl Command {
                 Err(usage_err("map", "`map` takes no argument."))
             }),
             "deps" => Ok(Command::Deps(one_arg("deps")?)),
-            "whoami" => Ok(Command::Whoami),
+            "whoami" => one_arg("whoami")?.map_or(Ok(Command::Whoami), |_| {
+                Err(usage_err("whoami", "`whoami` takes no argument."))
+            }),
             "calendar" => match args.as_slice() {
                 [w, rest @ ..] if w.eq_ignore_ascii_case("link") => match rest {
                     [] => Ok(Command::CalendarLink(None)),
@@ -310,9 +414,15 @@ impl Command {
             "skip" => one_arg("skip")?.map_or(Ok(Command::Skip), |_| {
                 Err(usage_err("skip", "`skip` takes no argument."))
             }),
-            "nochange" | "no-change" => Ok(Command::NoChange),
+            "nochange" => one_arg("nochange")?.map_or(Ok(Command::NoChange), |_| {
+                Err(usage_err("nochange", "`nochange` takes no argument."))
+            }),
             "yes" if args.is_empty() => Ok(Command::Confirm(None)),
             "no" if args.is_empty() => Ok(Command::Decline(None)),
+            "yes" | "no" => Err(usage_err(
+                entry.name,
+                &format!("`{}` takes no argument.", entry.name),
+            )),
             "snooze" => {
                 if rest.is_empty() {
                     return Err(usage_err("snooze", "`snooze` needs a duration."));
@@ -340,15 +450,10 @@ impl Command {
                     "I did not understand that review command.",
                 )),
             },
-            "action:" | "action" | "decision:" | "decision" | "note:" | "note" => {
-                let kind = word_lc.trim_end_matches(':').to_string();
+            "action" | "decision" | "note" => {
+                let kind = entry.name.to_string();
                 if rest.is_empty() {
-                    let usage = if kind == "note" {
-                        "decision"
-                    } else {
-                        kind.as_str()
-                    };
-                    return Err(usage_err(usage, &format!("`{kind}` needs some text.")));
+                    return Err(usage_err(&kind, &format!("`{kind}` needs some text.")));
                 }
                 Ok(Command::Capture {
                     kind,
@@ -383,7 +488,7 @@ impl Command {
                     "`blocked` needs a dependency and a reason.",
                 )),
             },
-            "ack" | "acknowledge" => match args.as_slice() {
+            "ack" => match args.as_slice() {
                 [id] => Ok(Command::Ack(id.to_string())),
                 _ => Err(usage_err("ack", "`ack` needs one alert number.")),
             },
@@ -416,23 +521,40 @@ impl Command {
                 }),
                 _ => Err(usage_err("away", "`away` needs two dates: from and to.")),
             },
-            _ => {
-                // A line that starts with a code (codes carry a digit) and more words is
-                // a check-in attempt: let the check-in parser explain what is wrong.
-                if Code::parse(word).is_ok()
-                    && word.chars().any(|c| c.is_ascii_digit())
-                    && !args.is_empty()
-                {
-                    return parse_checkin_line(line).map(Command::Checkin).map_err(|e| {
-                        format!("{e}\nSyntax: {CHECKIN_SYNTAX}\nNothing was recorded.")
-                    });
+            // Every entry has its arm (a test parses each one); this is not reached.
+            other => Err(format!(
+                "`{other}` cannot be parsed yet; `help` lists what can."
+            )),
+        }
+    }
+}
+
+/// A line whose first word is no command: a one-line check-in, a bare code (its card), or
+/// a word baton does not know.
+fn not_a_command(word: &str, line: &str, args: &[&str]) -> Result<Command, String> {
+    let code = Code::parse(word)
+        .ok()
+        .filter(|_| word.chars().any(|c| c.is_ascii_digit()));
+    match code {
+        // A code and more words is a check-in attempt: the check-in parser explains what
+        // is wrong, with the syntax (once).
+        Some(_) if !args.is_empty() => {
+            parse_checkin_line(line).map(Command::Checkin).map_err(|e| {
+                if e.contains(CHECKIN_SYNTAX) {
+                    format!("{e}\nNothing was recorded.")
+                } else {
+                    format!("{e}\nSyntax: {CHECKIN_SYNTAX}\nNothing was recorded.")
                 }
-                let known: Vec<&str> = COMMANDS.iter().map(|c| c.name).collect();
-                Err(format!(
-                    "I don't know the command `{word}`. Commands: {}. A check-in looks like `S1 42 on track: note`.",
-                    known.join(", ")
-                ))
-            }
+            })
+        }
+        // A code alone: that key result's card.
+        Some(code) => Ok(Command::Card(code)),
+        None => {
+            let known: Vec<&str> = COMMANDS.iter().map(|c| c.name).collect();
+            Err(format!(
+                "I don't know the command `{word}`. Commands: {}. A check-in looks like `S1 42 on track: note`.",
+                known.join(", ")
+            ))
         }
     }
 }
@@ -490,6 +612,166 @@ mod tests {
             Command::parse("correct S1 40").unwrap(),
             Command::Correct(_)
         ));
+    }
+
+    /// The help word of each command: an exhaustive match, so a new variant does not
+    /// compile until it is given one (and the test below checks it has help).
+    fn help_word(c: &Command) -> Option<&'static str> {
+        Some(match c {
+            Command::Help(_) => "help",
+            Command::Status(_) => "status",
+            Command::Okrs(_) => "okrs",
+            Command::Kr(_) | Command::Card(_) => "kr",
+            Command::Checkin(_) | Command::CheckinForm(_) => "checkin",
+            Command::Correct(_) => "correct",
+            Command::Gaps => "gaps",
+            Command::Map => "map",
+            Command::Deps(_) => "deps",
+            Command::Whoami => "whoami",
+            Command::Calendar(_) | Command::CalendarLink(_) => "calendar",
+            Command::Skip => "skip",
+            Command::Snooze(_) => "snooze",
+            Command::Away { .. } => "away",
+            Command::NoChange => "nochange",
+            Command::Blocked { .. } => "blocked",
+            Command::Ack(_) => "ack",
+            Command::Resolve { .. } => "resolve",
+            Command::AlertUpdate { .. } | Command::AlertUpdateForm(_) => "update",
+            Command::ReviewStart { .. }
+            | Command::ReviewNext
+            | Command::ReviewBack
+            | Command::ReviewEnd
+            | Command::ReviewShow(_)
+            | Command::ReviewWhere => "review",
+            Command::Capture { kind, .. } => match kind.as_str() {
+                "action" => "action",
+                "decision" => "decision",
+                _ => "note",
+            },
+            Command::Edit { .. } | Command::EditForm(_) => "edit",
+            Command::Delete(_) => "delete",
+            Command::Done(_) => "done",
+            Command::Actions(_) => "actions",
+            Command::Decisions(_) => "decisions",
+            Command::Confirm(_) => "yes",
+            Command::Decline(_) => "no",
+            // Never typed: a filled-in form.
+            Command::SubmitForm { .. } => return None,
+        })
+    }
+
+    /// Every command the parser reads has help and a usage line, and every entry of the
+    /// table parses: `help`, the errors' usage lines and the Discord registration read
+    /// the same table as the parser.
+    #[test]
+    fn every_parsed_command_has_help_and_a_usage_line() {
+        let lines = [
+            "help",
+            "help kr",
+            "status",
+            "okrs",
+            "kr S1",
+            "S1",
+            "checkin",
+            "checkin S1",
+            "checkin S1 4",
+            "S1 4 on track",
+            "correct S1 4",
+            "gaps",
+            "map",
+            "deps",
+            "whoami",
+            "calendar",
+            "calendar link",
+            "skip",
+            "snooze 2h",
+            "away today tomorrow",
+            "nochange",
+            "blocked dep why",
+            "ack 1",
+            "resolve 1",
+            "update 1 note",
+            "update 1",
+            "review start tactical",
+            "review next",
+            "review back",
+            "review end",
+            "review show 1",
+            "review",
+            "action: @kofi x",
+            "decision: y",
+            "note: z",
+            "edit 1 x",
+            "edit 1",
+            "delete 1",
+            "done 1",
+            "actions",
+            "decisions",
+            "yes",
+            "no",
+        ];
+        let mut covered = std::collections::BTreeSet::new();
+        for line in lines {
+            let c = Command::parse(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+            let word = help_word(&c).unwrap_or_else(|| panic!("{line}: no help word"));
+            let entry = lookup(word).unwrap_or_else(|| panic!("`{word}` has no help entry"));
+            assert!(entry.usage.starts_with(entry.name), "{}", entry.usage);
+            assert!(!entry.summary.is_empty());
+            covered.insert(entry.name);
+        }
+        for entry in COMMANDS {
+            assert!(
+                covered.contains(entry.name),
+                "`{}` is never parsed above",
+                entry.name
+            );
+            for word in std::iter::once(&entry.name).chain(entry.aliases) {
+                if let Err(e) = Command::parse(word) {
+                    assert!(
+                        e.contains(&format!("Usage: {}", entry.usage)),
+                        "`{word}` alone: {e}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn errors_end_in_their_own_usage_line() {
+        for (line, usage) in [
+            ("skip now", "Usage: skip"),
+            ("snooze", "Usage: snooze <duration>"),
+            ("snooze soon", "Usage: snooze <duration>"),
+            ("away tomorrow", "Usage: away <from> <to>"),
+            (
+                "blocked sales-needs-sso",
+                "Usage: blocked <dependency> <reason>",
+            ),
+            ("ack", "Usage: ack <alert>"),
+            ("resolve", "Usage: resolve <alert> [note]"),
+            ("update", "Usage: update <alert> <check-in or note>"),
+            ("nochange please", "Usage: nochange"),
+            ("note", "Usage: note <text>"),
+            ("yes please", "Usage: yes"),
+        ] {
+            let e = Command::parse(line).unwrap_err();
+            assert!(e.ends_with(usage), "`{line}`: {e}");
+            assert!(!e.contains("Usage: help"), "`{line}`: {e}");
+        }
+    }
+
+    #[test]
+    fn a_check_in_typo_explains_the_syntax_once_and_a_bare_code_is_its_card() {
+        let e = Command::parse("S1 68 maybe").unwrap_err();
+        assert_eq!(e.matches(CHECKIN_SYNTAX).count(), 1, "{e}");
+        assert!(e.ends_with("Nothing was recorded."), "{e}");
+        let e = Command::parse("S1 lots").unwrap_err();
+        assert_eq!(e.matches(CHECKIN_SYNTAX).count(), 1, "{e}");
+        assert_eq!(
+            Command::parse("s1").unwrap(),
+            Command::Card(Code::parse("S1").unwrap())
+        );
+        assert!(Command::parse("hello").unwrap_err().contains("don't know"));
     }
 
     #[test]

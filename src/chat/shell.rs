@@ -93,6 +93,8 @@ fn print_delivered<W: Write>(
         };
         if msg.kind == "summary_edit" {
             place.push_str(" · summary updated in place");
+        } else if msg.kind == "alert_edit" {
+            place.push_str(" · alert updated in place");
         }
         writeln!(out, "── {when} · {place} ──")?;
         out.write_all(text::render_pressable(&msg.reply, buttons, width).as_bytes())?;
@@ -104,6 +106,15 @@ fn print_delivered<W: Write>(
         )?;
     }
     Ok(())
+}
+
+/// Whether `posted` is a part of `reply` as it was printed (the same blocks, in a row).
+fn repeats(reply: &Reply, posted: &Reply) -> bool {
+    !posted.blocks.is_empty()
+        && reply
+            .blocks
+            .windows(posted.blocks.len())
+            .any(|w| w == posted.blocks.as_slice())
 }
 
 /// Reads one line; `None` at end of input. Lines are read as bytes so that invalid UTF-8
@@ -420,10 +431,14 @@ pub async fn run<R: AsyncBufRead + Unpin, W: Write>(
         // On a simulated clock, whatever the command caused (or what became due) is
         // delivered at once.
         if let Some(sim) = sim
-            && let Ok(delivered) = advance(app, sim, sim.clock.now()).await
-            && !delivered.is_empty()
+            && let Ok(mut delivered) = advance(app, sim, sim.clock.now()).await
         {
-            print_delivered(out, actor, spec_tz, &delivered, &mut buttons, width)?;
+            // What the command posted for others to see (a review's item in its thread, a
+            // capture's echo) is what it just answered: print each once.
+            delivered.retain(|(_, _, m)| !repeats(&reply, &m.reply));
+            if !delivered.is_empty() {
+                print_delivered(out, actor, spec_tz, &delivered, &mut buttons, width)?;
+            }
         }
         out.flush()?;
     }

@@ -175,6 +175,17 @@ pub struct CycleSpec {
     pub starts: NaiveDate,
     /// Inclusive last day.
     pub ends: NaiveDate,
+    /// The key as written in the manifest (`2026-Q4`), for people to read; keys are
+    /// compared in lower case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl CycleSpec {
+    /// The cycle's name as the manifest writes it, else its key.
+    pub fn label(&self) -> String {
+        self.name.clone().unwrap_or_else(|| self.key.to_string())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

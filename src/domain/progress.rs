@@ -1196,6 +1196,7 @@ mod tests {
             key: key(k),
             starts,
             ends,
+            name: None,
         }
     }
 

@@ -57,6 +57,42 @@ fn near(a: &str, b: &str) -> bool {
     prev[b.len()] <= 1
 }
 
+/// Edit distance of two words (case-insensitive), for "did you mean" suggestions.
+pub fn distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (
+        a.to_lowercase().chars().collect(),
+        b.to_lowercase().chars().collect(),
+    );
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The candidates closest to `word` (at most two edits, or sharing its first three
+/// letters), nearest first, at most `n`.
+pub fn suggest<'a>(word: &str, candidates: &[&'a str], n: usize) -> Vec<&'a str> {
+    let w = word.to_lowercase();
+    let head: String = w.chars().take(3).collect();
+    let mut scored: Vec<(usize, &'a str)> = candidates
+        .iter()
+        .map(|c| (distance(&w, c), *c))
+        .filter(|(d, c)| {
+            *d <= 2 || (head.chars().count() == 3 && c.to_lowercase().starts_with(&head))
+        })
+        .collect();
+    scored.sort();
+    scored.dedup_by_key(|(_, c)| *c);
+    scored.into_iter().take(n).map(|(_, c)| c).collect()
+}
+
 fn attempt(why: String) -> ThreadLine {
     ThreadLine::Attempt(why)
 }
@@ -128,6 +164,17 @@ pub fn classify_thread_line(line: &str) -> ThreadLine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn suggestions_are_the_nearest_names() {
+        assert_eq!(distance("kofi", "Kofi"), 0);
+        assert_eq!(distance("kofy", "kofi"), 1);
+        assert_eq!(suggest("kofy", &["kofi", "tom", "priya"], 3), vec!["kofi"]);
+        assert_eq!(suggest("nobody", &["kofi", "tom"], 3), Vec::<&str>::new());
+        assert_eq!(suggest("pri", &["priya", "tom"], 3), vec!["priya"]);
+        // Two edits away and no common start: still suggested.
+        assert_eq!(suggest("tmo", &["tom", "priya"], 3), vec!["tom"]);
+    }
 
     /// Any attempt (compared by kind; the reasons are checked below).
     fn attempt_any() -> ThreadLine {

@@ -1434,7 +1434,13 @@ pub(super) fn build(file: &str, raw: RawManifest) -> Result<OrgSpec, Vec<Manifes
         .filter_map(|c| {
             let key = silent_key(&c.value.key)?;
             let (starts, ends) = *cx.cycles.get(&key)?;
-            Some(CycleSpec { key, starts, ends })
+            let name = c.value.key.as_ref().map(|s| s.value.trim().to_string());
+            Some(CycleSpec {
+                key,
+                starts,
+                ends,
+                name,
+            })
         })
         .collect();
 

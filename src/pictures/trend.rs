@@ -32,6 +32,9 @@ pub struct Trend {
     pub target: Option<f64>,
     /// Draw the pace line from `start` to `target` across the cycle.
     pub pace: bool,
+    /// A bound or a band to hold (`at_least`, `at_most`, `band`): its progress reads "held"
+    /// or "not held", never "of the way".
+    pub held: bool,
     /// A range to stay within (band key results and measures).
     pub band: Option<(f64, f64)>,
     /// A measure's red threshold.
@@ -53,6 +56,32 @@ const TOP: f64 = 92.0;
 const BOTTOM: f64 = 108.0;
 
 impl Trend {
+    /// How far along the key result is, in words: "32% of the way" (and the gap to the
+    /// expected pace, "21 pts behind pace", when the chart draws a pace line), or "held" /
+    /// "not held" for a bound or a band.
+    pub fn progress_words(&self) -> Vec<String> {
+        let Some(p) = self.progress else {
+            return Vec::new();
+        };
+        if self.held {
+            return vec![if p >= 1.0 { "held" } else { "not held" }.to_string()];
+        }
+        let mut out = vec![format!("{:.0}% of the way", p * 100.0)];
+        if let (true, Some((_, cs, ce))) = (self.pace, &self.cycle) {
+            let span = (*ce - *cs).num_seconds().max(1) as f64;
+            let elapsed = ((self.now - *cs).num_seconds() as f64 / span).clamp(0.0, 1.0);
+            let gap = ((p - elapsed) * 100.0).round();
+            out.push(if gap <= -1.0 {
+                format!("{:.0} pts behind pace", -gap)
+            } else if gap >= 1.0 {
+                format!("{gap:.0} pts ahead of pace")
+            } else {
+                "on pace".to_string()
+            });
+        }
+        out
+    }
+
     /// A sentence saying what the chart shows.
     pub fn alt(&self) -> String {
         let mut s = format!("Trend of {} ({})", self.code, self.title);
@@ -85,8 +114,8 @@ impl Trend {
                 figure(Some(t), &self.unit)
             ));
         }
-        if let Some(p) = self.progress {
-            s.push_str(&format!(", {:.0}% of the way", p * 100.0));
+        for w in self.progress_words() {
+            s.push_str(&format!(", {w}"));
         }
         if let Some(d) = self.due {
             s.push_str(&format!(", due {d}"));
@@ -230,8 +259,8 @@ pub fn kr_trend_svg(t: &Trend) -> String {
     if let Some(tg) = t.target.filter(|_| t.band.is_none()) {
         sub.push_str(&format!(" · target {}", figure(Some(tg), &t.unit)));
     }
-    if let Some(p) = t.progress {
-        sub.push_str(&format!(" · {:.0}% of the way", p * 100.0));
+    for w in t.progress_words() {
+        sub.push_str(&format!(" · {w}"));
     }
     svg.text(24.0, 48.0, &sub, 14.0, false, palette::MUTED, Anchor::Start);
     // The status, top right: shape and word.

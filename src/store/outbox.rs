@@ -55,6 +55,12 @@ pub enum Payload {
     SummaryEdit {
         summary_id: i64,
     },
+    /// A dependency alert re-rendered (its open conditions of the moment of sending),
+    /// replacing the first message of its thread in place.
+    AlertEdit {
+        /// The alert's number in its organisation.
+        alert: i64,
+    },
 }
 
 impl Payload {
@@ -68,6 +74,7 @@ impl Payload {
             Payload::CheckinSummary { .. } => "checkin_summary",
             Payload::SummaryLine { .. } => "summary_line",
             Payload::SummaryEdit { .. } => "summary_edit",
+            Payload::AlertEdit { .. } => "alert_edit",
         }
     }
 }

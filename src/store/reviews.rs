@@ -16,6 +16,10 @@ pub struct ReviewRow {
     pub current_item: i32,
     pub started_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
+    /// The last move or capture (the start, before any).
+    pub last_activity_at: DateTime<Utc>,
+    /// `ended` or `idle` once it has ended.
+    pub end_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -45,8 +49,7 @@ pub struct CaptureRow {
     pub created_at: DateTime<Utc>,
 }
 
-const REVIEW_COLS: &str =
-    "id, tier, scope, channel_dept, facilitator_id, status, current_item, started_at, ended_at";
+const REVIEW_COLS: &str = "id, tier, scope, channel_dept, facilitator_id, status, current_item, started_at, ended_at, last_activity_at, end_reason";
 const CAPTURE_SELECT: &str =
     "SELECT c.id, c.review_id, c.item_id, c.kind, c.text, c.owner_id, p.key AS owner_key,
         p.name AS owner_name, c.due_on, c.status, c.department, c.created_by, c.created_at
@@ -79,8 +82,8 @@ impl Store {
     ) -> StoreResult<Option<i64>> {
         let mut tx = self.pool.begin().await?;
         let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO reviews (org_id, tier, scope, channel_dept, facilitator_id, status, current_item, started_at)
-             VALUES ($1, $2, $3, $4, $5, 'running', 0, $6)
+            "INSERT INTO reviews (org_id, tier, scope, channel_dept, facilitator_id, status, current_item, started_at, last_activity_at)
+             VALUES ($1, $2, $3, $4, $5, 'running', 0, $6, $6)
              ON CONFLICT (org_id, scope) WHERE status = 'running' DO NOTHING RETURNING id",
         )
         .bind(org_id)
@@ -159,14 +162,24 @@ impl Store {
     }
 
     /// Moves the review to `position` (marking it reached), if it is still running.
-    pub async fn move_review(&self, org_id: i64, id: i64, position: i32) -> StoreResult<bool> {
+    pub async fn move_review(
+        &self,
+        org_id: i64,
+        id: i64,
+        position: i32,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
-        let res = sqlx::query("UPDATE reviews SET current_item = $3 WHERE org_id = $1 AND id = $2 AND status = 'running'")
-            .bind(org_id)
-            .bind(id)
-            .bind(position)
-            .execute(&mut *tx)
-            .await?;
+        let res = sqlx::query(
+            "UPDATE reviews SET current_item = $3, last_activity_at = greatest(last_activity_at, $4)
+             WHERE org_id = $1 AND id = $2 AND status = 'running'",
+        )
+        .bind(org_id)
+        .bind(id)
+        .bind(position)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "UPDATE review_items SET reached = true WHERE review_id = $1 AND position = $2",
         )
@@ -180,7 +193,8 @@ impl Store {
 
     pub async fn end_review(&self, org_id: i64, id: i64, now: DateTime<Utc>) -> StoreResult<bool> {
         let res = sqlx::query(
-            "UPDATE reviews SET status = 'ended', ended_at = $3 WHERE org_id = $1 AND id = $2 AND status = 'running'",
+            "UPDATE reviews SET status = 'ended', ended_at = $3, end_reason = 'ended'
+             WHERE org_id = $1 AND id = $2 AND status = 'running'",
         )
         .bind(org_id)
         .bind(id)
@@ -188,6 +202,54 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(res.rows_affected() == 1)
+    }
+
+    /// Running reviews whose last move or capture was at or before `idle_since`.
+    pub async fn idle_reviews(
+        &self,
+        org_id: i64,
+        idle_since: DateTime<Utc>,
+    ) -> StoreResult<Vec<ReviewRow>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {REVIEW_COLS} FROM reviews
+             WHERE org_id = $1 AND status = 'running' AND last_activity_at <= $2 ORDER BY id"
+        )))
+        .bind(org_id)
+        .bind(idle_since)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Ends a review that is still idle since `idle_since` (a move or capture in between
+    /// keeps it running); false if it was not.
+    pub async fn end_idle_review(
+        &self,
+        org_id: i64,
+        id: i64,
+        idle_since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let res = sqlx::query(
+            "UPDATE reviews SET status = 'ended', ended_at = $4, end_reason = 'idle'
+             WHERE org_id = $1 AND id = $2 AND status = 'running' AND last_activity_at <= $3",
+        )
+        .bind(org_id)
+        .bind(id)
+        .bind(idle_since)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(res.rows_affected() == 1)
+    }
+
+    /// The earliest last activity among the organisation's running reviews.
+    pub async fn oldest_review_activity(&self, org_id: i64) -> StoreResult<Option<DateTime<Utc>>> {
+        Ok(sqlx::query_scalar(
+            "SELECT min(last_activity_at) FROM reviews WHERE org_id = $1 AND status = 'running'",
+        )
+        .bind(org_id)
+        .fetch_one(&self.pool)
+        .await?)
     }
 
     pub async fn add_capture(
@@ -201,7 +263,7 @@ impl Store {
         } else {
             "recorded"
         };
-        Ok(sqlx::query_scalar(
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO captures (org_id, review_id, item_id, kind, text, owner_id, due_on, status, department, created_by, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
         )
@@ -217,7 +279,19 @@ impl Store {
         .bind(c.created_by)
         .bind(now)
         .fetch_one(&self.pool)
-        .await?)
+        .await?;
+        if let Some(review) = c.review_id {
+            sqlx::query(
+                "UPDATE reviews SET last_activity_at = greatest(last_activity_at, $3)
+                 WHERE org_id = $1 AND id = $2 AND status = 'running'",
+            )
+            .bind(org_id)
+            .bind(review)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(id)
     }
 
     pub async fn capture(&self, org_id: i64, id: i64) -> StoreResult<Option<CaptureRow>> {

@@ -1,5 +1,7 @@
-//! Dependency alerts on a controlled clock: every trigger, once per condition across two
-//! replicas, clear and reopen, escalation timing, and who may act on them.
+//! Dependency alerts on a controlled clock: every trigger, one alert per dependency listing
+//! its conditions (updated in place, closed when none is left), dense numbers per
+//! organisation, once across two replicas, clear and reopen, escalation timing, notes, and
+//! who may act on them.
 
 use std::sync::Arc;
 
@@ -73,11 +75,40 @@ async fn setup(pool: PgPool, start: &str) -> (App, Arc<FixedClock>) {
     (app, clock)
 }
 
+/// The open alerts: (number, their open conditions joined with `+`).
 async fn open(pool: &PgPool) -> Vec<(i64, String)> {
-    sqlx::query_as("SELECT id, condition FROM alerts WHERE closed_at IS NULL ORDER BY id")
+    sqlx::query_as(
+        "SELECT a.number, string_agg(c.condition, '+' ORDER BY c.condition)
+         FROM alerts a JOIN alert_conditions c ON c.alert_id = a.id AND c.cleared_at IS NULL
+         WHERE a.closed_at IS NULL GROUP BY a.id ORDER BY a.number",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+/// Every alert number of organisation `org`, in order.
+async fn numbers(pool: &PgPool, org: i64) -> Vec<i64> {
+    sqlx::query_scalar("SELECT number FROM alerts WHERE org_id = $1 ORDER BY number")
+        .bind(org)
         .fetch_all(pool)
         .await
         .unwrap()
+}
+
+/// What was delivered, with each message's kind (`reply`, `alert_edit`…).
+async fn delivered_kinds(app: &App, rec: &RecordingAdapter) -> Vec<(Target, String, String)> {
+    while deliver_batch(app, rec, "w", 50, None).await.unwrap() > 0 {}
+    rec.take()
+        .into_iter()
+        .map(|(t, m)| {
+            (
+                t,
+                m.kind.clone(),
+                baton::bot::render::text::render(&m.reply),
+            )
+        })
+        .collect()
 }
 
 async fn delivered(app: &App, rec: &RecordingAdapter) -> Vec<(Target, String)> {
@@ -137,34 +168,44 @@ async fn behind_is_raised_once_cleared_in_its_thread_and_reopened_as_new(pool: P
     evaluate(&app, 1).await.unwrap();
     assert_eq!(open(&pool).await.len(), 1);
     assert!(delivered(&app, &rec).await.is_empty());
-    // Back on track: the same thread says so, and the alert closes.
-    shell(&app, "deps", "pat", "PK1 40 on track\n").await;
-    assert!(open(&pool).await.is_empty());
-    let msgs = delivered(&app, &rec).await;
-    assert_eq!(msgs.len(), 1, "{msgs:?}");
-    assert_eq!(
-        msgs[0].0,
-        Target::Thread {
-            department: "sales".into(),
-            thread: "alert-1".into()
-        }
-    );
+    // Back on track: the same thread says so, the alert closes, its first message is
+    // edited to say so, and the person whose check-in cleared it is told.
+    let out = shell(&app, "deps", "pat", "PK1 40 on track\n").await;
     assert!(
-        msgs[0].1.contains("Cleared") && msgs[0].1.contains("alert #1 is closed"),
-        "{}",
-        msgs[0].1
+        out.contains("Your check-in cleared dependency alert #1"),
+        "{out}"
     );
+    assert!(open(&pool).await.is_empty());
+    let msgs = delivered_kinds(&app, &rec).await;
+    assert_eq!(msgs.len(), 2, "{msgs:?}");
+    let thread1 = Target::Thread {
+        department: "sales".into(),
+        thread: "alert-1".into(),
+    };
+    assert!(msgs.iter().all(|(t, _, _)| *t == thread1), "{msgs:?}");
+    assert!(
+        msgs[0].2.contains("Cleared by Pat's check-in on PK1")
+            && msgs[0].2.contains("alert #1 is closed"),
+        "{}",
+        msgs[0].2
+    );
+    assert_eq!(msgs[1].1, "alert_edit");
+    assert!(msgs[1].2.contains("(closed: cleared)"), "{}", msgs[1].2);
+    assert!(!msgs[1].2.contains("[Acknowledge]"), "{}", msgs[1].2);
     // It comes back: a new alert, not the old one.
     clock.advance(Duration::hours(1));
     shell(&app, "deps", "pat", "PK1 41 off track\n").await;
     let reopened = open(&pool).await;
     assert_eq!(reopened.len(), 1);
     assert_eq!(reopened[0].1, "behind");
-    assert!(reopened[0].0 > 1, "a new alert: {reopened:?}");
+    assert_eq!(
+        reopened[0].0, 2,
+        "a new alert, the next number: {reopened:?}"
+    );
 }
 
 #[sqlx::test(migrator = "baton::store::MIGRATOR")]
-async fn blocker_stale_overdue_and_declared_each_raise_an_alert(pool: PgPool) {
+async fn blocker_stale_overdue_and_declared_join_the_dependencys_one_alert(pool: PgPool) {
     let (app, clock) = setup(pool.clone(), "2026-11-16T10:00:00Z").await;
     shell(
         &app,
@@ -174,7 +215,7 @@ async fn blocker_stale_overdue_and_declared_each_raise_an_alert(pool: PgPool) {
     )
     .await;
     assert_eq!(open(&pool).await, vec![(1, "blocker".to_string())]);
-    let detail: String = sqlx::query_scalar("SELECT detail FROM alerts WHERE id = 1")
+    let detail: String = sqlx::query_scalar("SELECT detail FROM alert_conditions")
         .fetch_one(&pool)
         .await
         .unwrap();
@@ -182,7 +223,7 @@ async fn blocker_stale_overdue_and_declared_each_raise_an_alert(pool: PgPool) {
         detail.contains("waiting on the IdP vendor") && detail.contains("Pat"),
         "{detail}"
     );
-    // A member of the dependent department declares it blocked.
+    // A member of the dependent department declares it blocked: the same alert.
     let out = shell(
         &app,
         "deps",
@@ -190,31 +231,199 @@ async fn blocker_stale_overdue_and_declared_each_raise_an_alert(pool: PgPool) {
         "blocked sales-needs-sso no SCIM yet\nblocked sales-needs-sso again\nblocked nowhere x\n",
     )
     .await;
-    assert!(out.contains("Alert #2 raised"), "{out}");
-    assert!(out.contains("already declared blocked (alert #2)"), "{out}");
+    assert!(
+        out.contains("Alert #1 on `sales-needs-sso` now also says it is blocked"),
+        "{out}"
+    );
+    assert!(out.contains("already declared blocked (alert #1)"), "{out}");
     assert!(out.contains("There is no dependency `nowhere`"), "{out}");
     let out = shell(&app, "deps", "eve", "blocked sales-needs-sso not mine\n").await;
     assert!(out.contains("Only people of sales or product"), "{out}");
+    assert_eq!(open(&pool).await, vec![(1, "blocker+declared".to_string())]);
     // Two weeks pass with no check-in: stale (the product cadence is weekly).
     clock.set(at("2026-12-01T10:00:00Z"));
     baton::app::schedule::run_due(&app, None).await.unwrap();
-    let conds: Vec<String> = open(&pool).await.into_iter().map(|(_, c)| c).collect();
-    assert!(conds.contains(&"stale".to_string()), "{conds:?}");
-    // The needed-by date passes unfinished: overdue.
+    let conds = open(&pool).await;
+    assert_eq!(conds.len(), 1, "{conds:?}");
+    assert!(conds[0].1.contains("stale"), "{conds:?}");
+    // The needed-by date passes unfinished: overdue, still on alert #1.
     clock.set(at("2026-12-16T10:00:00Z"));
     baton::app::schedule::run_due(&app, None).await.unwrap();
-    let conds: Vec<String> = open(&pool).await.into_iter().map(|(_, c)| c).collect();
-    assert!(conds.contains(&"overdue".to_string()), "{conds:?}");
+    let conds = open(&pool).await;
+    assert_eq!(conds.len(), 1, "{conds:?}");
     assert!(
-        conds.contains(&"declared".to_string()),
-        "declared alerts stay until resolved: {conds:?}"
+        conds[0].1.contains("overdue") && conds[0].1.contains("declared"),
+        "declared conditions stay until resolved: {conds:?}"
     );
-    // The board shows them.
+    assert_eq!(numbers(&pool, 1).await, vec![1], "one alert, one number");
+    // The board shows it.
     let out = shell(&app, "deps", "sam", "deps\n").await;
     assert!(
-        out.contains("#2 declared") && out.contains("overdue"),
+        out.contains("#1 ") && out.contains("declared") && out.contains("overdue"),
         "{out}"
     );
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn one_alert_lists_its_conditions_and_is_updated_in_place(pool: PgPool) {
+    let (app, clock) = setup(pool.clone(), "2026-11-16T10:00:00Z").await;
+    let rec = RecordingAdapter::new();
+    // Behind and blocked at once: one alert, announced once (thread and owner).
+    shell(
+        &app,
+        "deps",
+        "pat",
+        "PK1 5 off track: slipping; blocker: no IdP contract\n",
+    )
+    .await;
+    assert_eq!(open(&pool).await, vec![(1, "behind+blocker".to_string())]);
+    let msgs = delivered_kinds(&app, &rec).await;
+    assert_eq!(msgs.len(), 2, "{msgs:?}");
+    let text = &msgs[0].2;
+    assert!(text.contains("Open conditions:"), "{text}");
+    assert!(
+        text.contains("It is behind: PK1 is off track")
+            && text.contains("It reports a blocker: PK1: no IdP contract"),
+        "{text}"
+    );
+    // The blocker clears, the figure is still off track: the alert stays, its first message
+    // is edited in place and the thread hears what changed.
+    clock.advance(Duration::hours(1));
+    let out = shell(&app, "deps", "pat", "PK1 6 off track\n").await;
+    assert!(!out.contains("cleared dependency alert"), "{out}");
+    assert_eq!(open(&pool).await, vec![(1, "behind".to_string())]);
+    let msgs = delivered_kinds(&app, &rec).await;
+    assert_eq!(msgs.len(), 2, "{msgs:?}");
+    assert_eq!(msgs[0].1, "reply");
+    assert!(
+        msgs[0]
+            .2
+            .contains("No longer: it reports a blocker (cleared by Pat's check-in on PK1)"),
+        "{}",
+        msgs[0].2
+    );
+    assert_eq!(msgs[1].1, "alert_edit");
+    assert!(
+        msgs[1].2.contains("Open condition:") && !msgs[1].2.contains("no IdP contract"),
+        "{}",
+        msgs[1].2
+    );
+    // A condition joins: the same alert again.
+    clock.advance(Duration::hours(1));
+    shell(
+        &app,
+        "deps",
+        "pat",
+        "PK1 6 off track: still slipping; blocker: legal review\n",
+    )
+    .await;
+    assert_eq!(open(&pool).await, vec![(1, "behind+blocker".to_string())]);
+    let msgs = delivered_kinds(&app, &rec).await;
+    assert!(
+        msgs.iter()
+            .any(|(_, k, m)| k == "reply" && m.contains("Now also: it reports a blocker")),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.iter()
+            .any(|(_, k, m)| k == "alert_edit" && m.contains("legal review")),
+        "{msgs:?}"
+    );
+    // Both clear at once: closed.
+    clock.advance(Duration::hours(1));
+    let out = shell(&app, "deps", "pat", "PK1 45 on track\n").await;
+    assert!(
+        out.contains("Your check-in cleared dependency alert #1"),
+        "{out}"
+    );
+    assert!(open(&pool).await.is_empty());
+    assert_eq!(numbers(&pool, 1).await, vec![1]);
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn alert_numbers_are_dense_per_organisation_and_never_skip(pool: PgPool) {
+    let (app, clock) = setup(pool.clone(), "2026-11-16T10:00:00Z").await;
+    shell(&app, "deps", "pat", "PK1 5 off track\n").await;
+    // An hour of ticks while the condition holds takes no numbers.
+    for _ in 0..60 {
+        clock.advance(Duration::minutes(1));
+        evaluate(&app, 1).await.unwrap();
+    }
+    shell(&app, "deps", "pat", "PK1 40 on track\n").await;
+    shell(&app, "deps", "pat", "PK1 3 off track\n").await;
+    for _ in 0..10 {
+        evaluate(&app, 1).await.unwrap();
+    }
+    assert_eq!(numbers(&pool, 1).await, vec![1, 2]);
+    // Another organisation counts from 1.
+    let other = ORG.replace("key: deps, name: Deps Co", "key: other, name: Other Co");
+    let spec = baton::manifest::parse_manifest("other.yaml", &other).expect("valid manifest");
+    baton::app::apply::apply(&app, &spec, false)
+        .await
+        .expect("apply");
+    let out = shell(&app, "other", "pat", "PK1 5 off track\n").await;
+    assert!(out.contains("Recorded PK1"), "{out}");
+    let org2: i64 = sqlx::query_scalar("SELECT id FROM organisations WHERE key = 'other'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(numbers(&pool, org2).await, vec![1]);
+    let out = shell(&app, "other", "pat", "ack 1\n").await;
+    assert!(out.contains("Acknowledged alert #1"), "{out}");
+    // The first organisation's alert #1 is closed and its #2 still unacknowledged.
+    let acked: Vec<(i64, bool)> = sqlx::query_as(
+        "SELECT number, acknowledged_at IS NOT NULL FROM alerts WHERE org_id = 1 ORDER BY number",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(acked, vec![(1, false), (2, false)]);
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn an_update_note_records_no_checkin_and_leaves_a_blocker_alert_open(pool: PgPool) {
+    let (app, _clock) = setup(pool.clone(), "2026-11-16T10:00:00Z").await;
+    let rec = RecordingAdapter::new();
+    shell(
+        &app,
+        "deps",
+        "pat",
+        "PK1 30 on track: fine; blocker: waiting on the IdP vendor\n",
+    )
+    .await;
+    delivered(&app, &rec).await;
+    let out = shell(
+        &app,
+        "deps",
+        "pat",
+        "update 1 vendor call moved to Friday\n",
+    )
+    .await;
+    assert!(
+        out.contains("Noted on alert #1: vendor call moved to Friday"),
+        "{out}"
+    );
+    assert!(out.contains("No check-in was recorded"), "{out}");
+    assert_eq!(count(&pool, "SELECT count(*) FROM checkins").await, 1);
+    assert_eq!(open(&pool).await, vec![(1, "blocker".to_string())]);
+    let notes: Vec<String> = sqlx::query_scalar("SELECT note FROM alert_notes")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(notes, vec!["vendor call moved to Friday".to_string()]);
+    let msgs = delivered(&app, &rec).await;
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    assert!(
+        msgs[0]
+            .1
+            .contains("Note from Pat on alert #1: vendor call moved to Friday"),
+        "{}",
+        msgs[0].1
+    );
+    // Someone outside both departments may not post to it.
+    let out = shell(&app, "deps", "eve", "update 1 hello\n").await;
+    assert!(out.contains("Only Product's people"), "{out}");
+    assert_eq!(count(&pool, "SELECT count(*) FROM alert_notes").await, 1);
 }
 
 #[sqlx::test(migrator = "baton::store::MIGRATOR")]
@@ -394,13 +603,11 @@ async fn only_the_providers_people_and_heads_act_and_resolve_holds(pool: PgPool)
         2,
         "{out}"
     );
-    let notes: Vec<(f64, Option<String>)> =
-        sqlx::query_as("SELECT value, note FROM checkins ORDER BY id")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-    assert_eq!(notes[1], (4.0, Some("vendor call tomorrow".into())));
-    assert_eq!(notes[2].0, 9.0);
+    let values: Vec<f64> = sqlx::query_scalar("SELECT value FROM checkins ORDER BY id")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(values, vec![4.0, 9.0], "a note is not a check-in");
     let msgs = delivered(&app, &rec).await;
     assert!(msgs.iter().any(|(t, m)| *t
         == Target::Thread {
@@ -455,7 +662,7 @@ async fn a_manifest_apply_judges_the_dependencies_at_once(pool: PgPool) {
         .expect("apply");
     assert_eq!(open(&pool).await, vec![]);
     let closed: Vec<(i64, String)> =
-        sqlx::query_as("SELECT id, closed_reason FROM alerts WHERE closed_at IS NOT NULL")
+        sqlx::query_as("SELECT number, closed_reason FROM alerts WHERE closed_at IS NOT NULL")
             .fetch_all(&pool)
             .await
             .unwrap();

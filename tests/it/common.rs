@@ -131,6 +131,31 @@ pub fn unwrapped(s: &str) -> Vec<String> {
     out.into_iter().map(|(_, l)| l).collect()
 }
 
+/// Runs a script through the shell adapter on a simulated clock (what the commands post to
+/// channels and threads is delivered and printed, as `baton shell --clock` does).
+pub async fn shell_sim(
+    app: &App,
+    sim: &baton::chat::shell::Simulation,
+    org: &str,
+    person: &str,
+    script: &str,
+) -> String {
+    let actor = actor(app, org, person).await;
+    let mut out = Vec::new();
+    baton::chat::shell::run(
+        app,
+        &actor,
+        script.as_bytes(),
+        &mut out,
+        false,
+        Some(sim),
+        None,
+    )
+    .await
+    .expect("shell io");
+    String::from_utf8(out).expect("utf-8 output")
+}
+
 /// What a tracing subscriber writes, kept for a test to read.
 #[derive(Clone, Default)]
 pub struct Logs(Arc<std::sync::Mutex<Vec<u8>>>);

@@ -135,7 +135,7 @@ async fn every_button_and_form_reads_the_same_on_every_platform(pool: PgPool) {
         replies.push(m.reply);
     }
     // The forms: a check-in, a capture's edit, an alert's update.
-    let alert: i64 = sqlx::query_scalar("SELECT min(id) FROM alerts WHERE closed_at IS NULL")
+    let alert: i64 = sqlx::query_scalar("SELECT min(number) FROM alerts WHERE closed_at IS NULL")
         .fetch_one(&pool)
         .await
         .unwrap();
@@ -607,7 +607,7 @@ async fn someone_the_platform_knows_but_the_manifest_does_not_changes_nothing(po
         .unwrap();
     drop(adapter);
     let before = snapshot(&pool).await;
-    let alert: i64 = sqlx::query_scalar("SELECT min(id) FROM alerts WHERE closed_at IS NULL")
+    let alert: i64 = sqlx::query_scalar("SELECT min(number) FROM alerts WHERE closed_at IS NULL")
         .fetch_one(&pool)
         .await
         .unwrap();

@@ -188,6 +188,7 @@ pub fn sample_trend() -> Trend {
         start: Some(60.0),
         target: Some(85.0),
         pace: true,
+        held: false,
         band: None,
         red: None,
         points: c
@@ -449,8 +450,36 @@ fn trend_matches_its_golden() {
     assert_golden("kr-trend.png", &png);
     assert_eq!(
         t.alt(),
-        "Trend of S1 (Customers who finish onboarding) over cycle 2026-Q4: 5 check-ins, latest 68% (off track) against a target of 85%, 32% of the way, at risk."
+        "Trend of S1 (Customers who finish onboarding) over cycle 2026-Q4: 5 check-ins, latest 68% (off track) against a target of 85%, 32% of the way, 19 pts behind pace, at risk."
     );
+}
+
+/// A metric states its gap to the pace line; a bound or a band to hold is held or not,
+/// never "of the way"; the subtitle says the same as the alt text.
+#[test]
+fn the_trend_states_the_gap_to_pace_and_holds_are_held_or_not() {
+    let t = sample_trend();
+    // 16 Nov 12:00 is 50.5% of the way through the cycle; 32% is 19 points behind.
+    assert_eq!(
+        t.progress_words(),
+        vec!["32% of the way", "19 pts behind pace"]
+    );
+    let svg = baton::pictures::trend::kr_trend_svg(&t);
+    assert!(svg.contains("19 pts behind pace"), "not in the subtitle");
+    let mut ahead = sample_trend();
+    ahead.progress = Some(0.6);
+    assert_eq!(ahead.progress_words()[1], "9 pts ahead of pace");
+    let mut band = sample_trend();
+    band.pace = false;
+    band.held = true;
+    band.target = None;
+    band.band = Some((60.0, 70.0));
+    band.progress = Some(0.8);
+    assert_eq!(band.progress_words(), vec!["not held"]);
+    assert!(!band.alt().contains("of the way"), "{}", band.alt());
+    assert!(!baton::pictures::trend::kr_trend_svg(&band).contains("of the way"));
+    band.progress = Some(1.0);
+    assert!(band.alt().contains(", held, "), "{}", band.alt());
 }
 
 #[test]
@@ -461,7 +490,7 @@ fn a_due_date_is_a_marker_on_the_trend() {
     assert!(svg.contains(">due 20 Nov<"), "no due label in the SVG");
     assert!(
         t.alt()
-            .ends_with("32% of the way, due 2026-11-20, at risk."),
+            .ends_with("32% of the way, 19 pts behind pace, due 2026-11-20, at risk."),
         "{}",
         t.alt()
     );
@@ -690,7 +719,7 @@ async fn shell_png_writes_the_pictures_and_prints_their_paths(pool: PgPool) {
         let line = format!("  picture: {} — ", p.display());
         assert_eq!(out.matches(&line).count(), 1, "{f} printed once:\n{out}");
     }
-    assert!(out.contains("Trend of S1 (Customers who finish onboarding) over cycle 2026-q4: 2 check-ins, latest 66% (at risk) against a target of 85%"), "{out}");
+    assert!(out.contains("Trend of S1 (Customers who finish onboarding) over cycle 2026-Q4: 2 check-ins, latest 66% (at risk) against a target of 85%"), "{out}");
     // Without --png the text stays exactly as it was: the same commands print exactly the
     // same text, only without the picture lines.
     let views = "kr S1\nstatus\nstatus customer\nmap\nokrs\n";

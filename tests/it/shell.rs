@@ -25,7 +25,7 @@ async fn a_scripted_session_checks_in_and_reads_back(pool: PgPool) {
         assert!(out.contains(p), "missing {p} in:\n{out}");
     }
     assert!(
-        out.contains("cycle 2026-q4 (day 47 of 92, 51% elapsed)"),
+        out.contains("cycle 2026-Q4 (day 47 of 92, 51% elapsed)"),
         "{out}"
     );
     // The check-in is confirmed with the figure and the status.
@@ -234,7 +234,7 @@ async fn views_cover_departments_perspectives_codes_gaps_and_the_map(pool: PgPoo
         "status sales\nstatus customer\nstatus C1\nokrs\nokrs me\nokrs success\ngaps\nmap\ndeps\nwhoami\nhelp\n",
     )
     .await;
-    assert!(out.contains("Sales — cycle 2026-q4"), "{out}");
+    assert!(out.contains("Sales — cycle 2026-Q4"), "{out}");
     assert!(out.contains("SA-K1"), "{out}");
     assert!(
         out.contains("LE-K1"),
@@ -285,4 +285,51 @@ async fn views_cover_departments_perspectives_codes_gaps_and_the_map(pool: PgPoo
     assert!(out.contains("You are Priya Raman"), "{out}");
     assert!(out.contains("baton commands"), "{out}");
     assert!(!out.contains("Error: "), "no command should fail:\n{out}");
+}
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn help_covers_every_command_and_a_bare_code_shows_its_card(pool: PgPool) {
+    let app = app_with(pool, &example_spec()).await;
+    let out = flat(&shell(&app, "northwind", "kofi", "help\n").await);
+    for usage in [
+        "calendar [dept]",
+        "skip",
+        "snooze <duration>",
+        "nochange",
+        "away <from> <to>",
+        "blocked <dependency> <reason>",
+        "ack <alert>",
+        "update <alert> <check-in or note>",
+        "resolve <alert> [note]",
+    ] {
+        assert!(out.contains(usage), "`help` lacks {usage}: {out}");
+    }
+    let out = shell(
+        &app,
+        "northwind",
+        "kofi",
+        "help snooze\nhelp okr\nskip now\naway tomorrow\n",
+    )
+    .await;
+    assert!(out.contains("Usage: snooze <duration>"), "{out}");
+    assert!(
+        out.contains("Usage: okrs [dept|me|all]"),
+        "an alias finds its command: {out}"
+    );
+    assert!(!out.contains("Usage: help"), "{out}");
+    assert!(
+        out.contains("Usage: skip") && out.contains("Usage: away <from> <to>"),
+        "{out}"
+    );
+    // A bare code: the key result's card and how to check in on it; nothing is recorded.
+    let out = flat(&shell(&app, "northwind", "kofi", "S1\nZZ9\n").await);
+    assert!(
+        out.contains("S1 — Customers who finish onboarding"),
+        "{out}"
+    );
+    assert!(out.contains("To check in on S1: `S1 <value>"), "{out}");
+    assert!(
+        out.contains("There is no key result, measure or objective `ZZ9`"),
+        "{out}"
+    );
 }

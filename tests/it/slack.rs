@@ -1219,7 +1219,7 @@ async fn alert_buttons_acknowledge_refuse_strangers_and_post_updates(pool: PgPoo
         )
         .await;
     assert!(!out.is_error(), "{out:?}");
-    let alert: i64 = sqlx::query_scalar("SELECT id FROM alerts WHERE closed_at IS NULL")
+    let alert: i64 = sqlx::query_scalar("SELECT number FROM alerts WHERE closed_at IS NULL")
         .fetch_one(&pool)
         .await
         .unwrap();
@@ -1244,7 +1244,7 @@ async fn alert_buttons_acknowledge_refuse_strangers_and_post_updates(pool: PgPoo
     )
     .await;
     let acked: Option<chrono::DateTime<chrono::Utc>> =
-        sqlx::query_scalar("SELECT acknowledged_at FROM alerts WHERE id = $1")
+        sqlx::query_scalar("SELECT acknowledged_at FROM alerts WHERE number = $1")
             .bind(alert)
             .fetch_one(&pool)
             .await
