@@ -3,8 +3,8 @@
 //!
 //! - **retention** (daily): deletes finished outbox messages, seen inbound-delivery ids
 //!   and old job-run records past `retention_days`;
-//! - **idle-review-sweep** (every 5 minutes): the review sweep slot (see
-//!   [`crate::app::housekeeping::idle_review_sweep`]);
+//! - **idle-review-sweep** (every 5 minutes): reviews idle for the configured time close
+//!   themselves and post their summaries ([`crate::app::housekeeping::idle_review_sweep`]);
 //! - **self-check** (daily): a light `baton doctor` written to the log.
 //!
 //! Why only these: tokio-cron-scheduler freezes a zone's UTC offset when a job is created
@@ -184,7 +184,7 @@ impl Housekeeper {
             }
             Task::IdleReviewSweep => {
                 let n = crate::app::housekeeping::idle_review_sweep(app, now).await?;
-                format!("{n} review message(s) queued")
+                format!("{n} idle review(s) closed")
             }
             Task::SelfCheck => {
                 let report = crate::doctor::self_check(app, &self.settings, now).await;

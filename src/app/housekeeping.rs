@@ -30,17 +30,15 @@ pub async fn retention(app: &App, now: DateTime<Utc>, keep: Duration) -> Result<
     })
 }
 
-/// The idle-review sweep, run for every organisation.
-///
-/// Until review auto-close (`reviews::close_idle`, the facilitator work) lands, the slot
-/// runs the review tick that exists: [`super::reviews::remind`] (action owners reminded
-/// before and on their due dates; idempotent, so running it beside the ticker is harmless).
-/// That function reads the app's clock, the one `now` came from.
+/// The idle-review sweep, run for every organisation: reviews with no move or capture for
+/// the configured idle time close themselves and post their summaries
+/// ([`super::reviews::close_idle`]; the ticker does the same on every tick, and a review
+/// closes once whichever gets there first). Returns how many closed.
 pub async fn idle_review_sweep(app: &App, now: DateTime<Utc>) -> Result<u64> {
-    let mut touched = 0;
+    let mut closed = 0;
     for org in app.store.orgs().await? {
-        touched += super::reviews::remind(app, org.id).await?;
+        closed += super::reviews::close_idle(app, org.id, now).await?.closed;
     }
-    tracing::debug!(%now, touched, "idle-review sweep");
-    Ok(touched)
+    tracing::debug!(%now, closed, "idle-review sweep");
+    Ok(closed)
 }

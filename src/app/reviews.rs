@@ -1469,10 +1469,12 @@ fn hours_words(d: Duration) -> String {
 
 /// Closes the organisation's reviews that have had no move or capture for
 /// [`App::review_idle`]: each posts its summary to its thread and channel, saying it closed
-/// itself. Runs on every tick; returns when the next one would become idle.
-pub async fn close_idle(app: &App, org_id: i64) -> Result<Option<DateTime<Utc>>> {
-    let now = app.clock.now();
+/// itself. Runs on every tick and in the housekeeping sweep (closing is claimed in the
+/// database, so a review closes once); says how many closed and when the next one would
+/// become idle.
+pub async fn close_idle(app: &App, org_id: i64, now: DateTime<Utc>) -> Result<IdleClosed> {
     let idle_since = now - app.review_idle;
+    let mut closed = 0;
     for r in app.store.idle_reviews(org_id, idle_since).await? {
         if !app
             .store
@@ -1481,6 +1483,7 @@ pub async fn close_idle(app: &App, org_id: i64) -> Result<Option<DateTime<Utc>>>
         {
             continue;
         }
+        closed += 1;
         let mut s = summary(app, org_id, &r, false).await?;
         s.blocks.insert(
             1,
@@ -1508,11 +1511,21 @@ pub async fn close_idle(app: &App, org_id: i64) -> Result<Option<DateTime<Utc>>>
         )
         .await?;
     }
-    Ok(app
+    let next = app
         .store
         .oldest_review_activity(org_id)
         .await?
-        .map(|t| t + app.review_idle))
+        .map(|t| t + app.review_idle);
+    Ok(IdleClosed { closed, next })
+}
+
+/// What [`close_idle`] did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IdleClosed {
+    /// Reviews closed now.
+    pub closed: u64,
+    /// When the next running review becomes idle, if nothing moves it.
+    pub next: Option<DateTime<Utc>>,
 }
 
 /// Reminds action owners one working day before the due date and on the day it becomes

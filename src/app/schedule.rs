@@ -190,8 +190,8 @@ pub async fn run_due(app: &App, metrics: Option<&Metrics>) -> Result<TickReport>
         // Action items due tomorrow or overdue today.
         super::reviews::remind(app, org.id).await?;
         // Reviews left running with nobody moving them close themselves.
-        let idle_at = super::reviews::close_idle(app, org.id).await?;
-        report.wake_at(idle_at);
+        let idle = super::reviews::close_idle(app, org.id, app.clock.now()).await?;
+        report.wake_at(idle.next);
     }
     Metrics::add(&metrics.prompts_sent, report.prompts_sent);
     Metrics::add(&metrics.prompts_missed, report.prompts_missed);

@@ -277,3 +277,39 @@ async fn the_idle_review_sweep_slot_runs(pool: PgPool) {
     let ran = keeper.run_claimed(job, now()).await.unwrap();
     assert!(ran.claimed && ran.outcome.starts_with("ok: "), "{ran:?}");
 }
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn the_idle_review_sweep_closes_a_review_left_running(pool: PgPool) {
+    let app = Arc::new(app_with(pool.clone(), &example_spec()).await);
+    shell(&app, "northwind", "priya", "review start tactical sales\n").await;
+    let keeper = Housekeeper::new(app.clone(), settings(None), "replica-a");
+    let job = JOBS.iter().find(|j| j.name == "idle-review-sweep").unwrap();
+    let running = "SELECT count(*) FROM reviews WHERE status = 'running'";
+    // Eleven hours on: not idle yet.
+    let ran = keeper
+        .run_claimed(job, now() + Duration::hours(11))
+        .await
+        .unwrap();
+    assert_eq!(ran.outcome, "ok: 0 idle review(s) closed", "{ran:?}");
+    assert_eq!(count(&pool, running).await, 1);
+    // Twelve hours and five minutes without a move: the sweep closes it, once.
+    let at = now() + Duration::hours(12) + Duration::minutes(5);
+    let ran = keeper.run_claimed(job, at).await.unwrap();
+    assert_eq!(ran.outcome, "ok: 1 idle review(s) closed", "{ran:?}");
+    assert_eq!(count(&pool, running).await, 0);
+    let ended: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT status, end_reason FROM reviews")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(ended, vec![("ended".to_string(), Some("idle".to_string()))]);
+    let summaries = count(
+        &pool,
+        "SELECT count(*) FROM outbox WHERE idempotency_key LIKE '%review:%:summary:%'",
+    )
+    .await;
+    assert_eq!(
+        summaries, 2,
+        "the summary goes to the thread and the channel"
+    );
+}
