@@ -666,7 +666,10 @@ impl Store {
         .await?)
     }
 
-    /// The latest figure of every key result and measure as of `at`.
+    /// The latest figure of every key result and measure as of `at`: one index lookup per
+    /// key result and measure (`checkins_kr`, `checkins_measure`), not a sort of every
+    /// check-in before `at` (1.65 s at 1,000,000 check-ins; `status <dept>` asks this for
+    /// what changed since the last digest).
     pub async fn load_state_at(
         &self,
         org_id: i64,
@@ -681,12 +684,21 @@ impl Store {
             i64,
         );
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT DISTINCT ON (c.key_result_id, c.measure_id) k.code, m.code, c.value, c.confidence, c.recorded_at, c.id
-             FROM checkins c
-             LEFT JOIN key_results k ON k.id = c.key_result_id
-             LEFT JOIN measures m ON m.id = c.measure_id
-             WHERE c.org_id = $1 AND c.recorded_at <= $2
-             ORDER BY c.key_result_id, c.measure_id, c.recorded_at DESC, c.id DESC",
+            "SELECT k.code, NULL::text, c.value, c.confidence, c.recorded_at, c.id
+             FROM key_results k
+             CROSS JOIN LATERAL (
+                 SELECT value, confidence, recorded_at, id FROM checkins c
+                 WHERE c.org_id = $1 AND c.key_result_id = k.id AND c.recorded_at <= $2
+                 ORDER BY c.recorded_at DESC, c.id DESC LIMIT 1) c
+             WHERE k.org_id = $1
+             UNION ALL
+             SELECT NULL::text, m.code, c.value, c.confidence, c.recorded_at, c.id
+             FROM measures m
+             CROSS JOIN LATERAL (
+                 SELECT value, confidence, recorded_at, id FROM checkins c
+                 WHERE c.org_id = $1 AND c.measure_id = m.id AND c.recorded_at <= $2
+                 ORDER BY c.recorded_at DESC, c.id DESC LIMIT 1) c
+             WHERE m.org_id = $1",
         )
         .bind(org_id)
         .bind(at)
