@@ -608,22 +608,7 @@ pub async fn submit(
 mod tests {
     use super::*;
 
-    fn kr(kind: KrKind, start: Option<f64>, target: Option<f64>) -> KeyResultSpec {
-        KeyResultSpec {
-            code: Code::parse("S1").unwrap(),
-            objective: Code::parse("O1").unwrap(),
-            title: "t".into(),
-            kind,
-            unit: "%".into(),
-            start,
-            target,
-            band: None,
-            weight: 1.0,
-            owner: None,
-            due: None,
-            cadence: None,
-        }
-    }
+    use crate::domain::plausible::tests::kr;
 
     #[test]
     fn implausible_figures_are_refused() {

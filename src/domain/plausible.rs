@@ -158,12 +158,14 @@ pub fn suspicious(kr: &KeyResultSpec, v: f64) -> Option<Suspicion> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::domain::Code;
     use proptest::prelude::*;
 
-    fn kr(kind: KrKind, start: Option<f64>, target: Option<f64>) -> KeyResultSpec {
+    /// A key result `S1` in `%` of `kind`, from `start` to `target` (tests here and in
+    /// `app::checkins` share it).
+    pub(crate) fn kr(kind: KrKind, start: Option<f64>, target: Option<f64>) -> KeyResultSpec {
         KeyResultSpec {
             code: Code::parse("S1").unwrap(),
             objective: Code::parse("O1").unwrap(),

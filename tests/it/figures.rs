@@ -137,28 +137,6 @@ async fn simulated(
     (app, sim)
 }
 
-async fn run_sim(
-    app: &baton::app::App,
-    sim: &baton::chat::shell::Simulation,
-    person: &str,
-    script: &str,
-) -> String {
-    let actor = actor(app, "northwind", person).await;
-    let mut out = Vec::new();
-    baton::chat::shell::run(
-        app,
-        &actor,
-        script.as_bytes(),
-        &mut out,
-        false,
-        Some(sim),
-        None,
-    )
-    .await
-    .expect("shell io");
-    String::from_utf8(out).expect("utf-8")
-}
-
 fn utc(s: &str) -> chrono::DateTime<chrono::Utc> {
     s.parse().expect("an RFC 3339 instant")
 }
@@ -168,9 +146,10 @@ async fn a_milestone_past_due_is_off_track_and_its_date_shows_everywhere(pool: P
     // PR-K2 (jonas) is due Fri 20 Nov; Product's check-in prompt goes out Mon 23 Nov 09:00
     // Berlin.
     let (app, sim) = simulated(pool, utc("2026-11-22T12:00:00Z")).await;
-    let out = run_sim(
+    let out = shell_sim(
         &app,
         &sim,
+        "northwind",
         "jonas",
         "PR-K2 not done on track\nadvance 21h\nokrs product\nkr PR-K2\ncalendar product\n",
     )
@@ -243,10 +222,11 @@ async fn status_of_a_department_answers_what_its_head_asks(pool: PgPool) {
     // Sat 14 Nov: PR-K3 is at 75 %. Mon 23 Nov 09:00 Berlin the check-in prompts go out
     // (Product and Platform engineering; the Onboarding squad's at 09:00 Sydney).
     let (app, sim) = simulated(pool.clone(), utc("2026-11-14T12:00:00Z")).await;
-    run_sim(&app, &sim, "jonas", "PR-K3 75\n").await;
-    let out = run_sim(
+    shell_sim(&app, &sim, "northwind", "jonas", "PR-K3 75\n").await;
+    let out = shell_sim(
         &app,
         &sim,
+        "northwind",
         "jonas",
         "advance 8d 21h\nPR-K3 80 on track: sprint went well blocker: two engineers out sick\n\
          PR-K2 not done on track\naction @aisha 2026-11-30 draft the SSO rollout plan\n\
