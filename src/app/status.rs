@@ -740,7 +740,8 @@ async fn head_questions(
             "in the last 7 days (no digest cadence)".to_string(),
         ),
     };
-    let then = app.store.load_state_at(org, since).await?;
+    let codes: Vec<String> = krs.iter().map(|k| k.code.as_str().to_string()).collect();
+    let then = app.store.load_key_results_at(org, &codes, since).await?;
     let before = crate::domain::progress::rollup(&v.spec, &then, since);
     let mut moved = Table::new(&[
         ("Code", Align::Left),

@@ -380,3 +380,75 @@ async fn a_unique_violation_is_a_typed_error(pool: PgPool) {
     assert!(matches!(err, StoreError::Db(_)), "{err:?}");
     assert_eq!(err.unique_constraint(), Some("organisations_key_key"));
 }
+
+/// `status <dept>`'s "what changed" reads only the department's key results, as of an instant:
+/// the newest check-in at or before it, nothing of key results it did not name.
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn key_results_as_of_an_instant_read_only_the_named_ones(pool: PgPool) {
+    let app = app_with(pool.clone(), &example_spec()).await;
+    let org = app.org(Some("northwind")).await.unwrap();
+    let kofi = app
+        .store
+        .person_by_key(org.id, "kofi")
+        .await
+        .unwrap()
+        .unwrap();
+    let record = |code: &'static str, value: f64, days_ago: i64, key: &'static str| {
+        let app = &app;
+        async move {
+            let c = NewCheckin {
+                person_id: kofi.id,
+                value,
+                confidence: None,
+                note: None,
+                blockers: None,
+                source: Source::Api,
+                idempotency_key: key,
+                correct: false,
+                at: now() - chrono::Duration::days(days_ago),
+            };
+            let r = app
+                .store
+                .record_checkin(org.id, TargetKind::KeyResult, code, "kofi", &c)
+                .await
+                .unwrap();
+            assert!(matches!(r, Recorded::New { .. }), "{code}: {r:?}");
+        }
+    };
+    record("S1", 61.0, 5, "a").await;
+    record("S1", 70.0, 1, "b").await;
+    record("S3", 40.0, 5, "c").await;
+    let code = |c: &str| baton::domain::Code::parse(c).unwrap();
+    let at = now() - chrono::Duration::days(2);
+    let state = app
+        .store
+        .load_key_results_at(org.id, &["S1".to_string()], at)
+        .await
+        .unwrap();
+    // S1 as it stood two days ago; S3 had a figure then but was not asked for.
+    assert_eq!(state.key_results.len(), 1, "{:?}", state.key_results);
+    assert_eq!(state.key_results[&code("S1")].value, 61.0);
+    assert!(state.measures.is_empty());
+    // Both named: S3 too; as of now: S1's newer figure.
+    let state = app
+        .store
+        .load_key_results_at(org.id, &["S1".to_string(), "S3".to_string()], now())
+        .await
+        .unwrap();
+    assert_eq!(state.key_results[&code("S1")].value, 70.0);
+    assert_eq!(state.key_results[&code("S3")].value, 40.0);
+    // Before any check-in: nothing; and another organisation's id reads nothing of this one.
+    let early = now() - chrono::Duration::days(10);
+    let none = app
+        .store
+        .load_key_results_at(org.id, &["S1".to_string()], early)
+        .await
+        .unwrap();
+    assert!(none.key_results.is_empty());
+    let other = app
+        .store
+        .load_key_results_at(org.id + 1000, &["S1".to_string()], now())
+        .await
+        .unwrap();
+    assert!(other.key_results.is_empty());
+}
