@@ -218,6 +218,12 @@ pub struct Settings {
     pub data_dir: Option<PathBuf>,
     /// `serve` runs a Postgres of its own under `data_dir`, kept between runs (one node only).
     pub embedded_database: bool,
+    /// Where installed Postgres versions are looked for (`<dir>/<major>/bin/initdb`).
+    pub postgres_installations: PathBuf,
+    /// Base URL of relocatable Postgres release archives, used when none is installed.
+    pub postgres_download_url: String,
+    /// The Postgres version downloaded when none is installed.
+    pub postgres_version: String,
     pub slack: SlackSettings,
     pub discord: DiscordSettings,
 }
@@ -239,6 +245,9 @@ impl Default for Settings {
             retention_days: NonZeroU64::new(30).expect("30 is not zero"),
             data_dir: None,
             embedded_database: false,
+            postgres_installations: PathBuf::from(crate::embedded::binaries::DEFAULT_INSTALLATIONS),
+            postgres_download_url: crate::embedded::binaries::DEFAULT_DOWNLOAD_URL.to_string(),
+            postgres_version: crate::embedded::binaries::DEFAULT_VERSION.to_string(),
             slack: SlackSettings::default(),
             discord: DiscordSettings::default(),
         }
@@ -266,6 +275,9 @@ impl fmt::Debug for Settings {
             .field("retention_days", &self.retention_days)
             .field("data_dir", &self.data_dir)
             .field("embedded_database", &self.embedded_database)
+            .field("postgres_installations", &self.postgres_installations)
+            .field("postgres_download_url", &self.postgres_download_url)
+            .field("postgres_version", &self.postgres_version)
             .field("slack", &self.slack)
             .field("discord", &self.discord)
             .finish()
@@ -516,6 +528,47 @@ const ENV: &[Var] = &[
         }),
         default: |s| format!("`{}`", s.embedded_database),
         meaning: "single node only: `baton serve` starts a Postgres of its own under the data directory (machine's binaries, loopback, kept between runs) and ignores the database URL",
+    },
+    Var {
+        name: "BATON_POSTGRES_INSTALLATIONS",
+        file_key: Some("postgres_installations"),
+        apply: Apply::Value(|s, v| {
+            s.postgres_installations = PathBuf::from(v.trim());
+            Ok(())
+        }),
+        default: |s| format!("`{}`", s.postgres_installations.display()),
+        meaning: "where the embedded database looks for installed Postgres binaries (`<dir>/<major>/bin/initdb`, newest wins)",
+    },
+    Var {
+        name: "BATON_POSTGRES_DOWNLOAD_URL",
+        file_key: Some("postgres_download_url"),
+        apply: Apply::Value(|s, v| {
+            let v = v.trim();
+            if !(v.starts_with("https://") || v.starts_with("http://")) {
+                return Err(format!("`{v}` is not an http(s) URL"));
+            }
+            s.postgres_download_url = v.to_string();
+            Ok(())
+        }),
+        default: |s| format!("`{}`", s.postgres_download_url),
+        meaning: "when no Postgres is installed, the embedded database downloads `<url>/<version>/postgresql-<version>-<target>.tar.gz`, checks it against the `.sha256` beside it and unpacks it once under `<data dir>/postgresql`; point it at a mirror if needed",
+    },
+    Var {
+        name: "BATON_POSTGRES_VERSION",
+        file_key: Some("postgres_version"),
+        apply: Apply::Value(|s, v| {
+            let v = v.trim();
+            let ok = v.split('.').count() == 3
+                && v.split('.')
+                    .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+            if !ok {
+                return Err(format!("`{v}` is not a version like 17.2.0"));
+            }
+            s.postgres_version = v.to_string();
+            Ok(())
+        }),
+        default: |s| format!("`{}`", s.postgres_version),
+        meaning: "the Postgres version downloaded when none is installed",
     },
     Var {
         name: "BATON_SLACK_BOT_TOKEN",

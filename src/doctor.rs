@@ -7,17 +7,21 @@
 //! - Slack, when its bot token is set: the token (`auth.test`), the scopes it was granted
 //!   (the `x-oauth-scopes` header) against those `manifests/slack-app.yaml` asks for, the
 //!   workspace against the manifest's Slack identities, the app-level token for Socket Mode
-//!   (`apps.connections.open`) or the signing secret for HTTP mode, and every department
-//!   channel: it exists and baton is in it (`conversations.info`);
+//!   (`apps.connections.open`, then a WebSocket connection that waits for Slack's `hello`
+//!   and closes) or the signing secret for HTTP mode, and every department channel: it
+//!   exists and baton is in it (`conversations.info`);
 //! - Discord, when its bot token is set: the token and the application
 //!   (`GET /applications/@me`) against `BATON_DISCORD_APPLICATION_ID`, the public key for
-//!   HTTP mode, and every department channel: it exists, baton sees it, and baton's
+//!   HTTP mode; in gateway mode, the message-content intent enabled for the application
+//!   (its flags) when baton asks for it, and the gateway's session-start limit
+//!   (`GET /gateway/bot`); and every department channel: it exists, baton sees it, and baton's
 //!   permissions there (roles and channel overwrites, computed as Discord does) include
 //!   what the invite asks for, Attach Files among them;
 //! - every person can be reached on some configured platform;
 //! - the calendar link (`BATON_PUBLIC_URL`) answers with the feed.
 //!
-//! It reads and asks; it changes nothing (opening a Socket Mode URL is not connecting).
+//! It reads and asks; it changes nothing. The Socket Mode check connects for a moment and
+//! acks nothing.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -448,7 +452,9 @@ async fn slack(
                 .await
                 {
                     Ok((v, _)) if v["ok"] == true => {
-                        r.push(pass("Slack: the app-level token opens Socket Mode"))
+                        r.push(pass("Slack: the app-level token opens Socket Mode"));
+                        let url = v["url"].as_str().unwrap_or_default();
+                        r.push(socket_hello(url).await);
                     }
                     Ok((v, _)) => r.push(fail(
                         format!(
@@ -506,6 +512,76 @@ async fn slack(
                 Err(e) => r.push(fail(format!("{what}: {e}"), "check the network")),
             }
         }
+    }
+}
+
+/// Connects to the Socket Mode URL and waits for Slack's `hello`, then closes: the
+/// WebSocket is reachable from here (proxies and firewalls often block it) and Slack
+/// accepts the connection. Nothing is acked; an event Slack sends meanwhile goes to
+/// another connection on its retry.
+async fn socket_hello(url: &str) -> Check {
+    use futures_util::StreamExt;
+    let shown = url.split('?').next().unwrap_or(url);
+    let connect = tokio::time::timeout(TIMEOUT, tokio_tungstenite::connect_async(url)).await;
+    let mut ws = match connect {
+        Ok(Ok((ws, _))) => ws,
+        Ok(Err(e)) => {
+            return fail(
+                format!("Slack: cannot connect to Socket Mode at {shown}: {e}"),
+                "allow outbound WebSocket (wss, port 443) to Slack from this host, or use HTTP mode (BATON_SLACK_MODE=http)",
+            );
+        }
+        Err(_) => {
+            return fail(
+                format!("Slack: Socket Mode at {shown} did not answer within {TIMEOUT:?}"),
+                "allow outbound WebSocket (wss, port 443) to Slack from this host, or use HTTP mode (BATON_SLACK_MODE=http)",
+            );
+        }
+    };
+    let hello = tokio::time::timeout(TIMEOUT, async {
+        while let Some(m) = ws.next().await {
+            match m {
+                Ok(tokio_tungstenite::tungstenite::Message::Text(t)) => {
+                    let v: Value = serde_json::from_str(&t).unwrap_or(Value::Null);
+                    match v["type"].as_str() {
+                        Some("hello") => return Ok(v),
+                        Some("disconnect") => {
+                            return Err(format!(
+                                "Slack disconnected it ({})",
+                                v["reason"].as_str().unwrap_or("no reason")
+                            ));
+                        }
+                        _ => {}
+                    }
+                }
+                Ok(tokio_tungstenite::tungstenite::Message::Close(f)) => {
+                    return Err(format!(
+                        "Slack closed it{}",
+                        f.map(|f| format!(" ({} {})", f.code, f.reason))
+                            .unwrap_or_default()
+                    ));
+                }
+                Ok(_) => {}
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        Err("the connection ended before Slack's hello".to_string())
+    })
+    .await;
+    let _ = ws.close(None).await;
+    match hello {
+        Ok(Ok(v)) => pass(format!(
+            "Slack: Socket Mode connects (hello received; {} connection(s) open)",
+            v["num_connections"].as_u64().unwrap_or(1)
+        )),
+        Ok(Err(e)) => fail(
+            format!("Slack: Socket Mode connection refused: {e}"),
+            "turn Socket Mode on (app settings → Socket Mode) and check the app-level token's connections:write scope",
+        ),
+        Err(_) => fail(
+            format!("Slack: Socket Mode sent no hello within {TIMEOUT:?}"),
+            "allow outbound WebSocket (wss, port 443) to Slack from this host, or use HTTP mode (BATON_SLACK_MODE=http)",
+        ),
     }
 }
 
@@ -662,6 +738,9 @@ async fn discord(
             "set BATON_DISCORD_PUBLIC_KEY (General Information → Public Key)",
         ));
     }
+    if s.mode() == DiscordMode::Gateway {
+        discord_gateway(http, &base, &token, &me, s.message_content, r).await;
+    }
 
     // Department channels and baton's permissions in them.
     let mut guild_roles: std::collections::HashMap<String, (Value, Vec<String>)> =
@@ -735,6 +814,70 @@ async fn discord(
                 ));
             }
         }
+    }
+}
+
+/// The application flags that say the message-content intent is enabled (verified apps:
+/// `GATEWAY_MESSAGE_CONTENT`; unverified ones, under 100 servers: `…_LIMITED`).
+const DISCORD_MESSAGE_CONTENT_FLAGS: u64 = (1 << 18) | (1 << 19);
+
+/// Gateway mode: the privileged intent baton asks for is enabled for the application, and
+/// the gateway will let the bot start a session (`GET /gateway/bot`).
+async fn discord_gateway(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    me: &Value,
+    message_content: bool,
+    r: &mut Report,
+) {
+    if message_content {
+        let flags = me["flags"].as_u64().unwrap_or(0);
+        if flags & DISCORD_MESSAGE_CONTENT_FLAGS != 0 {
+            r.push(pass(
+                "Discord: the message-content intent is enabled (review threads are read)",
+            ));
+        } else {
+            r.push(fail(
+                "Discord: gateway mode asks for the message-content intent, which the application does not have enabled (Discord would close the connection: 4014 disallowed intents)",
+                "turn on developer portal → your application → Bot → Privileged Gateway Intents → Message Content Intent, or set BATON_DISCORD_MESSAGE_CONTENT=false (review captures then go through /baton commands)",
+            ));
+        }
+    }
+    match discord_get(http, base, "/gateway/bot", token).await {
+        Ok((200, v)) => {
+            let remaining = v["session_start_limit"]["remaining"].as_u64();
+            let reset_ms = v["session_start_limit"]["reset_after"]
+                .as_u64()
+                .unwrap_or(0);
+            match remaining {
+                Some(0) => r.push(fail(
+                    "Discord: the gateway refuses new sessions: today's session starts are used up",
+                    format!(
+                        "wait {} minutes for the limit to reset; look for a process restarting in a loop",
+                        reset_ms.div_ceil(60_000)
+                    ),
+                )),
+                Some(n) => r.push(pass(format!(
+                    "Discord: the gateway accepts sessions ({n} starts left today)"
+                ))),
+                None => r.push(fail(
+                    "Discord: GET /gateway/bot answered without a session start limit",
+                    "check BATON_DISCORD_API_URL (a base URL: baton adds /api/v10/…)",
+                )),
+            }
+        }
+        Ok((status, v)) => r.push(fail(
+            format!(
+                "Discord: the gateway is not available to the bot ({} HTTP {status})",
+                v["message"].as_str().unwrap_or("")
+            ),
+            "check the bot token, or use HTTP mode (BATON_DISCORD_PUBLIC_KEY)",
+        )),
+        Err(e) => r.push(fail(
+            format!("Discord: cannot ask for the gateway: {e}"),
+            "check the network",
+        )),
     }
 }
 

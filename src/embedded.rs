@@ -2,8 +2,8 @@
 //! single-node `baton serve` (`embedded_database`).
 //!
 //! Built on `postgresql_embedded`'s settings (with `installation_dir` the machine's
-//! `/usr/lib/postgresql/<major>` and `trust_installation_dir`, so nothing is downloaded)
-//! and `postgresql_commands`' initdb/pg_ctl command lines, run by this module rather than
+//! `/usr/lib/postgresql/<major>`, else binaries downloaded once into the data directory:
+//! [`binaries`]) and `postgresql_commands`' initdb/pg_ctl command lines, run by this module rather than
 //! by the crate: `initdb` and `postgres` refuse to run as root, so when baton runs as root
 //! every server command runs as the unprivileged `postgres` OS user (`runuser -u
 //! postgres`) and the directory belongs to that user. As anyone else they run as baton's
@@ -29,6 +29,9 @@ use postgresql_commands::initdb::InitDbBuilder;
 use postgresql_commands::pg_ctl::{Mode, PgCtlBuilder, ShutdownMode};
 use rand::Rng;
 
+pub mod binaries;
+pub use binaries::Binaries;
+
 /// Whether this process runs as root (uid 0).
 pub fn is_root() -> bool {
     #[cfg(unix)]
@@ -45,28 +48,12 @@ pub fn is_root() -> bool {
 /// The newest installed Postgres (Debian layout: `/usr/lib/postgresql/<major>` with
 /// `bin/initdb`).
 pub fn installation_dir() -> anyhow::Result<PathBuf> {
-    let root = Path::new("/usr/lib/postgresql");
-    let mut majors: Vec<(u32, PathBuf)> = std::fs::read_dir(root)
-        .with_context(|| {
-            format!(
-                "cannot list {} (no PostgreSQL installed: install it, e.g. `apt install postgresql`, or set DATABASE_URL to a server)",
-                root.display()
-            )
-        })?
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let major: u32 = e.file_name().to_str()?.parse().ok()?;
-            e.path()
-                .join("bin/initdb")
-                .exists()
-                .then_some((major, e.path()))
-        })
-        .collect();
-    majors.sort();
-    majors
-        .pop()
-        .map(|(_, dir)| dir)
-        .context("no PostgreSQL with bin/initdb under /usr/lib/postgresql/<major>")
+    binaries::installed(Path::new(binaries::DEFAULT_INSTALLATIONS)).with_context(|| {
+        format!(
+            "no PostgreSQL with bin/initdb under {}/<major> (install it, e.g. `apt install postgresql`, or set DATABASE_URL to a server)",
+            binaries::DEFAULT_INSTALLATIONS
+        )
+    })
 }
 
 /// A loopback port nobody listens on right now (the kernel's choice), never 5432.
@@ -97,6 +84,8 @@ pub struct Options {
     pub keep: bool,
     /// `max_connections`, when not Postgres's default.
     pub max_connections: Option<u32>,
+    /// Where the binaries come from; `None`: the machine's installation only.
+    pub binaries: Option<Binaries>,
 }
 
 impl Options {
@@ -106,6 +95,15 @@ impl Options {
             auth: Auth::Password,
             keep: false,
             max_connections: None,
+            binaries: None,
+        }
+    }
+
+    /// The same, with binaries from `b` (the machine's, else downloaded once).
+    pub fn with_binaries(self, b: Binaries) -> Options {
+        Options {
+            binaries: Some(b),
+            ..self
         }
     }
 
@@ -133,7 +131,10 @@ pub struct Embedded {
 impl Embedded {
     /// Creates (first time) and starts the server in `dir` on a free loopback port.
     pub async fn start(dir: &Path, opts: Options) -> anyhow::Result<Embedded> {
-        let installation = installation_dir()?;
+        let installation = match &opts.binaries {
+            Some(b) => b.resolve().await?,
+            None => installation_dir()?,
+        };
         let as_postgres = is_root();
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let dir = dir
@@ -392,6 +393,7 @@ pub async fn demo_database(
     default_url: &str,
     data_dir: &Path,
     force: bool,
+    binaries: &Binaries,
 ) -> anyhow::Result<(String, Option<Embedded>)> {
     if !force {
         if let Some(url) = given {
@@ -406,7 +408,7 @@ pub async fn demo_database(
         );
     }
     let dir = data_dir.join(format!("demo-{}", std::process::id()));
-    let pg = Embedded::start(&dir, Options::throwaway()).await?;
+    let pg = Embedded::start(&dir, Options::throwaway().with_binaries(binaries.clone())).await?;
     eprintln!(
         "Embedded Postgres on 127.0.0.1:{} in {} (stops and is removed when the demo ends).",
         pg.port,
@@ -436,4 +438,39 @@ async fn answers(host: &str, port: u16) -> bool {
         .await,
         Ok(Ok(_))
     )
+}
+
+/// The port of the server running on the cluster in `data`, from its `postmaster.pid`
+/// (line 4), if the file is there.
+fn running_port(data: &Path) -> Option<u16> {
+    let pid = std::fs::read_to_string(data.join("postmaster.pid")).ok()?;
+    pid.lines().nth(3)?.trim().parse().ok()
+}
+
+/// The single-node database (`embedded_database`) for a command other than `serve`
+/// (`migrate`, `apply`, `shell`, `calendar`, `doctor`): the server already running in
+/// `<data dir>/postgres` (a `serve`, or another command) if there is one, else one started
+/// for this command, which stops when the returned [`Embedded`] is dropped. Its data stays.
+pub async fn single_node(
+    settings: &crate::config::Settings,
+) -> anyhow::Result<(String, Option<Embedded>)> {
+    let dir = settings.data_dir().join("postgres");
+    if let Some(port) = running_port(&dir.join("data"))
+        && answers("127.0.0.1", port).await
+    {
+        let password = std::fs::read_to_string(dir.join("password"))
+            .with_context(|| format!("cannot read {}", dir.join("password").display()))?;
+        let url = format!(
+            "postgres://{}:{}@127.0.0.1:{port}/baton",
+            postgresql_embedded::BOOTSTRAP_SUPERUSER,
+            password.trim()
+        );
+        return Ok((url, None));
+    }
+    let pg = Embedded::start(
+        &dir,
+        Options::persistent().with_binaries(Binaries::from_settings(settings)),
+    )
+    .await?;
+    Ok((pg.url("baton"), Some(pg)))
 }

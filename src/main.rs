@@ -131,6 +131,46 @@ async fn connect(url: &str, create: bool) -> anyhow::Result<Store> {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // Single node (`BATON_EMBEDDED_DATABASE`): the commands that work on the store use the
+    // embedded database in the data directory, as `serve` does, unless `--database-url` is
+    // given. A running one is reused; one started here stops when the command ends, also on
+    // Ctrl-C or SIGTERM.
+    let config = match &cli.command {
+        Cmd::Calendar { config, .. } | Cmd::Doctor { config } => config.clone(),
+        _ => None,
+    };
+    let on_store = matches!(
+        cli.command,
+        Cmd::Migrate
+            | Cmd::Apply { .. }
+            | Cmd::Shell { .. }
+            | Cmd::Calendar { .. }
+            | Cmd::Doctor { .. }
+    );
+    if on_store && cli.database_url.is_none() {
+        let settings = baton::config::Settings::from_env(config.as_deref())?;
+        if settings.embedded_database {
+            let signal = exit_signal()?;
+            let (url, pg) = baton::embedded::single_node(&settings)
+                .await
+                .context("the single-node embedded database (BATON_EMBEDDED_DATABASE)")?;
+            let cli = Cli {
+                database_url: Some(url),
+                ..cli
+            };
+            return tokio::select! {
+                r = Box::pin(run_on(cli)) => r,
+                _ = signal => {
+                    drop(pg);
+                    std::process::exit(130);
+                }
+            };
+        }
+    }
+    run_on(cli).await
+}
+
+async fn run_on(cli: Cli) -> anyhow::Result<ExitCode> {
     let cli_url = cli.database_url.clone();
     let url = cli.database_url.unwrap_or_else(baton::config::database_url);
     match cli.command {
@@ -219,6 +259,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 baton::config::DEFAULT_DATABASE_URL,
                 &settings.data_dir(),
                 embedded,
+                &baton::embedded::Binaries::from_settings(&settings),
             )
             .await?;
             tokio::select! {

@@ -453,8 +453,12 @@ pub async fn run(config: Option<&Path>, database_url: Option<String>) -> anyhow:
     // function returns (by any path: its `Drop`).
     let _embedded = if settings.embedded_database {
         let dir = settings.data_dir().join("postgres");
-        let pg =
-            crate::embedded::Embedded::start(&dir, crate::embedded::Options::persistent()).await?;
+        let pg = crate::embedded::Embedded::start(
+            &dir,
+            crate::embedded::Options::persistent()
+                .with_binaries(crate::embedded::Binaries::from_settings(&settings)),
+        )
+        .await?;
         tracing::info!(
             dir = %pg.dir.display(),
             port = pg.port,

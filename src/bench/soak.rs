@@ -170,6 +170,7 @@ async fn start_cluster(dir: &Path) -> anyhow::Result<Cluster> {
             auth: Auth::Trust,
             keep: false,
             max_connections: Some(200),
+            binaries: None,
         },
     )
     .await

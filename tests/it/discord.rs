@@ -390,6 +390,11 @@ pub(crate) struct Fake {
     /// The @everyone role's permissions in every guild (the bot has no other role);
     /// `None`: everything baton's invite link asks for.
     permissions: Arc<Mutex<Option<u64>>>,
+    /// The application's flags (`GET /applications/@me`); `None`: the message-content
+    /// intent enabled (`GATEWAY_MESSAGE_CONTENT_LIMITED`, as for a bot in few servers).
+    app_flags: Arc<Mutex<Option<u64>>>,
+    /// Session starts left today (`GET /gateway/bot`); `None`: 999.
+    sessions_left: Arc<Mutex<Option<u64>>>,
 }
 
 /// The permissions baton's invite asks for: View Channel, Send Messages, Embed Links,
@@ -433,6 +438,16 @@ impl Fake {
     /// Accept only this bot token from now on.
     pub(crate) fn require_token(&self, token: &str) {
         *self.token.lock().unwrap() = Some(token.to_string());
+    }
+
+    /// The application's flags, as the developer portal's switches set them.
+    pub(crate) fn set_app_flags(&self, flags: u64) {
+        *self.app_flags.lock().unwrap() = Some(flags);
+    }
+
+    /// Session starts the gateway still allows today.
+    pub(crate) fn set_sessions_left(&self, n: u64) {
+        *self.sessions_left.lock().unwrap() = Some(n);
     }
 
     /// What the bot may do in every guild (its @everyone role's permissions).
@@ -602,8 +617,9 @@ async fn fake_api(
         let everyone = f.permissions.lock().unwrap().unwrap_or(INVITE_PERMISSIONS);
         match parts.as_slice() {
             ["applications", "@me"] => {
+                let flags = f.app_flags.lock().unwrap().unwrap_or(1 << 19);
                 return axum::Json(json!({"id": APPLICATION_ID, "name": "baton",
-                    "bot": {"id": BOT_USER_ID, "username": "baton"}}))
+                    "flags": flags, "bot": {"id": BOT_USER_ID, "username": "baton"}}))
                 .into_response();
             }
             ["guilds", guild, "roles"] => {
@@ -681,8 +697,9 @@ async fn fake_api(
     }
     let body = if path.ends_with("/gateway") || path.ends_with("/gateway/bot") {
         let url = f.gateway.lock().unwrap().clone();
+        let left = f.sessions_left.lock().unwrap().unwrap_or(999);
         json!({"url": url, "shards": 1, "session_start_limit":
-            {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}})
+            {"total": 1000, "remaining": left, "reset_after": 3_600_000, "max_concurrency": 1}})
     } else if path.ends_with("/users/@me/channels") {
         let mut ids = f.ids.lock().unwrap();
         let recipient = json["recipient_id"]

@@ -63,7 +63,30 @@ async fn doctor_passes_a_good_installation_and_names_each_fault_with_its_fix(poo
     let app = Arc::new(app_with(pool.clone(), &example_spec()).await);
     // The Slack stand-in: every scope, every department channel with baton in it.
     let slack = FakeSlack::start().await.unwrap();
-    slack.set_socket_url("ws://127.0.0.1:9/socket");
+    // Socket Mode: a WebSocket that greets every connection as Slack does.
+    let hello = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    slack.set_socket_url(&format!(
+        "ws://{}/link?ticket=t",
+        hello.local_addr().unwrap()
+    ));
+    tokio::spawn(async move {
+        use futures_util::{SinkExt, StreamExt};
+        while let Ok((tcp, _)) = hello.accept().await {
+            tokio::spawn(async move {
+                let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+                    return;
+                };
+                let hi = serde_json::json!({"type": "hello", "num_connections": 2,
+                    "connection_info": {"app_id": "A0BATON"}});
+                let _ = ws
+                    .send(tokio_tungstenite::tungstenite::Message::Text(
+                        hi.to_string().into(),
+                    ))
+                    .await;
+                while let Some(Ok(_)) = ws.next().await {}
+            });
+        }
+    });
     for c in SLACK_CHANNELS {
         slack.add_channel(c, true);
     }
@@ -101,6 +124,9 @@ async fn doctor_passes_a_good_installation_and_names_each_fault_with_its_fix(poo
         "Slack: the bot token works (workspace T04NWCLOUD",
         "Slack: the bot has every scope",
         "Slack: the app-level token opens Socket Mode",
+        "Slack: Socket Mode connects (hello received; 2 connection(s) open)",
+        "Discord: the message-content intent is enabled",
+        "Discord: the gateway accepts sessions (999 starts left today)",
         "Slack channel C04SALES7X2 of sales: exists, baton is in it",
         "Discord: the bot token works (application 42)",
         "Discord channel 1187532046617530999 of eng-onboarding: baton may post",
@@ -134,6 +160,11 @@ async fn doctor_passes_a_good_installation_and_names_each_fault_with_its_fix(poo
     slack.set_scopes(&scopes);
     slack.add_channel("C04SALES7X2", false);
     discord.set_permissions(INVITE_PERMISSIONS & !(1 << 15));
+    // Socket Mode unreachable from here; the message-content intent switched off in the
+    // developer portal; the day's gateway session starts used up.
+    slack.set_socket_url("ws://127.0.0.1:9/link");
+    discord.set_app_flags(0);
+    discord.set_sessions_left(0);
     let mut spec = example_spec();
     let mut nobody = spec.people[0].clone();
     nobody.key = baton::domain::Key::parse("nobody").unwrap();
@@ -176,6 +207,18 @@ async fn doctor_passes_a_good_installation_and_names_each_fault_with_its_fix(poo
             "Attach Files",
         ),
         (
+            "Slack: cannot connect to Socket Mode at ws://127.0.0.1:9/link".into(),
+            "allow outbound WebSocket",
+        ),
+        (
+            "Discord: gateway mode asks for the message-content intent".into(),
+            "Message Content Intent",
+        ),
+        (
+            "Discord: the gateway refuses new sessions".into(),
+            "wait 60 minutes",
+        ),
+        (
             "people of northwind: 1 cannot be reached".into(),
             "`chat` identity",
         ),
@@ -191,7 +234,7 @@ async fn doctor_passes_a_good_installation_and_names_each_fault_with_its_fix(poo
         );
     }
     line_with(&out, "✖", "`nobody`");
-    assert!(out.ends_with("7 check(s) failed.\n"), "{out}");
+    assert!(out.ends_with("10 check(s) failed.\n"), "{out}");
 
     // Tokens the platforms refuse, and a database that does not answer.
     let mut refused = good.clone();
