@@ -712,6 +712,17 @@ impl Settings {
         self.data_dir.clone().unwrap_or_else(default_data_dir)
     }
 
+    /// Where the embedded database's Postgres binaries come from: `BATON_POSTGRES_*` and
+    /// the data directory (downloads go to `<data dir>/postgresql`).
+    pub fn postgres_binaries(&self) -> crate::embedded::Binaries {
+        crate::embedded::Binaries {
+            installations: self.postgres_installations.clone(),
+            download_url: self.postgres_download_url.clone(),
+            version: self.postgres_version.clone(),
+            cache: self.data_dir().join("postgresql"),
+        }
+    }
+
     /// How long housekeeping keeps delivered messages and seen delivery ids.
     pub fn retention(&self) -> chrono::Duration {
         let days = i64::try_from(self.retention_days.get()).unwrap_or(i64::MAX);

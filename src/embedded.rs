@@ -452,9 +452,10 @@ fn running_port(data: &Path) -> Option<u16> {
 /// `<data dir>/postgres` (a `serve`, or another command) if there is one, else one started
 /// for this command, which stops when the returned [`Embedded`] is dropped. Its data stays.
 pub async fn single_node(
-    settings: &crate::config::Settings,
+    data_dir: &Path,
+    binaries: Binaries,
 ) -> anyhow::Result<(String, Option<Embedded>)> {
-    let dir = settings.data_dir().join("postgres");
+    let dir = data_dir.join("postgres");
     if let Some(port) = running_port(&dir.join("data"))
         && answers("127.0.0.1", port).await
     {
@@ -467,10 +468,6 @@ pub async fn single_node(
         );
         return Ok((url, None));
     }
-    let pg = Embedded::start(
-        &dir,
-        Options::persistent().with_binaries(Binaries::from_settings(settings)),
-    )
-    .await?;
+    let pg = Embedded::start(&dir, Options::persistent().with_binaries(binaries)).await?;
     Ok((pg.url("baton"), Some(pg)))
 }

@@ -151,9 +151,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         let settings = baton::config::Settings::from_env(config.as_deref())?;
         if settings.embedded_database {
             let signal = exit_signal()?;
-            let (url, pg) = baton::embedded::single_node(&settings)
-                .await
-                .context("the single-node embedded database (BATON_EMBEDDED_DATABASE)")?;
+            let (url, pg) =
+                baton::embedded::single_node(&settings.data_dir(), settings.postgres_binaries())
+                    .await
+                    .context("the single-node embedded database (BATON_EMBEDDED_DATABASE)")?;
             let cli = Cli {
                 database_url: Some(url),
                 ..cli
@@ -259,7 +260,7 @@ async fn run_on(cli: Cli) -> anyhow::Result<ExitCode> {
                 baton::config::DEFAULT_DATABASE_URL,
                 &settings.data_dir(),
                 embedded,
-                &baton::embedded::Binaries::from_settings(&settings),
+                &settings.postgres_binaries(),
             )
             .await?;
             tokio::select! {

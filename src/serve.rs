@@ -455,8 +455,7 @@ pub async fn run(config: Option<&Path>, database_url: Option<String>) -> anyhow:
         let dir = settings.data_dir().join("postgres");
         let pg = crate::embedded::Embedded::start(
             &dir,
-            crate::embedded::Options::persistent()
-                .with_binaries(crate::embedded::Binaries::from_settings(&settings)),
+            crate::embedded::Options::persistent().with_binaries(settings.postgres_binaries()),
         )
         .await?;
         tracing::info!(

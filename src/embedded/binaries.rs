@@ -51,17 +51,6 @@ impl Binaries {
         }
     }
 
-    /// From the settings: `BATON_POSTGRES_INSTALLATIONS`, `BATON_POSTGRES_DOWNLOAD_URL`,
-    /// `BATON_POSTGRES_VERSION` and the data directory.
-    pub fn from_settings(s: &crate::config::Settings) -> Binaries {
-        Binaries {
-            installations: s.postgres_installations.clone(),
-            download_url: s.postgres_download_url.clone(),
-            version: s.postgres_version.clone(),
-            cache: s.data_dir().join("postgresql"),
-        }
-    }
-
     /// The archive's file name for this machine.
     pub fn archive_name(&self) -> String {
         format!("postgresql-{}-{}.tar.gz", self.version, target())
