@@ -144,6 +144,25 @@ pub struct Arrow {
     pub points: [(f64, f64); 4],
 }
 
+impl Arrow {
+    /// The arrow's line as straight segments, for geometry checks (a Bézier is followed
+    /// by a fine polyline).
+    pub fn segments(&self) -> Vec<((f64, f64), (f64, f64))> {
+        let [p0, p1, p2, p3] = self.points;
+        let at = |t: f64| {
+            let u = 1.0 - t;
+            let f = |a: f64, b: f64, c: f64, d: f64| {
+                u * u * u * a + 3.0 * u * u * t * b + 3.0 * u * t * t * c + t * t * t * d
+            };
+            (f(p0.0, p1.0, p2.0, p3.0), f(p0.1, p1.1, p2.1, p3.1))
+        };
+        let n = 64;
+        (0..n)
+            .map(|i| (at(i as f64 / n as f64), at((i + 1) as f64 / n as f64)))
+            .collect()
+    }
+}
+
 /// Where everything goes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layout {

@@ -759,3 +759,67 @@ fn tempdir() -> PathBuf {
     assert!(!d.exists());
     d.join("nested")
 }
+
+/// True when some part of the segment `p`–`q` lies inside `r` (touching its edge, where
+/// an arrow starts or ends, does not count).
+fn runs_under(r: &Rect, p: (f64, f64), q: (f64, f64)) -> bool {
+    let e = 0.5;
+    let (x0, x1, y0, y1) = (r.x + e, r.right() - e, r.y + e, r.bottom() - e);
+    let (dx, dy) = (q.0 - p.0, q.1 - p.1);
+    let (mut t0, mut t1) = (0.0f64, 1.0f64);
+    for (den, num) in [
+        (-dx, p.0 - x0),
+        (dx, x1 - p.0),
+        (-dy, p.1 - y0),
+        (dy, y1 - p.1),
+    ] {
+        if den == 0.0 {
+            if num < 0.0 {
+                return false;
+            }
+        } else {
+            let t = num / den;
+            if den < 0.0 {
+                t0 = t0.max(t);
+            } else {
+                t1 = t1.min(t);
+            }
+        }
+    }
+    t0 < t1
+}
+
+#[test]
+fn runs_under_tells_a_crossing_from_a_touch() {
+    let r = Rect::new(10.0, 10.0, 20.0, 20.0);
+    assert!(runs_under(&r, (0.0, 20.0), (40.0, 20.0)));
+    assert!(runs_under(&r, (20.0, 0.0), (20.0, 15.0)));
+    assert!(!runs_under(&r, (20.0, 0.0), (20.0, 10.0)), "ends on the edge");
+    assert!(!runs_under(&r, (0.0, 10.0), (40.0, 10.0)), "runs along the edge");
+    assert!(!runs_under(&r, (0.0, 0.0), (40.0, 5.0)));
+}
+
+/// The 40-objective map's arrows are followable: no segment of any arrow runs under a
+/// box, its own ends' boxes included (an arrow starts and ends on their edges).
+#[test]
+fn no_arrow_runs_under_a_box_on_the_forty_objective_map() {
+    let map = big_map();
+    let l = layout(&map);
+    assert_eq!(l.arrows.len(), map.links.len());
+    let mut under = Vec::new();
+    for a in &l.arrows {
+        let segments = a.segments();
+        assert!(!segments.is_empty());
+        for b in &l.boxes {
+            if segments.iter().any(|(p, q)| runs_under(&b.rect, *p, *q)) {
+                under.push(format!("{}→{} under {}", a.from, a.to, b.code));
+            }
+        }
+    }
+    assert!(
+        under.is_empty(),
+        "{} arrows run under boxes, e.g. {:?}",
+        under.len(),
+        &under[..under.len().min(8)]
+    );
+}
