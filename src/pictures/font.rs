@@ -235,6 +235,16 @@ mod tests {
             fit_words("Grow ARR to sixty", 60.0, 13.0, false, 3),
             wrap("Grow ARR to sixty", 60.0, 13.0, false, 3)
         );
+        // When the ellipsis leaves no room for the last word, the word goes, not half of it.
+        let max = width("Grow recurring", 13.0, false) + 1.0;
+        assert_eq!(
+            fit_words("Grow recurring revenue", max, 13.0, false, 1),
+            ["Grow…"]
+        );
+        // Only a word wider than a whole line is cut.
+        let cut = fit_words("Supercalifragilistic", 60.0, 13.0, false, 2);
+        assert_eq!(cut.len(), 1);
+        assert!(cut[0].ends_with('…') && width(&cut[0], 13.0, false) <= 60.0);
     }
 
     #[test]
