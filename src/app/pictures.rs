@@ -58,12 +58,7 @@ pub async fn render(app: &App, org_id: i64, image: &ImageRef) -> Result<Png> {
                 None | Some("company") => None,
                 Some(p) => Some(Perspective::parse(p).map_err(AppError::Invalid)?),
             };
-            // Trend arrows compare with a week ago: one lookup per key result.
-            let since = v.now - chrono::Duration::days(TREND_DAYS);
-            let then = app.store.load_state_at(org_id, since).await?;
-            let before = crate::domain::progress::rollup(&v.spec, &then, since);
-            let words = format!("since {}", since.format("%-d %b"));
-            let input = scorecard_since(&v, scope, Some((&before, words)));
+            let input = scorecard_with_change(app, &v, org_id, scope).await?;
             Box::new(move || pictures::scorecard(&input))
         }
         STRATEGY_MAP => {
@@ -232,6 +227,21 @@ pub async fn trend(app: &App, v: &View, org_id: i64, code: &Code) -> Result<Opti
 /// perspective.
 pub fn scorecard(v: &View, only: Option<Perspective>) -> ScorecardInput {
     scorecard_since(v, only, None)
+}
+
+/// The scorecard picture's input with trend arrows against a week ago (the figures as
+/// of then: one index lookup per key result and measure).
+pub async fn scorecard_with_change(
+    app: &App,
+    v: &View,
+    org_id: i64,
+    only: Option<Perspective>,
+) -> Result<ScorecardInput> {
+    let since = v.now - chrono::Duration::days(TREND_DAYS);
+    let then = app.store.load_state_at(org_id, since).await?;
+    let before = crate::domain::progress::rollup(&v.spec, &then, since);
+    let words = format!("since {}", since.format("%-d %b"));
+    Ok(scorecard_since(v, only, Some((&before, words))))
 }
 
 /// The scorecard picture's input with trend arrows against `before`: the rollup at an

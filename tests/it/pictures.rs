@@ -1122,3 +1122,36 @@ fn a_stale_header_says_when_it_was_last_reported() {
     assert_eq!(t.last_reported(), None);
     assert!(!baton::pictures::trend::kr_trend_svg(&t).contains("last reported"));
 }
+
+/// The scorecard picture a reply carries compares with a week ago: rows know their
+/// progress then, and the cycle's pace.
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn the_scorecard_picture_compares_with_a_week_ago(pool: PgPool) {
+    let clock = std::sync::Arc::new(baton::clock::FixedClock::new(
+        common::now() - Duration::days(10),
+    ));
+    let app = common::app_at(pool, &example_spec(), clock.clone()).await;
+    common::shell(&app, "northwind", "kofi", "S1 62 on track: first\n").await;
+    clock.set(common::now());
+    common::shell(&app, "northwind", "kofi", "S1 75 on track: better\n").await;
+    let org = app.org(Some("northwind")).await.unwrap();
+    let v = baton::app::view::View::for_org(&app, org.id).await.unwrap();
+    let s = baton::app::pictures::scorecard_with_change(&app, &v, org.id, None)
+        .await
+        .unwrap();
+    assert_eq!(s.since.as_deref(), Some("since 9 Nov"));
+    let pace = s.pace.expect("the cycle's pace");
+    assert!(pace > 0.4 && pace < 0.6, "{pace}");
+    let moved: Vec<&ObjectiveRow> = s
+        .perspectives
+        .iter()
+        .flat_map(|p| &p.objectives)
+        .filter(|o| o.was.is_some_and(|w| o.progress.is_some_and(|p| p > w)))
+        .collect();
+    assert!(!moved.is_empty(), "{s:?}");
+    let (now, _) = s.company.unwrap();
+    assert!(now > s.company_was, "{:?} then {:?}", s.company_was, now);
+    // Without an earlier moment, no arrows.
+    let plain = baton::app::pictures::scorecard(&v, None);
+    assert_eq!(plain.since, None);
+}
