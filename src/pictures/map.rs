@@ -963,11 +963,9 @@ fn arrow_path(svg: &mut Svg, a: &Arrow) {
     let (ux, uy) = (dx / len, dy / len);
     let head = if a.emphasised { 12.0 } else { 10.0 };
     let (bx, by) = (x3 - ux * head, y3 - uy * head);
-    let mut d = String::new();
-    for (i, (x, y)) in a.points[..n - 1].iter().enumerate() {
-        d.push_str(&format!("{}{x:.1},{y:.1} ", if i == 0 { 'M' } else { 'L' }));
-    }
-    d.push_str(&format!("L{bx:.1},{by:.1}"));
+    let mut shaft = a.points.clone();
+    shaft[n - 1] = (bx, by);
+    let d = rounded(&shaft, 5.0);
     svg.path(
         &d,
         "none",
@@ -989,4 +987,34 @@ fn arrow_path(svg: &mut Svg, a: &Arrow) {
         None,
         "",
     );
+}
+
+/// An SVG path along `points` with each corner rounded off by up to `r` (less where a
+/// segment is short); the curve stays inside the corner, on the segments' own ground.
+fn rounded(points: &[(f64, f64)], r: f64) -> String {
+    let mut d = String::new();
+    let Some(&(x0, y0)) = points.first() else {
+        return d;
+    };
+    d.push_str(&format!("M{x0:.1},{y0:.1}"));
+    let len = |a: (f64, f64), b: (f64, f64)| ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt();
+    for w in points.windows(3) {
+        let (p, c, q) = (w[0], w[1], w[2]);
+        let (l1, l2) = (len(p, c), len(c, q));
+        let k = r.min(l1 / 2.0).min(l2 / 2.0);
+        if k < 0.5 {
+            d.push_str(&format!(" L{:.1},{:.1}", c.0, c.1));
+            continue;
+        }
+        let a = (c.0 + (p.0 - c.0) * k / l1, c.1 + (p.1 - c.1) * k / l1);
+        let b = (c.0 + (q.0 - c.0) * k / l2, c.1 + (q.1 - c.1) * k / l2);
+        d.push_str(&format!(
+            " L{:.1},{:.1} Q{:.1},{:.1} {:.1},{:.1}",
+            a.0, a.1, c.0, c.1, b.0, b.1
+        ));
+    }
+    if let Some(&(x, y)) = points.last().filter(|_| points.len() > 1) {
+        d.push_str(&format!(" L{x:.1},{y:.1}"));
+    }
+    d
 }
