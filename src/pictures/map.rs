@@ -1018,3 +1018,76 @@ fn rounded(points: &[(f64, f64)], r: f64) -> String {
     }
     d
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn objective(code: &str, perspective: Perspective, status: Status) -> MapObjective {
+        MapObjective {
+            code: code.into(),
+            title: format!("Objective {code}"),
+            perspective,
+            progress: Some(0.5),
+            status,
+        }
+    }
+
+    /// An empty band, a link pointing down (effect below its cause), one within a row,
+    /// one to an unknown code and one to itself: all laid out, each drawn link routed
+    /// from edge to edge without entering a box.
+    #[test]
+    fn odd_maps_route_from_edge_to_edge() {
+        let map = MapInput {
+            title: "Odd".into(),
+            perspectives: vec![
+                (Perspective::Financial, "Financial".into()),
+                (Perspective::Customer, "Customers".into()),
+                (Perspective::Internal, "Internal".into()),
+                (Perspective::Learning, "Learning".into()),
+            ],
+            objectives: vec![
+                objective("F1", Perspective::Financial, Status::OffTrack),
+                objective("F2", Perspective::Financial, Status::OnTrack),
+                objective("L1", Perspective::Learning, Status::NoData),
+            ],
+            links: vec![
+                ("F1".into(), "L1".into()),
+                ("F1".into(), "F2".into()),
+                ("L1".into(), "F2".into()),
+                ("L1".into(), "X9".into()),
+                ("F2".into(), "F2".into()),
+            ],
+        };
+        let l = layout(&map);
+        assert_eq!(l.arrows.len(), 3);
+        assert!(l.labels.iter().any(|t| t.text == "(no objectives)"));
+        for a in &l.arrows {
+            let from = l.boxes.iter().find(|b| b.code == a.from).unwrap();
+            let to = l.boxes.iter().find(|b| b.code == a.to).unwrap();
+            let (s, e) = (a.points[0], a.end());
+            assert!(s.1 == from.rect.y || s.1 == from.rect.bottom(), "{a:?}");
+            assert!(e.1 == to.rect.y || e.1 == to.rect.bottom(), "{a:?}");
+            for (p, q) in a.segments() {
+                assert!(p.0 == q.0 || p.1 == q.1, "not orthogonal: {a:?}");
+                for b in &l.boxes {
+                    let inside = |(x, y): (f64, f64)| {
+                        x > b.rect.x + 0.5
+                            && x < b.rect.right() - 0.5
+                            && y > b.rect.y + 0.5
+                            && y < b.rect.bottom() - 0.5
+                    };
+                    let mid = ((p.0 + q.0) / 2.0, (p.1 + q.1) / 2.0);
+                    assert!(
+                        !inside(p) && !inside(q) && !inside(mid),
+                        "{a:?} in {}",
+                        b.code
+                    );
+                }
+            }
+        }
+        let down = l.arrows.iter().find(|a| a.to == "L1").unwrap();
+        assert!(down.emphasised);
+        assert!(down.end().1 > down.points[0].1, "points down");
+    }
+}
