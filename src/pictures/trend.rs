@@ -569,6 +569,21 @@ pub fn kr_trend_svg(t: &Trend) -> String {
     let ly = HEIGHT - 56.0;
     let mut x = plot_l;
     let lh = font::line_height(13.0);
+    if t.milestone {
+        for (done, label) in [(true, "done"), (false, "not done")] {
+            milestone_bar(&mut svg, x, x + 28.0, ly + lh / 2.0, done);
+            svg.text(
+                x + 36.0,
+                ly,
+                label,
+                13.0,
+                false,
+                palette::INK,
+                Anchor::Start,
+            );
+            x += 36.0 + font::width(label, 13.0, false) + 22.0;
+        }
+    }
     let mut line_entry = |svg: &mut Svg, colour: &str, dash: Option<&str>, w: f64, label: &str| {
         svg.line(x, ly + lh / 2.0, x + 28.0, ly + lh / 2.0, colour, w, dash);
         svg.text(
@@ -582,10 +597,7 @@ pub fn kr_trend_svg(t: &Trend) -> String {
         );
         x += 36.0 + font::width(label, 13.0, false) + 22.0;
     };
-    if t.milestone {
-        line_entry(&mut svg, palette::ON_TRACK, None, 10.0, "done");
-        line_entry(&mut svg, palette::NO_DATA, Some("3 3"), 10.0, "not done");
-    } else {
+    if !t.milestone {
         line_entry(&mut svg, palette::SERIES, None, 2.5, "check-ins");
     }
     if t.target.is_some() && t.band.is_none() && !t.milestone {
@@ -661,26 +673,7 @@ fn milestone_timeline(svg: &mut Svg, t: &Trend, y: f64) {
     let h = 10.0;
     let spans = t.milestone_spans();
     for (from, to, done) in &spans {
-        let (a, b) = (t.x_of(*from), t.x_of(*to));
-        if *done {
-            svg.rect(
-                a,
-                y - h / 2.0,
-                (b - a).max(1.0),
-                h,
-                0.0,
-                palette::ON_TRACK,
-                None,
-            );
-        } else {
-            svg.raw(&format!(
-                r#"<rect x="{a:.1}" y="{:.1}" width="{:.1}" height="{h:.1}" fill="{}" stroke="{}" stroke-width="1.5" stroke-dasharray="3 3"/>"#,
-                y - h / 2.0,
-                (b - a).max(1.0),
-                palette::BACKGROUND,
-                palette::NO_DATA
-            ));
-        }
+        milestone_bar(svg, t.x_of(*from), t.x_of(*to), y, *done);
     }
     let mut was: Option<bool> = None;
     for (from, _, done) in &spans {
@@ -706,5 +699,30 @@ fn milestone_timeline(svg: &mut Svg, t: &Trend, y: f64) {
     for p in &t.points {
         let s = p.confidence.map(Status::from).unwrap_or(Status::NoData);
         marker(svg, s, t.x_of(p.at), y, 7.0);
+    }
+}
+
+/// One stretch of a milestone's timeline from `a` to `b` centred on `y`: solid green
+/// when done, hollow and dashed grey when not.
+fn milestone_bar(svg: &mut Svg, a: f64, b: f64, y: f64, done: bool) {
+    let h = 10.0;
+    if done {
+        svg.rect(
+            a,
+            y - h / 2.0,
+            (b - a).max(1.0),
+            h,
+            0.0,
+            palette::ON_TRACK,
+            None,
+        );
+    } else {
+        svg.raw(&format!(
+            r#"<rect x="{a:.1}" y="{:.1}" width="{:.1}" height="{h:.1}" fill="{}" stroke="{}" stroke-width="1.5" stroke-dasharray="3 3"/>"#,
+            y - h / 2.0,
+            (b - a).max(1.0),
+            palette::BACKGROUND,
+            palette::NO_DATA
+        ));
     }
 }
