@@ -202,6 +202,8 @@ const LANE_Y: f64 = 7.0;
 const LANE_X: f64 = 6.0;
 /// Room left at the sides of a channel.
 const CHANNEL_PAD: f64 = 6.0;
+/// What each arrow already in a channel adds to the cost of choosing it, in px of detour.
+const LOAD_COST: f64 = 16.0;
 /// Horizontal runs closer than this share no lane.
 const RUN_PAD: f64 = 8.0;
 
@@ -700,7 +702,8 @@ fn route(map: &MapInput, boxes: &[MapBox], grid: &Grid) -> (Vec<Arrow>, Demand) 
         .map(|(k, p)| (end_x(p.a, p.a_top, k), end_x(p.b, p.b_top, k)))
         .collect();
 
-    // Channels: the one with the shortest detour, the least used on a tie.
+    // Channels: the one with the shortest detour, where every arrow already in a channel
+    // counts as a little detour, so bundles spread over neighbouring channels.
     let mut used = vec![0usize; grid.channels.len()];
     for (p, (sx, ex)) in plans.iter_mut().zip(&xs) {
         if p.ga == p.gb {
@@ -710,7 +713,7 @@ fn route(map: &MapInput, boxes: &[MapBox], grid: &Grid) -> (Vec<Arrow>, Demand) 
             .min_by(|i, j| {
                 let cost = |c: usize| {
                     let x = grid.channels[c];
-                    ((x - sx).abs() + (x - ex).abs()).round()
+                    ((x - sx).abs() + (x - ex).abs() + LOAD_COST * used[c] as f64).round()
                 };
                 cost(*i).total_cmp(&cost(*j)).then(used[*i].cmp(&used[*j]))
             })
