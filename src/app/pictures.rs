@@ -8,6 +8,7 @@
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 
 use crate::bot::reply::ImageRef;
+use crate::domain::progress::{Rollup, active_cycle, cycle_elapsed};
 use crate::domain::{Code, Confidence, KrKind, Perspective, Status};
 use crate::error::{AppError, Result};
 use crate::pictures::map::MapInput;
@@ -21,6 +22,9 @@ use super::view::View;
 pub const KR_TREND: &str = "kr_trend";
 pub const SCORECARD: &str = "scorecard";
 pub const STRATEGY_MAP: &str = "strategy_map";
+
+/// How far back the scorecard's trend arrows look.
+const TREND_DAYS: i64 = 7;
 
 /// How many check-ins a trend chart plots at most (a quarter of daily check-ins fits).
 const TREND_POINTS: i64 = 400;
@@ -54,7 +58,7 @@ pub async fn render(app: &App, org_id: i64, image: &ImageRef) -> Result<Png> {
                 None | Some("company") => None,
                 Some(p) => Some(Perspective::parse(p).map_err(AppError::Invalid)?),
             };
-            let input = scorecard(&v, scope);
+            let input = scorecard_with_change(app, &v, org_id, scope).await?;
             Box::new(move || pictures::scorecard(&input))
         }
         STRATEGY_MAP => {
@@ -188,6 +192,7 @@ pub async fn trend(app: &App, v: &View, org_id: i64, code: &Code) -> Result<Opti
             progress: ev.and_then(|e| e.progress),
             stale: ev.is_some_and(|e| e.stale),
             due: k.due,
+            milestone: k.kind == KrKind::Milestone,
         }
     } else {
         let m = measure.expect("checked above");
@@ -212,6 +217,7 @@ pub async fn trend(app: &App, v: &View, org_id: i64, code: &Code) -> Result<Opti
             progress: e.and_then(|e| e.progress),
             stale: false,
             due: None,
+            milestone: false,
         }
     };
     Ok(Some(t))
@@ -220,6 +226,44 @@ pub async fn trend(app: &App, v: &View, org_id: i64, code: &Code) -> Result<Opti
 /// The scorecard picture's input: the company and every enabled perspective, or one
 /// perspective.
 pub fn scorecard(v: &View, only: Option<Perspective>) -> ScorecardInput {
+    scorecard_since(v, only, None)
+}
+
+/// The scorecard picture's input with trend arrows against a week ago (the figures as
+/// of then: one index lookup per key result and measure).
+pub async fn scorecard_with_change(
+    app: &App,
+    v: &View,
+    org_id: i64,
+    only: Option<Perspective>,
+) -> Result<ScorecardInput> {
+    let since = v.now - chrono::Duration::days(TREND_DAYS);
+    let then = app.store.load_state_at(org_id, since).await?;
+    let before = crate::domain::progress::rollup(&v.spec, &then, since);
+    let words = format!("since {}", since.format("%-d %b"));
+    Ok(scorecard_since(v, only, Some((&before, words))))
+}
+
+/// The scorecard picture's input with trend arrows against `before`: the rollup at an
+/// earlier moment, and that moment in words ("since 25 Nov").
+pub fn scorecard_since(
+    v: &View,
+    only: Option<Perspective>,
+    before: Option<(&Rollup, String)>,
+) -> ScorecardInput {
+    let was_scorecard = |c: &Code| {
+        before
+            .as_ref()
+            .and_then(|(b, _)| b.scorecard.get(c)?.progress)
+    };
+    let was_perspective = |p: Perspective| {
+        before.as_ref().and_then(|(b, _)| {
+            b.perspectives
+                .iter()
+                .find(|(q, _)| *q == p)
+                .and_then(|(_, e)| e.progress)
+        })
+    };
     let mut persp = v.rollup.perspectives.clone();
     persp.sort_by_key(|(p, _)| std::cmp::Reverse(*p));
     let perspectives = persp
@@ -241,9 +285,11 @@ pub fn scorecard(v: &View, only: Option<Perspective>) -> ScorecardInput {
                         title: s.title.clone(),
                         progress: e.and_then(|e| e.progress),
                         status: e.map(|e| e.status).unwrap_or(Status::NoData),
+                        was: was_scorecard(&s.code),
                     }
                 })
                 .collect(),
+            was: was_perspective(*p),
         })
         .collect();
     let title = match only {
@@ -257,6 +303,9 @@ pub fn scorecard(v: &View, only: Option<Perspective>) -> ScorecardInput {
             .is_none()
             .then_some((v.rollup.company.progress, v.rollup.company.status)),
         perspectives,
+        company_was: before.as_ref().and_then(|(b, _)| b.company.progress),
+        pace: active_cycle(&v.spec, v.now).map(|c| cycle_elapsed(c, v.now)),
+        since: before.map(|(_, words)| words),
     }
 }
 

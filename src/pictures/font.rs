@@ -115,6 +115,58 @@ pub fn wrap(text: &str, max: f64, size: f64, bold: bool, max_lines: usize) -> Ve
     lines
 }
 
+/// Breaks `text` into at most `max_lines` lines no wider than `max` px, at spaces only:
+/// no word is cut. When words are left over, the last line ends with an ellipsis after
+/// the last whole word that fits. Only a single word wider than a whole line is cut.
+pub fn fit_words(text: &str, max: f64, size: f64, bold: bool, max_lines: usize) -> Vec<String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let mut lines: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let mut i = 0;
+    while i < words.len() && lines.len() < max_lines {
+        let candidate = if cur.is_empty() {
+            words[i].to_string()
+        } else {
+            format!("{cur} {}", words[i])
+        };
+        if width(&candidate, size, bold) <= max {
+            cur = candidate;
+            i += 1;
+        } else if cur.is_empty() {
+            // A word wider than a line: nothing to do but cut it.
+            lines.push(ellipsize(words[i], max, size, bold));
+            i += 1;
+        } else {
+            lines.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        if lines.len() < max_lines {
+            lines.push(cur);
+        } else {
+            i -= cur.split(' ').count();
+        }
+    }
+    if i < words.len()
+        && let Some(last) = lines.last_mut()
+    {
+        let mut kept: Vec<&str> = last.split(' ').collect();
+        loop {
+            let t = format!("{}…", kept.join(" ").trim_end_matches('…'));
+            if width(&t, size, bold) <= max {
+                *last = t;
+                break;
+            }
+            if kept.len() == 1 {
+                *last = ellipsize(&t, max, size, bold);
+                break;
+            }
+            kept.pop();
+        }
+    }
+    lines
+}
+
 /// `s` cut to fit `max` px, ending with an ellipsis when something was cut.
 pub fn ellipsize(s: &str, max: f64, size: f64, bold: bool) -> String {
     if width(s, size, bold) <= max {
@@ -158,6 +210,41 @@ mod tests {
         assert_eq!(cut.len(), 2);
         assert!(cut[1].ends_with('…'));
         assert!(width(&cut[1], 13.0, false) <= 150.0);
+    }
+
+    #[test]
+    fn fitted_words_are_never_cut() {
+        let t = "The trusted choice for security-conscious buyers, everywhere we sell";
+        let words: Vec<&str> = t.split(' ').collect();
+        for (max, lines) in [(150.0, 2), (240.0, 1), (200.0, 2)] {
+            let got = fit_words(t, max, 13.0, false, lines);
+            assert!(!got.is_empty() && got.len() <= lines, "{got:?}");
+            for l in &got {
+                assert!(width(l, 13.0, false) <= max, "{l} wider than {max}");
+                for w in l.trim_end_matches('…').split(' ') {
+                    assert!(words.contains(&w), "`{w}` is a cut word in {got:?}");
+                }
+            }
+            assert!(got.last().unwrap().ends_with('…'), "{got:?}");
+        }
+        assert_eq!(
+            fit_words("Grow ARR", 200.0, 13.0, false, 2),
+            vec!["Grow ARR"]
+        );
+        assert_eq!(
+            fit_words("Grow ARR to sixty", 60.0, 13.0, false, 3),
+            wrap("Grow ARR to sixty", 60.0, 13.0, false, 3)
+        );
+        // When the ellipsis leaves no room for the last word, the word goes, not half of it.
+        let max = width("Grow recurring", 13.0, false) + 1.0;
+        assert_eq!(
+            fit_words("Grow recurring revenue", max, 13.0, false, 1),
+            ["Grow…"]
+        );
+        // Only a word wider than a whole line is cut.
+        let cut = fit_words("Supercalifragilistic", 60.0, 13.0, false, 2);
+        assert_eq!(cut.len(), 1);
+        assert!(cut[0].ends_with('…') && width(&cut[0], 13.0, false) <= 60.0);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 
 use super::svg::{Anchor, Svg};
-use super::{PictureError, Png, font, marker, palette, rasterise};
+use super::{PictureError, Png, Rect, font, marker, palette, rasterise};
 use crate::bot::render::figure;
 use crate::domain::{Confidence, Status};
 
@@ -46,6 +46,9 @@ pub struct Trend {
     pub stale: bool,
     /// The key result's due date, drawn as a marker (a milestone's in particular).
     pub due: Option<NaiveDate>,
+    /// A milestone: check-ins say done (a value of at least 0.5) or not done, and the
+    /// chart is a done/not-done timeline rather than a value plot.
+    pub milestone: bool,
 }
 
 pub const WIDTH: f64 = 960.0;
@@ -182,6 +185,83 @@ impl Trend {
     }
 }
 
+impl Trend {
+    /// The status word at the top right, with its shape: "no data" before any check-in
+    /// (whatever the rollup says).
+    pub fn header(&self) -> (Status, String) {
+        if self.points.is_empty() {
+            return (Status::NoData, Status::NoData.label().to_string());
+        }
+        let word = self.status.label();
+        if self.stale {
+            (self.status, format!("{word} (stale)"))
+        } else {
+            (self.status, word.to_string())
+        }
+    }
+
+    /// For a stale key result, when it was last reported ("last reported 12 Nov"),
+    /// written at the top right above its status.
+    pub fn last_reported(&self) -> Option<String> {
+        let last = self.points.last().filter(|_| self.stale)?;
+        Some(format!("last reported {}", last.at.format("%-d %b")))
+    }
+
+    /// Where the chart's x axis puts an instant.
+    fn x_of(&self, at: DateTime<Utc>) -> f64 {
+        let (x0, x1) = self.x_domain();
+        let span_ms = (x1 - x0).num_milliseconds().max(1) as f64;
+        LEFT + (at - x0).num_milliseconds() as f64 / span_ms * (WIDTH - RIGHT - LEFT)
+    }
+
+    /// Where the today line stands, when today is on the chart.
+    pub fn today_x(&self) -> Option<f64> {
+        let (x0, x1) = self.x_domain();
+        (self.now >= x0 && self.now <= x1).then(|| self.x_of(self.now))
+    }
+
+    /// Where "No check-ins yet" is written when there are none: beside the today line,
+    /// on the side with more room, never across it.
+    pub fn empty_note(&self) -> Option<Rect> {
+        if !self.points.is_empty() {
+            return None;
+        }
+        let (l, r) = (LEFT, WIDTH - RIGHT);
+        let w = font::width(EMPTY_NOTE, 16.0, false);
+        let h = font::line_height(16.0);
+        let y = (TOP + HEIGHT - BOTTOM) / 2.0 - 10.0;
+        let (lo, hi) = match self.today_x() {
+            Some(x) if x - l >= r - x => (l, x),
+            Some(x) => (x, r),
+            None => (l, r),
+        };
+        let cx = ((lo + hi) / 2.0).clamp(l + w / 2.0 + 4.0, r - w / 2.0 - 4.0);
+        Some(Rect::new(cx - w / 2.0, y, w, h))
+    }
+
+    /// A milestone's timeline: from each check-in to the next (the last one to today,
+    /// or the axis end), done or not done.
+    pub fn milestone_spans(&self) -> Vec<(DateTime<Utc>, DateTime<Utc>, bool)> {
+        let (_, x1) = self.x_domain();
+        let end = self.now.min(x1);
+        self.points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let to = self
+                    .points
+                    .get(i + 1)
+                    .map(|n| n.at)
+                    .unwrap_or(end)
+                    .max(p.at);
+                (p.at, to, p.value >= 0.5)
+            })
+            .collect()
+    }
+}
+
+const EMPTY_NOTE: &str = "No check-ins yet";
+
 /// Round tick values covering `[lo, hi]` (about `n` of them), and the widened range.
 pub fn nice_ticks(lo: f64, hi: f64, n: usize) -> (Vec<f64>, f64, f64) {
     let span = (hi - lo).max(1e-9);
@@ -241,35 +321,53 @@ pub fn kr_trend_svg(t: &Trend) -> String {
     let (plot_l, plot_r) = (LEFT, WIDTH - RIGHT);
     let (plot_t, plot_b) = (TOP, HEIGHT - BOTTOM);
 
-    // Title and subtitle.
-    let title = font::ellipsize(
-        &format!("{} — {}", t.code, t.title),
-        WIDTH - 2.0 * 24.0,
-        20.0,
-        true,
-    );
+    // Title and subtitle; a stale key result's last report at the top right.
+    let mut title_room = WIDTH - 2.0 * 24.0;
+    if let Some(note) = t.last_reported() {
+        let w = font::width(&note, 14.0, true);
+        title_room -= w + 24.0;
+        svg.text(
+            WIDTH - 24.0,
+            22.0,
+            &note,
+            14.0,
+            true,
+            palette::OFF_TRACK,
+            Anchor::End,
+        );
+    }
+    let title = font::ellipsize(&format!("{} — {}", t.code, t.title), title_room, 20.0, true);
     svg.text(24.0, 18.0, &title, 20.0, true, palette::INK, Anchor::Start);
     let mut sub = match &t.cycle {
         Some((k, _, _)) => format!("Cycle {k}"),
         None => "No cycle declared".into(),
     };
-    if let Some(p) = t.points.last() {
-        sub.push_str(&format!(" · latest {}", figure(Some(p.value), &t.unit)));
-    }
-    if let Some(tg) = t.target.filter(|_| t.band.is_none()) {
-        sub.push_str(&format!(" · target {}", figure(Some(tg), &t.unit)));
-    }
-    for w in t.progress_words() {
-        sub.push_str(&format!(" · {w}"));
-    }
-    svg.text(24.0, 48.0, &sub, 14.0, false, palette::MUTED, Anchor::Start);
-    // The status, top right: shape and word.
-    let word = if t.stale {
-        format!("{} (stale)", t.status.label())
+    if t.milestone {
+        sub.push_str(&milestone_words(t));
     } else {
-        t.status.label().to_string()
-    };
+        if let Some(p) = t.points.last() {
+            sub.push_str(&format!(" · latest {}", figure(Some(p.value), &t.unit)));
+        }
+        if let Some(tg) = t.target.filter(|_| t.band.is_none()) {
+            sub.push_str(&format!(" · target {}", figure(Some(tg), &t.unit)));
+        }
+        for w in t.progress_words() {
+            sub.push_str(&format!(" · {w}"));
+        }
+    }
+    // The status, top right: shape and word.
+    let (status, word) = t.header();
     let ww = font::width(&word, 15.0, true);
+    let room = WIDTH - 24.0 - ww - 30.0 - 24.0 - 16.0;
+    svg.text(
+        24.0,
+        48.0,
+        &font::ellipsize(&sub, room, 14.0, false),
+        14.0,
+        false,
+        palette::MUTED,
+        Anchor::Start,
+    );
     svg.text(
         WIDTH - 24.0,
         50.0,
@@ -281,7 +379,7 @@ pub fn kr_trend_svg(t: &Trend) -> String {
     );
     marker(
         &mut svg,
-        t.status,
+        status,
         WIDTH - 24.0 - ww - 14.0,
         50.0 + font::line_height(15.0) / 2.0,
         7.0,
@@ -296,8 +394,8 @@ pub fn kr_trend_svg(t: &Trend) -> String {
     };
     let sy = |v: f64| plot_b - (v - ylo) / (yhi - ylo) * (plot_b - plot_t);
 
-    // Grid and axes.
-    for v in &yticks {
+    // Grid and axes; a milestone has no values to scale.
+    for v in yticks.iter().filter(|_| !t.milestone) {
         let y = sy(*v);
         svg.line(plot_l, y, plot_r, y, palette::GRID, 1.0, None);
         let label = figure(Some(*v), &t.unit);
@@ -378,8 +476,7 @@ pub fn kr_trend_svg(t: &Trend) -> String {
             if right { Anchor::End } else { Anchor::Start },
         );
     }
-    if t.now >= x0 && t.now <= x1 {
-        let x = sx(t.now);
+    if let Some(x) = t.today_x() {
         svg.line(x, plot_t, x, plot_b, palette::INK, 1.0, Some("4 3"));
         svg.text(
             x,
@@ -403,7 +500,7 @@ pub fn kr_trend_svg(t: &Trend) -> String {
             Some("8 5"),
         );
     }
-    if let Some(tg) = t.target.filter(|_| t.band.is_none()) {
+    if let Some(tg) = t.target.filter(|_| t.band.is_none() && !t.milestone) {
         let y = sy(tg);
         svg.line(plot_l, y, plot_r, y, palette::TARGET, 2.5, Some("10 4"));
         halo_text(
@@ -427,7 +524,9 @@ pub fn kr_trend_svg(t: &Trend) -> String {
     }
 
     // The series and its confidence markers.
-    if !t.points.is_empty() {
+    if t.milestone && !t.points.is_empty() {
+        milestone_timeline(&mut svg, t, (plot_t + plot_b) / 2.0);
+    } else if !t.points.is_empty() {
         let pts: Vec<String> = t
             .points
             .iter()
@@ -455,22 +554,36 @@ pub fn kr_trend_svg(t: &Trend) -> String {
             if anchor_left { "end" } else { "start" },
             super::svg::esc(&label)
         ));
-    } else {
-        svg.text(
-            (plot_l + plot_r) / 2.0,
-            (plot_t + plot_b) / 2.0 - 10.0,
-            "No check-ins yet",
-            16.0,
-            false,
+    } else if let Some(r) = t.empty_note() {
+        // Over a white halo: the pace and target lines may pass behind it.
+        svg.raw(&format!(
+            r##"<text x="{:.1}" y="{:.1}" font-family="{}" font-size="16" fill="{}" stroke="#ffffff" stroke-width="6" paint-order="stroke">{EMPTY_NOTE}</text>"##,
+            r.x,
+            r.y + font::ascent(16.0),
+            font::FAMILY,
             palette::MUTED,
-            Anchor::Middle,
-        );
+        ));
     }
 
     // Legend: lines, then confidence shapes.
     let ly = HEIGHT - 56.0;
     let mut x = plot_l;
     let lh = font::line_height(13.0);
+    if t.milestone {
+        for (done, label) in [(true, "done"), (false, "not done")] {
+            milestone_bar(&mut svg, x, x + 28.0, ly + lh / 2.0, done);
+            svg.text(
+                x + 36.0,
+                ly,
+                label,
+                13.0,
+                false,
+                palette::INK,
+                Anchor::Start,
+            );
+            x += 36.0 + font::width(label, 13.0, false) + 22.0;
+        }
+    }
     let mut line_entry = |svg: &mut Svg, colour: &str, dash: Option<&str>, w: f64, label: &str| {
         svg.line(x, ly + lh / 2.0, x + 28.0, ly + lh / 2.0, colour, w, dash);
         svg.text(
@@ -484,8 +597,10 @@ pub fn kr_trend_svg(t: &Trend) -> String {
         );
         x += 36.0 + font::width(label, 13.0, false) + 22.0;
     };
-    line_entry(&mut svg, palette::SERIES, None, 2.5, "check-ins");
-    if t.target.is_some() && t.band.is_none() {
+    if !t.milestone {
+        line_entry(&mut svg, palette::SERIES, None, 2.5, "check-ins");
+    }
+    if t.target.is_some() && t.band.is_none() && !t.milestone {
         line_entry(&mut svg, palette::TARGET, Some("10 4"), 2.5, "target");
     }
     if t.pace && t.start.is_some() && t.target.is_some() {
@@ -534,4 +649,80 @@ fn halo_text(svg: &mut Svg, x: f64, top: f64, s: &str, fill: &str) {
         font::FAMILY,
         super::svg::esc(s)
     ));
+}
+
+/// The subtitle's words for a milestone: " · done 3 Nov" or " · not done yet".
+fn milestone_words(t: &Trend) -> String {
+    let done = t
+        .milestone_spans()
+        .into_iter()
+        .skip_while(|(_, _, d)| !d)
+        .map(|(from, _, _)| from)
+        .next();
+    match (t.points.last(), done) {
+        (Some(last), Some(at)) if last.value >= 0.5 => format!(" · done {}", at.format("%-d %b")),
+        (Some(_), _) => " · not done yet".to_string(),
+        (None, _) => String::new(),
+    }
+}
+
+/// Draws a milestone as a timeline across the plot at `y`: a solid bar where it was
+/// done, a dashed hollow one where it was not, a marker at every check-in, and a word
+/// where the state changes ("not done", "done 3 Nov").
+fn milestone_timeline(svg: &mut Svg, t: &Trend, y: f64) {
+    let h = 10.0;
+    let spans = t.milestone_spans();
+    for (from, to, done) in &spans {
+        milestone_bar(svg, t.x_of(*from), t.x_of(*to), y, *done);
+    }
+    let mut was: Option<bool> = None;
+    for (from, _, done) in &spans {
+        let x = t.x_of(*from);
+        if was != Some(*done) {
+            let word = if *done {
+                format!("done {}", from.format("%-d %b"))
+            } else {
+                "not done".to_string()
+            };
+            svg.text(
+                x,
+                y + h / 2.0 + 10.0,
+                &word,
+                13.0,
+                true,
+                palette::INK,
+                Anchor::Middle,
+            );
+            was = Some(*done);
+        }
+    }
+    for p in &t.points {
+        let s = p.confidence.map(Status::from).unwrap_or(Status::NoData);
+        marker(svg, s, t.x_of(p.at), y, 7.0);
+    }
+}
+
+/// One stretch of a milestone's timeline from `a` to `b` centred on `y`: solid green
+/// when done, hollow and dashed grey when not.
+fn milestone_bar(svg: &mut Svg, a: f64, b: f64, y: f64, done: bool) {
+    let h = 10.0;
+    if done {
+        svg.rect(
+            a,
+            y - h / 2.0,
+            (b - a).max(1.0),
+            h,
+            0.0,
+            palette::ON_TRACK,
+            None,
+        );
+    } else {
+        svg.raw(&format!(
+            r#"<rect x="{a:.1}" y="{:.1}" width="{:.1}" height="{h:.1}" fill="{}" stroke="{}" stroke-width="1.5" stroke-dasharray="3 3"/>"#,
+            y - h / 2.0,
+            (b - a).max(1.0),
+            palette::BACKGROUND,
+            palette::NO_DATA
+        ));
+    }
 }

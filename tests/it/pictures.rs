@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use baton::domain::progress::Eval;
 use baton::domain::{Code, Confidence, Perspective, Status};
-use baton::pictures::map::{MapInput, MapObjective};
+use baton::pictures::map::{self, MapInput, MapObjective};
 use baton::pictures::scorecard::{ObjectiveRow, PerspectiveRow, ScorecardInput};
 use baton::pictures::trend::{Trend, TrendPoint};
 use baton::pictures::{Png, Rect, layout};
@@ -203,15 +203,25 @@ pub fn sample_trend() -> Trend {
         progress: Some(0.32),
         stale: false,
         due: None,
+        milestone: false,
     }
 }
 
 fn sample_scorecard() -> ScorecardInput {
+    // A week ago: F1 and C2 moved up, F2 slipped, C1 stood still.
+    let was = |code: &str| match code {
+        "F1" => Some(0.22),
+        "F2" => Some(0.45),
+        "C1" => Some(0.62),
+        "C2" => Some(0.41),
+        _ => None,
+    };
     let row = |code: &str, title: &str, p: f64, s: Status| ObjectiveRow {
         code: code.into(),
         title: title.into(),
         progress: Some(p),
         status: s,
+        was: was(code),
     };
     ScorecardInput {
         title: "Northwind Cloud — scorecard".into(),
@@ -226,6 +236,7 @@ fn sample_scorecard() -> ScorecardInput {
                     row("F1", "Grow ARR to $60M", 0.3, Status::OffTrack),
                     row("F2", "Expand within our customer base", 0.4, Status::AtRisk),
                 ],
+                was: Some(0.3),
             },
             PerspectiveRow {
                 label: "Customers".into(),
@@ -251,8 +262,10 @@ fn sample_scorecard() -> ScorecardInput {
                                 .into(),
                         progress: None,
                         status: Status::NoData,
+                        was: None,
                     },
                 ],
+                was: Some(0.5),
             },
             PerspectiveRow {
                 label: "Learning & growth".into(),
@@ -264,8 +277,12 @@ fn sample_scorecard() -> ScorecardInput {
                     0.8,
                     Status::OnTrack,
                 )],
+                was: Some(0.8),
             },
         ],
+        company_was: Some(0.45),
+        pace: Some(0.5),
+        since: Some("since 9 Nov".into()),
     }
 }
 
@@ -435,7 +452,7 @@ fn assert_legible(map: &MapInput) -> baton::pictures::Layout {
     assert_eq!(l.arrows.len(), map.links.len());
     for a in &l.arrows {
         let to = l.boxes.iter().find(|b| b.code == a.to).unwrap();
-        let (x, y) = a.points[3];
+        let (x, y) = a.end();
         assert!(x >= to.rect.x && x <= to.rect.right());
         assert!(y == to.rect.y || y == to.rect.bottom());
     }
@@ -542,7 +559,7 @@ fn status_reads_without_colour() {
     let l = layout(&map);
     for b in &l.boxes {
         assert!(
-            b.lines.iter().any(|t| t.text == b.status.label()),
+            b.lines.iter().any(|t| t.text == map::status_word(b.status)),
             "{} does not say its status in words",
             b.code
         );
@@ -554,7 +571,7 @@ fn status_reads_without_colour() {
         Status::NoData,
     ] {
         assert!(
-            l.labels.iter().any(|t| t.text == s.label()),
+            l.labels.iter().any(|t| t.text == map::status_word(s)),
             "legend lacks {s}"
         );
     }
@@ -758,4 +775,383 @@ fn tempdir() -> PathBuf {
     // The shell creates it; it must not exist yet.
     assert!(!d.exists());
     d.join("nested")
+}
+
+/// True when some part of the segment `p`–`q` lies inside `r` (touching its edge, where
+/// an arrow starts or ends, does not count).
+fn runs_under(r: &Rect, p: (f64, f64), q: (f64, f64)) -> bool {
+    let e = 0.5;
+    let (x0, x1, y0, y1) = (r.x + e, r.right() - e, r.y + e, r.bottom() - e);
+    let (dx, dy) = (q.0 - p.0, q.1 - p.1);
+    let (mut t0, mut t1) = (0.0f64, 1.0f64);
+    for (den, num) in [
+        (-dx, p.0 - x0),
+        (dx, x1 - p.0),
+        (-dy, p.1 - y0),
+        (dy, y1 - p.1),
+    ] {
+        if den == 0.0 {
+            if num < 0.0 {
+                return false;
+            }
+        } else {
+            let t = num / den;
+            if den < 0.0 {
+                t0 = t0.max(t);
+            } else {
+                t1 = t1.min(t);
+            }
+        }
+    }
+    t0 < t1
+}
+
+#[test]
+fn runs_under_tells_a_crossing_from_a_touch() {
+    let r = Rect::new(10.0, 10.0, 20.0, 20.0);
+    assert!(runs_under(&r, (0.0, 20.0), (40.0, 20.0)));
+    assert!(runs_under(&r, (20.0, 0.0), (20.0, 15.0)));
+    assert!(
+        !runs_under(&r, (20.0, 0.0), (20.0, 10.0)),
+        "ends on the edge"
+    );
+    assert!(
+        !runs_under(&r, (0.0, 10.0), (40.0, 10.0)),
+        "runs along the edge"
+    );
+    assert!(!runs_under(&r, (0.0, 0.0), (40.0, 5.0)));
+}
+
+/// The 40-objective map's arrows are followable: no segment of any arrow runs under a
+/// box, its own ends' boxes included (an arrow starts and ends on their edges).
+#[test]
+fn no_arrow_runs_under_a_box_on_the_forty_objective_map() {
+    let map = big_map();
+    let l = layout(&map);
+    assert_eq!(l.arrows.len(), map.links.len());
+    let mut under = Vec::new();
+    for a in &l.arrows {
+        let segments = a.segments();
+        assert!(!segments.is_empty());
+        for b in &l.boxes {
+            if segments.iter().any(|(p, q)| runs_under(&b.rect, *p, *q)) {
+                under.push(format!("{}→{} under {}", a.from, a.to, b.code));
+            }
+        }
+    }
+    assert!(
+        under.is_empty(),
+        "{} arrows run under boxes, e.g. {:?}",
+        under.len(),
+        &under[..under.len().min(8)]
+    );
+}
+
+/// Within each row of a band, boxes stand in code order, left to right (`I2` before
+/// `I10`), whatever the links.
+#[test]
+fn boxes_keep_code_order_within_each_row() {
+    let map = big_map();
+    let l = layout(&map);
+    let num = |c: &str| c[1..].parse::<u32>().unwrap();
+    let mut rows: HashMap<(char, i64), Vec<(f64, u32)>> = HashMap::new();
+    for b in &l.boxes {
+        rows.entry((b.code.chars().next().unwrap(), b.rect.y.round() as i64))
+            .or_default()
+            .push((b.rect.x, num(&b.code)));
+    }
+    assert!(rows.values().any(|r| r.len() >= 4), "{rows:?}");
+    for r in rows.values_mut() {
+        r.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let codes: Vec<u32> = r.iter().map(|(_, n)| *n).collect();
+        assert!(
+            codes.windows(2).all(|w| w[0] < w[1]),
+            "row out of code order: {codes:?}"
+        );
+    }
+}
+
+/// A link whose cause is off track is emphasised: thick and in the off-track colour,
+/// and the legend says what that means.
+#[test]
+fn links_from_off_track_causes_are_emphasised() {
+    let map = big_map();
+    let l = layout(&map);
+    let status = |c: &str| map.objectives.iter().find(|o| o.code == c).unwrap().status;
+    let mut emphasised = 0;
+    for a in &l.arrows {
+        let off = status(&a.from) == Status::OffTrack;
+        assert_eq!(a.emphasised, off, "{}→{}", a.from, a.to);
+        let (colour, w) = map::arrow_stroke(a);
+        if off {
+            emphasised += 1;
+            assert_eq!(colour, baton::pictures::palette::OFF_TRACK);
+            assert!(w >= 2.5, "{w}");
+        } else {
+            assert!(w < 2.0, "{w}");
+        }
+    }
+    assert!(
+        emphasised >= 5 && emphasised < l.arrows.len(),
+        "{emphasised}"
+    );
+    let svg = map::strategy_map_svg(&l);
+    let thick = format!(
+        r#"stroke="{}" stroke-width="2.8""#,
+        baton::pictures::palette::OFF_TRACK
+    );
+    // Every emphasised arrow, and the legend's sample.
+    assert_eq!(svg.matches(&thick).count(), emphasised + 1);
+    assert!(
+        l.labels
+            .iter()
+            .any(|t| t.text.contains("cause is off track")),
+        "the legend does not explain the thick arrows"
+    );
+}
+
+/// An objective with no data is "not measured": a dashed box and no percentage, even
+/// when a stale progress figure comes with it (the 40-objective fixture gives one).
+#[test]
+fn objectives_without_data_are_drawn_as_not_measured() {
+    let map = big_map();
+    let l = layout(&map);
+    let unmeasured: Vec<&baton::pictures::map::MapBox> = l
+        .boxes
+        .iter()
+        .filter(|b| b.status == Status::NoData)
+        .collect();
+    assert!(unmeasured.len() >= 5);
+    for b in &l.boxes {
+        let o = map.objectives.iter().find(|o| o.code == b.code).unwrap();
+        let has_pct = b.lines.iter().any(|t| t.text.ends_with('%'));
+        let says = |w: &str| b.lines.iter().any(|t| t.text == w);
+        if b.status == Status::NoData {
+            assert!(
+                o.progress.is_some(),
+                "the fixture gives {} a figure",
+                b.code
+            );
+            assert!(!has_pct, "{} shows a percentage: {:?}", b.code, b.lines);
+            assert!(says("not measured") && !says("no data"), "{:?}", b.lines);
+        } else {
+            assert!(has_pct, "{} lost its percentage", b.code);
+        }
+    }
+    let svg = map::strategy_map_svg(&l);
+    assert_eq!(
+        svg.matches(r#"stroke-dasharray="7 5""#).count(),
+        unmeasured.len(),
+        "one dashed box per objective not measured"
+    );
+    assert!(l.labels.iter().any(|t| t.text == "not measured"), "legend");
+}
+
+/// Every bar of the scorecard (company, perspectives, objectives) carries a tick where
+/// the expected pace stands, and it moves with the cycle.
+#[test]
+fn every_scorecard_bar_has_a_pace_tick() {
+    use baton::pictures::scorecard::{pace_x, scorecard_svg};
+    let mut s = sample_scorecard();
+    let bars = 1 + s.perspectives.len() + 6;
+    let ticks = |s: &ScorecardInput, f: f64| {
+        let x = format!(r#"<line x1="{:.1}" y1="#, pace_x(f));
+        scorecard_svg(s).matches(&x).count()
+    };
+    // Each tick is a dark line over a white one.
+    assert_eq!(ticks(&s, 0.5), 2 * bars);
+    s.pace = Some(0.25);
+    assert_eq!(ticks(&s, 0.25), 2 * bars);
+    assert_eq!(ticks(&s, 0.5), 0);
+    assert!(scorecard_svg(&s).contains("expected pace (25% of the cycle gone)"));
+    s.pace = None;
+    assert_eq!(ticks(&s, 0.25), 0);
+}
+
+/// A trend arrow on every row whose progress is known now and then, pointing the way it
+/// moved; none without an earlier moment to compare with.
+#[test]
+fn scorecard_rows_carry_trend_arrows() {
+    use baton::pictures::scorecard::{Change, change, scorecard_svg};
+    assert_eq!(change(Some(0.22), Some(0.3)), Some(Change::Up));
+    assert_eq!(change(Some(0.45), Some(0.4)), Some(Change::Down));
+    assert_eq!(change(Some(0.62), Some(0.62)), Some(Change::Flat));
+    assert_eq!(change(Some(0.62), Some(0.623)), Some(Change::Flat));
+    assert_eq!(change(None, Some(0.5)), None);
+    let mut s = sample_scorecard();
+    let arrows = |s: &ScorecardInput| scorecard_svg(s).matches("data-change").count();
+    // Company, three perspectives, four objectives with a figure a week ago; and the
+    // legend's three.
+    assert_eq!(arrows(&s), 1 + 3 + 4 + 3);
+    assert!(scorecard_svg(&s).contains(">change since 9 Nov<"));
+    s.since = None;
+    assert_eq!(arrows(&s), 0);
+}
+
+/// Each perspective lists its objectives worst first: off track, at risk, not measured,
+/// on track; within a status, the least progress first.
+#[test]
+fn scorecard_rows_are_worst_first() {
+    use baton::pictures::scorecard::{scorecard_svg, worst_first};
+    let s = sample_scorecard();
+    let customers = &s.perspectives[1];
+    let order: Vec<&str> = worst_first(&customers.objectives)
+        .iter()
+        .map(|o| o.code.as_str())
+        .collect();
+    assert_eq!(order, ["C2", "C3", "C1"]);
+    let svg = scorecard_svg(&s);
+    let at = |c: &str| svg.find(&format!(">{c}<")).unwrap_or_else(|| panic!("{c}"));
+    assert!(
+        at("C2") < at("C3") && at("C3") < at("C1"),
+        "drawn out of order"
+    );
+    let mut two = s.perspectives[0].objectives.clone();
+    two[1].status = Status::OffTrack;
+    two[1].progress = Some(0.1);
+    let order: Vec<&str> = worst_first(&two).iter().map(|o| o.code.as_str()).collect();
+    assert_eq!(order, ["F2", "F1"]);
+}
+
+/// A long objective name wraps at a space onto a second line and, if still too long,
+/// ends with an ellipsis after a whole word: no word is cut.
+#[test]
+fn scorecard_names_fit_without_cut_words() {
+    use baton::pictures::scorecard::{name_lines, scorecard_svg};
+    let s = sample_scorecard();
+    let svg = scorecard_svg(&s);
+    for p in &s.perspectives {
+        for o in &p.objectives {
+            let lines = name_lines(o);
+            let words: Vec<&str> = o.title.split_whitespace().collect();
+            for l in &lines {
+                assert!(svg.contains(&format!(">{}<", baton::pictures::svg::esc(l))));
+                for w in l.trim_end_matches('…').split(' ') {
+                    assert!(words.contains(&w), "{}: `{w}` is cut in {lines:?}", o.code);
+                }
+            }
+        }
+    }
+    let c3 = &s.perspectives[1].objectives[2];
+    assert_eq!(name_lines(c3).len(), 2, "{:?}", name_lines(c3));
+}
+
+fn milestone_trend() -> Trend {
+    let mut t = sample_trend();
+    t.code = "S4".into();
+    t.title = "Launch the self-serve onboarding flow".into();
+    t.unit = String::new();
+    t.start = Some(0.0);
+    t.target = Some(1.0);
+    t.pace = false;
+    t.milestone = true;
+    t.progress = Some(1.0);
+    t.status = Status::OnTrack;
+    t.due = chrono::NaiveDate::from_ymd_opt(2026, 11, 20);
+    t.points = [(5, 10, 0.0), (19, 10, 0.0), (3, 11, 1.0)]
+        .iter()
+        .map(|(d, m, v)| TrendPoint {
+            at: at(*d, *m),
+            value: *v,
+            confidence: Some(Confidence::OnTrack),
+        })
+        .collect();
+    t
+}
+
+/// A milestone is a done/not-done timeline with its due date marked, not a plot of
+/// zeros and ones.
+#[test]
+fn a_milestone_is_a_done_timeline_with_its_due_date() {
+    let t = milestone_trend();
+    let spans = t.milestone_spans();
+    assert_eq!(
+        spans,
+        vec![
+            (at(5, 10), at(19, 10), false),
+            (at(19, 10), at(3, 11), false),
+            (at(3, 11), t.now, true),
+        ]
+    );
+    let svg = baton::pictures::trend::kr_trend_svg(&t);
+    assert!(svg.contains(">done 3 Nov<"), "no done label");
+    assert!(svg.contains(">not done<"), "no not-done label");
+    assert!(svg.contains(">due 20 Nov<"), "no due date");
+    assert!(svg.contains(" · done 3 Nov<"), "subtitle");
+    assert!(
+        !svg.contains(">target 1<"),
+        "a milestone has no target line"
+    );
+    let png = baton::pictures::kr_trend(&t).expect("renders");
+    assert_golden("kr-trend-milestone.png", &png);
+}
+
+/// Before any check-in the chart says so beside the today line, never across it, and
+/// its header says "no data", not the rollup's "off track".
+#[test]
+fn no_check_ins_yet_is_clear_of_today_and_has_no_off_track_header() {
+    let mut t = sample_trend();
+    t.points.clear();
+    t.progress = None;
+    t.status = Status::OffTrack;
+    let today = t.today_x().expect("today is on the chart");
+    let note = t.empty_note().expect("a note");
+    assert!(
+        today < note.x - 4.0 || today > note.right() + 4.0,
+        "today at {today} crosses {note:?}"
+    );
+    assert_eq!(t.header(), (Status::NoData, "no data".to_string()));
+    let svg = baton::pictures::trend::kr_trend_svg(&t);
+    assert!(svg.contains(">No check-ins yet<"));
+    let png = baton::pictures::kr_trend(&t).expect("renders");
+    assert_golden("kr-trend-empty.png", &png);
+}
+
+/// A stale key result's header says when it was last reported.
+#[test]
+fn a_stale_header_says_when_it_was_last_reported() {
+    let mut t = sample_trend();
+    t.stale = true;
+    assert_eq!(t.header(), (Status::AtRisk, "at risk (stale)".to_string()));
+    assert_eq!(t.last_reported().as_deref(), Some("last reported 16 Nov"));
+    let svg = baton::pictures::trend::kr_trend_svg(&t);
+    assert!(svg.contains(">last reported 16 Nov<"));
+    let png = baton::pictures::kr_trend(&t).expect("renders");
+    assert_golden("kr-trend-stale.png", &png);
+    t.stale = false;
+    assert_eq!(t.last_reported(), None);
+    assert!(!baton::pictures::trend::kr_trend_svg(&t).contains("last reported"));
+}
+
+/// The scorecard picture a reply carries compares with a week ago: rows know their
+/// progress then, and the cycle's pace.
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn the_scorecard_picture_compares_with_a_week_ago(pool: PgPool) {
+    let clock = std::sync::Arc::new(baton::clock::FixedClock::new(
+        common::now() - Duration::days(10),
+    ));
+    let app = common::app_at(pool, &example_spec(), clock.clone()).await;
+    common::shell(&app, "northwind", "kofi", "S1 62 on track: first\n").await;
+    clock.set(common::now());
+    common::shell(&app, "northwind", "kofi", "S1 75 on track: better\n").await;
+    let org = app.org(Some("northwind")).await.unwrap();
+    let v = baton::app::view::View::for_org(&app, org.id).await.unwrap();
+    let s = baton::app::pictures::scorecard_with_change(&app, &v, org.id, None)
+        .await
+        .unwrap();
+    assert_eq!(s.since.as_deref(), Some("since 9 Nov"));
+    let pace = s.pace.expect("the cycle's pace");
+    assert!(pace > 0.4 && pace < 0.6, "{pace}");
+    let moved: Vec<&ObjectiveRow> = s
+        .perspectives
+        .iter()
+        .flat_map(|p| &p.objectives)
+        .filter(|o| o.was.is_some_and(|w| o.progress.is_some_and(|p| p > w)))
+        .collect();
+    assert!(!moved.is_empty(), "{s:?}");
+    let (now, _) = s.company.unwrap();
+    assert!(now > s.company_was, "{:?} then {:?}", s.company_was, now);
+    // Without an earlier moment, no arrows.
+    let plain = baton::app::pictures::scorecard(&v, None);
+    assert_eq!(plain.since, None);
 }
