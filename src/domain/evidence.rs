@@ -41,6 +41,8 @@ use super::progress::rollup;
 
 /// A figure at an instant: `(recorded at, value)`.
 pub type Point = (DateTime<Utc>, f64);
+/// What an objective's progress was rolled up from at an instant (see [`Series`]).
+pub type Regime = Option<String>;
 /// A walk through one code's points: the code, its points, the next one not yet read.
 type Cursor<'a> = (&'a Code, &'a [Point], usize);
 
@@ -140,12 +142,49 @@ pub struct History {
     pub measures: HashMap<Code, Vec<(DateTime<Utc>, f64)>>,
 }
 
-/// Progress of every scorecard objective at each grid instant, with the cycle the rollup
-/// used there (a change across a cycle boundary is not a change of the objective).
+/// Progress of every scorecard objective at each grid instant, with what it was rolled up
+/// from there: the cycle and how many of its key results and measures had a figure. A
+/// change across a cycle boundary, or when one of its key results or measures got its
+/// first figure, is not a change of the objective (its inputs changed), so it is left out;
+/// before any of its inputs has a figure it has no progress (a milestone's 0 is not data).
 pub struct Series {
     pub grid: Vec<DateTime<Utc>>,
-    pub cycles: Vec<Option<String>>,
     pub scorecard: HashMap<Code, Vec<Option<f64>>>,
+    pub regimes: HashMap<Code, Vec<Option<String>>>,
+}
+
+/// The key results and measures that feed each scorecard objective: its measures, and
+/// the key results of every objective aligned to it or below one that is.
+pub fn inputs(spec: &OrgSpec) -> HashMap<Code, (Vec<Code>, Vec<Code>)> {
+    let mut out: HashMap<Code, (Vec<Code>, Vec<Code>)> = spec
+        .scorecard
+        .iter()
+        .map(|s| (s.code.clone(), Default::default()))
+        .collect();
+    for m in &spec.measures {
+        if let Some(e) = out.get_mut(&m.objective) {
+            e.1.push(m.code.clone());
+        }
+    }
+    for k in &spec.key_results {
+        let mut seen = Vec::new();
+        let mut at = spec.objective(&k.objective);
+        while let Some(o) = at {
+            if seen.contains(&&o.code) || seen.len() > 64 {
+                break;
+            }
+            seen.push(&o.code);
+            for a in &o.aligns_to {
+                if let Some(e) = out.get_mut(a)
+                    && !e.0.contains(&k.code)
+                {
+                    e.0.push(k.code.clone());
+                }
+            }
+            at = o.parent.as_ref().and_then(|p| spec.objective(p));
+        }
+    }
+    out
 }
 
 /// The scorecard objectives' progress on the grid, by the same rollup `status` uses,
@@ -161,26 +200,42 @@ pub fn objective_series(spec: &OrgSpec, history: &History, grid: &[DateTime<Utc>
         .iter()
         .map(|(c, p)| (c, p.as_slice(), 0))
         .collect();
+    let feeds = inputs(spec);
     let mut state = OrgState::default();
-    let mut scorecard: HashMap<Code, Vec<Option<f64>>> = spec
-        .scorecard
-        .iter()
-        .map(|s| (s.code.clone(), Vec::with_capacity(grid.len())))
-        .collect();
-    let mut cycles = Vec::with_capacity(grid.len());
+    let mut scorecard: HashMap<Code, Vec<Option<f64>>> = HashMap::new();
+    let mut regimes: HashMap<Code, Vec<Option<String>>> = HashMap::new();
     for g in grid {
         advance(&mut cursors_kr, &mut state.key_results, *g);
         advance(&mut cursors_m, &mut state.measures, *g);
-        let r = rollup(spec, &state, *g);
-        cycles.push(r.cycle.as_ref().map(|k| k.to_string()));
-        for (code, v) in scorecard.iter_mut() {
-            v.push(r.scorecard.get(code).and_then(|e| e.progress));
+        let r = (!state.key_results.is_empty() || !state.measures.is_empty())
+            .then(|| rollup(spec, &state, *g));
+        for s in &spec.scorecard {
+            let (krs, ms) = &feeds[&s.code];
+            let n = krs
+                .iter()
+                .filter(|c| state.key_results.contains_key(*c))
+                .count()
+                + ms.iter()
+                    .filter(|c| state.measures.contains_key(*c))
+                    .count();
+            let (level, regime) = match &r {
+                Some(r) if n > 0 => (
+                    r.scorecard.get(&s.code).and_then(|e| e.progress),
+                    Some(format!(
+                        "{}|{n}",
+                        r.cycle.as_ref().map(|k| k.as_str()).unwrap_or("")
+                    )),
+                ),
+                _ => (None, None),
+            };
+            scorecard.entry(s.code.clone()).or_default().push(level);
+            regimes.entry(s.code.clone()).or_default().push(regime);
         }
     }
     Series {
         grid: grid.to_vec(),
-        cycles,
         scorecard,
+        regimes,
     }
 }
 
@@ -204,7 +259,7 @@ fn advance(cursors: &mut [Cursor], into: &mut HashMap<Code, Current>, at: DateTi
 }
 
 /// Changes from one week to the next; `None` where either week has no figure or the
-/// cycle changed between them.
+/// regime (see [`Series`]) changed between them.
 pub fn changes(levels: &[Option<f64>], cycles: Option<&[Option<String>]>) -> Vec<Option<f64>> {
     levels
         .windows(2)
@@ -230,11 +285,11 @@ pub fn seed_of(cause: &str, effect: &str) -> u64 {
 }
 
 /// Judges one link from both ends' weekly progress (same grid; `None` = no figure) and
-/// the cycle at each instant.
+/// each end's regime at each instant (see [`Series`]).
 pub fn judge(
     cause: &[Option<f64>],
     effect: &[Option<f64>],
-    cycles: Option<&[Option<String>]>,
+    regimes: Option<(&[Regime], &[Regime])>,
     seed: u64,
 ) -> Evidence {
     let periods = cause
@@ -248,7 +303,10 @@ pub fn judge(
             needed: MIN_WEEKS,
         };
     }
-    let (dc, de) = (changes(cause, cycles), changes(effect, cycles));
+    let (dc, de) = (
+        changes(cause, regimes.map(|r| r.0)),
+        changes(effect, regimes.map(|r| r.1)),
+    );
     let observed = lagged(&dc, &de);
     let (Some((lag_hi, r_hi, z_hi)), Some((lag_lo, r_lo, z_lo))) =
         (max_by_r(&observed), min_by_r(&observed))
@@ -307,12 +365,15 @@ pub fn judge(
     Evidence::Judged(finding)
 }
 
-/// A uniformly random permutation of `x`, into `out`.
+/// A uniformly random permutation of the weeks of `x` that have a change, into `out`;
+/// weeks without one (no figure yet, a regime change) stay where they are, so every
+/// shuffle has as many pairs as the history.
 fn shuffle(x: &[Option<f64>], rng: &mut ChaCha8Rng, out: &mut [Option<f64>]) {
     out.copy_from_slice(x);
-    for i in (1..out.len()).rev() {
-        let j = rng.random_range(0..=i);
-        out.swap(i, j);
+    let slots: Vec<usize> = (0..x.len()).filter(|&i| x[i].is_some()).collect();
+    for k in (1..slots.len()).rev() {
+        let j = rng.random_range(0..=k);
+        out.swap(slots[k], slots[j]);
     }
 }
 
@@ -568,6 +629,23 @@ mod tests {
         ];
         let grid = weekly_grid(t0() + Duration::days(14), 3);
         assert_eq!(resample(&p, &grid), vec![None, Some(2.0), Some(3.0)]);
+    }
+
+    #[test]
+    fn a_shuffle_moves_only_the_weeks_that_have_a_change() {
+        let x = [None, Some(1.0), None, Some(2.0), Some(3.0), None];
+        let mut out = [None; 6];
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for _ in 0..20 {
+            shuffle(&x, &mut rng, &mut out);
+            assert!(
+                out[0].is_none() && out[2].is_none() && out[5].is_none(),
+                "{out:?}"
+            );
+            let mut got: Vec<f64> = out.iter().flatten().copied().collect();
+            got.sort_by(f64::total_cmp);
+            assert_eq!(got, vec![1.0, 2.0, 3.0]);
+        }
     }
 
     #[test]
