@@ -21,6 +21,8 @@ use super::view::View;
 pub const KR_TREND: &str = "kr_trend";
 pub const SCORECARD: &str = "scorecard";
 pub const STRATEGY_MAP: &str = "strategy_map";
+/// The subject of the strategy map drawn with each link's evidence (`map --evidence`).
+pub const EVIDENCE: &str = "evidence";
 
 /// How many check-ins a trend chart plots at most (a quarter of daily check-ins fits).
 const TREND_POINTS: i64 = 400;
@@ -56,6 +58,25 @@ pub async fn render(app: &App, org_id: i64, image: &ImageRef) -> Result<Png> {
             };
             let input = scorecard(&v, scope);
             Box::new(move || pictures::scorecard(&input))
+        }
+        STRATEGY_MAP if image.subject.as_deref() == Some(EVIDENCE) => {
+            let input = map(&v);
+            let styles = super::evidence::links(app, org_id, &v.spec, v.now)
+                .await?
+                .into_iter()
+                .map(|l| {
+                    use crate::domain::evidence::Verdict;
+                    use crate::pictures::map::LinkStyle;
+                    let style = match l.evidence.verdict() {
+                        Some(Verdict::Supported) => LinkStyle::Supported,
+                        Some(Verdict::NoEvidence) => LinkStyle::NoEvidence,
+                        Some(Verdict::Contradicted) => LinkStyle::Contradicted,
+                        None => LinkStyle::NotEnough,
+                    };
+                    (l.from.to_string(), l.to.to_string(), style)
+                })
+                .collect::<Vec<_>>();
+            Box::new(move || crate::pictures::map::strategy_map_evidence(&input, &styles))
         }
         STRATEGY_MAP => {
             let input = map(&v);
@@ -108,6 +129,7 @@ pub fn title(image: &ImageRef) -> String {
         (KR_TREND, Some(code)) => format!("Trend of {code}"),
         (SCORECARD, Some(scope)) if scope != "company" => format!("Scorecard — {scope}"),
         (SCORECARD, _) => "Scorecard".to_string(),
+        (STRATEGY_MAP, Some(EVIDENCE)) => "Strategy map — is it holding?".to_string(),
         (STRATEGY_MAP, _) => "Strategy map".to_string(),
         (kind, _) => kind.replace('_', " "),
     }

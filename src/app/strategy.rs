@@ -216,7 +216,7 @@ pub async fn map(app: &App, actor: &Actor, evidence: bool) -> Result<Reply> {
     let pic = super::pictures::map(&v);
     r.push(super::pictures::image(
         super::pictures::STRATEGY_MAP,
-        None,
+        evidence.then_some(super::pictures::EVIDENCE),
         pic.alt(),
     ));
     Ok(r)

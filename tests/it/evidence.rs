@@ -154,3 +154,42 @@ async fn a_correction_replaces_the_figure_it_corrects_in_the_forecast(pool: PgPo
     let values: Vec<f64> = got["SA-K1"].iter().map(|p| p.1).collect();
     assert_eq!(values, vec![1.0, 1.0, 1.0, 1.0, 3.0], "{k:?}");
 }
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn the_map_with_evidence_is_drawn_with_its_legend(pool: PgPool) {
+    let app = demo(pool, 12).await;
+    let org = app.org(Some("northwind")).await.unwrap();
+    let actor = actor(&app, "northwind", "priya").await;
+    let reply = app
+        .handle(&actor, baton::bot::Command::MapEvidence, "t")
+        .await;
+    let image = reply
+        .blocks
+        .iter()
+        .find_map(|b| match b {
+            baton::bot::Block::Image(i) => Some(i.clone()),
+            _ => None,
+        })
+        .expect("map --evidence carries the map");
+    assert_eq!(image.subject.as_deref(), Some("evidence"));
+    let with = baton::app::pictures::render(&app, org.id, &image)
+        .await
+        .unwrap();
+    let plain = baton::app::pictures::render(
+        &app,
+        org.id,
+        &baton::bot::reply::ImageRef {
+            subject: None,
+            ..image.clone()
+        },
+    )
+    .await
+    .unwrap();
+    // The legend row makes the picture taller than the plain map.
+    assert!(
+        with.height > plain.height,
+        "{} vs {}",
+        with.height,
+        plain.height
+    );
+}
