@@ -49,7 +49,10 @@ pub async fn render(app: &App, org_id: i64, image: &ImageRef) -> Result<Png> {
             let t = trend(app, &v, org_id, &code).await?.ok_or_else(|| {
                 AppError::NotFound(format!("There is no key result or measure `{code}`."))
             })?;
-            Box::new(move || pictures::kr_trend(&t))
+            match projection(app, &v, org_id, &code, &t).await? {
+                Some(p) => Box::new(move || crate::pictures::trend::kr_trend_projection(&t, &p)),
+                None => Box::new(move || pictures::kr_trend(&t)),
+            }
         }
         SCORECARD => {
             let scope = match image.subject.as_deref() {
@@ -149,6 +152,42 @@ fn day_start(d: NaiveDate) -> DateTime<Utc> {
 
 /// The trend of a key result or measure: its check-ins (superseded ones left out),
 /// target, pace and status. `None` when the code names neither.
+/// The forecast of a metric key result (or a baseline with its target), in its unit, to
+/// draw on its trend chart; `None` for other kinds or too few check-ins.
+async fn projection(
+    app: &App,
+    v: &View,
+    org_id: i64,
+    code: &Code,
+    t: &Trend,
+) -> Result<Option<crate::pictures::trend::Projection>> {
+    let Some(k) = v.spec.key_results.iter().find(|k| &k.code == code) else {
+        return Ok(None);
+    };
+    let (Some(target), true) = (
+        k.target,
+        matches!(k.kind, KrKind::Metric | KrKind::Baseline),
+    ) else {
+        return Ok(None);
+    };
+    let (Some(last), Some((_, _, end))) = (t.points.last(), &t.cycle) else {
+        return Ok(None);
+    };
+    let f = super::evidence::forecasts(app, org_id, &v.spec, &[k], v.now).await?;
+    let Some(crate::domain::forecast::Outlook::Forecast(f)) = f.get(code) else {
+        return Ok(None);
+    };
+    let start = k.start.unwrap_or(0.0);
+    let value = |p: f64| start + (target - start) * p;
+    Ok(Some(crate::pictures::trend::Projection {
+        from: (last.at, last.value),
+        to: *end,
+        landing: value(f.landing),
+        low: value(f.low),
+        high: value(f.high),
+    }))
+}
+
 pub async fn trend(app: &App, v: &View, org_id: i64, code: &Code) -> Result<Option<Trend>> {
     let kr = v.spec.key_results.iter().find(|k| &k.code == code);
     let measure = v.spec.measures.iter().find(|m| &m.code == code);

@@ -193,3 +193,46 @@ async fn the_map_with_evidence_is_drawn_with_its_legend(pool: PgPool) {
         plain.height
     );
 }
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn the_trend_picture_carries_the_forecast_when_there_is_one(pool: PgPool) {
+    let app = demo(pool, 12).await;
+    let org = app.org(Some("northwind")).await.unwrap();
+    let v = baton::app::view::View::for_org(&app, org.id).await.unwrap();
+    let code = baton::domain::Code::parse("SA-K1").unwrap();
+    let t = baton::app::pictures::trend(&app, &v, org.id, &code)
+        .await
+        .unwrap()
+        .unwrap();
+    let image = baton::bot::reply::ImageRef {
+        kind: baton::app::pictures::KR_TREND.into(),
+        subject: Some("SA-K1".into()),
+        alt: String::new(),
+    };
+    let drawn = baton::app::pictures::render(&app, org.id, &image)
+        .await
+        .unwrap();
+    let plain = baton::pictures::kr_trend(&t).unwrap();
+    assert_ne!(
+        drawn.bytes, plain.bytes,
+        "the forecast is drawn over the chart"
+    );
+    // A bound to hold (`at_least`) has no landing to project: the plain chart.
+    let held = baton::domain::Code::parse("SA-K2").unwrap();
+    let t = baton::app::pictures::trend(&app, &v, org.id, &held)
+        .await
+        .unwrap()
+        .unwrap();
+    let image = baton::bot::reply::ImageRef {
+        subject: Some("SA-K2".into()),
+        ..image
+    };
+    let drawn = baton::app::pictures::render(&app, org.id, &image)
+        .await
+        .unwrap();
+    assert_eq!(
+        drawn.bytes,
+        baton::pictures::kr_trend(&t).unwrap().bytes,
+        "at_least: no projection"
+    );
+}
