@@ -236,3 +236,24 @@ async fn the_trend_picture_carries_the_forecast_when_there_is_one(pool: PgPool) 
         "at_least: no projection"
     );
 }
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn the_strategic_review_asks_whether_the_strategy_is_holding(pool: PgPool) {
+    let app = demo(pool, 12).await;
+    let out = flat(
+        &shell(
+            &app,
+            "northwind",
+            "oliver",
+            "review start strategic\nreview next\nreview next\nreview next\nreview next\nreview next\nreview next\n",
+        )
+        .await,
+    );
+    let item = out
+        .find("Is the strategy holding?")
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(out[item..].contains("P1 → C1 supported"), "{out}");
+    // Not on the tactical agenda.
+    let out = flat(&shell(&app, "northwind", "oliver", "review end\nreview start tactical\nreview next\nreview next\nreview next\nreview next\nreview next\n").await);
+    assert!(!out.contains("Is the strategy holding?"), "{out}");
+}
