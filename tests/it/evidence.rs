@@ -257,3 +257,24 @@ async fn the_strategic_review_asks_whether_the_strategy_is_holding(pool: PgPool)
     let out = flat(&shell(&app, "northwind", "oliver", "review end\nreview start tactical\nreview next\nreview next\nreview next\nreview next\nreview next\n").await);
     assert!(!out.contains("Is the strategy holding?"), "{out}");
 }
+
+#[sqlx::test(migrator = "baton::store::MIGRATOR")]
+async fn a_department_digest_forecasts_its_key_results(pool: PgPool) {
+    let app = demo(pool, 12).await;
+    let org = app.org(Some("northwind")).await.unwrap();
+    let spec = app.spec(org.id).await.unwrap();
+    let reply = baton::app::schedule::digest(
+        &app,
+        org.id,
+        &spec,
+        "sales",
+        late() - Duration::weeks(1),
+        late(),
+    )
+    .await
+    .unwrap();
+    let out = flat(&baton::bot::render::text::render(&reply));
+    let at = out.find("Forecasts").unwrap_or_else(|| panic!("{out}"));
+    assert!(out[at..].contains("SA-K1 on course to land at "), "{out}");
+    assert!(out[at..].contains(" by 31 Dec"), "{out}");
+}
