@@ -31,7 +31,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Create the database if needed, load the example company with eight weeks of
+    /// Create the database if needed, load the example company with twelve weeks of
     /// history, and open the shell as a department head. With no database URL set and no
     /// server answering at the default one, it runs on a Postgres of its own (the
     /// machine's binaries), stopped and removed when the demo ends.
@@ -326,7 +326,7 @@ async fn run_on(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The demo: the example organisation with eight weeks of history, then the shell as a
+/// The demo: the example organisation with twelve weeks of history, then the shell as a
 /// department head, on a simulated clock starting now (so `advance 1d` shows the rhythm:
 /// prompts, reminders and digests arriving).
 async fn demo(url: &str, person: Option<String>, png: Option<PathBuf>) -> anyhow::Result<ExitCode> {
@@ -348,9 +348,9 @@ async fn demo(url: &str, person: Option<String>, png: Option<PathBuf>) -> anyhow
         );
     }
     if app.store.checkin_count(org.id).await? == 0 {
-        let rows = baton::app::seed::history(&spec, app.clock.now(), 8, 42);
+        let rows = baton::app::seed::demo_history(&spec, app.clock.now(), 12, 42);
         let n = app.store.seed_checkins(org.id, &rows).await?;
-        eprintln!("Seeded {n} check-ins over eight weeks.");
+        eprintln!("Seeded {n} check-ins over twelve weeks.");
     }
     let person = match person {
         Some(p) => p,

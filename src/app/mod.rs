@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod apply;
 pub mod calendar;
 pub mod checkins;
+pub mod evidence;
 pub mod housekeeping;
 pub mod inbound;
 pub mod pictures;
@@ -351,7 +352,9 @@ impl App {
                 }
             }
             Command::Gaps => strategy::gaps(self, actor).await,
-            Command::Map => strategy::map(self, actor).await,
+            Command::Map => strategy::map(self, actor, false).await,
+            Command::MapEvidence => strategy::map(self, actor, true).await,
+            Command::Evidence(link) => evidence::show(self, actor, link.as_deref()).await,
             Command::Deps(dept) => strategy::deps(self, actor, dept.as_deref()).await,
             Command::Calendar(dept) => calendar::calendar(self, actor, dept.as_deref()).await,
             Command::CalendarLink(dept) => calendar::link(self, actor, dept.as_deref()).await,

@@ -22,6 +22,8 @@ use super::view::View;
 pub const KR_TREND: &str = "kr_trend";
 pub const SCORECARD: &str = "scorecard";
 pub const STRATEGY_MAP: &str = "strategy_map";
+/// The subject of the strategy map drawn with each link's evidence (`map --evidence`).
+pub const EVIDENCE: &str = "evidence";
 
 /// How far back the scorecard's trend arrows look.
 const TREND_DAYS: i64 = 7;
@@ -51,7 +53,10 @@ pub async fn render(app: &App, org_id: i64, image: &ImageRef) -> Result<Png> {
             let t = trend(app, &v, org_id, &code).await?.ok_or_else(|| {
                 AppError::NotFound(format!("There is no key result or measure `{code}`."))
             })?;
-            Box::new(move || pictures::kr_trend(&t))
+            match projection(app, &v, org_id, &code, &t).await? {
+                Some(p) => Box::new(move || crate::pictures::trend::kr_trend_projection(&t, &p)),
+                None => Box::new(move || pictures::kr_trend(&t)),
+            }
         }
         SCORECARD => {
             let scope = match image.subject.as_deref() {
@@ -60,6 +65,25 @@ pub async fn render(app: &App, org_id: i64, image: &ImageRef) -> Result<Png> {
             };
             let input = scorecard_with_change(app, &v, org_id, scope).await?;
             Box::new(move || pictures::scorecard(&input))
+        }
+        STRATEGY_MAP if image.subject.as_deref() == Some(EVIDENCE) => {
+            let input = map(&v);
+            let styles = super::evidence::links(app, org_id, &v.spec, v.now)
+                .await?
+                .into_iter()
+                .map(|l| {
+                    use crate::domain::evidence::Verdict;
+                    use crate::pictures::map::LinkStyle;
+                    let style = match l.evidence.verdict() {
+                        Some(Verdict::Supported) => LinkStyle::Supported,
+                        Some(Verdict::NoEvidence) => LinkStyle::NoEvidence,
+                        Some(Verdict::Contradicted) => LinkStyle::Contradicted,
+                        None => LinkStyle::NotEnough,
+                    };
+                    (l.from.to_string(), l.to.to_string(), style)
+                })
+                .collect::<Vec<_>>();
+            Box::new(move || crate::pictures::map::strategy_map_evidence(&input, &styles))
         }
         STRATEGY_MAP => {
             let input = map(&v);
@@ -112,6 +136,7 @@ pub fn title(image: &ImageRef) -> String {
         (KR_TREND, Some(code)) => format!("Trend of {code}"),
         (SCORECARD, Some(scope)) if scope != "company" => format!("Scorecard — {scope}"),
         (SCORECARD, _) => "Scorecard".to_string(),
+        (STRATEGY_MAP, Some(EVIDENCE)) => "Strategy map — is it holding?".to_string(),
         (STRATEGY_MAP, _) => "Strategy map".to_string(),
         (kind, _) => kind.replace('_', " "),
     }
@@ -131,6 +156,42 @@ fn day_start(d: NaiveDate) -> DateTime<Utc> {
 
 /// The trend of a key result or measure: its check-ins (superseded ones left out),
 /// target, pace and status. `None` when the code names neither.
+/// The forecast of a metric key result (or a baseline with its target), in its unit, to
+/// draw on its trend chart; `None` for other kinds or too few check-ins.
+async fn projection(
+    app: &App,
+    v: &View,
+    org_id: i64,
+    code: &Code,
+    t: &Trend,
+) -> Result<Option<crate::pictures::trend::Projection>> {
+    let Some(k) = v.spec.key_results.iter().find(|k| &k.code == code) else {
+        return Ok(None);
+    };
+    let (Some(target), true) = (
+        k.target,
+        matches!(k.kind, KrKind::Metric | KrKind::Baseline),
+    ) else {
+        return Ok(None);
+    };
+    let (Some(last), Some((_, _, end))) = (t.points.last(), &t.cycle) else {
+        return Ok(None);
+    };
+    let f = super::evidence::forecasts(app, org_id, &v.spec, &[k], v.now).await?;
+    let Some(crate::domain::forecast::Outlook::Forecast(f)) = f.get(code) else {
+        return Ok(None);
+    };
+    let start = k.start.unwrap_or(0.0);
+    let value = |p: f64| start + (target - start) * p;
+    Ok(Some(crate::pictures::trend::Projection {
+        from: (last.at, last.value),
+        to: *end,
+        landing: value(f.landing),
+        low: value(f.low),
+        high: value(f.high),
+    }))
+}
+
 pub async fn trend(app: &App, v: &View, org_id: i64, code: &Code) -> Result<Option<Trend>> {
     let kr = v.spec.key_results.iter().find(|k| &k.code == code);
     let measure = v.spec.measures.iter().find(|m| &m.code == code);

@@ -289,6 +289,16 @@ async fn agenda(
                     items.push((section.clone(), "Gaps in the strategy".into(), lines));
                 }
             }
+            "strategy" => {
+                let lines: Vec<String> = super::evidence::links(app, actor.org.id, spec, v.now)
+                    .await?
+                    .iter()
+                    .map(|l| l.sentence())
+                    .collect();
+                if !lines.is_empty() {
+                    items.push((section.clone(), "Is the strategy holding?".into(), lines));
+                }
+            }
             "decisions" => {
                 let krs_in: HashMap<&str, ()> = spec
                     .key_results

@@ -634,6 +634,9 @@ pub async fn render_prompt(
     ))))
 }
 
+/// Forecast lines a department digest shows at most.
+const DIGEST_FORECASTS: usize = 25;
+
 /// A department's digest (or the company's, for the root department) covering `(since, until]`.
 pub async fn digest(
     app: &App,
@@ -796,6 +799,34 @@ pub async fn digest(
         }
         if !t.rows.is_empty() {
             reply = reply.heading("Key results since the last digest").table(t);
+        }
+        let krs: Vec<&crate::domain::KeyResultSpec> = spec
+            .key_results
+            .iter()
+            .filter(|k| {
+                spec.objective(&k.objective).is_some_and(|o| {
+                    crate::domain::org::owning_department(spec, o).map(|k| k.as_str()) == Some(dept)
+                        && after.cycle.as_ref().is_none_or(|c| *c == o.cycle)
+                })
+            })
+            .collect();
+        let forecasts = super::evidence::forecasts(app, org_id, spec, &krs, until).await?;
+        let lines: Vec<String> = krs
+            .iter()
+            .filter_map(|k| {
+                forecasts
+                    .get(&k.code)
+                    .map(|o| crate::domain::forecast::sentence(k.code.as_str(), o))
+            })
+            .collect();
+        if !lines.is_empty() {
+            reply = reply.heading("Forecasts");
+            for l in lines.iter().take(DIGEST_FORECASTS) {
+                reply = reply.text(l.clone());
+            }
+            if lines.len() > DIGEST_FORECASTS {
+                reply = reply.note(format!("… and {} more.", lines.len() - DIGEST_FORECASTS));
+            }
         }
     }
     // Objectives that turned at risk or off track.

@@ -6,9 +6,16 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::domain::progress::{active_cycle, kr_period};
-use crate::domain::{Confidence, KrKind, OrgSpec};
+use crate::domain::{Confidence, Direction, KrKind, OrgSpec};
 
 pub use crate::store::SeedRow;
+
+/// The link the demo's history supports (cause, effect), when the manifest declares it.
+pub const PLANTED: (&str, &str) = ("P1", "C1");
+/// Weeks between a pulse in the planted cause and the same pulse in its effect.
+const PLANTED_LAG: i64 = 2;
+/// Size of a weekly pulse, in attainment.
+const PULSE: f64 = 0.1;
 
 const NOTES: &[&str] = &[
     "steady week",
@@ -130,6 +137,122 @@ pub fn history(spec: &OrgSpec, now: DateTime<Utc>, weeks: i64, seed: u64) -> Vec
                 t,
             ));
             t += Duration::weeks(2);
+        }
+    }
+    rows
+}
+
+/// The demo's history: [`history`], with every measure checked in weekly (each drifting
+/// up with its own weekly pulses), except that the effect of the [`PLANTED`] link follows
+/// the pulses of its cause two weeks later. So `map --evidence` shows a link the history
+/// supports beside links it does not. Same arguments, same rows.
+pub fn demo_history(spec: &OrgSpec, now: DateTime<Utc>, weeks: i64, seed: u64) -> Vec<SeedRow> {
+    let mut rows = history(spec, now, weeks, seed);
+    let planted = spec
+        .links
+        .iter()
+        .any(|l| l.from.as_str() == PLANTED.0 && l.to.as_str() == PLANTED.1);
+    let weekly: Vec<_> = spec
+        .measures
+        .iter()
+        .filter(|m| m.direction != Direction::Band)
+        .collect();
+    rows.retain(|r| !weekly.iter().any(|m| m.code.as_str() == r.0));
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x9e37_79b9_7f4a_7c15);
+    let n = weeks.max(0) as usize;
+    let mut pulses_of =
+        |_: &str| -> Vec<f64> { (0..n).map(|_| rng.random_range(-1.0..1.0)).collect() };
+    let cause_pulses = pulses_of(PLANTED.0);
+    let mut by_objective: std::collections::HashMap<&str, Vec<f64>> = Default::default();
+    for m in &weekly {
+        let o = m.objective.as_str();
+        if !by_objective.contains_key(o) {
+            let p = if planted && o == PLANTED.0 {
+                cause_pulses.clone()
+            } else {
+                pulses_of(o)
+            };
+            by_objective.insert(o, p);
+        }
+    }
+    let start = now - Duration::weeks(weeks);
+    // The key results feeding the planted link's ends follow the same pulses, so the
+    // objectives' progress (not only their measures) carries the link.
+    if planted {
+        let feeds = crate::domain::evidence::inputs(spec);
+        let of = |o: &str| {
+            feeds
+                .iter()
+                .find(|(c, _)| c.as_str() == o)
+                .map(|(_, (krs, _))| krs.clone())
+                .unwrap_or_default()
+        };
+        let (cause_krs, effect_krs) = (of(PLANTED.0), of(PLANTED.1));
+        for k in spec.key_results.iter().filter(|k| {
+            k.kind == KrKind::Metric
+                && k.target.is_some()
+                && (cause_krs.contains(&k.code) || effect_krs.contains(&k.code))
+        }) {
+            let Some(who) = k
+                .owner
+                .clone()
+                .or_else(|| spec.objective(&k.objective).and_then(|o| o.owner.clone()))
+            else {
+                continue;
+            };
+            rows.retain(|r| r.0 != k.code.as_str());
+            let lag = if cause_krs.contains(&k.code) {
+                0
+            } else {
+                PLANTED_LAG
+            };
+            let (s0, g) = (k.start.unwrap_or(0.0), k.target.unwrap_or(1.0));
+            let mut level = 0.1;
+            for w in 0..weeks {
+                if w >= lag {
+                    level += 0.02 + PULSE * cause_pulses[(w - lag) as usize];
+                }
+                let p = (level + rng.random_range(-0.01..0.01)).clamp(0.0, 1.0);
+                rows.push((
+                    k.code.to_string(),
+                    who.to_string(),
+                    ((s0 + (g - s0) * p) * 100.0).round() / 100.0,
+                    Some(Confidence::OnTrack),
+                    None,
+                    start + Duration::weeks(w) + Duration::hours(rng.random_range(1..24)),
+                ));
+            }
+        }
+    }
+    for m in weekly {
+        let Some(who) = m
+            .owner
+            .clone()
+            .or_else(|| spec.people.first().map(|p| p.key.clone()))
+        else {
+            continue;
+        };
+        let o = m.objective.as_str();
+        let (pulses, lag) = if planted && o == PLANTED.1 {
+            (&cause_pulses, PLANTED_LAG)
+        } else {
+            (&by_objective[o], 0)
+        };
+        let mut level = 0.3;
+        for w in 0..weeks {
+            if w >= lag {
+                level += 0.02 + PULSE * pulses[(w - lag) as usize];
+            }
+            let a = (level + rng.random_range(-0.01..0.01)).clamp(0.02, 0.98);
+            let v = m.red + (m.target - m.red) * a;
+            rows.push((
+                m.code.to_string(),
+                who.to_string(),
+                (v * 100.0).round() / 100.0,
+                None,
+                None,
+                start + Duration::weeks(w) + Duration::hours(rng.random_range(1..24)),
+            ));
         }
     }
     rows

@@ -493,6 +493,9 @@ fn company(v: &View) -> Reply {
     r.note("`status <dept>` for one department · `map` for the strategy map · `gaps` for what is missing")
 }
 
+/// Forecast lines `status <dept>` shows at most.
+const FORECAST_LINES: usize = 25;
+
 async fn department(app: &App, actor: &Actor, v: &View, key: &Key) -> Result<Reply> {
     let d = v
         .spec
@@ -546,6 +549,30 @@ async fn department(app: &App, actor: &Actor, v: &View, key: &Key) -> Result<Rep
             }
         }
         r = r.heading("Scorecard objectives served").table(s);
+    }
+    let owned: Vec<&Code> = v
+        .spec
+        .objectives
+        .iter()
+        .filter(|o| v.in_active_cycle(o))
+        .filter(|o| {
+            crate::domain::org::owning_department(&v.spec, o).is_some_and(|k| scope.contains(&k))
+        })
+        .map(|o| &o.code)
+        .collect();
+    let forecasts = super::evidence::forecast_lines(app, actor.org.id, v, &owned).await?;
+    if !forecasts.is_empty() {
+        r = r.heading("Forecasts (where each key result lands at the cycle's end)");
+        let shown = forecasts.len().min(FORECAST_LINES);
+        for f in &forecasts[..shown] {
+            r = r.text(f.clone());
+        }
+        if forecasts.len() > shown {
+            r = r.note(format!(
+                "… and {} more: `kr <code>` shows each.",
+                forecasts.len() - shown
+            ));
+        }
     }
     r = head_questions(app, actor, v, key, &scope, r).await?;
     let deps = super::strategy::deps_table_of(v, Some(scope.as_slice()));
@@ -1174,6 +1201,11 @@ pub async fn kr(app: &App, actor: &Actor, code: &Code) -> Result<Reply> {
             if let Some(a) = kr_arithmetic(k, ev.value, ev.progress) {
                 r = r.text(format!("Progress = {a}"));
             }
+        }
+        if let Some(line) =
+            super::evidence::forecast_line(app, actor.org.id, &v.spec, k, v.now).await?
+        {
+            r = r.text(format!("Forecast: {line}"));
         }
         if let Some(o) = objective {
             let parts = objective_parts(&v.spec, &v.rollup, &o.code);

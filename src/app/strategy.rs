@@ -150,8 +150,15 @@ pub async fn gaps(app: &App, actor: &Actor) -> Result<Reply> {
     )))
 }
 
-pub async fn map(app: &App, actor: &Actor) -> Result<Reply> {
+/// `map`, and with `evidence` (`map --evidence`) each link's verdict from the check-in
+/// history.
+pub async fn map(app: &App, actor: &Actor, evidence: bool) -> Result<Reply> {
     let v = View::load(app, actor).await?;
+    let judged = if evidence {
+        super::evidence::links(app, actor.org.id, &v.spec, v.now).await?
+    } else {
+        Vec::new()
+    };
     let mut r = Reply::new().heading(format!("Strategy map — {}", v.spec.org.name));
     r = r.note("Perspectives top-down; each objective lists what drives it (cause → effect).");
     let mut persp: Vec<Perspective> = v.spec.perspectives.iter().map(|p| p.perspective).collect();
@@ -197,10 +204,19 @@ pub async fn map(app: &App, actor: &Actor) -> Result<Reply> {
             r = r.note(format!("{} → {}: {}", l.from, l.to, l.hypothesis));
         }
     }
+    if evidence {
+        r = r.heading("Is the strategy holding?");
+        if judged.is_empty() {
+            r = r.text("The strategy map declares no cause → effect links.");
+        } else {
+            r = super::evidence::section(r, &judged.iter().collect::<Vec<_>>())
+                .note(super::evidence::METHOD_NOTE);
+        }
+    }
     let pic = super::pictures::map(&v);
     r.push(super::pictures::image(
         super::pictures::STRATEGY_MAP,
-        None,
+        evidence.then_some(super::pictures::EVIDENCE),
         pic.alt(),
     ));
     Ok(r)

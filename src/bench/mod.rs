@@ -871,6 +871,62 @@ async fn run_core(base_url: &str, args: &BenchArgs) -> anyhow::Result<()> {
         println!("  {label:<42} cold  {}", latency_text(&mut cold));
     }
 
+    // Is the strategy working? Evidence for every link (the weekly history read and
+    // rolled up, every link's permutation test) and forecasts: every key result at once,
+    // and one key result as `kr` asks for it.
+    println!("evidence and forecasts (next to status above):");
+    {
+        let spec = app.spec(org_id).await?;
+        let evidence_runs = runs.clamp(1, 20);
+        let mut times = Vec::with_capacity(evidence_runs);
+        let mut judged = 0;
+        for _ in 0..evidence_runs {
+            let t = Instant::now();
+            judged =
+                std::hint::black_box(crate::app::evidence::links(&app, org_id, &spec, now).await?)
+                    .len();
+            times.push(t.elapsed());
+        }
+        println!(
+            "  {:<42} {}",
+            format!("evidence, all {judged} links"),
+            latency_text(&mut times)
+        );
+        let all: Vec<&crate::domain::KeyResultSpec> = spec.key_results.iter().collect();
+        let mut times = Vec::with_capacity(evidence_runs);
+        let mut n = 0;
+        for _ in 0..evidence_runs {
+            let t = Instant::now();
+            n = crate::app::evidence::forecasts(&app, org_id, &spec, &all, now)
+                .await?
+                .len();
+            times.push(t.elapsed());
+        }
+        println!(
+            "  {:<42} {}",
+            format!("forecasts, all {n} key results"),
+            latency_text(&mut times)
+        );
+        let one = spec
+            .key_results
+            .iter()
+            .find(|k| k.code.as_str() == kr_code)
+            .ok_or_else(|| anyhow::anyhow!("the moved key result is declared"))?;
+        let mut times = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            let t = Instant::now();
+            std::hint::black_box(
+                crate::app::evidence::forecast_line(&app, org_id, &spec, one, now).await?,
+            );
+            times.push(t.elapsed());
+        }
+        println!(
+            "  {:<42} {}",
+            "forecast, one key result",
+            latency_text(&mut times)
+        );
+    }
+
     // Pictures: drawn when an adapter sends them, from the figures at that moment.
     let picture_runs = args.picture_runs.unwrap_or(runs);
     println!("pictures, drawn to PNG (figures read and laid out, rasterised, encoded):");

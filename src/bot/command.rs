@@ -36,6 +36,10 @@ pub enum Command {
     CheckinForm(Option<Code>),
     Gaps,
     Map,
+    /// `map --evidence`: the map with each link's evidence.
+    MapEvidence,
+    /// `evidence [link]`: whether the strategy map's links hold in the check-in history.
+    Evidence(Option<String>),
     Deps(Option<String>),
     Whoami,
     /// `calendar [dept]`.
@@ -233,8 +237,13 @@ pub const COMMANDS: &[CommandHelp] = &[
     ),
     cmd(
         "map",
-        "map",
-        "the strategy map, perspective by perspective, with cause → effect links",
+        "map [--evidence]",
+        "the strategy map, perspective by perspective, with cause → effect links (and whether each holds)",
+    ),
+    cmd(
+        "evidence",
+        "evidence [link]",
+        "is the strategy holding? each cause → effect link judged from the check-in history (e.g. evidence P1->C1)",
     ),
     cmd(
         "gaps",
@@ -393,9 +402,20 @@ impl Command {
             "gaps" => one_arg("gaps")?.map_or(Ok(Command::Gaps), |_| {
                 Err(usage_err("gaps", "`gaps` takes no argument."))
             }),
-            "map" => one_arg("map")?.map_or(Ok(Command::Map), |_| {
-                Err(usage_err("map", "`map` takes no argument."))
-            }),
+            "map" => match one_arg("map")?.as_deref() {
+                None => Ok(Command::Map),
+                Some(a) if matches!(a.to_ascii_lowercase().as_str(), "--evidence" | "evidence") => {
+                    Ok(Command::MapEvidence)
+                }
+                Some(_) => Err(usage_err("map", "`map` takes only `--evidence`.")),
+            },
+            "evidence" => {
+                if rest.is_empty() {
+                    Ok(Command::Evidence(None))
+                } else {
+                    Ok(Command::Evidence(Some(rest.to_string())))
+                }
+            }
             "deps" => Ok(Command::Deps(one_arg("deps")?)),
             "whoami" => one_arg("whoami")?.map_or(Ok(Command::Whoami), |_| {
                 Err(usage_err("whoami", "`whoami` takes no argument."))
@@ -591,6 +611,19 @@ mod tests {
         assert_eq!(Command::parse("gaps").unwrap(), Command::Gaps);
         assert_eq!(Command::parse("map").unwrap(), Command::Map);
         assert_eq!(
+            Command::parse("map --evidence").unwrap(),
+            Command::MapEvidence
+        );
+        assert_eq!(
+            Command::parse("evidence P1 -> C1").unwrap(),
+            Command::Evidence(Some("P1 -> C1".into()))
+        );
+        assert!(
+            Command::parse("map everything")
+                .unwrap_err()
+                .contains("Usage: map [--evidence]")
+        );
+        assert_eq!(
             Command::parse("deps sales").unwrap(),
             Command::Deps(Some("sales".into()))
         );
@@ -625,7 +658,8 @@ mod tests {
             Command::Checkin(_) | Command::CheckinForm(_) => "checkin",
             Command::Correct(_) => "correct",
             Command::Gaps => "gaps",
-            Command::Map => "map",
+            Command::Map | Command::MapEvidence => "map",
+            Command::Evidence(_) => "evidence",
             Command::Deps(_) => "deps",
             Command::Whoami => "whoami",
             Command::Calendar(_) | Command::CalendarLink(_) => "calendar",
@@ -679,6 +713,9 @@ mod tests {
             "correct S1 4",
             "gaps",
             "map",
+            "map --evidence",
+            "evidence",
+            "evidence P1->C1",
             "deps",
             "whoami",
             "calendar",

@@ -958,15 +958,24 @@ fn draw_box(svg: &mut Svg, b: &MapBox) {
 /// another; the line stops short of the tip so the head stays sharp.
 fn arrow_path(svg: &mut Svg, a: &Arrow) {
     let (colour, w) = arrow_stroke(a);
-    let n = a.points.len();
-    let (x3, y3) = a.points[n - 1];
-    let (x2, y2) = a.points[n - 2];
+    draw_arrow(svg, &a.points, colour, w, "", a.emphasised);
+}
+
+/// An arrow along `points` in `colour` and width `w` (`extra`: more stroke attributes,
+/// such as a dash pattern), over a halo, with a head (a bigger one when `big`).
+fn draw_arrow(svg: &mut Svg, points: &[(f64, f64)], colour: &str, w: f64, extra: &str, big: bool) {
+    let n = points.len();
+    if n < 2 {
+        return;
+    }
+    let (x3, y3) = points[n - 1];
+    let (x2, y2) = points[n - 2];
     let (dx, dy) = (x3 - x2, y3 - y2);
     let len = (dx * dx + dy * dy).sqrt().max(1e-6);
     let (ux, uy) = (dx / len, dy / len);
-    let head = if a.emphasised { 12.0 } else { 10.0 };
+    let head = if big { 12.0 } else { 10.0 };
     let (bx, by) = (x3 - ux * head, y3 - uy * head);
-    let mut shaft = a.points.clone();
+    let mut shaft = points.to_vec();
     shaft[n - 1] = (bx, by);
     let d = rounded(&shaft, 5.0);
     svg.path(
@@ -975,9 +984,14 @@ fn arrow_path(svg: &mut Svg, a: &Arrow) {
         Some((palette::BACKGROUND, w + 3.0)),
         r#" stroke-linejoin="round" stroke-opacity="0.9""#,
     );
-    svg.path(&d, "none", Some((colour, w)), r#" stroke-linejoin="round""#);
+    svg.path(
+        &d,
+        "none",
+        Some((colour, w)),
+        &format!(r#" stroke-linejoin="round"{extra}"#),
+    );
     let (px, py) = (-uy, ux);
-    let half = if a.emphasised { 6.5 } else { 5.0 };
+    let half = if big { 6.5 } else { 5.0 };
     svg.path(
         &format!(
             "M{x3:.1},{y3:.1} L{:.1},{:.1} L{:.1},{:.1} Z",
@@ -1092,5 +1106,153 @@ mod tests {
         let down = l.arrows.iter().find(|a| a.to == "L1").unwrap();
         assert!(down.emphasised);
         assert!(down.end().1 > down.points[0].1, "points down");
+    }
+}
+
+/// How a link is drawn on the map with evidence (`map --evidence`): one line style per
+/// verdict of [`crate::domain::evidence`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkStyle {
+    Supported,
+    NoEvidence,
+    Contradicted,
+    NotEnough,
+}
+
+/// The legend of the link styles, in this order.
+pub const LINK_LEGEND: [(LinkStyle, &str); 4] = [
+    (LinkStyle::Supported, "supported"),
+    (LinkStyle::NoEvidence, "no evidence yet"),
+    (LinkStyle::Contradicted, "contradicted"),
+    (LinkStyle::NotEnough, "not enough history"),
+];
+
+/// Colour, width and dash pattern of a link style: solid green, dotted grey, dashed red,
+/// long-dashed light grey.
+pub fn link_stroke(s: LinkStyle) -> (&'static str, f64, Option<&'static str>) {
+    match s {
+        LinkStyle::Supported => ("#1b7f3b", 2.6, None),
+        LinkStyle::NoEvidence => ("#6b6b6b", 1.6, Some("2 4")),
+        LinkStyle::Contradicted => ("#c0262d", 2.2, Some("7 4")),
+        LinkStyle::NotEnough => ("#a8a8a8", 1.4, Some("10 6")),
+    }
+}
+
+/// Height of the legend row [`strategy_map_evidence_svg`] adds under the map.
+const LINK_LEGEND_ROW: f64 = 36.0;
+
+fn styled_arrow(svg: &mut Svg, points: &[(f64, f64)], style: LinkStyle) {
+    let (colour, width, dash) = link_stroke(style);
+    let dash = dash
+        .map(|d| format!(r#" stroke-dasharray="{d}""#))
+        .unwrap_or_default();
+    draw_arrow(svg, points, colour, width, &dash, false);
+}
+
+/// The map with each link drawn in the style of its verdict (`styles`: cause, effect,
+/// style; a link not listed is drawn as not enough history) and a legend row of the
+/// styles under it.
+pub fn strategy_map_evidence_svg(l: &Layout, styles: &[(String, String, LinkStyle)]) -> String {
+    let mut plain = l.clone();
+    plain.arrows.clear();
+    let base = strategy_map_svg(&plain);
+    // The plain map's drawing without its header, background and closing tag.
+    let body = base
+        .splitn(3, '\n')
+        .nth(2)
+        .unwrap_or_default()
+        .trim_end()
+        .trim_end_matches("</svg>");
+    let mut svg = Svg::new(l.width, l.height + LINK_LEGEND_ROW);
+    svg.raw(body);
+    for a in &l.arrows {
+        let style = styles
+            .iter()
+            .find(|(f, t, _)| *f == a.from && *t == a.to)
+            .map(|s| s.2)
+            .unwrap_or(LinkStyle::NotEnough);
+        styled_arrow(&mut svg, &a.points, style);
+    }
+    let y = l.height + 8.0;
+    let mut x = 24.0;
+    svg.text(x, y, "Links:", 13.0, true, palette::INK, Anchor::Start);
+    x += font::width("Links:", 13.0, true) + 14.0;
+    for (style, word) in LINK_LEGEND {
+        let mid = y + font::line_height(13.0) / 2.0;
+        let (colour, width, dash) = link_stroke(style);
+        svg.line(x, mid, x + 34.0, mid, colour, width, dash);
+        svg.text(x + 42.0, y, word, 13.0, false, palette::INK, Anchor::Start);
+        x += 42.0 + font::width(word, 13.0, false) + 22.0;
+    }
+    svg.finish()
+}
+
+/// [`strategy_map_evidence_svg`] rasterised.
+pub fn strategy_map_evidence(
+    map: &MapInput,
+    styles: &[(String, String, LinkStyle)],
+) -> Result<Png, PictureError> {
+    rasterise(&strategy_map_evidence_svg(&layout(map), styles))
+}
+
+#[cfg(test)]
+mod evidence_tests {
+    use super::*;
+
+    fn input() -> MapInput {
+        MapInput {
+            title: "Strategy map".into(),
+            perspectives: vec![
+                (Perspective::Internal, "Internal".into()),
+                (Perspective::Customer, "Customer".into()),
+            ],
+            objectives: ["P1", "P2", "C1"]
+                .iter()
+                .map(|c| MapObjective {
+                    code: c.to_string(),
+                    title: format!("Objective {c}"),
+                    perspective: if c.starts_with('P') {
+                        Perspective::Internal
+                    } else {
+                        Perspective::Customer
+                    },
+                    progress: Some(0.5),
+                    status: Status::OnTrack,
+                })
+                .collect(),
+            links: vec![("P1".into(), "C1".into()), ("P2".into(), "C1".into())],
+        }
+    }
+
+    #[test]
+    fn each_link_takes_its_verdicts_line_style_and_the_legend_names_them_all() {
+        let l = layout(&input());
+        let svg = strategy_map_evidence_svg(
+            &l,
+            &[
+                ("P1".into(), "C1".into(), LinkStyle::Supported),
+                ("P2".into(), "C1".into(), LinkStyle::Contradicted),
+            ],
+        );
+        // One curve per link in its style, plus the legend's sample lines.
+        let curves = |colour: &str| {
+            svg.lines()
+                .filter(|s| s.starts_with("<path d=\"M") && s.contains(" L"))
+                .filter(|s| s.contains(&format!("stroke=\"{colour}\"")))
+                .count()
+        };
+        assert_eq!(curves("#1b7f3b"), 1, "{svg}");
+        assert_eq!(curves("#c0262d"), 1, "{svg}");
+        assert!(svg.contains(r##"stroke="#c0262d" stroke-width="2.2" stroke-dasharray="7 4""##));
+        for (_, word) in LINK_LEGEND {
+            assert!(svg.contains(&format!(">{word}</text>")), "{word}");
+        }
+        // Taller than the plain map by the legend row; nothing of the plain map is lost.
+        assert!(svg.contains(&format!(
+            "height=\"{}\"",
+            (l.height + LINK_LEGEND_ROW).ceil() as u32
+        )));
+        assert!(svg.contains(">Objective P1</text>") || svg.contains("Objective P1"));
+        strategy_map_evidence(&input(), &[]).expect("rasterises");
     }
 }

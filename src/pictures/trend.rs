@@ -726,3 +726,134 @@ fn milestone_bar(svg: &mut Svg, a: f64, b: f64, y: f64, done: bool) {
         ));
     }
 }
+
+/// A forecast drawn on the trend chart: from the last check-in to the cycle's end, the
+/// landing and its 80 % band, in the key result's unit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Projection {
+    pub from: (DateTime<Utc>, f64),
+    pub to: DateTime<Utc>,
+    pub landing: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+/// Colour of the projection and its band.
+const PROJECTION: &str = "#3b5bdb";
+
+/// The trend chart with a forecast: a dashed line from the last check-in to the landing at
+/// the cycle's end, over a shaded band from the low to the high end of the 80 % interval,
+/// and a note of what they are. The band is clipped to the chart's value range.
+pub fn kr_trend_projection_svg(t: &Trend, p: &Projection) -> String {
+    let base = kr_trend_svg(t);
+    let (plot_l, plot_r) = (LEFT, WIDTH - RIGHT);
+    let (plot_t, plot_b) = (TOP, HEIGHT - BOTTOM);
+    let (x0, x1) = t.x_domain();
+    let (ylo, yhi) = t.y_domain();
+    let (_, ylo, yhi) = nice_ticks(ylo, yhi, 5);
+    let span_ms = (x1 - x0).num_milliseconds().max(1) as f64;
+    let sx = |at: DateTime<Utc>| {
+        let at = at.clamp(x0, x1);
+        plot_l + (at - x0).num_milliseconds() as f64 / span_ms * (plot_r - plot_l)
+    };
+    let sy = |v: f64| plot_b - (v.clamp(ylo, yhi) - ylo) / (yhi - ylo) * (plot_b - plot_t);
+    let (fx, fy) = (sx(p.from.0), sy(p.from.1));
+    let tx = sx(p.to);
+    let mut svg = Svg::new(WIDTH, HEIGHT);
+    svg.path(
+        &format!(
+            "M{fx:.1},{fy:.1} L{tx:.1},{:.1} L{tx:.1},{:.1} Z",
+            sy(p.high),
+            sy(p.low)
+        ),
+        PROJECTION,
+        None,
+        r#" fill-opacity="0.15""#,
+    );
+    svg.line(fx, fy, tx, sy(p.landing), PROJECTION, 2.2, Some("8 5"));
+    let note = "dashed: forecast to the cycle's end · shaded: its 80 % range";
+    svg.text(
+        plot_r,
+        HEIGHT - 30.0,
+        note,
+        12.0,
+        false,
+        PROJECTION,
+        Anchor::End,
+    );
+    // The overlay's drawing, without its own header and background, goes on top.
+    let overlay = svg.finish();
+    let overlay = overlay
+        .splitn(3, '\n')
+        .nth(2)
+        .unwrap_or_default()
+        .trim_end()
+        .trim_end_matches("</svg>");
+    let body = base.trim_end().trim_end_matches("</svg>");
+    format!("{body}\n{overlay}</svg>\n")
+}
+
+/// [`kr_trend_projection_svg`] rasterised.
+pub fn kr_trend_projection(t: &Trend, p: &Projection) -> Result<Png, PictureError> {
+    rasterise(&kr_trend_projection_svg(t, p))
+}
+
+#[cfg(test)]
+mod projection_tests {
+    use super::*;
+
+    #[test]
+    fn the_projection_is_dashed_with_its_band_over_the_chart() {
+        let at = |d: i64| Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).unwrap() + Duration::days(d);
+        let t = Trend {
+            code: "S1".into(),
+            title: "Signups".into(),
+            unit: "".into(),
+            cycle: Some(("2026-Q4".into(), at(0), at(92))),
+            now: at(50),
+            start: Some(0.0),
+            target: Some(100.0),
+            pace: true,
+            held: false,
+            band: None,
+            red: None,
+            points: (0..7)
+                .map(|w| TrendPoint {
+                    at: at(7 * w),
+                    value: 6.0 * w as f64,
+                    confidence: None,
+                })
+                .collect(),
+            status: Status::AtRisk,
+            progress: Some(0.36),
+            stale: false,
+            due: None,
+        };
+        let p = Projection {
+            from: (at(42), 36.0),
+            to: at(92),
+            landing: 71.0,
+            low: 62.0,
+            high: 80.0,
+        };
+        let plain = kr_trend_svg(&t);
+        let svg = kr_trend_projection_svg(&t, &p);
+        // Everything of the plain chart, then the overlay: one document.
+        assert!(svg.starts_with(plain.trim_end().trim_end_matches("</svg>")));
+        assert_eq!(svg.matches("<svg").count(), 1);
+        assert_eq!(svg.matches("</svg>").count(), 1);
+        let dashed = svg
+            .lines()
+            .find(|l| l.starts_with("<line") && l.contains(r##"stroke="#3b5bdb""##))
+            .expect("the projection line");
+        assert!(dashed.contains(r#"stroke-dasharray="8 5""#), "{dashed}");
+        assert!(svg.contains(r#"fill-opacity="0.15""#));
+        assert!(svg.contains("80 % range"));
+        // The line ends at the landing, at the cycle's end (the right edge of the plot).
+        assert!(
+            dashed.contains(&format!(r#"x2="{:.1}""#, WIDTH - RIGHT)),
+            "{dashed}"
+        );
+        kr_trend_projection(&t, &p).expect("rasterises");
+    }
+}

@@ -11,6 +11,7 @@ mod discord;
 mod discord_gateway;
 mod doctor;
 mod embedded;
+mod evidence;
 mod figures;
 mod fuzz_corpus;
 mod housekeeping;

@@ -126,7 +126,17 @@ pub const LEAVES: &[Leaf] = &[
         ],
     ),
     leaf("deps", &[dept(false)]),
-    leaf("map", &[]),
+    leaf(
+        "map",
+        &[Opt {
+            choices: &["evidence"],
+            ..opt(
+                "show",
+                "evidence: whether each link holds in the check-in history",
+                false,
+            )
+        }],
+    ),
     leaf("gaps", &[]),
     leaf("whoami", &[]),
     leaf("calendar", &[dept(false)]),
@@ -421,6 +431,13 @@ mod tests {
         assert_eq!(line(&data).unwrap(), "action @kofi friday send it");
         let data = json!({"name": "baton", "options": [{"name": "whoami", "type": 1}]});
         assert_eq!(line(&data).unwrap(), "whoami");
+        let data = json!({"name": "baton", "options": [{"name": "map", "type": 1, "options": [
+            {"name": "show", "type": 3, "value": "evidence"}]}]});
+        assert_eq!(line(&data).unwrap(), "map evidence");
+        assert_eq!(
+            crate::bot::Command::parse(&line(&data).unwrap()).unwrap(),
+            crate::bot::Command::MapEvidence
+        );
         for l in LEAVES {
             // Every leaf parses as a shell command once its required options are given.
             let mut words = l.words.to_string();
