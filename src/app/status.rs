@@ -677,17 +677,15 @@ async fn head_questions(
     }
 
     // Blockers reported in the latest check-in of each key result.
+    let codes: Vec<String> = krs.iter().map(|k| k.code.as_str().to_string()).collect();
+    let latest = app.store.latest_blockers(org, &codes).await?;
     let mut blockers = Vec::new();
     for k in &krs {
-        let (rows, _) = app.store.history(org, k.code.as_str(), 5).await?;
-        if let Some(c) = rows.iter().find(|c| c.superseded_by.is_none())
-            && let Some(b) = c.blockers.as_deref().filter(|b| !b.trim().is_empty())
-        {
+        if let Some((b, who, at)) = latest.get(k.code.as_str()) {
             blockers.push(format!(
-                "{}: {b} ({}, {})",
+                "{}: {b} ({who}, {})",
                 k.code,
-                c.person_name,
-                c.recorded_at.with_timezone(&zone).format("%-d %b")
+                at.with_timezone(&zone).format("%-d %b")
             ));
         }
     }
@@ -767,7 +765,6 @@ async fn head_questions(
             "in the last 7 days (no digest cadence)".to_string(),
         ),
     };
-    let codes: Vec<String> = krs.iter().map(|k| k.code.as_str().to_string()).collect();
     let then = app.store.load_key_results_at(org, &codes, since).await?;
     let before = crate::domain::progress::rollup(&v.spec, &then, since);
     let mut moved = Table::new(&[

@@ -828,6 +828,7 @@ mod projection_tests {
             progress: Some(0.36),
             stale: false,
             due: None,
+            milestone: false,
         };
         let p = Projection {
             from: (at(42), 36.0),
