@@ -520,6 +520,7 @@ async fn slack(
 /// accepts the connection. Nothing is acked; an event Slack sends meanwhile goes to
 /// another connection on its retry.
 async fn socket_hello(url: &str) -> Check {
+    const SOCKET_BLOCKED: &str = "allow outbound WebSocket (wss, port 443) to Slack from this host, or use HTTP mode (BATON_SLACK_MODE=http)";
     use futures_util::StreamExt;
     let shown = url.split('?').next().unwrap_or(url);
     let connect = tokio::time::timeout(TIMEOUT, tokio_tungstenite::connect_async(url)).await;
@@ -528,13 +529,13 @@ async fn socket_hello(url: &str) -> Check {
         Ok(Err(e)) => {
             return fail(
                 format!("Slack: cannot connect to Socket Mode at {shown}: {e}"),
-                "allow outbound WebSocket (wss, port 443) to Slack from this host, or use HTTP mode (BATON_SLACK_MODE=http)",
+                SOCKET_BLOCKED,
             );
         }
         Err(_) => {
             return fail(
                 format!("Slack: Socket Mode at {shown} did not answer within {TIMEOUT:?}"),
-                "allow outbound WebSocket (wss, port 443) to Slack from this host, or use HTTP mode (BATON_SLACK_MODE=http)",
+                SOCKET_BLOCKED,
             );
         }
     };
@@ -580,7 +581,7 @@ async fn socket_hello(url: &str) -> Check {
         ),
         Err(_) => fail(
             format!("Slack: Socket Mode sent no hello within {TIMEOUT:?}"),
-            "allow outbound WebSocket (wss, port 443) to Slack from this host, or use HTTP mode (BATON_SLACK_MODE=http)",
+            SOCKET_BLOCKED,
         ),
     }
 }

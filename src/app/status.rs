@@ -496,6 +496,21 @@ fn company(v: &View) -> Reply {
 /// Forecast lines `status <dept>` shows at most.
 const FORECAST_LINES: usize = 25;
 
+/// The active cycle's objectives owned by a department of `scope` (a department and its
+/// sub-teams), in manifest order.
+fn owned_objectives<'a>(
+    v: &'a View,
+    scope: &'a [&'a Key],
+) -> impl Iterator<Item = &'a ObjectiveSpec> + 'a {
+    v.spec
+        .objectives
+        .iter()
+        .filter(|o| v.in_active_cycle(o))
+        .filter(|o| {
+            crate::domain::org::owning_department(&v.spec, o).is_some_and(|k| scope.contains(&k))
+        })
+}
+
 async fn department(app: &App, actor: &Actor, v: &View, key: &Key) -> Result<Reply> {
     let d = v
         .spec
@@ -515,14 +530,11 @@ async fn department(app: &App, actor: &Actor, v: &View, key: &Key) -> Result<Rep
     let scope = crate::domain::org::descendants(&v.spec, key.as_str());
     let mut t = okr_table();
     let mut serves: Vec<&Code> = Vec::new();
-    for o in v.spec.objectives.iter().filter(|o| v.in_active_cycle(o)) {
-        let owning = crate::domain::org::owning_department(&v.spec, o);
-        if owning.is_some_and(|k| scope.contains(&k)) {
-            objective_row(v, &mut t, o);
-            for a in &o.aligns_to {
-                if !serves.contains(&a) {
-                    serves.push(a);
-                }
+    for o in owned_objectives(v, &scope) {
+        objective_row(v, &mut t, o);
+        for a in &o.aligns_to {
+            if !serves.contains(&a) {
+                serves.push(a);
             }
         }
     }
@@ -550,16 +562,7 @@ async fn department(app: &App, actor: &Actor, v: &View, key: &Key) -> Result<Rep
         }
         r = r.heading("Scorecard objectives served").table(s);
     }
-    let owned: Vec<&Code> = v
-        .spec
-        .objectives
-        .iter()
-        .filter(|o| v.in_active_cycle(o))
-        .filter(|o| {
-            crate::domain::org::owning_department(&v.spec, o).is_some_and(|k| scope.contains(&k))
-        })
-        .map(|o| &o.code)
-        .collect();
+    let owned: Vec<&Code> = owned_objectives(v, &scope).map(|o| &o.code).collect();
     let forecasts = super::evidence::forecast_lines(app, actor.org.id, v, &owned).await?;
     if !forecasts.is_empty() {
         r = r.heading("Forecasts (where each key result lands at the cycle's end)");
@@ -606,14 +609,7 @@ async fn head_questions(
     let fmt = |t: chrono::DateTime<chrono::Utc>| {
         t.with_timezone(&zone).format("%a %-d %b %H:%M").to_string()
     };
-    let krs: Vec<&KeyResultSpec> = v
-        .spec
-        .objectives
-        .iter()
-        .filter(|o| v.in_active_cycle(o))
-        .filter(|o| {
-            crate::domain::org::owning_department(&v.spec, o).is_some_and(|k| scope.contains(&k))
-        })
+    let krs: Vec<&KeyResultSpec> = owned_objectives(v, scope)
         .flat_map(|o| v.key_results_of(&o.code))
         .collect();
 

@@ -15,15 +15,7 @@ pub const SECTIONS: [&str; 7] = [
 pub fn default_template(tier: &str) -> Vec<&'static str> {
     match tier {
         // `strategy`: is the strategy holding? Each cause → effect link's evidence.
-        "strategic" => vec![
-            "actions",
-            "off_track",
-            "alerts",
-            "gaps",
-            "strategy",
-            "decisions",
-            "aob",
-        ],
+        "strategic" => SECTIONS.to_vec(),
         "coordination" => vec!["actions", "alerts", "decisions", "aob"],
         _ => vec!["actions", "off_track", "alerts", "decisions", "aob"],
     }

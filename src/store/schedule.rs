@@ -666,10 +666,6 @@ impl Store {
         .await?)
     }
 
-    /// The latest figure of every key result and measure as of `at`: one index lookup per
-    /// key result and measure (`checkins_kr`, `checkins_measure`), not a sort of every
-    /// check-in before `at` (1.65 s at 1,000,000 check-ins; `status <dept>` asks this for
-    /// what changed since the last digest).
     /// The blockers of the named key results' current check-ins (the one each key result's
     /// figure comes from: the latest, or the correction that superseded it), with who
     /// reported them and when; key results whose current check-in names none are left out.
@@ -706,41 +702,26 @@ impl Store {
         codes: &[String],
         at: DateTime<Utc>,
     ) -> StoreResult<crate::domain::OrgState> {
-        type Row = (String, f64, Option<String>, DateTime<Utc>, i64);
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT k.code, c.value, c.confidence, c.recorded_at, c.id
-             FROM key_results k
-             CROSS JOIN LATERAL (
-                 SELECT value, confidence, recorded_at, id FROM checkins c
-                 WHERE c.org_id = $1 AND c.key_result_id = k.id AND c.recorded_at <= $2
-                 ORDER BY c.recorded_at DESC, c.id DESC LIMIT 1) c
-             WHERE k.org_id = $1 AND k.code = ANY($3)",
-        )
-        .bind(org_id)
-        .bind(at)
-        .bind(codes)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut state = crate::domain::OrgState::default();
-        for (code, value, conf, at, id) in rows {
-            if let Ok(code) = crate::domain::Code::parse(&code) {
-                state.key_results.insert(
-                    code,
-                    crate::domain::Current {
-                        value,
-                        confidence: conf.and_then(|c| crate::domain::Confidence::parse(&c).ok()),
-                        at,
-                        checkin_id: id,
-                    },
-                );
-            }
-        }
-        Ok(state)
+        self.state_at(org_id, Some(codes), at).await
     }
 
+    /// The latest figure of every key result and measure as of `at`: one index lookup per
+    /// key result and measure (`checkins_kr`, `checkins_measure`), not a sort of every
+    /// check-in before `at` (digests ask this for what changed since the last one).
     pub async fn load_state_at(
         &self,
         org_id: i64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<crate::domain::OrgState> {
+        self.state_at(org_id, None, at).await
+    }
+
+    /// The figures as of `at` of every key result and measure, or (`codes`) of the named
+    /// key results only: the newest check-in at or before `at` of each, by index.
+    async fn state_at(
+        &self,
+        org_id: i64,
+        codes: Option<&[String]>,
         at: DateTime<Utc>,
     ) -> StoreResult<crate::domain::OrgState> {
         type Row = (
@@ -758,7 +739,7 @@ impl Store {
                  SELECT value, confidence, recorded_at, id FROM checkins c
                  WHERE c.org_id = $1 AND c.key_result_id = k.id AND c.recorded_at <= $2
                  ORDER BY c.recorded_at DESC, c.id DESC LIMIT 1) c
-             WHERE k.org_id = $1
+             WHERE k.org_id = $1 AND ($3::text[] IS NULL OR k.code = ANY($3))
              UNION ALL
              SELECT NULL::text, m.code, c.value, c.confidence, c.recorded_at, c.id
              FROM measures m
@@ -766,10 +747,11 @@ impl Store {
                  SELECT value, confidence, recorded_at, id FROM checkins c
                  WHERE c.org_id = $1 AND c.measure_id = m.id AND c.recorded_at <= $2
                  ORDER BY c.recorded_at DESC, c.id DESC LIMIT 1) c
-             WHERE m.org_id = $1",
+             WHERE m.org_id = $1 AND $3::text[] IS NULL",
         )
         .bind(org_id)
         .bind(at)
+        .bind(codes)
         .fetch_all(&self.pool)
         .await?;
         let mut state = crate::domain::OrgState::default();
