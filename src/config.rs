@@ -527,7 +527,7 @@ const ENV: &[Var] = &[
             Ok(())
         }),
         default: |s| format!("`{}`", s.embedded_database),
-        meaning: "single node only: `baton serve` starts a Postgres of its own under the data directory (machine's binaries, loopback, kept between runs) and ignores the database URL",
+        meaning: "single node only: `baton serve` starts a Postgres of its own under the data directory (loopback, kept between runs) and ignores the database URL; `migrate`, `apply`, `shell`, `calendar` and `doctor` use it too (the running one, else started for the command) unless `--database-url` is given",
     },
     Var {
         name: "BATON_POSTGRES_INSTALLATIONS",
